@@ -1,0 +1,216 @@
+// The job definition: what to run, where, and with which limits. One validator serves the
+// REST API, the CLI and tests, and names every offending field.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CONSTRAINT_OPERATORS, isOrderingOperator, operatorTakesValue, type Constraint } from './constraints.js';
+import { ValidationError, type FieldError } from './errors.js';
+import { parseBytes, parseDuration, parseQuantity } from './units.js';
+
+const StringMap = Type.Record(Type.String(), Type.String());
+const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
+const Bytes = Type.Union([Type.String(), Type.Number({ minimum: 0 })], { description: 'A size in bytes, or with a unit: "256MiB", "1GB".' });
+
+export const EXECUTOR_TYPES = ['exec', 'shell', 'http', 'noop'] as const;
+export type ExecutorType = (typeof EXECUTOR_TYPES)[number];
+
+export const ExecExecutorSchema = Type.Object(
+  {
+    type: Type.Literal('exec'),
+    command: Type.Array(Type.String(), { minItems: 1, description: 'argv; the first element is the program. Never run through a shell.' }),
+    env: Type.Optional(StringMap),
+    cwd: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export const ShellExecutorSchema = Type.Object(
+  {
+    type: Type.Literal('shell'),
+    script: Type.String({ minLength: 1, description: 'Run by /bin/sh; agents refuse it unless started with --allow-shell.' }),
+    env: Type.Optional(StringMap),
+    cwd: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export const HttpExecutorSchema = Type.Object(
+  {
+    type: Type.Literal('http'),
+    method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].map((m) => Type.Literal(m)))),
+    url: Type.String({ pattern: '^https?://', description: 'An http:// or https:// URL.' }),
+    headers: Type.Optional(StringMap),
+    body: Type.Optional(Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown()), Type.Array(Type.Unknown())])),
+    expectedStatus: Type.Optional(Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })])),
+  },
+  { additionalProperties: false },
+);
+export const NoopExecutorSchema = Type.Object(
+  {
+    type: Type.Literal('noop'),
+    sleep: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+export const ExecutorSchema = Type.Union([ExecExecutorSchema, ShellExecutorSchema, HttpExecutorSchema, NoopExecutorSchema]);
+export type ExecutorSpec = Static<typeof ExecutorSchema>;
+
+export const ConstraintSchema = Type.Object(
+  {
+    attribute: Type.String({ minLength: 1, description: 'A capability: `cpu.cores`, `memory.bytes`, `os`, `arch`, `gpu.count`, `label.<name>`…' }),
+    operator: Type.Union(CONSTRAINT_OPERATORS.map((o) => Type.Literal(o))),
+    value: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Array(Type.Union([Type.String(), Type.Number()]))])),
+  },
+  { additionalProperties: false },
+);
+
+export const ResourcesSchema = Type.Object(
+  {
+    cpu: Type.Optional(Type.Number({ minimum: 0, description: 'CPU cores, may be fractional.' })),
+    memory: Type.Optional(Bytes),
+  },
+  { additionalProperties: false },
+);
+
+export const JobDefinitionSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    description: Type.Optional(Type.String({ maxLength: 4000 })),
+    executor: ExecutorSchema,
+    constraints: Type.Optional(Type.Array(ConstraintSchema, { maxItems: 64 })),
+    resources: Type.Optional(ResourcesSchema),
+    timeout: Type.Optional(Duration),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Higher runs first; default 50.' })),
+    parameters: Type.Optional(StringMap),
+  },
+  { additionalProperties: false, $id: 'JobDefinition' },
+);
+export type JobDefinition = Static<typeof JobDefinitionSchema>;
+
+/** A job definition with its units resolved, as the dispatcher and agents use it. */
+export interface CompiledJob {
+  executor: ExecutorSpec;
+  constraints: Constraint[];
+  resources: { cpu: number; memoryBytes: number };
+  timeoutMs: number | null;
+  priority: number;
+}
+
+export const DEFAULT_PRIORITY = 50;
+
+function pathOf(instancePath: string): string {
+  return instancePath.replace(/^\//, '').replace(/\//g, '.');
+}
+
+/** Field errors from a TypeBox schema, one per field, with messages a person can act on. */
+export function schemaErrors(schema: TSchema, value: unknown, prefix = ''): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const e of Value.Errors(schema, value)) {
+    const field = [prefix, pathOf(e.path)].filter(Boolean).join('.');
+    if (seen.has(field)) continue;
+    seen.add(field);
+    out.push({ field, message: e.message });
+  }
+  return out;
+}
+
+function unknownFields(obj: Record<string, unknown>, allowed: string[], prefix: string): FieldError[] {
+  return Object.keys(obj)
+    .filter((k) => !allowed.includes(k))
+    .map((k) => ({ field: prefix ? `${prefix}.${k}` : k, message: `unknown field; expected one of: ${allowed.join(', ')}` }));
+}
+
+function executorErrors(executor: unknown): FieldError[] {
+  if (typeof executor !== 'object' || executor === null || Array.isArray(executor)) {
+    return [{ field: 'executor', message: 'must be an object with a "type"' }];
+  }
+  const type = (executor as Record<string, unknown>).type;
+  const variants: Record<string, TSchema> = {
+    exec: ExecExecutorSchema,
+    shell: ShellExecutorSchema,
+    http: HttpExecutorSchema,
+    noop: NoopExecutorSchema,
+  };
+  const schema = typeof type === 'string' ? variants[type] : undefined;
+  if (!schema) {
+    return [{ field: 'executor.type', message: `unknown executor ${JSON.stringify(type)}; expected one of: ${EXECUTOR_TYPES.join(', ')}` }];
+  }
+  const ex = executor as Record<string, unknown>;
+  const unknown = unknownFields(ex, Object.keys((schema as unknown as { properties: object }).properties), 'executor');
+  if (unknown.length > 0) return unknown;
+  if (type === 'exec' && ex.command === undefined) return [{ field: 'executor.command', message: 'is required: the program and its arguments, e.g. ["python3", "report.py"]' }];
+  if (type === 'exec' && Array.isArray(ex.command) && ex.command.length === 0) return [{ field: 'executor.command', message: 'must name a program: it is empty' }];
+  const errs = schemaErrors(schema, executor, 'executor');
+  if (type === 'noop' && typeof ex.sleep === 'string' && parseDuration(ex.sleep) === undefined) {
+    errs.push({ field: 'executor.sleep', message: `"${ex.sleep}" is not a duration; use e.g. "500ms", "10s", "1h30m"` });
+  }
+  return errs;
+}
+
+function constraintErrors(constraints: unknown): FieldError[] {
+  if (!Array.isArray(constraints)) return [{ field: 'constraints', message: 'must be an array' }];
+  const errs: FieldError[] = [];
+  constraints.forEach((c: unknown, i) => {
+    const at = `constraints.${i}`;
+    if (typeof c !== 'object' || c === null) return errs.push({ field: at, message: 'must be an object { attribute, operator, value }' });
+    const { operator, value } = c as Record<string, unknown>;
+    if (typeof operator === 'string' && !(CONSTRAINT_OPERATORS as readonly string[]).includes(operator)) {
+      errs.push({ field: `${at}.operator`, message: `unknown operator "${operator}"; expected one of: ${CONSTRAINT_OPERATORS.join(', ')}` });
+      return;
+    }
+    const own = schemaErrors(ConstraintSchema, c, at);
+    if (own.length > 0) return errs.push(...own);
+    const op = operator as Constraint['operator'];
+    if (operatorTakesValue(op) && value === undefined) errs.push({ field: `${at}.value`, message: `is required with operator "${op}"` });
+    if (!operatorTakesValue(op) && value !== undefined) errs.push({ field: `${at}.value`, message: `must be absent with operator "${op}"` });
+    if ((op === 'in' || op === 'not_in') && value !== undefined && typeof value !== 'string' && !Array.isArray(value)) errs.push({ field: `${at}.value`, message: `must be a list with operator "${op}"` });
+    if (isOrderingOperator(op) && value !== undefined && (Array.isArray(value) || parseQuantity(value as string | number) === undefined)) {
+      errs.push({ field: `${at}.value`, message: `"${String(value)}" is not a number, size ("1GiB") or duration ("90s"), which "${op}" compares` });
+    }
+    return undefined;
+  });
+  return errs;
+}
+
+/** Checks a job definition and lists every problem with its field; returns the definition when valid. */
+export function validateJobDefinition(input: unknown): JobDefinition {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError([{ field: '', message: 'the job definition must be a JSON object' }]);
+  }
+  const job = input as Record<string, unknown>;
+  const errs: FieldError[] = unknownFields(job, Object.keys(JobDefinitionSchema.properties), '');
+  if (job.name === undefined) errs.push({ field: 'name', message: 'is required' });
+  if (job.executor === undefined) errs.push({ field: 'executor', message: 'is required, e.g. { "type": "exec", "command": ["echo", "hi"] }' });
+  else errs.push(...executorErrors(job.executor));
+  if (job.constraints !== undefined) errs.push(...constraintErrors(job.constraints));
+  if (job.timeout !== undefined && (typeof job.timeout !== 'string' || parseDuration(job.timeout) === undefined || parseDuration(job.timeout) === 0)) {
+    errs.push({ field: 'timeout', message: `${JSON.stringify(job.timeout)} is not a positive duration; use e.g. "30s", "1h"` });
+  }
+  const res = job.resources as Record<string, unknown> | undefined;
+  if (res && typeof res === 'object' && res.memory !== undefined && (typeof res.memory === 'string' || typeof res.memory === 'number') && parseBytes(res.memory) === undefined) {
+    errs.push({ field: 'resources.memory', message: `"${String(res.memory)}" is not a size; use e.g. "256MiB", "1GB" or a number of bytes` });
+  }
+  // The schema catches the rest (types, ranges, name pattern); skip fields already reported.
+  const reported = new Set(errs.map((e) => e.field.split('.')[0]));
+  for (const e of schemaErrors(JobDefinitionSchema, input)) {
+    const top = e.field.split('.')[0] ?? '';
+    if (!reported.has(top) && top !== 'executor' && top !== 'constraints') {
+      errs.push(e);
+      reported.add(top);
+    }
+  }
+  if (errs.length > 0) throw new ValidationError(errs);
+  return input as JobDefinition;
+}
+
+/** Resolves units and defaults so the hot path never parses strings. */
+export function compileJob(def: JobDefinition): CompiledJob {
+  return {
+    executor: def.executor,
+    constraints: (def.constraints ?? []) as Constraint[],
+    resources: {
+      cpu: def.resources?.cpu ?? 0,
+      memoryBytes: def.resources?.memory === undefined ? 0 : (parseBytes(def.resources.memory) ?? 0),
+    },
+    timeoutMs: def.timeout === undefined ? null : (parseDuration(def.timeout) ?? null),
+    priority: def.priority ?? DEFAULT_PRIORITY,
+  };
+}

@@ -1,0 +1,172 @@
+// The coordinator ⇄ agent protocol: Moleculer service and action names, and the messages
+// they carry. Hot-path messages are batches (many offers, many events per message).
+import type { Attributes } from './constraints.js';
+import type { Capacity, ResourceRequest } from './placement.js';
+import type { AttemptOutcome } from './run.js';
+import type { ExecutorSpec } from './job.js';
+
+/** Bumped on any incompatible change to the messages below. */
+export const PROTOCOL_VERSION = 1;
+
+/** Moleculer service and action names. */
+export const SERVICES = {
+  /** On every coordinator: agent registration and heartbeats. */
+  fleet: 'drover.fleet',
+  /** On every coordinator: run events (start, log chunks, results) reported by agents. */
+  runs: 'drover.runs',
+  /** On every agent: offers and stop requests, called with the agent's nodeID. */
+  agent: 'drover.agent',
+} as const;
+
+export const ACTIONS = {
+  register: `${SERVICES.fleet}.register`,
+  heartbeat: `${SERVICES.fleet}.heartbeat`,
+  report: `${SERVICES.runs}.report`,
+  offer: `${SERVICES.agent}.offer`,
+  stop: `${SERVICES.agent}.stop`,
+} as const;
+
+/** Events broadcast to every coordinator. */
+export const EVENTS = {
+  /** An agent's free capacity changed (a run ended, or it accepted offers). */
+  capacity: 'drover.agent.capacity',
+  /** Fleet membership or state changed: the dispatcher should refresh its view. */
+  fleetChanged: 'drover.fleet.changed',
+  /** Runs became ready: the dispatcher should look at the queue now. */
+  queueReady: 'drover.queue.ready',
+} as const;
+
+/** A run an agent is executing, quoted with its attempt token. */
+export interface HeldRun {
+  runId: string;
+  token: number;
+}
+
+/** Sent once per connection; the coordinator answers with the agent's id or refuses. */
+export interface RegisterRequest {
+  protocol: number;
+  /** Stable across restarts (persisted by the agent); the coordinator keys agents by it. */
+  agentId: string;
+  nodeId: string;
+  name: string;
+  version: string;
+  /** Fingerprinted facts plus `label.*` entries. */
+  attributes: Attributes;
+  labels: Record<string, string>;
+  executors: string[];
+  total: Capacity;
+  free: Capacity;
+  /** Runs still executing from before a reconnect. */
+  runs: HeldRun[];
+}
+
+export interface RegisterResponse {
+  agentId: string;
+  heartbeatIntervalMs: number;
+  /** Runs the agent holds that the coordinator no longer assigns to it: stop them. */
+  stop: HeldRun[];
+}
+
+/** Host usage sampled at heartbeat time. */
+export interface AgentUsage {
+  cpuPercent: number;
+  load1: number;
+  memoryUsedBytes: number;
+  slotsUsed: number;
+}
+
+export interface HeartbeatRequest {
+  agentId: string;
+  nodeId: string;
+  at: number;
+  free: Capacity;
+  usage: AgentUsage;
+  runs: HeldRun[];
+}
+
+export interface HeartbeatResponse {
+  /** False when the coordinator does not know this agent (e.g. after its database was reset): register again. */
+  known: boolean;
+  stop: HeldRun[];
+}
+
+/** Broadcast by an agent whenever its free capacity changes; `version` only grows. */
+export interface CapacityEvent {
+  agentId: string;
+  version: number;
+  free: Capacity;
+}
+
+/** One run offered to an agent, with everything it needs to execute it. */
+export interface RunOffer {
+  runId: string;
+  jobId: string;
+  jobName: string;
+  token: number;
+  attempt: number;
+  executor: ExecutorSpec;
+  resources: ResourceRequest;
+  timeoutMs: number | null;
+  parameters: Record<string, string>;
+}
+
+export interface OfferRequest {
+  offers: RunOffer[];
+}
+
+export interface OfferResponse {
+  accepted: string[];
+  refused: Array<{ runId: string; reason: string }>;
+  capacity: CapacityEvent;
+}
+
+export interface StopRequest {
+  runs: HeldRun[];
+  reason: string;
+}
+
+/** Something that happened to an attempt on an agent. Every event quotes the attempt token. */
+export type AgentEvent = StartedEvent | LogEvent | FinishedEvent;
+
+export interface StartedEvent {
+  kind: 'started';
+  runId: string;
+  token: number;
+  at: number;
+}
+
+/** A chunk of output; `seq` orders the chunks of one attempt, starting at 0. */
+export interface LogEvent {
+  kind: 'log';
+  runId: string;
+  token: number;
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  data: string;
+  at: number;
+}
+
+export interface FinishedEvent {
+  kind: 'finished';
+  runId: string;
+  token: number;
+  at: number;
+  outcome: AttemptOutcome;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  durationMs: number;
+  cpuTimeMs: number | null;
+  peakMemoryBytes: number | null;
+}
+
+/** A batch of events from one agent's outbox, in the order they happened. */
+export interface ReportRequest {
+  agentId: string;
+  events: AgentEvent[];
+}
+
+export interface ReportResponse {
+  /** Runs whose events carried a stale token: the agent must stop them and drop their events. */
+  stale: HeldRun[];
+}

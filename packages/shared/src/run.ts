@@ -1,0 +1,30 @@
+// Run lifecycle (see DESIGN.md): pending → queued → offered → running → terminal.
+
+export const RUN_STATES = [
+  'pending',
+  'queued',
+  'offered',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'lost',
+  'skipped',
+] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'skipped'];
+
+/** Whether a run in this state will never change again. */
+export function isTerminal(state: RunState): boolean {
+  return TERMINAL_RUN_STATES.includes(state);
+}
+
+/** How a run came to exist. */
+export type RunTrigger = 'manual' | 'batch' | 'schedule' | 'retry';
+
+/** Outcomes an agent may report for an attempt it ran. */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
