@@ -5,3 +5,5 @@ export * from './placement.js';
 export * from './run.js';
 export * from './job.js';
 export * from './protocol.js';
+export * from './broker.js';
+export * from './options.js';

@@ -1,0 +1,176 @@
+// Process options: each setting is declared once (flag, env var, default, description,
+// parser), read from flags, then `DROVER_*` env, then an optional JSON file, validated once
+// at start-up. The README's configuration reference is generated from these declarations.
+import { readFileSync } from 'node:fs';
+import { DroverError } from './errors.js';
+import { parseBytes, parseDuration } from './units.js';
+
+/** One setting of a process. `T` is the compiled value's type. */
+export interface Setting<T> {
+  /** Flag name without dashes: `api-addr`. Also the key in the options file. */
+  flag: string;
+  env: string;
+  description: string;
+  /** Shown in the reference; the parsed default is `parse(defaultText)`, or `undefined` when absent. */
+  defaultText?: string;
+  /** Turns the raw text (or array, for repeatable flags) into a value, or throws with a reason. */
+  parse: (raw: string | string[]) => T;
+  repeatable?: boolean;
+  boolean?: boolean;
+}
+
+export type SettingsSpec = Record<string, Setting<unknown>>;
+export type CompiledOptions<S extends SettingsSpec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+/** Raised when a setting has a bad value; the message names the flag and the env var. */
+export class OptionsError extends DroverError {
+  override name = 'OptionsError';
+  constructor(message: string) {
+    super('BAD_OPTION', message);
+  }
+}
+
+/** Where raw values come from. Flags win over env, env over the file. */
+export interface OptionSources {
+  flags?: Record<string, string | string[] | boolean | undefined>;
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+}
+
+function one(raw: string | string[]): string {
+  return Array.isArray(raw) ? (raw[raw.length - 1] ?? '') : raw;
+}
+
+/** Reads, parses and freezes every setting in `spec`; throws OptionsError naming the first bad one. */
+export function compileOptions<S extends SettingsSpec>(spec: S, sources: OptionSources): CompiledOptions<S> {
+  const env = sources.env ?? process.env;
+  let file: Record<string, unknown> = {};
+  if (sources.file) {
+    try {
+      file = JSON.parse(readFileSync(sources.file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new OptionsError(`cannot read options file ${sources.file}: ${(err as Error).message}`);
+    }
+    const known = new Set(Object.values(spec).map((s) => s.flag));
+    const unknown = Object.keys(file).filter((k) => !known.has(k));
+    if (unknown.length > 0) throw new OptionsError(`options file ${sources.file}: unknown setting(s) ${unknown.join(', ')}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(spec)) {
+    const flagRaw = sources.flags?.[key] ?? sources.flags?.[s.flag];
+    let raw: string | string[] | undefined;
+    let from: string;
+    if (flagRaw !== undefined && flagRaw !== false && !(Array.isArray(flagRaw) && flagRaw.length === 0)) {
+      raw = typeof flagRaw === 'boolean' ? 'true' : flagRaw;
+      from = `--${s.flag}`;
+    } else if (env[s.env] !== undefined && env[s.env] !== '') {
+      const v = env[s.env] as string;
+      raw = s.repeatable ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+      from = `${s.env}`;
+    } else if (file[s.flag] !== undefined) {
+      const v = file[s.flag];
+      raw = Array.isArray(v) ? v.map(String) : String(v);
+      from = `${s.flag} in ${sources.file}`;
+    } else if (s.defaultText !== undefined) {
+      raw = s.repeatable ? [] : s.defaultText;
+      from = 'default';
+    } else {
+      from = 'default';
+    }
+    if (raw === undefined) {
+      out[key] = s.repeatable ? s.parse([]) : undefined;
+      continue;
+    }
+    try {
+      out[key] = s.parse(s.repeatable ? (Array.isArray(raw) ? raw : [raw]) : one(raw));
+    } catch (err) {
+      throw new OptionsError(`invalid ${from} (${s.env}): ${(err as Error).message}`);
+    }
+  }
+  return Object.freeze(out) as CompiledOptions<S>;
+}
+
+/** Parsers for common kinds of settings. */
+export const parse = {
+  string: (raw: string | string[]) => one(raw),
+  url(protocols: string[]) {
+    return (raw: string | string[]) => {
+      const v = one(raw);
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new Error(`"${v}" is not a URL`);
+      }
+      if (!protocols.includes(u.protocol.replace(/:$/, ''))) throw new Error(`"${v}" must start with ${protocols.map((p) => `${p}://`).join(' or ')}`);
+      return v;
+    };
+  },
+  int(min: number, max = Number.MAX_SAFE_INTEGER) {
+    return (raw: string | string[]) => {
+      const v = one(raw);
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`"${v}" must be a whole number from ${min} to ${max}`);
+      return n;
+    };
+  },
+  number(min: number) {
+    return (raw: string | string[]) => {
+      const v = one(raw);
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) throw new Error(`"${v}" must be a number ≥ ${min}`);
+      return n;
+    };
+  },
+  duration(raw: string | string[]): number {
+    const v = one(raw);
+    const ms = parseDuration(v);
+    if (ms === undefined) throw new Error(`"${v}" is not a duration; use e.g. "5s", "250ms", "1m"`);
+    return ms;
+  },
+  bytes(raw: string | string[]): number {
+    const v = one(raw);
+    const b = parseBytes(v);
+    if (b === undefined) throw new Error(`"${v}" is not a size; use e.g. "4GiB", "512MB"`);
+    return b;
+  },
+  boolean(raw: string | string[]): boolean {
+    const v = one(raw).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+    throw new Error(`"${v}" is not true or false`);
+  },
+  /** `host:port`, as for listen addresses. */
+  hostPort(raw: string | string[]): { host: string; port: number } {
+    const v = one(raw);
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
+    const port = Number(m?.[2]);
+    if (!m || port > 65535) throw new Error(`"${v}" must be host:port, e.g. 127.0.0.1:7400`);
+    return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port };
+  },
+  /** Repeatable `key=value` pairs into a map. */
+  labels(raw: string | string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const item of Array.isArray(raw) ? raw : [raw]) {
+      const m = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(item);
+      if (!m) throw new Error(`"${item}" must be key=value, e.g. region=eu`);
+      out[m[1] ?? ''] = m[2] ?? '';
+    }
+    return out;
+  },
+  oneOf<T extends string>(values: readonly T[]) {
+    return (raw: string | string[]): T => {
+      const v = one(raw);
+      if (!(values as readonly string[]).includes(v)) throw new Error(`"${v}" must be one of: ${values.join(', ')}`);
+      return v as T;
+    };
+  },
+};
+
+/** A Markdown table of the settings, for the README's configuration reference. */
+export function settingsReference(spec: SettingsSpec): string {
+  const rows = Object.values(spec).map(
+    (s) => `| \`--${s.flag}\` | \`${s.env}\` | ${s.defaultText === undefined || s.defaultText === '' ? '' : `\`${s.defaultText}\``} | ${s.description} |`,
+  );
+  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
