@@ -188,13 +188,15 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   if (res && typeof res === 'object' && res.memory !== undefined && (typeof res.memory === 'string' || typeof res.memory === 'number') && parseBytes(res.memory) === undefined) {
     errs.push({ field: 'resources.memory', message: `"${String(res.memory)}" is not a size; use e.g. "256MiB", "1GB" or a number of bytes` });
   }
-  // The schema catches the rest (types, ranges, name pattern); skip fields already reported.
-  const reported = new Set(errs.map((e) => e.field.split('.')[0]));
+  // The schema catches the rest (types, ranges, name pattern). Skip a field already reported,
+  // or its parent or child, but keep siblings: `resources.cpu` beside a bad `resources.memory`.
+  const reported = errs.map((e) => e.field);
+  const overlaps = (f: string) => reported.some((r) => r === f || f.startsWith(`${r}.`) || r.startsWith(`${f}.`));
   for (const e of schemaErrors(JobDefinitionSchema, input)) {
     const top = e.field.split('.')[0] ?? '';
-    if (!reported.has(top) && top !== 'executor' && top !== 'constraints') {
+    if (top !== 'executor' && top !== 'constraints' && !overlaps(e.field)) {
       errs.push(e);
-      reported.add(top);
+      reported.push(e.field);
     }
   }
   if (errs.length > 0) throw new ValidationError(errs);

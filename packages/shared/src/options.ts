@@ -51,6 +51,10 @@ export function compileOptions<S extends SettingsSpec>(spec: S, sources: OptionS
     } catch (err) {
       throw new OptionsError(`cannot read options file ${sources.file}: ${(err as Error).message}`);
     }
+    // `null`, an array or a scalar would otherwise crash below or list indexes as settings.
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new OptionsError(`options file ${sources.file} must hold a JSON object of settings`);
+    }
     const known = new Set(Object.values(spec).map((s) => s.flag));
     const unknown = Object.keys(file).filter((k) => !known.has(k));
     if (unknown.length > 0) throw new OptionsError(`options file ${sources.file}: unknown setting(s) ${unknown.join(', ')}`);
@@ -84,7 +88,9 @@ export function compileOptions<S extends SettingsSpec>(spec: S, sources: OptionS
     try {
       out[key] = s.parse(s.repeatable ? (Array.isArray(raw) ? raw : [raw]) : one(raw));
     } catch (err) {
-      throw new OptionsError(`invalid ${from} (${s.env}): ${(err as Error).message}`);
+      // Name the flag and the env var whichever the value came from, without repeating `from`.
+      const names = [`--${s.flag}`, s.env].filter((n) => n !== from).join(', ');
+      throw new OptionsError(`invalid ${from} (${names}): ${(err as Error).message}`);
     }
   }
   return Object.freeze(out) as CompiledOptions<S>;

@@ -76,12 +76,17 @@ export function eligibleAgents(
   }
   const bigEnough = candidates.filter((a) => a.total.slots >= 1 && a.total.cpu + 1e-9 >= req.resources.cpu && a.total.memoryBytes >= req.resources.memoryBytes);
   if (bigEnough.length === 0) {
-    const maxCpu = Math.max(...candidates.map((a) => a.total.cpu));
-    const maxMem = Math.max(...candidates.map((a) => a.total.memoryBytes));
+    // Only agents with a slot could ever run it, so only they count as "largest".
+    const withSlots = candidates.filter((a) => a.total.slots >= 1);
+    if (withSlots.length === 0) return { eligible: [], reason: 'no matching agent is large enough: the job asks for a slot (every matching agent has 0 slots)' };
+    const maxCpu = Math.max(...withSlots.map((a) => a.total.cpu));
+    const maxMem = Math.max(...withSlots.map((a) => a.total.memoryBytes));
     const parts: string[] = [];
     if (req.resources.cpu > maxCpu) parts.push(`${req.resources.cpu} CPU (largest matching agent has ${maxCpu})`);
     if (req.resources.memoryBytes > maxMem) parts.push(`${formatBytes(req.resources.memoryBytes)} memory (largest matching agent has ${formatBytes(maxMem)})`);
-    return { eligible: [], reason: `no matching agent is large enough: the job asks for ${parts.join(' and ') || 'a slot'}` };
+    // Each dimension fits somewhere, but never both on the same agent.
+    if (parts.length === 0) parts.push(`${req.resources.cpu} CPU and ${formatBytes(req.resources.memoryBytes)} memory on one agent (no matching agent has both)`);
+    return { eligible: [], reason: `no matching agent is large enough: the job asks for ${parts.join(' and ')}` };
   }
   return { eligible: bigEnough };
 }
