@@ -1,0 +1,16 @@
+// The `drover` command.
+import { Command } from 'commander';
+import { registerCoordinatorCommand } from './commands/coordinator.js';
+import { registerAgentCommand } from './commands/agent.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+
+const program = new Command('drover')
+  .description('Drover: a distributed job scheduler. Run a coordinator, agents, and manage the database.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerCoordinatorCommand(program);
+registerAgentCommand(program);
+registerMigrateCommand(program);
+
+await program.parseAsync(process.argv);

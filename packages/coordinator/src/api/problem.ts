@@ -1,0 +1,54 @@
+// Errors as RFC 9457 `application/problem+json`, naming the offending field or reason and
+// saying what to do next.
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { DroverError, ValidationError, type FieldError } from '@drover/shared';
+
+/** An error the API turns into a problem response with this status. */
+export class HttpProblem extends DroverError {
+  override name = 'HttpProblem';
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(title.toUpperCase().replace(/[^A-Z]+/g, '_'), detail);
+  }
+}
+
+export const notFound = (what: string, id: string, hint = ''): HttpProblem =>
+  new HttpProblem(404, 'Not Found', `no ${what} with id ${JSON.stringify(id)}${hint ? `; ${hint}` : ''}`);
+
+export const badRequest = (errors: FieldError[]): HttpProblem =>
+  new HttpProblem(400, 'Bad Request', errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), errors);
+
+function send(reply: FastifyReply, status: number, title: string, detail: string, errors?: FieldError[]): FastifyReply {
+  return reply
+    .status(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title, status, detail, ...(errors ? { errors } : {}), instance: reply.request.url });
+}
+
+/** Installs the error and not-found handlers that speak problem+json. */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, _req, reply) => {
+    if (err instanceof HttpProblem) return send(reply, err.status, err.title, err.message, err.errors);
+    if (err instanceof ValidationError) return send(reply, 400, 'Bad Request', err.message, err.errors);
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const prefix = fe.validationContext === 'querystring' ? '' : fe.validationContext === 'params' ? '' : '';
+      const errors = fe.validation.map((v) => {
+        const missing = (v.params as { missingProperty?: string }).missingProperty;
+        const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+        return { field: prefix + [path, missing].filter(Boolean).join('.'), message: v.message ?? 'is invalid' };
+      });
+      return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field || fe.validationContext}: ${e.message}`).join('; '), errors);
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return send(reply, fe.statusCode, 'Bad Request', fe.message);
+    }
+    reply.log.error({ err }, 'request failed');
+    return send(reply, 500, 'Internal Server Error', 'the coordinator failed to handle this request; see its log for details');
+  });
+  app.setNotFoundHandler((req, reply) => send(reply, 404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`));
+}

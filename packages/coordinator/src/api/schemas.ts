@@ -1,0 +1,122 @@
+// Schemas of API responses and requests, for validation and the OpenAPI document.
+import { Type } from '@sinclair/typebox';
+import { JobDefinitionSchema, RUN_STATES } from '@drover/shared';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem' },
+);
+
+export const JobSchema = Type.Intersect(
+  [JobDefinitionSchema, Type.Object({ id: Type.String(), createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }) })],
+  { $id: 'Job' },
+);
+
+export const RunStateSchema = Type.Union(RUN_STATES.map((s) => Type.Literal(s)));
+
+export const RunSchema = Type.Object(
+  {
+    id: Type.String({ description: 'A ULID; sorts by creation time.' }),
+    jobId: Type.String(),
+    state: RunStateSchema,
+    priority: Type.Integer(),
+    trigger: Type.String(),
+    parameters: Type.Record(Type.String(), Type.String()),
+    attempt: Type.Integer({ description: 'How many times the run has been dispatched.' }),
+    attemptToken: Type.Integer({ description: 'Grows on every dispatch; messages quoting an older token are ignored.' }),
+    agentId: Nullable(Type.String()),
+    queueReason: Nullable(Type.String({ description: 'Why a queued run is not running yet.' })),
+    exitCode: NullableNumber,
+    signal: Nullable(Type.String()),
+    error: Nullable(Type.String()),
+    durationMs: NullableNumber,
+    cpuTimeMs: NullableNumber,
+    peakMemoryBytes: NullableNumber,
+    createdAt: Type.String({ format: 'date-time' }),
+    queuedAt: Nullable(Type.String()),
+    offeredAt: Nullable(Type.String()),
+    startedAt: Nullable(Type.String()),
+    finishedAt: Nullable(Type.String()),
+  },
+  { $id: 'Run', additionalProperties: true },
+);
+
+export const TransitionSchema = Type.Object({
+  from: Nullable(Type.String()),
+  to: Type.String(),
+  attemptToken: Type.Integer(),
+  agentId: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  at: Type.String({ format: 'date-time' }),
+});
+
+export const CapacitySchema = Type.Object({ slots: Type.Number(), cpu: Type.Number(), memoryBytes: Type.Number() });
+
+export const AgentSchema = Type.Object(
+  {
+    id: Type.String(),
+    nodeId: Type.String(),
+    name: Type.String(),
+    version: Type.String(),
+    protocol: Type.Integer(),
+    state: Type.String({ description: 'ready | draining | cordoned | down | gone' }),
+    attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
+    labels: Type.Record(Type.String(), Type.String()),
+    executors: Type.Array(Type.String()),
+    total: CapacitySchema,
+    free: CapacitySchema,
+    usage: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+    registeredAt: Type.String({ format: 'date-time' }),
+    lastHeartbeatAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Agent', additionalProperties: true },
+);
+
+export const LogChunkSchema = Type.Object({
+  attempt: Type.Integer(),
+  seq: Type.Integer(),
+  stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
+  data: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+});
+
+export const TriggerSchema = Type.Object(
+  {
+    parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const MAX_BATCH_RUNS = 10_000;
+
+export const BatchSchema = Type.Object(
+  {
+    runs: Type.Array(
+      Type.Object(
+        {
+          job: Type.String({ minLength: 1, description: 'Job id or name.' }),
+          parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
+          priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+          count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH_RUNS, description: 'Enqueue this many identical runs (default 1).' })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_BATCH_RUNS },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const pageOf = <T extends ReturnType<typeof Type.Object> | ReturnType<typeof Type.Intersect>>(item: T) =>
+  Type.Object({ items: Type.Array(item), total: Type.Integer(), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -1,0 +1,40 @@
+// The REST API: fastify, with its OpenAPI document generated from the route schemas.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Redis } from 'ioredis';
+import type { CoordinatorContext } from '../context.js';
+import { installProblemHandlers } from './problem.js';
+import { jobRoutes } from './routes/jobs.js';
+import { runRoutes } from './routes/runs.js';
+import { logRoutes } from './routes/logs.js';
+import { agentRoutes } from './routes/agents.js';
+import { healthRoutes } from './routes/health.js';
+
+export const API_VERSION = '0.1.0';
+
+/** Builds the API (not yet listening). */
+export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: () => boolean): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
+    // Per-request lines would dominate the log at thousands of requests a second.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Unknown fields are reported, never silently dropped; query strings still coerce numbers.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
+    bodyLimit: 1024 * 1024,
+  });
+  installProblemHandlers(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Drover API', version: API_VERSION, description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.' },
+      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'agents' }, { name: 'health' }],
+    },
+  });
+  await jobRoutes(app, ctx);
+  await runRoutes(app, ctx);
+  await logRoutes(app, ctx);
+  await agentRoutes(app, ctx);
+  await healthRoutes(app, ctx, redis, isLeader);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,18 @@
+// What the coordinator's parts share: connections, caches and the clock.
+import type { ServiceBroker } from 'moleculer';
+import type { Logger } from 'pino';
+import type { Db } from './store/db.js';
+import type { ReadyQueue } from './queue/ready-queue.js';
+import type { JobCache } from './dispatch/job-cache.js';
+import type { CoordinatorOptions } from './options.js';
+
+export interface CoordinatorContext {
+  readonly options: CoordinatorOptions;
+  readonly db: Db;
+  readonly queue: ReadyQueue;
+  readonly broker: ServiceBroker;
+  readonly jobs: JobCache;
+  readonly log: Logger;
+  /** The clock, passed in so time-dependent logic is testable. */
+  readonly now: () => number;
+}

@@ -1,0 +1,80 @@
+// Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { createBroker, DroverError } from '@drover/shared';
+import type { CoordinatorOptions } from './options.js';
+import type { CoordinatorContext } from './context.js';
+import { openDatabase, describeDatabaseUrl } from './store/db.js';
+import { migrateToLatest, migrationStatus } from './store/migrator.js';
+import { openRedis, ReadyQueue } from './queue/ready-queue.js';
+import { JobCache } from './dispatch/job-cache.js';
+import { Leadership } from './dispatch/leadership.js';
+import { fleetService } from './services/fleet.service.js';
+import { runsService } from './services/runs.service.js';
+import { dispatchService } from './services/dispatch.service.js';
+import { buildApi } from './api/server.js';
+
+/** A running coordinator. */
+export interface CoordinatorHandle {
+  /** Base URL of the REST API. */
+  url: string;
+  nodeId: string;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void> {
+  if (opts.autoMigrate) {
+    const r = await migrateToLatest(opts.databaseUrl);
+    const applied = r.results?.filter((m) => m.status === 'Success').map((m) => m.migrationName) ?? [];
+    if (applied.length > 0) log.info({ applied }, 'applied database migrations');
+    return;
+  }
+  const pending = (await migrationStatus(opts.databaseUrl)).filter((m) => !m.executedAt).map((m) => m.name);
+  if (pending.length > 0) {
+    throw new DroverError(
+      'SCHEMA_OUT_OF_DATE',
+      `the database ${describeDatabaseUrl(opts.databaseUrl)} lacks migrations ${pending.join(', ')}: run "drover migrate up" first (or start with --auto-migrate)`,
+    );
+  }
+}
+
+/** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
+export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<CoordinatorHandle> {
+  const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
+  const cleanups: Array<() => Promise<unknown>> = [() => db.destroy()];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    await ensureSchema(opts, log);
+    const redis = await openRedis(opts.redisUrl);
+    cleanups.push(async () => redis.disconnect());
+    const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
+    const broker = createBroker({ natsUrl: opts.natsUrl, namespace: opts.namespace, nodeId, logLevel: opts.logLevel === 'debug' ? 'info' : 'warn' });
+    const ctx: CoordinatorContext = { options: opts, db, queue: new ReadyQueue(redis, opts.redisPrefix), broker, jobs: new JobCache(db), log, now: Date.now };
+    const leadership = new Leadership(ctx);
+    broker.createService(fleetService(ctx));
+    broker.createService(runsService(ctx, () => undefined));
+    broker.createService(dispatchService(ctx, leadership));
+    await startBroker(broker, opts.natsUrl);
+    cleanups.push(() => broker.stop());
+    await leadership.start();
+    cleanups.push(() => leadership.stop());
+    const app = await buildApi(ctx, redis, () => leadership.isLeader);
+    const url = await app.listen({ host: opts.apiAddr.host, port: opts.apiAddr.port });
+    cleanups.push(() => app.close());
+    log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader }, 'api listening');
+    return { url, nodeId, isLeader: () => leadership.isLeader, stop: cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function startBroker(broker: ReturnType<typeof createBroker>, natsUrl: string): Promise<void> {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new DroverError('NATS_UNREACHABLE', `cannot reach NATS at ${natsUrl} within 15 s. Is it running? Set DROVER_NATS_URL or --nats.`)), 15_000).unref(),
+  );
+  await Promise.race([broker.start(), timeout]);
+}

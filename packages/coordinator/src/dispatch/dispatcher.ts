@@ -1,0 +1,159 @@
+// The dispatcher: takes ready runs from the queue, places them on agents (the pure
+// `placeRuns`), commits the plan in one statement, and sends each agent its offers in one
+// message. Runs only on the coordinator holding the lease. Passes are event-driven (a run
+// was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
+import type { ServiceBroker } from 'moleculer';
+import type { Logger } from 'pino';
+import { ACTIONS, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
+import type { Db } from '../store/db.js';
+import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
+import type { ReadyQueue } from '../queue/ready-queue.js';
+import type { FleetView } from './fleet-view.js';
+import type { JobCache, CachedJob } from './job-cache.js';
+
+export interface DispatcherDeps {
+  db: Db;
+  queue: ReadyQueue;
+  fleet: FleetView;
+  jobs: JobCache;
+  broker: ServiceBroker;
+  log: Logger;
+  now: () => number;
+  /** Most offers sent to one agent in one message. */
+  maxOffersPerMessage?: number;
+  offerTimeoutMs?: number;
+}
+
+/** Counters for metrics and the bench. */
+export interface DispatcherStats {
+  passes: number;
+  offered: number;
+  refused: number;
+}
+
+export class Dispatcher {
+  readonly stats: DispatcherStats = { passes: 0, offered: 0, refused: 0 };
+  private running = false;
+  private again = false;
+  private stopped = false;
+  /** Last reason written per job, and when, so unplaceable jobs cost one write, not one per pass. */
+  private readonly reasons = new Map<string, { reason: string; depth: number; at: number }>();
+
+  constructor(private readonly d: DispatcherDeps) {}
+
+  /** Asks for a pass as soon as possible; calls made during a pass coalesce into one more. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => void this.loop());
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        let progress = 1;
+        while (progress > 0 && !this.stopped) progress = await this.pass();
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.d.log.error({ err }, 'dispatch pass failed; retrying shortly');
+      setTimeout(() => this.kick(), 500).unref();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One placement pass over every job with queued runs; returns how many runs it offered. */
+  private async pass(): Promise<number> {
+    this.stats.passes++;
+    const ready = await this.d.queue.readyJobs();
+    if (ready.length === 0) return 0;
+    const view = this.d.fleet.snapshot();
+    const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
+    const assignments: Array<{ runId: string; agentId: string }> = [];
+    for (const r of ready) {
+      const job = jobs.get(r.jobId);
+      if (!job) continue; // deleted: its queued runs were cancelled with it
+      const plan = placeRuns(view, { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources }, r.depth);
+      if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
+      else this.reasons.delete(r.jobId);
+      if (plan.assignments.length === 0) continue;
+      const runIds = await this.d.queue.claim(r.jobId, plan.assignments.length);
+      runIds.forEach((runId, i) => assignments.push({ runId, agentId: plan.assignments[i] as string }));
+    }
+    if (assignments.length === 0) return 0;
+    const offered = await markOffered(this.d.db, assignments, this.d.now());
+    this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
+    this.stats.offered += offered.length;
+    return offered.length;
+  }
+
+  private async noteReason(jobId: string, reason: string, depth: number): Promise<void> {
+    const last = this.reasons.get(jobId);
+    const now = this.d.now();
+    // Write when the reason changes, or when new runs arrived (at most once a second).
+    if (last && last.reason === reason && (last.depth === depth || now - last.at < 1000)) return;
+    this.reasons.set(jobId, { reason, depth, at: now });
+    await setQueueReason(this.d.db, jobId, reason);
+  }
+
+  /** Sends offers grouped per agent; answers arrive asynchronously so the next pass need not wait. */
+  private send(offered: Array<{ runId: string; jobId: string; agentId: string; token: number; attempt: number; parameters: Record<string, string>; job: CachedJob }>): void {
+    const byAgent = new Map<string, RunOffer[]>();
+    for (const o of offered) {
+      const list = byAgent.get(o.agentId) ?? [];
+      list.push({
+        runId: o.runId, jobId: o.jobId, jobName: o.job.name, token: o.token, attempt: o.attempt,
+        executor: o.job.compiled.executor, resources: o.job.compiled.resources, timeoutMs: o.job.compiled.timeoutMs, parameters: o.parameters,
+      });
+      byAgent.set(o.agentId, list);
+    }
+    const max = this.d.maxOffersPerMessage ?? 1000;
+    for (const [agentId, offers] of byAgent) {
+      for (let i = 0; i < offers.length; i += max) void this.offerTo(agentId, offers.slice(i, i + max));
+    }
+  }
+
+  private async offerTo(agentId: string, offers: RunOffer[]): Promise<void> {
+    const held = {
+      slots: offers.length,
+      cpu: offers.reduce((n, o) => n + o.resources.cpu, 0),
+      memoryBytes: offers.reduce((n, o) => n + o.resources.memoryBytes, 0),
+    };
+    this.d.fleet.reserve(agentId, held);
+    const nodeID = this.d.fleet.nodeOf(agentId);
+    let refused: Array<{ runId: string; token: number; reason: string }> = [];
+    try {
+      if (!nodeID) throw new Error('agent left the fleet');
+      const req: OfferRequest = { offers };
+      const res = (await this.d.broker.call(ACTIONS.offer, req, { nodeID, timeout: this.d.offerTimeoutMs ?? 10_000, retries: 0 })) as OfferResponse;
+      this.d.fleet.onCapacity(res.capacity);
+      const tokenOf = new Map(offers.map((o) => [o.runId, o.token]));
+      refused = res.refused.map((r) => ({ runId: r.runId, token: tokenOf.get(r.runId) ?? 0, reason: `agent ${agentId} refused: ${r.reason}` }));
+    } catch (err) {
+      this.d.log.warn({ agentId, err: (err as Error).message, runs: offers.length }, 'offer not answered; returning runs to the queue');
+      refused = offers.map((o) => ({ runId: o.runId, token: o.token, reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}` }));
+    } finally {
+      this.d.fleet.release(agentId, held);
+    }
+    if (refused.length > 0) {
+      this.stats.refused += refused.length;
+      try {
+        const back = await returnToQueue(this.d.db, refused, this.d.now());
+        await this.d.queue.enqueue(back);
+      } catch (err) {
+        // The reconciler finds these (offered for too long) and re-queues them.
+        this.d.log.error({ err }, 'could not return refused runs to the queue');
+      }
+    }
+    this.kick();
+  }
+}

@@ -1,0 +1,114 @@
+// One coordinator at a time dispatches and reconciles: the holder of a Redis lease. Every
+// coordinator serves the API and applies agent reports; if the leader dies, another takes
+// the lease within its TTL. Two leaders for a moment are harmless: every offer is a guarded
+// update in PostgreSQL, so a run is offered once per attempt whoever dispatches it.
+import type { CapacityEvent } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { listAgents } from '../store/agents.js';
+import { Dispatcher } from './dispatcher.js';
+import { FleetView } from './fleet-view.js';
+import { reconcileOnce } from './reconciler.js';
+
+const LEASE_TTL_MS = 6000;
+const LEASE_RENEW_MS = 2000;
+
+export class Leadership {
+  private epoch = 0;
+  private dispatcher: Dispatcher | undefined;
+  private readonly fleet = new FleetView();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly ctx: CoordinatorContext) {}
+
+  /** Whether this coordinator currently dispatches. */
+  get isLeader(): boolean {
+    return this.dispatcher !== undefined;
+  }
+
+  /** Dispatcher counters while leader. */
+  get stats() {
+    return this.dispatcher?.stats;
+  }
+
+  async start(): Promise<void> {
+    await this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const epoch = await this.ctx.queue.acquireLease(this.ctx.broker.nodeID, LEASE_TTL_MS);
+      if (epoch > 0 && !this.dispatcher) await this.becomeLeader(epoch);
+      else if (epoch === 0 && this.dispatcher) this.stepDown('another coordinator holds the lease');
+    } catch (err) {
+      if (this.dispatcher) this.stepDown(`cannot renew the lease: ${(err as Error).message}`);
+    }
+    if (!this.stopped) this.leaseTimer = setTimeout(() => void this.tick(), LEASE_RENEW_MS);
+  }
+
+  private async becomeLeader(epoch: number): Promise<void> {
+    this.epoch = epoch;
+    this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
+    this.dispatcher = new Dispatcher({
+      db: this.ctx.db, queue: this.ctx.queue, fleet: this.fleet, jobs: this.ctx.jobs, broker: this.ctx.broker,
+      log: this.ctx.log, now: this.ctx.now, offerTimeoutMs: this.ctx.options.offerTimeout,
+    });
+    this.ctx.log.info({ epoch, agents: this.fleet.size }, 'took the dispatcher lease');
+    await this.reconcile();
+    this.dispatcher.kick();
+  }
+
+  private stepDown(why: string): void {
+    this.ctx.log.warn({ epoch: this.epoch, why }, 'stepped down as dispatcher');
+    this.dispatcher?.stop();
+    this.dispatcher = undefined;
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    if (!this.dispatcher || this.stopped) return;
+    try {
+      await reconcileOnce({
+        db: this.ctx.db, queue: this.ctx.queue, log: this.ctx.log, now: this.ctx.now,
+        agentDownAfterMs: this.ctx.options.agentDownAfter, offerTimeoutMs: this.ctx.options.offerTimeout,
+        onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
+      });
+      await this.refreshFleet();
+    } catch (err) {
+      this.ctx.log.error({ err }, 'reconcile sweep failed');
+    }
+    this.reconcileTimer = setTimeout(() => void this.reconcile(), this.ctx.options.reconcileInterval);
+  }
+
+  /** Reloads the schedulable agents (someone registered, went down, was drained). */
+  async refreshFleet(): Promise<void> {
+    if (!this.dispatcher) return;
+    this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
+    this.dispatcher.kick();
+  }
+
+  /** An agent's capacity changed: maybe there is room for queued runs now. */
+  onCapacity(evt: CapacityEvent): void {
+    if (!this.dispatcher) return;
+    this.fleet.onCapacity(evt);
+    this.dispatcher.kick();
+  }
+
+  /** Runs were queued somewhere in the cluster. */
+  onQueueReady(): void {
+    this.dispatcher?.kick();
+  }
+
+  /** Gives up the lease so another coordinator can take over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.dispatcher?.stop();
+    if (this.dispatcher) await this.ctx.queue.releaseLease(this.ctx.broker.nodeID).catch(() => undefined);
+    this.dispatcher = undefined;
+  }
+}

@@ -1,0 +1,60 @@
+// The reconciler sweeps whatever an owner has gone quiet on: agents that stopped
+// heartbeating, offers never answered, and queued runs missing from Redis (a Redis restart,
+// or a crash between the PostgreSQL insert and the enqueue). PostgreSQL is the truth.
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import { markSilentAgentsDown } from '../store/agents.js';
+import { returnToQueue } from '../store/offer-runs.js';
+import type { ReadyQueue } from '../queue/ready-queue.js';
+
+export interface ReconcilerDeps {
+  db: Db;
+  queue: ReadyQueue;
+  log: Logger;
+  now: () => number;
+  /** An agent silent for this long is `down`. */
+  agentDownAfterMs: number;
+  /** An offer unanswered for this long goes back to the queue. */
+  offerTimeoutMs: number;
+  /** Called when the fleet or the queue changed, so the dispatcher looks again. */
+  onChange: (what: 'fleet' | 'queue') => void;
+}
+
+/** Runs one sweep; returns what it did, for logs and tests. */
+export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]; requeued: number; restored: number }> {
+  const down = await markSilentAgentsDown(d.db, d.agentDownAfterMs);
+  if (down.length > 0) {
+    d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
+    d.onChange('fleet');
+  }
+  // Offers that were never answered, or made to agents now down, go back to the queue.
+  const stuck = await d.db
+    .selectFrom('runs')
+    .select(['id', 'attempt_token', 'agent_id'])
+    .where('state', '=', 'offered')
+    .where((eb) =>
+      eb.or([
+        eb('offered_at', '<', sql<Date>`now() - make_interval(secs => ${d.offerTimeoutMs / 1000})`),
+        ...(down.length > 0 ? [eb('agent_id', 'in', down)] : []),
+      ]),
+    )
+    .limit(10_000)
+    .execute();
+  const back = await returnToQueue(
+    d.db,
+    stuck.map((r) => ({ runId: r.id, token: Number(r.attempt_token), reason: `offer to agent ${r.agent_id ?? '?'} was not taken up` })),
+    d.now(),
+  );
+  // Queued runs are restored into Redis if missing (ZADD NX makes this idempotent). Only runs
+  // queued a few seconds ago or earlier, so in-flight enqueues are left to finish.
+  const queued = await d.db
+    .selectFrom('runs')
+    .select(['id as runId', 'job_id as jobId', 'priority'])
+    .where('state', '=', 'queued')
+    .where('queued_at', '<', sql<Date>`now() - interval '5 seconds'`)
+    .execute();
+  await d.queue.enqueue([...back, ...queued]);
+  if (back.length > 0 || queued.length > 0) d.onChange('queue');
+  return { down, requeued: back.length, restored: queued.length };
+}

@@ -1,0 +1,25 @@
+// The coordinator's settings, declared once; the README's reference is generated from here.
+import { compileOptions, parse, type CompiledOptions, type OptionSources, type SettingsSpec } from '@drover/shared';
+
+export const coordinatorSettings = {
+  databaseUrl: { flag: 'database-url', env: 'DROVER_DATABASE_URL', defaultText: 'postgres://postgres@127.0.0.1:5432/drover', description: 'PostgreSQL connection URL (all durable state).', parse: parse.url(['postgres', 'postgresql']) },
+  redisUrl: { flag: 'redis-url', env: 'DROVER_REDIS_URL', defaultText: 'redis://127.0.0.1:6379', description: 'Redis URL (ready queues, dispatcher lease).', parse: parse.url(['redis', 'rediss']) },
+  redisPrefix: { flag: 'redis-prefix', env: 'DROVER_REDIS_PREFIX', defaultText: 'drover:', description: 'Prefix of every Redis key, so clusters can share one Redis.', parse: parse.string },
+  natsUrl: { flag: 'nats', env: 'DROVER_NATS_URL', defaultText: 'nats://127.0.0.1:4222', description: 'NATS URL agents and coordinators meet on.', parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['nats', 'tls'])(raw)) },
+  namespace: { flag: 'namespace', env: 'DROVER_NAMESPACE', defaultText: 'drover', description: 'Cluster name; the NATS subject prefix. Agents must use the same one.', parse: parse.string },
+  apiAddr: { flag: 'api-addr', env: 'DROVER_API_ADDR', defaultText: '127.0.0.1:7400', description: 'Where the REST API listens (host:port; port 0 picks a free one).', parse: parse.hostPort },
+  nodeId: { flag: 'node-id', env: 'DROVER_NODE_ID', description: 'This coordinator\'s node id on the bus (default: coordinator-<host>-<pid>).', parse: parse.string },
+  heartbeatInterval: { flag: 'heartbeat-interval', env: 'DROVER_HEARTBEAT_INTERVAL', defaultText: '5s', description: 'How often agents are asked to heartbeat.', parse: parse.duration },
+  agentDownAfter: { flag: 'agent-down-after', env: 'DROVER_AGENT_DOWN_AFTER', defaultText: '17s', description: 'Silence after which an agent is `down` (3 missed heartbeats plus grace).', parse: parse.duration },
+  offerTimeout: { flag: 'offer-timeout', env: 'DROVER_OFFER_TIMEOUT', defaultText: '30s', description: 'An offer not taken up within this time goes back to the queue.', parse: parse.duration },
+  reconcileInterval: { flag: 'reconcile-interval', env: 'DROVER_RECONCILE_INTERVAL', defaultText: '5s', description: 'How often the leader sweeps for silent agents, stuck offers and lost queue entries.', parse: parse.duration },
+  autoMigrate: { flag: 'auto-migrate', env: 'DROVER_AUTO_MIGRATE', defaultText: 'false', description: 'Apply pending database migrations at start-up instead of refusing to start.', parse: parse.boolean, boolean: true },
+  logLevel: { flag: 'log-level', env: 'DROVER_LOG_LEVEL', defaultText: 'info', description: 'Log level: debug, info, warn, error.', parse: parse.oneOf(['debug', 'info', 'warn', 'error'] as const) },
+} satisfies SettingsSpec;
+
+export type CoordinatorOptions = CompiledOptions<typeof coordinatorSettings>;
+
+/** Reads and validates the coordinator's options; throws OptionsError naming a bad setting. */
+export function compileCoordinatorOptions(sources: OptionSources): CoordinatorOptions {
+  return compileOptions(coordinatorSettings, sources);
+}

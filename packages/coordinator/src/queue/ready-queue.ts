@@ -1,0 +1,117 @@
+// The ready queue and the dispatcher lease, in Redis. PostgreSQL stays the truth: the
+// reconciler can rebuild everything here from the runs table.
+import { Redis } from 'ioredis';
+import { DroverError } from '@drover/shared';
+import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
+
+/** A job with queued runs, and where its head run stands in priority order. */
+export interface ReadyJob {
+  jobId: string;
+  depth: number;
+  /** -priority of the head run (lower goes first). */
+  headScore: number;
+  /** Id of the head run (a ULID: lower is older). */
+  headRunId: string;
+}
+
+type Scripted = Redis & {
+  enqueueRuns(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
+  claimRuns(k1: string, k2: string, jobId: string, n: number): Promise<string[]>;
+  removeRuns(k1: string, k2: string, ...args: string[]): Promise<number>;
+  acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
+  releaseLease(k1: string, nodeId: string): Promise<number>;
+};
+
+/** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
+export async function openRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  redis.on('error', () => undefined); // reconnects on its own; commands fail meanwhile
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new DroverError('REDIS_UNREACHABLE', `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}. Is it running? Set DROVER_REDIS_URL or --redis-url.`, { cause: err });
+  }
+  redis.defineCommand('enqueueRuns', { numberOfKeys: 2, lua: ENQUEUE_RUNS });
+  redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
+  redis.defineCommand('removeRuns', { numberOfKeys: 2, lua: REMOVE_RUNS });
+  redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: ACQUIRE_LEASE });
+  redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
+  return redis;
+}
+
+/** The ready queues and the dispatcher lease. */
+export class ReadyQueue {
+  private readonly r: Scripted;
+  constructor(redis: Redis, private readonly prefix: string) {
+    this.r = redis as Scripted;
+  }
+
+  private jobsKey(): string {
+    return `${this.prefix}ready:jobs`;
+  }
+  private queueKey(jobId: string): string {
+    return `${this.prefix}ready:${jobId}`;
+  }
+
+  /** Adds runs to their jobs' queues; one script call per job, pipelined. */
+  async enqueue(runs: ReadonlyArray<{ runId: string; jobId: string; priority: number }>): Promise<void> {
+    const byJob = new Map<string, Array<string | number>>();
+    for (const r of runs) {
+      const args = byJob.get(r.jobId) ?? [];
+      args.push(-r.priority, r.runId);
+      byJob.set(r.jobId, args);
+    }
+    const CHUNK = 2000; // Lua's unpack limit is far above, but keep each script call short
+    await Promise.all(
+      [...byJob].flatMap(([jobId, args]) => {
+        const calls: Array<Promise<number>> = [];
+        for (let i = 0; i < args.length; i += CHUNK * 2) calls.push(this.r.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2)));
+        return calls;
+      }),
+    );
+  }
+
+  /** Takes up to `count` runs from the head of a job's queue. */
+  async claim(jobId: string, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    return this.r.claimRuns(this.jobsKey(), this.queueKey(jobId), jobId, count);
+  }
+
+  /** Removes specific runs (e.g. cancelled) from a job's queue. */
+  async remove(jobId: string, runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
+  }
+
+  /** Every job with queued runs, with its depth and head, in dispatch order. */
+  async readyJobs(): Promise<ReadyJob[]> {
+    const jobIds = await this.r.smembers(this.jobsKey());
+    if (jobIds.length === 0) return [];
+    const pipe = this.r.pipeline();
+    for (const id of jobIds) pipe.zcard(this.queueKey(id)).zrange(this.queueKey(id), 0, 0, 'WITHSCORES');
+    const res = (await pipe.exec()) ?? [];
+    const out: ReadyJob[] = [];
+    jobIds.forEach((jobId, i) => {
+      const depth = Number(res[2 * i]?.[1] ?? 0);
+      const head = (res[2 * i + 1]?.[1] ?? []) as string[];
+      if (depth > 0 && head.length === 2) out.push({ jobId, depth, headRunId: head[0] ?? '', headScore: Number(head[1]) });
+    });
+    return out.sort((a, b) => a.headScore - b.headScore || (a.headRunId < b.headRunId ? -1 : 1));
+  }
+
+  /** Total queued runs across all jobs. */
+  async depth(): Promise<number> {
+    return (await this.readyJobs()).reduce((n, j) => n + j.depth, 0);
+  }
+
+  /** Takes or renews the dispatcher lease; returns the epoch while held, 0 otherwise. */
+  async acquireLease(nodeId: string, ttlMs: number): Promise<number> {
+    return this.r.acquireLease(`${this.prefix}leader`, `${this.prefix}leader:epoch`, nodeId, ttlMs);
+  }
+
+  /** Gives the lease up so another coordinator can take over at once. */
+  async releaseLease(nodeId: string): Promise<void> {
+    await this.r.releaseLease(`${this.prefix}leader`, nodeId);
+  }
+}

@@ -1,0 +1,21 @@
+// Moleculer service `drover.dispatch`: on every coordinator, listens for what should make
+// the dispatcher look again, and hands it to the local leadership (which ignores it when
+// this coordinator is not the leader).
+import type { Context, ServiceSchema } from 'moleculer';
+import { EVENTS, type CapacityEvent } from '@drover/shared';
+import type { Leadership } from '../dispatch/leadership.js';
+import type { CoordinatorContext } from '../context.js';
+
+export const JOB_CHANGED_EVENT = 'drover.job.changed';
+
+export function dispatchService(ctx: CoordinatorContext, leadership: Leadership): ServiceSchema {
+  return {
+    name: 'drover.dispatch',
+    events: {
+      [EVENTS.capacity]: { handler: (c: Context<CapacityEvent>) => leadership.onCapacity(c.params) },
+      [EVENTS.fleetChanged]: { handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')) },
+      [EVENTS.queueReady]: { handler: () => leadership.onQueueReady() },
+      [JOB_CHANGED_EVENT]: { handler: (c: Context<{ jobId: string }>) => ctx.jobs.invalidate(c.params.jobId) },
+    },
+  };
+}

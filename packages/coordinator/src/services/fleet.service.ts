@@ -1,0 +1,42 @@
+// Moleculer service `drover.fleet`: agents register and heartbeat here.
+import { Errors, type ServiceSchema, type Context } from 'moleculer';
+import {
+  EVENTS, PROTOCOL_VERSION, SERVICES,
+  type HeartbeatRequest, type HeartbeatResponse, type RegisterRequest, type RegisterResponse,
+} from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+
+/** The fleet service; registration refuses agents that speak another protocol version. */
+export function fleetService(ctx: CoordinatorContext): ServiceSchema {
+  return {
+    name: SERVICES.fleet,
+    actions: {
+      register: {
+        async handler(c: Context<RegisterRequest>): Promise<RegisterResponse> {
+          const req = c.params;
+          if (req.protocol !== PROTOCOL_VERSION) {
+            ctx.log.warn({ agentId: req.agentId, protocol: req.protocol }, 'refused an agent speaking another protocol version');
+            throw new Errors.MoleculerClientError(
+              `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${req.protocol}: install matching versions of agent and coordinator`,
+              426, 'PROTOCOL_MISMATCH', { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
+            );
+          }
+          const agent = await upsertAgent(ctx.db, req);
+          const stop = await runsToStop(ctx.db, agent.id, req.runs);
+          ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
+          c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
+          return { agentId: agent.id, heartbeatIntervalMs: ctx.options.heartbeatInterval, stop };
+        },
+      },
+      heartbeat: {
+        async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
+          const hb = c.params;
+          const known = await recordHeartbeat(ctx.db, hb.agentId, hb.nodeId, hb.free, hb.usage);
+          if (!known) return { known: false, stop: [] };
+          return { known: true, stop: await runsToStop(ctx.db, hb.agentId, hb.runs) };
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,26 @@
+// Moleculer service `drover.runs`: agents report run events here, in batches.
+import type { Context, ServiceSchema } from 'moleculer';
+import { SERVICES, type ReportRequest, type ReportResponse } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { applyAgentEvents } from '../store/apply-events.js';
+
+/** Listeners told about every applied batch (log followers, metrics). */
+export type RunChangeListener = (changed: Map<string, string>) => void;
+
+/** The runs service: applies each report as one fenced batch and tells the agent what to stop. */
+export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener): ServiceSchema {
+  return {
+    name: SERVICES.runs,
+    actions: {
+      report: {
+        async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
+          const { agentId, events } = c.params;
+          const { changed, stale } = await applyAgentEvents(ctx.db, agentId, events);
+          if (stale.length > 0) ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
+          if (changed.size > 0) onChange(changed);
+          return { stale };
+        },
+      },
+    },
+  };
+}

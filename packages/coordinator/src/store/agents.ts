@@ -1,0 +1,106 @@
+// Agents: registration, heartbeats, and the fleet view the dispatcher starts from.
+import { sql } from 'kysely';
+import type { AgentUsage, Capacity, HeldRun, RegisterRequest } from '@drover/shared';
+import type { Db } from './db.js';
+
+/** An agent as the API shows it. */
+export interface Agent {
+  id: string;
+  nodeId: string;
+  name: string;
+  version: string;
+  protocol: number;
+  state: string;
+  attributes: Record<string, string | number>;
+  labels: Record<string, string>;
+  executors: string[];
+  total: Capacity;
+  free: Capacity;
+  usage: AgentUsage | null;
+  registeredAt: string;
+  lastHeartbeatAt: string;
+}
+
+type Row = {
+  id: string; node_id: string; name: string; version: string; protocol: number; state: string;
+  attributes: unknown; labels: unknown; executors: string[]; total: unknown; free: unknown; usage: unknown;
+  registered_at: Date; last_heartbeat_at: Date;
+};
+
+function toAgent(r: Row): Agent {
+  return {
+    id: r.id, nodeId: r.node_id, name: r.name, version: r.version, protocol: r.protocol, state: r.state,
+    attributes: r.attributes as Agent['attributes'], labels: r.labels as Agent['labels'], executors: r.executors,
+    total: r.total as Capacity, free: r.free as Capacity, usage: r.usage as AgentUsage | null,
+    registeredAt: r.registered_at.toISOString(), lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
+  };
+}
+
+/** Records a (re)registration; a known agent keeps its id and becomes `ready` again. */
+export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> {
+  const values = {
+    id: req.agentId, node_id: req.nodeId, name: req.name, version: req.version, protocol: req.protocol, state: 'ready',
+    attributes: JSON.stringify(req.attributes), labels: JSON.stringify(req.labels), executors: req.executors,
+    total: JSON.stringify(req.total), free: JSON.stringify(req.free),
+  };
+  const row = await db
+    .insertInto('agents')
+    .values(values)
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ ...values, last_heartbeat_at: sql<Date>`now()` }),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toAgent(row as Row);
+}
+
+/** Stores a heartbeat; returns false when the agent is unknown (it should register again). */
+export async function recordHeartbeat(db: Db, agentId: string, nodeId: string, free: Capacity, usage: AgentUsage): Promise<boolean> {
+  const r = await db
+    .updateTable('agents')
+    .set({
+      node_id: nodeId, free: JSON.stringify(free), usage: JSON.stringify(usage), last_heartbeat_at: sql<Date>`now()`,
+      // A heartbeat brings a `down` agent back; other states (draining, cordoned) are the operator's.
+      state: sql<string>`CASE WHEN state = 'down' THEN 'ready' ELSE state END`,
+    })
+    .where('id', '=', agentId)
+    .where('state', '!=', 'gone')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Agents, optionally only those in the given states. */
+export async function listAgents(db: Db, states?: string[]): Promise<Agent[]> {
+  let q = db.selectFrom('agents').selectAll();
+  if (states && states.length > 0) q = q.where('state', 'in', states);
+  return (await q.orderBy('name').orderBy('id').execute()).map((r) => toAgent(r as Row));
+}
+
+/** One agent by id. */
+export async function getAgent(db: Db, id: string): Promise<Agent | undefined> {
+  const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toAgent(row as Row);
+}
+
+/** Marks agents whose last heartbeat is older than the cut-off `down`; returns their ids. */
+export async function markSilentAgentsDown(db: Db, silentForMs: number): Promise<string[]> {
+  const rows = await db
+    .updateTable('agents')
+    .set({ state: 'down' })
+    .where('state', 'in', ['ready', 'draining', 'cordoned'])
+    .where('last_heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${silentForMs / 1000})`)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Of the runs an agent says it holds, those it should not: re-dispatched, finished, or unknown. */
+export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun[]): Promise<HeldRun[]> {
+  if (held.length === 0) return [];
+  const rows = await db.selectFrom('runs').select(['id', 'attempt_token', 'agent_id', 'state']).where('id', 'in', held.map((h) => h.runId)).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return held.filter((h) => {
+    const r = byId.get(h.runId);
+    return !r || r.agent_id !== agentId || Number(r.attempt_token) !== h.token || !['offered', 'running'].includes(r.state);
+  });
+}

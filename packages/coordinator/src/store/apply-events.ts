@@ -1,0 +1,186 @@
+// Applying a batch of agent events (started, log chunks, finished) with fencing: every
+// change is guarded by the run's attempt token, its expected state and its assigned agent.
+// One batch costs at most three statements however many runs it mentions.
+import { sql } from 'kysely';
+import { isTerminal, type AgentEvent, type HeldRun, type RunState } from '@drover/shared';
+import type { Db } from './db.js';
+
+interface Step {
+  from_state: string;
+  to_state: string;
+  at: number;
+  reason: string | null;
+}
+
+/** The net change one batch makes to one attempt of one run. */
+interface RunChange {
+  id: string;
+  token: number;
+  from_state: string;
+  state: string;
+  started_at: number | null;
+  finished_at: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  duration_ms: number | null;
+  cpu_time_ms: number | null;
+  peak_memory_bytes: number | null;
+  steps: Step[];
+}
+
+/**
+ * Folds events into one change per run, so a run that started and finished within one batch
+ * costs one row update (offered → running → succeeded) with both transitions recorded.
+ * A run mentioned with two different tokens in one batch goes to a second pass.
+ */
+export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
+  const passes: Array<Map<string, RunChange>> = [new Map()];
+  const place = (runId: string, token: number): { pass: Map<string, RunChange>; change: RunChange | undefined } => {
+    for (const pass of passes) {
+      const c = pass.get(runId);
+      if (!c) return { pass, change: undefined };
+      if (c.token === token) return { pass, change: c };
+    }
+    const pass = new Map<string, RunChange>();
+    passes.push(pass);
+    return { pass, change: undefined };
+  };
+  for (const e of events) {
+    if (e.kind === 'log') continue;
+    const { pass, change } = place(e.runId, e.token);
+    if (e.kind === 'started') {
+      if (change) continue; // a resent start after the run already moved on within this batch
+      pass.set(e.runId, {
+        id: e.runId, token: e.token, from_state: 'offered', state: 'running', started_at: e.at, finished_at: null,
+        exit_code: null, signal: null, error: null, duration_ms: null, cpu_time_ms: null, peak_memory_bytes: null,
+        steps: [{ from_state: 'offered', to_state: 'running', at: e.at, reason: null }],
+      });
+      continue;
+    }
+    const c: RunChange = change ?? {
+      id: e.runId, token: e.token, from_state: 'running', state: 'running', started_at: null, finished_at: null,
+      exit_code: null, signal: null, error: null, duration_ms: null, cpu_time_ms: null, peak_memory_bytes: null, steps: [],
+    };
+    if (isTerminal(c.state as RunState)) continue; // duplicate finish in one batch
+    c.steps.push({ from_state: c.state, to_state: e.outcome, at: e.at, reason: e.error });
+    Object.assign(c, {
+      state: e.outcome, finished_at: e.at, exit_code: e.exitCode, signal: e.signal, error: e.error,
+      duration_ms: Math.round(e.durationMs), cpu_time_ms: e.cpuTimeMs === null ? null : Math.round(e.cpuTimeMs), peak_memory_bytes: e.peakMemoryBytes,
+    });
+    pass.set(e.runId, c);
+  }
+  return passes.map((p) => [...p.values()]).filter((p) => p.length > 0);
+}
+
+async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Promise<Set<string>> {
+  const input = JSON.stringify(changes);
+  const res = await sql<{ id: string }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(
+        id text, token bigint, from_state text, state text, started_at double precision, finished_at double precision,
+        exit_code int, signal text, error text, duration_ms int, cpu_time_ms int, peak_memory_bytes bigint, steps jsonb)
+    ), upd AS (
+      UPDATE runs r SET
+        state = i.state,
+        started_at = COALESCE(to_timestamp(i.started_at / 1000.0), r.started_at),
+        finished_at = COALESCE(to_timestamp(i.finished_at / 1000.0), r.finished_at),
+        exit_code = COALESCE(i.exit_code, r.exit_code),
+        signal = COALESCE(i.signal, r.signal),
+        error = COALESCE(i.error, r.error),
+        duration_ms = COALESCE(i.duration_ms, r.duration_ms),
+        cpu_time_ms = COALESCE(i.cpu_time_ms, r.cpu_time_ms),
+        peak_memory_bytes = COALESCE(i.peak_memory_bytes, r.peak_memory_bytes)
+      FROM input i
+      WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = i.from_state AND r.agent_id = ${agentId}
+      RETURNING r.id, r.attempt_token, i.steps
+    ), tr AS (
+      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
+      SELECT u.id, s.from_state, s.to_state, u.attempt_token, ${agentId}, s.reason, to_timestamp(s.at / 1000.0)
+        FROM upd u, jsonb_to_recordset(u.steps) AS s(from_state text, to_state text, at double precision, reason text)
+    )
+    SELECT id FROM upd`.execute(db);
+  return new Set(res.rows.map((r) => r.id));
+}
+
+async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<Set<string>> {
+  const logs = events.flatMap((e) => (e.kind === 'log' ? [{ id: e.runId, token: e.token, seq: e.seq, stream: e.stream, data: e.data, at: e.at }] : []));
+  if (logs.length === 0) return new Set();
+  // Chunks of a stale attempt do not join; resent chunks are ignored by the primary key.
+  const res = await sql<{ id: string; token: number }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(logs)}::jsonb) AS x(id text, token bigint, seq int, stream text, data text, at double precision)
+    ), ok AS (
+      SELECT i.*, r.attempt FROM input i JOIN runs r ON r.id = i.id AND r.attempt_token = i.token AND r.agent_id = ${agentId}
+    ), ins AS (
+      INSERT INTO run_logs (run_id, attempt, seq, stream, data, at)
+      SELECT id, attempt, seq, stream, data, to_timestamp(at / 1000.0) FROM ok
+      ON CONFLICT DO NOTHING
+    )
+    SELECT DISTINCT id, token FROM ok`.execute(db);
+  return new Set(res.rows.map((r) => `${r.id}:${r.token}`));
+}
+
+/** What the coordinator concluded from a batch. */
+export interface AppliedBatch {
+  /** Runs whose state changed: id → new state. */
+  changed: Map<string, string>;
+  /** Attempts the agent must stop: re-dispatched elsewhere, cancelled, or unknown. */
+  stale: HeldRun[];
+}
+
+/**
+ * Applies one agent's batch. Messages that fail fencing are recorded in `fenced_messages`
+ * and reported back as stale; exact resends of already-applied events are ignored quietly.
+ */
+export async function applyAgentEvents(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<AppliedBatch> {
+  const acceptedLogs = await insertLogs(db, agentId, events);
+  const changed = new Map<string, string>();
+  const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
+  for (const pass of foldEvents(events)) {
+    const applied = await applyChanges(db, agentId, pass);
+    for (const c of pass) {
+      if (applied.has(c.id)) changed.set(c.id, c.state);
+      else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
+    }
+  }
+  const seenLogReject = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'log' || acceptedLogs.has(`${e.runId}:${e.token}`) || seenLogReject.has(`${e.runId}:${e.token}`)) continue;
+    seenLogReject.add(`${e.runId}:${e.token}`);
+    rejected.push({ runId: e.runId, token: e.token, kind: 'log' });
+  }
+  if (rejected.length === 0) return { changed, stale: [] };
+  return { changed, stale: await classifyRejected(db, agentId, rejected) };
+}
+
+/** Separates harmless resends from fenced messages, records the latter, and lists what to stop. */
+async function classifyRejected(
+  db: Db,
+  agentId: string,
+  rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }>,
+): Promise<HeldRun[]> {
+  const ids = [...new Set(rejected.map((r) => r.runId))];
+  const rows = await db.selectFrom('runs').select(['id', 'attempt_token', 'agent_id', 'state']).where('id', 'in', ids).execute();
+  const current = new Map(rows.map((r) => [r.id, r]));
+  const fenced: Array<{ run_id: string; agent_id: string; kind: string; token: number; current_token: number | null }> = [];
+  const stale = new Map<string, HeldRun>();
+  for (const r of rejected) {
+    const row = current.get(r.runId);
+    const sameAttempt = row !== undefined && Number(row.attempt_token) === r.token && row.agent_id === agentId;
+    if (sameAttempt) {
+      const state = row.state as RunState;
+      // A resend of something already applied: the run is at or past what the event says.
+      if (r.kind === 'log' || (r.kind === 'started' && state === 'running') || isTerminal(state)) {
+        if (r.kind === 'started' && isTerminal(state) && !r.change?.steps.some((s) => isTerminal(s.to_state as RunState))) {
+          stale.set(r.runId, { runId: r.runId, token: r.token }); // it was cancelled before it started: stop it
+        }
+        continue;
+      }
+    }
+    fenced.push({ run_id: r.runId, agent_id: agentId, kind: r.kind, token: r.token, current_token: row ? Number(row.attempt_token) : null });
+    stale.set(r.runId, { runId: r.runId, token: r.token });
+  }
+  if (fenced.length > 0) await db.insertInto('fenced_messages').values(fenced).execute();
+  return [...stale.values()];
+}

@@ -1,0 +1,81 @@
+// Schema migrations: append-only SQL files in the repository's `migrations/` folder, each
+// with an up part and a down part separated by a line `-- migrate:down`, applied in name
+// order by Kysely's Migrator (which records them and takes a lock so two coordinators
+// starting together do not both migrate).
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql, type Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
+import { DroverError } from '@drover/shared';
+import { openDatabase } from './db.js';
+
+/** Where the SQL files live: `<repo>/migrations`, or `DROVER_MIGRATIONS_DIR`. */
+export function migrationsDir(): string {
+  if (process.env.DROVER_MIGRATIONS_DIR) return process.env.DROVER_MIGRATIONS_DIR;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '../../../../migrations');
+}
+
+const DOWN_MARKER = /^--\s*migrate:down\s*$/m;
+
+/** Reads `NNNN_name.sql` files into Kysely migrations. */
+export class SqlFileMigrationProvider implements MigrationProvider {
+  constructor(private readonly dir: string) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.sql')).sort();
+    const out: Record<string, Migration> = {};
+    for (const file of files) {
+      const text = await readFile(path.join(this.dir, file), 'utf8');
+      const [up = '', down = ''] = text.split(DOWN_MARKER);
+      out[file.replace(/\.sql$/, '')] = {
+        up: async (db) => void (await sql.raw(up).execute(db)),
+        down: async (db) => void (await sql.raw(down).execute(db)),
+      };
+    }
+    return out;
+  }
+}
+
+function migratorFor(db: Kysely<any>): Migrator { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return new Migrator({ db, provider: new SqlFileMigrationProvider(migrationsDir()), migrationTableName: 'drover_migrations', migrationLockTableName: 'drover_migrations_lock' });
+}
+
+function check(result: MigrationResultSet): MigrationResultSet {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new DroverError('MIGRATION_FAILED', `migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, { cause: result.error });
+  }
+  return result;
+}
+
+/** Applies every pending migration. */
+export async function migrateToLatest(databaseUrl: string): Promise<MigrationResultSet> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+  try {
+    return check(await migratorFor(db).migrateToLatest());
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Reverts the most recent migration. */
+export async function migrateDown(databaseUrl: string): Promise<MigrationResultSet> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+  try {
+    return check(await migratorFor(db).migrateDown());
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Every known migration and whether it has been applied. */
+export async function migrationStatus(databaseUrl: string): Promise<Array<{ name: string; executedAt: Date | undefined }>> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+  try {
+    const list = await migratorFor(db).getMigrations();
+    return list.map((m) => ({ name: m.name, executedAt: m.executedAt }));
+  } finally {
+    await db.destroy();
+  }
+}

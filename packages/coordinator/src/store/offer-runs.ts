@@ -1,0 +1,71 @@
+// queued → offered for a whole dispatch batch, in one statement. The new attempt token is
+// what the agent must quote from now on; anything quoting an older one is fenced.
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+
+export interface OfferedRun {
+  runId: string;
+  jobId: string;
+  agentId: string;
+  token: number;
+  attempt: number;
+  parameters: Record<string, string>;
+}
+
+/**
+ * Marks runs offered to the given agents, bumping attempt and token, and records the
+ * transitions. Only runs still `queued` are taken (guarded update): a run cancelled or
+ * already offered by another dispatcher is simply not returned.
+ */
+export async function markOffered(db: Db, assignments: Array<{ runId: string; agentId: string }>, at: number): Promise<OfferedRun[]> {
+  if (assignments.length === 0) return [];
+  const input = JSON.stringify(assignments.map((a) => ({ id: a.runId, agent: a.agentId })));
+  const res = await sql<{ id: string; job_id: string; agent_id: string; attempt_token: number; attempt: number; parameters: Record<string, string> }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text)
+    ), upd AS (
+      UPDATE runs r
+         SET state = 'offered', agent_id = i.agent, attempt = r.attempt + 1, attempt_token = r.attempt_token + 1,
+             offered_at = to_timestamp(${at} / 1000.0), queue_reason = NULL
+        FROM input i
+       WHERE r.id = i.id AND r.state = 'queued'
+      RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters
+    ), tr AS (
+      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, at)
+      SELECT id, 'queued', 'offered', attempt_token, agent_id, to_timestamp(${at} / 1000.0) FROM upd
+    )
+    SELECT * FROM upd`.execute(db);
+  return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, agentId: r.agent_id, token: Number(r.attempt_token), attempt: r.attempt, parameters: r.parameters }));
+}
+
+/**
+ * offered → queued for runs an agent refused or never answered for, guarded by the token
+ * that was offered. Returns the runs actually put back (to re-add to the ready queue).
+ */
+export async function returnToQueue(
+  db: Db,
+  runs: Array<{ runId: string; token: number; reason: string }>,
+  at: number,
+): Promise<Array<{ runId: string; jobId: string; priority: number }>> {
+  if (runs.length === 0) return [];
+  const input = JSON.stringify(runs.map((r) => ({ id: r.runId, token: r.token, reason: r.reason })));
+  const res = await sql<{ id: string; job_id: string; priority: number }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, token bigint, reason text)
+    ), upd AS (
+      UPDATE runs r SET state = 'queued', agent_id = NULL, queued_at = to_timestamp(${at} / 1000.0)
+        FROM input i
+       WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = 'offered'
+      RETURNING r.id, r.job_id, r.priority, r.attempt_token, i.reason
+    ), tr AS (
+      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, reason, at)
+      SELECT id, 'offered', 'queued', attempt_token, reason, to_timestamp(${at} / 1000.0) FROM upd
+    )
+    SELECT id, job_id, priority FROM upd`.execute(db);
+  return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority }));
+}
+
+/** Sets the visible reason on a job's queued runs when it changed (one statement, no-op otherwise). */
+export async function setQueueReason(db: Db, jobId: string, reason: string | null): Promise<void> {
+  await sql`UPDATE runs SET queue_reason = ${reason} WHERE job_id = ${jobId} AND state = 'queued' AND queue_reason IS DISTINCT FROM ${reason}`.execute(db);
+}

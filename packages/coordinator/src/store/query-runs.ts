@@ -1,0 +1,51 @@
+// Reading runs for the API: one run with its history, and filtered, cursor-paginated lists.
+import type { RunState } from '@drover/shared';
+import type { Db } from './db.js';
+import { toRun, type Run } from './run-model.js';
+
+export interface Transition {
+  from: string | null;
+  to: string;
+  attemptToken: number;
+  agentId: string | null;
+  reason: string | null;
+  at: string;
+}
+
+/** A run by id. */
+export async function getRun(db: Db, id: string): Promise<Run | undefined> {
+  const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toRun(row);
+}
+
+/** Runs by id (any order). */
+export async function getRuns(db: Db, ids: string[]): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('runs').selectAll().where('id', 'in', ids).execute();
+  return rows.map(toRun);
+}
+
+/** Every state transition of a run, oldest first. */
+export async function getTransitions(db: Db, runId: string): Promise<Transition[]> {
+  const rows = await db.selectFrom('run_transitions').selectAll().where('run_id', '=', runId).orderBy('id').execute();
+  return rows.map((t) => ({ from: t.from_state, to: t.to_state, attemptToken: Number(t.attempt_token), agentId: t.agent_id, reason: t.reason, at: new Date(t.at).toISOString() }));
+}
+
+export interface RunFilter {
+  jobId?: string;
+  states?: RunState[];
+}
+
+/** Newest runs first; `before` is the cursor (the last id of the previous page). */
+export async function listRuns(db: Db, filter: RunFilter, page: { limit: number; before?: string }): Promise<{ runs: Run[]; total: number }> {
+  let base = db.selectFrom('runs');
+  if (filter.jobId) base = base.where('job_id', '=', filter.jobId);
+  if (filter.states && filter.states.length > 0) base = base.where('state', 'in', filter.states);
+  let pageQ = base.selectAll();
+  if (page.before) pageQ = pageQ.where('id', '<', page.before);
+  const [rows, count] = await Promise.all([
+    pageQ.orderBy('id', 'desc').limit(page.limit).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { runs: rows.map(toRun), total: Number(count.n) };
+}

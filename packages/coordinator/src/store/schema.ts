@@ -1,0 +1,95 @@
+// Kysely table types; the SQL in migrations/ is the source of truth.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface JobsTable {
+  id: string;
+  name: string;
+  definition: Json<unknown>;
+  priority: number;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  node_id: string;
+  name: string;
+  version: string;
+  protocol: number;
+  state: string;
+  attributes: Json<Record<string, string | number>>;
+  labels: Json<Record<string, string>>;
+  executors: string[];
+  total: Json<{ slots: number; cpu: number; memoryBytes: number }>;
+  free: Json<{ slots: number; cpu: number; memoryBytes: number }>;
+  usage: Json<unknown> | null;
+  registered_at: Generated<Date>;
+  last_heartbeat_at: Generated<Date>;
+}
+
+export interface RunsTable {
+  id: string;
+  job_id: string;
+  state: string;
+  priority: number;
+  trigger: string;
+  parameters: Json<Record<string, string>>;
+  attempt: Generated<number>;
+  attempt_token: Generated<number>;
+  agent_id: string | null;
+  queue_reason: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  duration_ms: number | null;
+  cpu_time_ms: number | null;
+  peak_memory_bytes: number | null;
+  created_at: Timestamp;
+  queued_at: Timestamp | null;
+  offered_at: Timestamp | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface RunTransitionsTable {
+  id: Generated<number>;
+  run_id: string;
+  from_state: string | null;
+  to_state: string;
+  attempt_token: number;
+  agent_id: string | null;
+  reason: string | null;
+  at: Timestamp;
+}
+
+export interface RunLogsTable {
+  run_id: string;
+  attempt: number;
+  seq: number;
+  stream: string;
+  data: string;
+  at: Timestamp;
+}
+
+export interface FencedMessagesTable {
+  id: Generated<number>;
+  run_id: string;
+  agent_id: string | null;
+  kind: string;
+  token: number;
+  current_token: number | null;
+  at: Generated<Date>;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  agents: AgentsTable;
+  runs: RunsTable;
+  run_transitions: RunTransitionsTable;
+  run_logs: RunLogsTable;
+  fenced_messages: FencedMessagesTable;
+}
