@@ -36,13 +36,12 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (err instanceof ValidationError) return send(reply, 400, 'Bad Request', err.message, err.errors);
     const fe = err as FastifyError;
     if (fe.validation) {
-      const prefix = fe.validationContext === 'querystring' ? '' : fe.validationContext === 'params' ? '' : '';
       const errors = fe.validation.map((v) => {
         const missing = (v.params as { missingProperty?: string }).missingProperty;
         const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-        return { field: prefix + [path, missing].filter(Boolean).join('.'), message: v.message ?? 'is invalid' };
+        return { field: [path, missing].filter(Boolean).join('.') || (fe.validationContext ?? 'body'), message: v.message ?? 'is invalid' };
       });
-      return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field || fe.validationContext}: ${e.message}`).join('; '), errors);
+      return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       return send(reply, fe.statusCode, 'Bad Request', fe.message);

@@ -13,7 +13,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post('/v1/jobs/:id/runs', {
     schema: {
       summary: 'Trigger a run of a job now', tags: ['runs'], params: Type.Object({ id: Type.String() }),
-      body: Type.Optional(TriggerSchema), response: { 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema },
+      body: TriggerSchema, response: { 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema },
+    },
+    // A trigger without parameters needs no body at all.
+    preValidation: async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: string };
