@@ -1,0 +1,19 @@
+/** The integration-test harness: isolated environments, real drover processes, HTTP helpers. */
+export { createTestDatabase, ensureTemplateDatabase, templateDatabaseName, type TestDatabase } from './database.js';
+export { createTestEnv, deleteRedisKeys, deleteJetStreamStreams, randomId, type TestEnv } from './isolation.js';
+export {
+  spawnDrover,
+  spawnInEnv,
+  startCoordinator,
+  startAgent,
+  makeStateDir,
+  DROVER_BIN,
+  type AgentOptions,
+  type DroverProcess,
+  type ExitStatus,
+  type OutputLine,
+  type SpawnOptions,
+  type StartedAgent,
+  type StartedCoordinator,
+} from './processes.js';
+export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';

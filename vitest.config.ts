@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Two cores on CI: unit files are CPU-bound, integration files mostly wait on the real
+// processes they start, which need CPU of their own. Override with `--maxWorkers`.
+export default defineConfig({
+  test: {
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          // Builds the migrated template database once; each test clones it.
+          globalSetup: ['./test/support/database.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          teardownTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
