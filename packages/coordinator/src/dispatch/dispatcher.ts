@@ -4,7 +4,7 @@
 // was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
 import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
-import { ACTIONS, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
+import { ACTIONS, SERVICES, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
@@ -76,7 +76,7 @@ export class Dispatcher {
     this.stats.passes++;
     const ready = await this.d.queue.readyJobs();
     if (ready.length === 0) return 0;
-    const view = this.d.fleet.snapshot();
+    const view = this.d.fleet.snapshot(this.d.now(), (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
     const assignments: Array<{ runId: string; agentId: string }> = [];
     for (const r of ready) {
@@ -140,6 +140,9 @@ export class Dispatcher {
       refused = res.refused.map((r) => ({ runId: r.runId, token: tokenOf.get(r.runId) ?? 0, reason: `agent ${agentId} refused: ${r.reason}` }));
     } catch (err) {
       this.d.log.warn({ agentId, err: (err as Error).message, runs: offers.length }, 'offer not answered; returning runs to the queue');
+      // Without a pause the runs would bounce straight back to the same silent agent.
+      this.d.fleet.suspend(agentId, this.d.now() + 1000);
+      setTimeout(() => this.kick(), 1000).unref();
       refused = offers.map((o) => ({ runId: o.runId, token: o.token, reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}` }));
     } finally {
       this.d.fleet.release(agentId, held);

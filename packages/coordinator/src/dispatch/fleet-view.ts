@@ -7,6 +7,8 @@ import type { Agent } from '../store/agents.js';
 
 interface Entry {
   agent: Agent;
+  /** Epoch ms until which this agent gets no offers (it failed to answer one). */
+  suspendedUntil: number;
   free: Capacity;
   version: number;
   inflight: Capacity;
@@ -25,7 +27,7 @@ export class FleetView {
       const e = this.entries.get(a.id);
       // A re-registered agent restarts its version counter: trust its registration figures.
       if (!e || e.agent.registeredAt !== a.registeredAt || e.agent.nodeId !== a.nodeId) {
-        this.entries.set(a.id, { agent: a, free: { ...a.free }, version: -1, inflight: e?.inflight ?? zero() });
+        this.entries.set(a.id, { agent: a, free: { ...a.free }, version: -1, inflight: e?.inflight ?? zero(), suspendedUntil: 0 });
       } else {
         e.agent = a;
       }
@@ -47,6 +49,12 @@ export class FleetView {
     return this.entries.get(agentId)?.agent.nodeId;
   }
 
+  /** Sends no offers to an agent until `until` (epoch ms): it just failed to answer one. */
+  suspend(agentId: string, until: number): void {
+    const e = this.entries.get(agentId);
+    if (e) e.suspendedUntil = until;
+  }
+
   /** Holds capacity for offers on their way to an agent. */
   reserve(agentId: string, c: Capacity): void {
     const e = this.entries.get(agentId);
@@ -65,9 +73,12 @@ export class FleetView {
     e.inflight.memoryBytes = Math.max(0, e.inflight.memoryBytes - c.memoryBytes);
   }
 
-  /** A fresh, mutable snapshot for one placement pass. */
-  snapshot(): AgentView[] {
-    return [...this.entries.values()].map((e) => ({
+  /**
+   * A fresh, mutable snapshot for one placement pass, of the agents `reachable` says can be
+   * addressed now (an agent may register before the bus has announced its services to us).
+   */
+  snapshot(now: number, reachable: (nodeId: string) => boolean = () => true): AgentView[] {
+    return [...this.entries.values()].filter((e) => e.suspendedUntil <= now && reachable(e.agent.nodeId)).map((e) => ({
       agentId: e.agent.id,
       attributes: e.agent.attributes,
       executors: e.agent.executors,

@@ -14,6 +14,8 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
     events: {
       [EVENTS.capacity]: { handler: (c: Context<CapacityEvent>) => leadership.onCapacity(c.params) },
       [EVENTS.fleetChanged]: { handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')) },
+      // Moleculer's own: a node's services appeared or vanished, so an agent may now be addressable.
+      '$services.changed': { handler: () => leadership.onQueueReady() },
       [EVENTS.queueReady]: { handler: () => leadership.onQueueReady() },
       [JOB_CHANGED_EVENT]: { handler: (c: Context<{ jobId: string }>) => ctx.jobs.invalidate(c.params.jobId) },
     },
