@@ -1,0 +1,352 @@
+// The agent process: joins the bus, registers with a coordinator, heartbeats, takes offers
+// and reports what its runs do.
+//
+//   startAgent ─▶ agent-id, fingerprint ─▶ broker + drover.agent service ─▶ register (retried)
+//                                                                            └▶ heartbeat loop
+//   coordinator ─offer/stop─▶ supervisor ─events─▶ outbox ─report─▶ coordinator
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context, ServiceBroker } from 'moleculer';
+import type { Logger } from 'pino';
+import {
+  ACTIONS,
+  DroverError,
+  EVENTS,
+  PROTOCOL_VERSION,
+  SERVICES,
+  createBroker,
+  type AgentEvent,
+  type Capacity,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type HeldRun,
+  type OfferRequest,
+  type RegisterRequest,
+  type RegisterResponse,
+  type ReportRequest,
+  type ReportResponse,
+  type StopRequest,
+} from '@drover/shared';
+import { createExecutors } from './executors/index.js';
+import { fingerprint } from './fingerprint.js';
+import { createAgentLogger, moleculerLevel } from './logger.js';
+import type { AgentOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { errorMessage, isNoCoordinator, isRegistrationRefusal } from './registration.js';
+import { loadAgentId } from './state.js';
+import { Supervisor, type AttemptHooks } from './supervisor.js';
+import { UsageSampler } from './usage.js';
+import { AGENT_VERSION } from './version.js';
+
+/** A running agent. */
+export interface AgentHandle {
+  readonly agentId: string;
+  readonly nodeId: string;
+  /** Resolves after the first successful registration; rejects when a coordinator refused it. */
+  readonly registered: Promise<void>;
+  /** Settles when the agent has stopped for good: resolves after `stop()`, rejects when a coordinator refused it. */
+  readonly done: Promise<void>;
+  /** Shuts down: refuses new offers, waits up to `graceMs` (default 30 s) for running attempts, flushes the outbox, leaves the bus. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Less common knobs for embedding the agent (dev mode, tests). */
+export interface AgentExtras {
+  hooks?: AttemptHooks;
+  /** Between SIGTERM and SIGKILL when an attempt's processes are stopped; default 10 s. */
+  killGraceMs?: number;
+}
+
+/** Raised (through `registered` and `done`) when a coordinator refuses this agent. */
+export class RegistrationRefusedError extends DroverError {
+  override name = 'RegistrationRefusedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REGISTRATION_REFUSED', message, options);
+  }
+}
+
+const REGISTER_BACKOFF = { initialMs: 250, maxMs: 5_000 };
+const OUTBOX_FLUSH_ON_STOP_MS = 5_000;
+/** How often to look for a coordinator while none is on the bus (a local check, so it can be frequent). */
+const COORDINATOR_POLL_MS = 250;
+
+function hostCapacity(options: AgentOptions): Capacity {
+  const cores = os.availableParallelism();
+  return { slots: options.slots ?? cores, cpu: options.cpu ?? cores, memoryBytes: options.memory ?? os.totalmem() };
+}
+
+/**
+ * Publishes this node's service list now. Moleculer sends it debounced after start-up, so a
+ * coordinator could receive our registration first and fail to find `drover.agent` when it
+ * offers runs right away; published before `register` on the same connection, it arrives first.
+ */
+async function announceServices(broker: ServiceBroker): Promise<void> {
+  const discoverer = (broker.registry as unknown as { discoverer?: { sendLocalNodeInfo?: () => Promise<unknown> } }).discoverer;
+  await discoverer?.sendLocalNodeInfo?.();
+}
+
+/** Whether some node on the bus offers `action` now (a local look-up: no message is sent). */
+function canCall(broker: ServiceBroker, action: string): boolean {
+  const endpoints = (broker.registry as unknown as { getActionEndpoints(name: string): { hasAvailable(): boolean } | undefined }).getActionEndpoints(action);
+  return endpoints?.hasAvailable() ?? false;
+}
+
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** Starts an agent with compiled options; resolves once it is on the bus (registration continues in the background). */
+export async function startAgent(options: AgentOptions, logger?: Logger, extras: AgentExtras = {}): Promise<AgentHandle> {
+  const log = logger ?? createAgentLogger(options.logLevel);
+  const agentId = await loadAgentId(options.stateDir);
+  const nodeId = `agent-${agentId}`;
+  const name = options.name ?? os.hostname();
+  const attributes = await fingerprint({ labels: options.labels });
+  const total = hostCapacity(options);
+  const executors = createExecutors({ allowShell: options.allowShell, allowHttp: options.allowHttp, killGraceMs: extras.killGraceMs });
+  const where = options.nats === 'memory' ? 'the in-process bus' : options.nats;
+
+  const broker: ServiceBroker = createBroker(
+    { natsUrl: options.nats, namespace: options.namespace, nodeId },
+    {
+      logLevel: moleculerLevel(options.logLevel),
+      logger: {
+        type: 'Pino',
+        options: { createLogger: (level: string, bindings: { mod?: string }) => log.child({ mod: bindings.mod }, { level }) },
+      },
+    },
+  );
+
+  const stopController = new AbortController();
+  let stopping = false;
+
+  const outbox = new Outbox({
+    send: (events: AgentEvent[]) => broker.call<ReportResponse, ReportRequest>(ACTIONS.report, { agentId, events }),
+    onStale: (runs) => {
+      log.warn({ runs }, 'the coordinator reports these attempts stale; stopping them');
+      for (const run of runs) supervisor.stopAttempt(run, { outcome: 'cancelled', message: 'the coordinator no longer assigns this attempt to this agent' });
+    },
+    onError: (err, retryInMs) => log.warn({ err: errorMessage(err), retryInMs, queued: outbox.size }, 'reporting run events failed; will retry'),
+  });
+
+  const supervisor = new Supervisor({
+    agentId,
+    total,
+    executors,
+    emit: (event) => outbox.push(event),
+    onCapacity: (event) => {
+      if (!broker.started) return;
+      Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) => log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'));
+    },
+    hooks: {
+      prerun: async (offer) => {
+        log.info({ runId: offer.runId, token: offer.token, job: offer.jobName, executor: offer.executor.type }, 'attempt starting');
+        await extras.hooks?.prerun?.(offer);
+      },
+      postrun: async (offer, finished) => {
+        log.info({ runId: offer.runId, token: offer.token, outcome: finished.outcome, exitCode: finished.exitCode, error: finished.error, durationMs: finished.durationMs }, 'attempt finished');
+        await extras.hooks?.postrun?.(offer, finished);
+      },
+    },
+    onWarning: (message, err) => log.warn({ err: err === undefined ? undefined : errorMessage(err) }, message),
+  });
+
+  const stopRuns = (runs: HeldRun[] | undefined, why: string) => {
+    if (runs && runs.length > 0) {
+      log.warn({ runs }, why);
+      supervisor.stop({ runs, reason: why });
+    }
+  };
+
+  // ── registration ───────────────────────────────────────────────────────────
+  let resolveRegistered: () => void = () => undefined;
+  let rejectRegistered: (err: unknown) => void = () => undefined;
+  const registered = quiet(
+    new Promise<void>((resolve, reject) => {
+      resolveRegistered = resolve;
+      rejectRegistered = reject;
+    }),
+  );
+  let resolveDone: () => void = () => undefined;
+  let rejectDone: (err: unknown) => void = () => undefined;
+  const done = quiet(
+    new Promise<void>((resolve, reject) => {
+      resolveDone = resolve;
+      rejectDone = reject;
+    }),
+  );
+
+  let isRegistered = false;
+  let heartbeatIntervalMs = options.heartbeatInterval;
+  let registering: Promise<void> | undefined;
+
+  const registerRequest = (): RegisterRequest => ({
+    protocol: PROTOCOL_VERSION,
+    agentId,
+    nodeId,
+    name,
+    version: AGENT_VERSION,
+    attributes,
+    labels: { ...options.labels },
+    executors: supervisor.executorTypes,
+    total,
+    free: supervisor.capacity().free,
+    runs: supervisor.held(),
+  });
+
+  const registerOnce = async (): Promise<void> => {
+    let failures = 0;
+    let waitingLogged = false;
+    while (!stopping) {
+      if (!canCall(broker, ACTIONS.register)) {
+        if (!waitingLogged) {
+          waitingLogged = true;
+          log.info({ agentId, nats: options.nats, namespace: options.namespace }, `waiting for a coordinator on ${where} namespace ${options.namespace}`);
+        }
+        await sleep(COORDINATOR_POLL_MS, undefined, { signal: stopController.signal }).catch(() => undefined);
+        continue;
+      }
+      try {
+        const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, registerRequest());
+        if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
+        isRegistered = true;
+        log.info({ agentId, nodeId, name, heartbeatIntervalMs, executors: supervisor.executorTypes, total }, 'agent registered');
+        resolveRegistered();
+        stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
+        return;
+      } catch (err) {
+        if (isRegistrationRefusal(err)) throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}`, { cause: err });
+        if (!isNoCoordinator(err)) log.warn({ err: errorMessage(err) }, 'registration failed; will retry');
+        const delay = Math.min(REGISTER_BACKOFF.maxMs, REGISTER_BACKOFF.initialMs * 2 ** failures++);
+        await sleep(delay, undefined, { signal: stopController.signal }).catch(() => undefined);
+      }
+    }
+  };
+
+  /** Registers (again); a request while one is in progress joins it. */
+  const register = (): Promise<void> => {
+    registering ??= registerOnce()
+      .catch((err: unknown) => {
+        if (err instanceof RegistrationRefusedError) {
+          log.error({ agentId, err: err.message }, err.message);
+          rejectRegistered(err);
+          void shutdown(0).then(() => rejectDone(err));
+          return;
+        }
+        throw err;
+      })
+      .finally(() => {
+        registering = undefined;
+      });
+    return registering;
+  };
+
+  // ── heartbeat ──────────────────────────────────────────────────────────────
+  const usage = new UsageSampler();
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let heartbeatFailing = false;
+
+  const heartbeat = async (): Promise<void> => {
+    if (!isRegistered || registering) return;
+    const req: HeartbeatRequest = {
+      agentId,
+      nodeId,
+      at: Date.now(),
+      free: supervisor.capacity().free,
+      usage: usage.sample(supervisor.slotsUsed),
+      runs: supervisor.held(),
+    };
+    try {
+      const res = await broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
+      if (heartbeatFailing) log.info('heartbeats are answered again');
+      heartbeatFailing = false;
+      if (res && res.known === false) {
+        log.warn('the coordinator does not know this agent; registering again');
+        void register();
+        return;
+      }
+      stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
+    } catch (err) {
+      if (!heartbeatFailing) log.warn({ err: errorMessage(err) }, 'heartbeat failed; will keep trying');
+      heartbeatFailing = true;
+    }
+  };
+
+  const scheduleHeartbeat = (): void => {
+    if (stopController.signal.aborted) return;
+    heartbeatTimer = setTimeout(() => {
+      void heartbeat().finally(scheduleHeartbeat);
+    }, heartbeatIntervalMs);
+  };
+
+  // ── the drover.agent service ───────────────────────────────────────────────
+  broker.createService({
+    name: SERVICES.agent,
+    actions: {
+      offer: { handler: (ctx: Context<OfferRequest>) => supervisor.offer(ctx.params) },
+      stop: {
+        handler: (ctx: Context<StopRequest>) => {
+          supervisor.stop(ctx.params);
+          return { ok: true };
+        },
+      },
+    },
+    events: {
+      '$node.connected': {
+        handler(ctx: Context<{ node?: { id?: string; services?: Array<{ name?: string }> } }>) {
+          const node = ctx.params?.node;
+          if (!node?.services?.some((s) => s.name === SERVICES.fleet)) return;
+          // A coordinator (re)joined: it may have lost track of us. During a registration in progress there is nothing to add.
+          if (isRegistered && !stopping && !registering) {
+            log.info({ coordinator: node.id }, 'a coordinator connected; registering again');
+            void register();
+          }
+        },
+      },
+    },
+  });
+
+  // ── shutdown ───────────────────────────────────────────────────────────────
+  let stopped: Promise<void> | undefined;
+  const shutdown = (graceMs: number): Promise<void> => {
+    stopped ??= (async () => {
+      stopping = true;
+      supervisor.drain();
+      const held = supervisor.slotsUsed;
+      log.info({ agentId, runs: held, graceMs }, 'agent stopping');
+      if (!(await supervisor.idle(graceMs))) {
+        log.warn({ runs: supervisor.held() }, 'stopping attempts still running at shutdown');
+        supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
+        await supervisor.idle((extras.killGraceMs ?? 10_000) + 5_000);
+      }
+      stopController.abort();
+      clearTimeout(heartbeatTimer);
+      if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS))) log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
+      outbox.close();
+      await broker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
+      log.info({ agentId }, 'agent stopped');
+    })();
+    return stopped;
+  };
+
+  log.info({ agentId, nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes }, 'agent starting');
+  await broker.start();
+  await announceServices(broker);
+  void register().then(() => {
+    if (!stopping) scheduleHeartbeat();
+  });
+
+  return {
+    agentId,
+    nodeId,
+    registered,
+    done,
+    async stop(opts = {}) {
+      // A second, impatient call (e.g. a second Ctrl-C) ends running attempts now.
+      if (stopped && opts.graceMs === 0) supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
+      await shutdown(opts.graceMs ?? 30_000);
+      resolveDone();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execExecutor } from './exec.js';
+import { shellExecutor } from './shell.js';
+import { eventually, processGone, runToEnd } from '../../test/fixtures.js';
+
+const exec = execExecutor({ killGraceMs: 2_000 });
+
+describe('exec executor', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'drover-exec-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs a program with its arguments and captures stdout', async () => {
+    const { result, stdout, startedAt } = await runToEnd(exec, { type: 'exec', command: ['/bin/echo', 'hello', 'a b', '$HOME'] });
+    expect(result).toMatchObject({ outcome: 'succeeded', exitCode: 0, signal: null, error: null });
+    // No shell: "$HOME" stays literal and "a b" stays one argument.
+    expect(stdout).toBe('hello a b $HOME\n');
+    expect(startedAt).toBeTypeOf('number');
+  });
+
+  it('reports a non-zero exit as failed with the exit code', async () => {
+    const { result, stderr } = await runToEnd(exec, { type: 'exec', command: ['sh', '-c', 'echo oops >&2; exit 3'] });
+    expect(result).toMatchObject({ outcome: 'failed', exitCode: 3, error: 'exited with code 3' });
+    expect(stderr).toBe('oops\n');
+  });
+
+  it('fails clearly when the program does not exist', async () => {
+    const { result, startedAt } = await runToEnd(exec, { type: 'exec', command: ['no-such-program-drover', '--x'] });
+    expect(result).toMatchObject({ outcome: 'failed', exitCode: null, error: 'spawn no-such-program-drover ENOENT: program not found' });
+    expect(startedAt).toBeUndefined();
+  });
+
+  it('fails clearly when the program is not executable', async () => {
+    const script = join(dir, 'not-executable.sh');
+    await writeFile(script, '#!/bin/sh\necho hi\n');
+    await chmod(script, 0o644);
+    const { result } = await runToEnd(exec, { type: 'exec', command: [script] });
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toContain('EACCES');
+  });
+
+  it('fails clearly when the working directory does not exist', async () => {
+    const { result } = await runToEnd(exec, { type: 'exec', command: ['/bin/pwd'], cwd: join(dir, 'missing') });
+    expect(result).toMatchObject({ outcome: 'failed', error: `cwd ${join(dir, 'missing')}: directory not found` });
+  });
+
+  it('runs in the given working directory', async () => {
+    const { stdout } = await runToEnd(exec, { type: 'exec', command: ['/bin/pwd'], cwd: dir });
+    expect(stdout.trim()).toBe(dir);
+  });
+
+  it('passes the job env, run identity and parameters as environment variables', async () => {
+    const { result, stdout } = await runToEnd(
+      exec,
+      { type: 'exec', command: ['sh', '-c', 'echo "$GREETING|$DROVER_RUN_ID|$DROVER_JOB_ID|$DROVER_ATTEMPT|$DROVER_PARAM_REGION|$DROVER_PARAM_BATCH_SIZE|$PATH"'], env: { GREETING: 'hi' } },
+      { runId: 'RUN1', jobId: 'JOB1', attempt: 2, parameters: { region: 'eu', 'batch-size': '10' } },
+    );
+    expect(result.outcome).toBe('succeeded');
+    // The agent's own environment (PATH) is inherited under the job's.
+    expect(stdout.trim()).toBe(`hi|RUN1|JOB1|2|eu|10|${process.env.PATH}`);
+  });
+
+  it('stops the whole process tree, grandchildren included', async () => {
+    let pids: number[] = [];
+    const running = exec.start(
+      (await import('../../test/fixtures.js')).makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'sleep 60 & echo $!; sleep 60 & echo $!; wait'] } }),
+      { started: () => undefined, output: (_s, d) => (pids = pids.concat(String(d).trim().split(/\s+/).map(Number))) },
+    );
+    await eventually(() => pids.length === 2, 10_000, 'the grandchildren to start');
+    running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
+    const result = await running.result;
+    expect(result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s' });
+    for (const pid of pids) expect(await processGone(pid)).toBe(true);
+  });
+
+  it('kills with SIGKILL what ignores SIGTERM, after the grace period', async () => {
+    const quick = execExecutor({ killGraceMs: 200 });
+    let pid = 0;
+    const { makeOffer } = await import('../../test/fixtures.js');
+    // `trap "" TERM` makes the shell and its children ignore SIGTERM.
+    const running = quick.start(makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'trap "" TERM; sleep 60 & echo $!; wait'] } }), {
+      started: () => undefined,
+      output: (_s, d) => (pid = Number(String(d).trim())),
+    });
+    await eventually(() => pid > 0, 10_000, 'the grandchild to start');
+    running.stop({ outcome: 'cancelled', message: 'cancelled' });
+    const result = await running.result;
+    expect(result).toMatchObject({ outcome: 'cancelled', signal: 'SIGKILL' });
+    expect(await processGone(pid)).toBe(true);
+  });
+
+  it('kills what the main process left behind when it exits', async () => {
+    const { result, stdout } = await runToEnd(exec, { type: 'exec', command: ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo $!'] });
+    expect(result.outcome).toBe('succeeded');
+    await eventually(() => processGone(Number(stdout.trim())), 10_000, 'the leftover process to be killed');
+  });
+
+  it('measures CPU time and peak memory by sampling /proc on Linux', async () => {
+    const { result } = await runToEnd(exec, { type: 'exec', command: [process.execPath, '-e', 'const a = Buffer.alloc(64 * 1024 * 1024, 1); let x = 0; for (let i = 0; i < 3e8; i++) x += i; console.log(a.length + (x > 0 ? 0 : 1))'] });
+    expect(result.outcome).toBe('succeeded');
+    if (process.platform !== 'linux') return;
+    expect(result.cpuTimeMs).toBeGreaterThan(0);
+    expect(result.peakMemoryBytes).toBeGreaterThan(64 * 1024 * 1024);
+  });
+});
+
+describe('shell executor', () => {
+  it('runs a script through /bin/sh', async () => {
+    const { result, stdout } = await runToEnd(shellExecutor(), { type: 'shell', script: 'for i in 1 2 3; do printf "$i"; done; echo " $DROVER_PARAM_X"' }, { parameters: { x: 'y' } });
+    expect(result.outcome).toBe('succeeded');
+    expect(stdout).toBe('123 y\n');
+  });
+
+  it('reports the exit code of a failing script', async () => {
+    const { result } = await runToEnd(shellExecutor(), { type: 'shell', script: 'exit 7' });
+    expect(result).toMatchObject({ outcome: 'failed', exitCode: 7 });
+  });
+});

@@ -1,0 +1,46 @@
+// The executor seam: one implementation per executor type of a job definition.
+import type { AttemptOutcome, ExecutorSpec, ExecutorType, RunOffer } from '@drover/shared';
+
+/** Where an attempt's output and start go; called by the executor, never after the result settles. */
+export interface AttemptIO {
+  /** Called once, when the attempt is really under way (for a process: the moment it was spawned). */
+  started(at: number): void;
+  output(stream: 'stdout' | 'stderr', data: Buffer | string): void;
+}
+
+/** Why an attempt is being stopped early, and the outcome to report for it. */
+export interface StopReason {
+  outcome: Extract<AttemptOutcome, 'cancelled' | 'timed_out' | 'failed'>;
+  message: string;
+}
+
+/** How an attempt ended, as the executor saw it; the supervisor adds the timing. */
+export interface AttemptResult {
+  outcome: AttemptOutcome;
+  exitCode: number | null;
+  signal: string | null;
+  /** Why the attempt did not succeed, in words an operator can act on; null on success. */
+  error: string | null;
+  cpuTimeMs: number | null;
+  peakMemoryBytes: number | null;
+}
+
+/** An attempt in progress. */
+export interface RunningAttempt {
+  /** Settles once the attempt is over and nothing of it is left running; never rejects. */
+  readonly result: Promise<AttemptResult>;
+  /** Ends the attempt early; the first reason wins. Safe to call at any time, more than once. */
+  stop(reason: StopReason): void;
+}
+
+/** Runs attempts of one executor type. */
+export interface Executor<S extends ExecutorSpec = ExecutorSpec> {
+  readonly type: ExecutorType;
+  /** Starts an attempt of `offer` (whose `executor` is of this type) and returns at once. */
+  start(offer: RunOffer & { executor: S }, io: AttemptIO): RunningAttempt;
+}
+
+/** A result for an attempt that ended without running anything of its own. */
+export function failedResult(error: string, outcome: AttemptOutcome = 'failed'): AttemptResult {
+  return { outcome, exitCode: null, signal: null, error, cpuTimeMs: null, peakMemoryBytes: null };
+}

@@ -1,0 +1,154 @@
+// Runs one attempt as a child process in its own process group, so that stopping it (a
+// cancel, a timeout, agent shutdown) reaches everything it started: SIGTERM to the group,
+// SIGKILL after a grace period. Shared by the exec and shell executors; never uses a shell
+// itself. An attempt owns its process group: when its main process exits, whatever is left
+// in the group is killed, so no attempt leaks processes into the next.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import type { RunOffer } from '@drover/shared';
+import { failedResult, type AttemptIO, type AttemptResult, type RunningAttempt, type StopReason } from './executor.js';
+import { processGroupSampler } from './process-usage.js';
+
+/** How long a stopped process group has between SIGTERM and SIGKILL. */
+export const DEFAULT_KILL_GRACE_MS = 10_000;
+/** How long to wait for the output pipes to close after the main process exited. */
+const OUTPUT_DRAIN_MS = 1_000;
+
+export interface ProcessExecutorOptions {
+  /** Between SIGTERM and SIGKILL when an attempt is stopped; default 10 s. */
+  killGraceMs?: number;
+}
+
+/** The environment of an attempt: the agent's, then the job's, then Drover's own variables. */
+export function attemptEnv(offer: RunOffer, jobEnv: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...jobEnv };
+  env.DROVER_RUN_ID = offer.runId;
+  env.DROVER_JOB_ID = offer.jobId;
+  env.DROVER_JOB_NAME = offer.jobName;
+  env.DROVER_ATTEMPT = String(offer.attempt);
+  for (const [name, value] of Object.entries(offer.parameters)) {
+    env[`DROVER_PARAM_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = value;
+  }
+  return env;
+}
+
+function spawnError(program: string, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return `${err.message}: program not found`;
+  if (err.code === 'EACCES') return `${err.message}: permission denied (is ${program} executable?)`;
+  return err.message;
+}
+
+async function cwdProblem(cwd: string | undefined): Promise<string | undefined> {
+  if (cwd === undefined) return undefined;
+  try {
+    const s = await stat(cwd);
+    return s.isDirectory() ? undefined : `cwd ${cwd} is not a directory`;
+  } catch (err) {
+    return `cwd ${cwd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'directory not found' : (err as Error).message}`;
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** Starts `program args…` as the leader of a new process group. */
+export function startProcess(
+  program: string,
+  args: readonly string[],
+  spawnOptions: { env: NodeJS.ProcessEnv; cwd?: string },
+  io: AttemptIO,
+  options: ProcessExecutorOptions = {},
+): RunningAttempt {
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  let stopReason: StopReason | undefined;
+  let child: ChildProcess | undefined;
+  let leaderExited = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  const terminate = (): void => {
+    const pgid = child?.pid;
+    if (pgid === undefined) return;
+    if (leaderExited) return signalGroup(pgid, 'SIGKILL');
+    signalGroup(pgid, 'SIGTERM');
+    graceTimer ??= setTimeout(() => signalGroup(pgid, 'SIGKILL'), killGraceMs);
+  };
+
+  const run = async (): Promise<AttemptResult> => {
+    const problem = await cwdProblem(spawnOptions.cwd);
+    if (problem) return failedResult(problem);
+    if (stopReason) return failedResult(stopReason.message, stopReason.outcome);
+    return new Promise<AttemptResult>((resolve) => {
+      const proc = spawn(program, args, {
+        cwd: spawnOptions.cwd,
+        env: spawnOptions.env,
+        // A new process group (setsid), so one signal reaches the whole tree.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+      child = proc;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let outputClosed = false;
+      let finished = false;
+
+      const finish = async (result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes'>, pgid: number | undefined) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(graceTimer);
+        if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
+        proc.stdout?.destroy();
+        proc.stderr?.destroy();
+        const usage = pgid === undefined ? { cpuTimeMs: null, peakMemoryBytes: null } : await processGroupSampler.finish(pgid);
+        resolve({ ...result, ...usage });
+      };
+
+      const settle = () => {
+        if (!exit) return;
+        const { code, signal } = exit;
+        let result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes'>;
+        if (stopReason) result = { outcome: stopReason.outcome, exitCode: code, signal, error: stopReason.message };
+        else if (code === 0) result = { outcome: 'succeeded', exitCode: 0, signal: null, error: null };
+        else if (code !== null) result = { outcome: 'failed', exitCode: code, signal: null, error: `exited with code ${code}` };
+        else result = { outcome: 'failed', exitCode: null, signal, error: `killed by signal ${signal ?? 'unknown'}` };
+        void finish(result, proc.pid);
+      };
+
+      proc.once('spawn', () => {
+        io.started(Date.now());
+        if (proc.pid !== undefined) processGroupSampler.watch(proc.pid);
+        if (stopReason) terminate();
+      });
+      proc.once('error', (err: NodeJS.ErrnoException) => {
+        // Before 'spawn' this is a failure to start; afterwards only a failed kill, which we ignore.
+        if (proc.pid === undefined) void finish(failedResult(spawnError(program, err)), undefined);
+      });
+      proc.stdout?.on('data', (data: Buffer) => io.output('stdout', data));
+      proc.stderr?.on('data', (data: Buffer) => io.output('stderr', data));
+      proc.once('exit', (code, signal) => {
+        leaderExited = true;
+        exit = { code, signal };
+        if (outputClosed) return settle();
+        // Output still open: a leftover process holds the pipes. Give it a moment, then end it.
+        setTimeout(settle, OUTPUT_DRAIN_MS).unref();
+      });
+      proc.once('close', () => {
+        outputClosed = true;
+        settle();
+      });
+    });
+  };
+
+  return {
+    result: run().catch((err: unknown) => failedResult(`could not run ${program}: ${(err as Error).message}`)),
+    stop(reason) {
+      if (stopReason) return;
+      stopReason = reason;
+      terminate();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The agent's settings, declared once: flags, `DROVER_*` env, an optional options file.
+// `agentSettings` also feeds the README's configuration reference.
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { compileOptions, parse, type CompiledOptions, type OptionSources, type Setting, type SettingsSpec } from '@drover/shared';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Marks a setting whose default is computed on the host at start-up (so it compiles to `undefined` when unset). */
+function hostDefault<T>(p: (raw: string | string[]) => T): (raw: string | string[]) => T | undefined {
+  return p;
+}
+
+function positive(p: (raw: string | string[]) => number, what: string) {
+  return (raw: string | string[]): number => {
+    const n = p(raw);
+    if (n <= 0) throw new Error(`${what} must be greater than zero`);
+    return n;
+  };
+}
+
+function natsUrl(raw: string | string[]): string {
+  const v = parse.string(raw).trim();
+  return v === 'memory' ? v : parse.url(['nats', 'tls'])(v);
+}
+
+function directory(raw: string | string[]): string {
+  const v = parse.string(raw).trim();
+  if (v === '') throw new Error('must name a directory');
+  return resolve(v === '~' ? homedir() : v.startsWith('~/') ? `${homedir()}${v.slice(1)}` : v);
+}
+
+export const agentSettings = {
+  nats: {
+    flag: 'nats',
+    env: 'DROVER_NATS_URL',
+    defaultText: 'nats://127.0.0.1:4222',
+    description: 'NATS server to join (`nats://host:port`), or `memory` for the in-process transport of `drover dev`.',
+    parse: natsUrl,
+  } satisfies Setting<string>,
+  namespace: {
+    flag: 'namespace',
+    env: 'DROVER_NAMESPACE',
+    defaultText: 'drover',
+    description: 'Cluster name; only coordinators with the same namespace see this agent.',
+    parse: (raw) => {
+      const v = parse.string(raw);
+      if (!/^[A-Za-z0-9_-]+$/.test(v)) throw new Error(`"${v}" may only hold letters, digits, "_" and "-"`);
+      return v;
+    },
+  } satisfies Setting<string>,
+  labels: {
+    flag: 'label',
+    env: 'DROVER_LABELS',
+    repeatable: true,
+    description: 'Operator label `key=value`, advertised as capability `label.<key>`; repeat the flag, or a comma list in the env var.',
+    parse: parse.labels,
+  } satisfies Setting<Record<string, string>>,
+  slots: {
+    flag: 'slots',
+    env: 'DROVER_SLOTS',
+    description: 'How many runs may execute at once (default: the number of CPU cores).',
+    parse: hostDefault(parse.int(1, 100_000)),
+  } satisfies Setting<number | undefined>,
+  cpu: {
+    flag: 'cpu',
+    env: 'DROVER_CPU',
+    description: 'CPU cores offered to runs, may be fractional (default: all cores).',
+    parse: hostDefault(positive(parse.number(0), 'cpu')),
+  } satisfies Setting<number | undefined>,
+  memory: {
+    flag: 'memory',
+    env: 'DROVER_MEMORY',
+    description: 'Memory offered to runs, e.g. `8GiB` (default: the total memory of the host).',
+    parse: hostDefault(positive(parse.bytes, 'memory')),
+  } satisfies Setting<number | undefined>,
+  allowShell: {
+    flag: 'allow-shell',
+    env: 'DROVER_ALLOW_SHELL',
+    boolean: true,
+    defaultText: 'false',
+    description: 'Accept jobs with the `shell` executor (scripts run by `/bin/sh`).',
+    parse: parse.boolean,
+  } satisfies Setting<boolean>,
+  allowHttp: {
+    flag: 'allow-http',
+    env: 'DROVER_ALLOW_HTTP',
+    boolean: true,
+    defaultText: 'true',
+    description: 'Accept jobs with the `http` executor (requests made from this host).',
+    parse: parse.boolean,
+  } satisfies Setting<boolean>,
+  name: {
+    flag: 'name',
+    env: 'DROVER_AGENT_NAME',
+    description: 'Name shown for this agent (default: the host name).',
+    parse: hostDefault((raw) => {
+      const v = parse.string(raw).trim();
+      if (v === '' || v.length > 200) throw new Error('must be 1 to 200 characters');
+      return v;
+    }),
+  } satisfies Setting<string | undefined>,
+  stateDir: {
+    flag: 'state-dir',
+    env: 'DROVER_STATE_DIR',
+    defaultText: '~/.drover/agent',
+    description: "Directory for the agent's persistent state (its `agent-id`); created with mode 0700.",
+    parse: directory,
+  } satisfies Setting<string>,
+  heartbeatInterval: {
+    flag: 'heartbeat-interval',
+    env: 'DROVER_HEARTBEAT_INTERVAL',
+    defaultText: '5s',
+    description: 'Time between heartbeats until a coordinator names its own interval at registration.',
+    parse: (raw) => {
+      const ms = parse.duration(raw);
+      if (ms < 100) throw new Error('must be at least 100ms');
+      return ms;
+    },
+  } satisfies Setting<number>,
+  logLevel: {
+    flag: 'log-level',
+    env: 'DROVER_LOG_LEVEL',
+    defaultText: 'info',
+    description: `Least severe log level written to stdout: ${LOG_LEVELS.join(', ')}.`,
+    parse: parse.oneOf(LOG_LEVELS),
+  } satisfies Setting<LogLevel>,
+} satisfies SettingsSpec;
+
+/** The agent's validated settings; host-dependent defaults are still `undefined` here. */
+export type AgentOptions = CompiledOptions<typeof agentSettings>;
+
+/** Reads and validates the agent's settings; throws OptionsError naming the first bad one. */
+export function compileAgentOptions(sources: OptionSources): AgentOptions {
+  return compileOptions(agentSettings, sources);
+}
