@@ -25,6 +25,7 @@ export async function startCluster() {
   u.pathname = `/${dbName}`;
   const databaseUrl = u.toString();
   await migrateToLatest(databaseUrl);
+  if (process.env.BENCH_ASYNC_COMMIT) await admin.query(`ALTER DATABASE ${dbName} SET synchronous_commit = off`);
   const env = {
     ...process.env,
     DROVER_DATABASE_URL: databaseUrl,
@@ -37,6 +38,7 @@ export async function startCluster() {
   const procs = [];
   const dirs = [];
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  db.on('error', () => undefined); // dropping the database at the end ends its connections
 
   function start(args, readyMsg) {
     return new Promise((resolve, reject) => {
@@ -50,6 +52,7 @@ export async function startCluster() {
         try {
           const obj = JSON.parse(line);
           if (obj.msg === readyMsg) resolve({ child, line: obj });
+          if (String(obj.msg).startsWith('TRACE')) console.error(line);
         } catch {
           /* not JSON */
         }

@@ -9,6 +9,12 @@ import type { CoordinatorOptions } from './options.js';
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
   readonly db: Db;
+  /**
+   * The same database with asynchronous commit, for writes that a PostgreSQL crash may lose
+   * without harm because the reconciler redoes them: offers (a lost offer leaves the run
+   * queued, and the agent's reports for it are fenced). Never for accepting runs or results.
+   */
+  readonly dispatchDb: Db;
   readonly queue: ReadyQueue;
   readonly broker: ServiceBroker;
   readonly jobs: JobCache;

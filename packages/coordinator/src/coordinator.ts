@@ -42,7 +42,8 @@ async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<CoordinatorHandle> {
   const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
-  const cleanups: Array<() => Promise<unknown>> = [() => db.destroy()];
+  const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true });
+  const cleanups: Array<() => Promise<unknown>> = [() => db.destroy(), () => dispatchDb.destroy()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
@@ -52,7 +53,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     cleanups.push(async () => redis.disconnect());
     const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
     const broker = createBroker({ natsUrl: opts.natsUrl, namespace: opts.namespace, nodeId, logLevel: opts.logLevel === 'debug' ? 'info' : 'warn' });
-    const ctx: CoordinatorContext = { options: opts, db, queue: new ReadyQueue(redis, opts.redisPrefix), broker, jobs: new JobCache(db), log, now: Date.now };
+    const ctx: CoordinatorContext = { options: opts, db, dispatchDb, queue: new ReadyQueue(redis, opts.redisPrefix), broker, jobs: new JobCache(db), log, now: Date.now };
     const leadership = new Leadership(ctx);
     broker.createService(fleetService(ctx));
     broker.createService(runsService(ctx, () => undefined));

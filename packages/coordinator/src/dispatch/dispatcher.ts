@@ -13,6 +13,8 @@ import type { JobCache, CachedJob } from './job-cache.js';
 
 export interface DispatcherDeps {
   db: Db;
+  /** Asynchronous-commit connections for offers (see CoordinatorContext.dispatchDb). */
+  dispatchDb: Db;
   queue: ReadyQueue;
   fleet: FleetView;
   jobs: JobCache;
@@ -36,6 +38,11 @@ export class Dispatcher {
   private running = false;
   private again = false;
   private stopped = false;
+  /**
+   * True after a pass found no queued run. Freed capacity cannot help then, so capacity
+   * events do not start passes; anything that queues runs calls `kick` and clears it.
+   */
+  private idle = false;
   /** Last reason written per job, and when, so unplaceable jobs cost one write, not one per pass. */
   private readonly reasons = new Map<string, { reason: string; depth: number; at: number }>();
 
@@ -43,6 +50,16 @@ export class Dispatcher {
 
   /** Asks for a pass as soon as possible; calls made during a pass coalesce into one more. */
   kick(): void {
+    this.idle = false;
+    this.schedule();
+  }
+
+  /** Capacity freed up somewhere: worth a pass only if runs are waiting. */
+  capacityFreed(): void {
+    if (!this.idle) this.schedule();
+  }
+
+  private schedule(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -75,7 +92,10 @@ export class Dispatcher {
   private async pass(): Promise<number> {
     this.stats.passes++;
     const ready = await this.d.queue.readyJobs();
-    if (ready.length === 0) return 0;
+    if (ready.length === 0) {
+      this.idle = !this.again;
+      return 0;
+    }
     const view = this.d.fleet.snapshot(this.d.now(), (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
     const assignments: Array<{ runId: string; agentId: string }> = [];
@@ -90,7 +110,7 @@ export class Dispatcher {
       runIds.forEach((runId, i) => assignments.push({ runId, agentId: plan.assignments[i] as string }));
     }
     if (assignments.length === 0) return 0;
-    const offered = await markOffered(this.d.db, assignments, this.d.now());
+    const offered = await markOffered(this.d.dispatchDb, assignments, this.d.now());
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
     this.stats.offered += offered.length;
     return offered.length;
@@ -157,6 +177,7 @@ export class Dispatcher {
         this.d.log.error({ err }, 'could not return refused runs to the queue');
       }
     }
-    this.kick();
+    if (refused.length > 0) this.kick();
+    else this.capacityFreed();
   }
 }

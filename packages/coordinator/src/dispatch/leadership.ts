@@ -52,7 +52,7 @@ export class Leadership {
     this.epoch = epoch;
     this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
     this.dispatcher = new Dispatcher({
-      db: this.ctx.db, queue: this.ctx.queue, fleet: this.fleet, jobs: this.ctx.jobs, broker: this.ctx.broker,
+      db: this.ctx.db, dispatchDb: this.ctx.dispatchDb, queue: this.ctx.queue, fleet: this.fleet, jobs: this.ctx.jobs, broker: this.ctx.broker,
       log: this.ctx.log, now: this.ctx.now, offerTimeoutMs: this.ctx.options.offerTimeout,
     });
     this.ctx.log.info({ epoch, agents: this.fleet.size }, 'took the dispatcher lease');
@@ -94,7 +94,7 @@ export class Leadership {
   onCapacity(evt: CapacityEvent): void {
     if (!this.dispatcher) return;
     this.fleet.onCapacity(evt);
-    this.dispatcher.kick();
+    this.dispatcher.capacityFreed();
   }
 
   /** Runs were queued somewhere in the cluster. */
