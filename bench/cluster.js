@@ -52,7 +52,6 @@ export async function startCluster() {
         try {
           const obj = JSON.parse(line);
           if (obj.msg === readyMsg) resolve({ child, line: obj });
-          if (String(obj.msg).startsWith('TRACE')) console.error(line);
         } catch {
           /* not JSON */
         }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerCoordinatorCommand } from './commands/coordinator.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerDocsCommand } from './commands/docs.js';
 
 const program = new Command('drover')
   .description('Drover: a distributed job scheduler. Run a coordinator, agents, and manage the database.')
@@ -12,5 +13,6 @@ const program = new Command('drover')
 registerCoordinatorCommand(program);
 registerAgentCommand(program);
 registerMigrateCommand(program);
+registerDocsCommand(program);
 
 await program.parseAsync(process.argv);

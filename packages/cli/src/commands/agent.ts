@@ -24,7 +24,10 @@ function stopOnSignals(handle: AgentHandle, log: ReturnType<typeof createLogger>
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    log.info({ signal }, signals === 1 ? 'stopping: waiting for running attempts (send the signal again to end them now)' : 'ending running attempts now');
+    log.info(
+      { signal },
+      signals === 1 ? 'stopping: waiting for running attempts (send the signal again to end them now)' : 'ending running attempts now',
+    );
     void handle.stop(signals === 1 ? {} : { graceMs: 0 });
   };
   process.on('SIGTERM', onSignal);
@@ -41,7 +44,11 @@ export function registerAgentCommand(program: Command): void {
       let handle: AgentHandle;
       let log: ReturnType<typeof createLogger>;
       try {
-        const options = compileAgentOptions({ flags: flagsFrom(opts), env: process.env, file: typeof opts.config === 'string' ? opts.config : undefined });
+        const options = compileAgentOptions({
+          flags: flagsFrom(opts),
+          env: process.env,
+          file: typeof opts.config === 'string' ? opts.config : undefined,
+        });
         log = createLogger('agent', options.logLevel);
         handle = await startAgent(options, log);
       } catch (err) {
