@@ -130,7 +130,14 @@ describe('agent against a real NATS server', () => {
       },
     });
     const options = compileAgentOptions({
-      flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, label: ['pool=test', 'region=eu'], slots: '2', 'heartbeat-interval': '1s' },
+      flags: {
+        nats: NATS,
+        namespace: ns,
+        'state-dir': stateDir,
+        label: ['pool=test', 'region=eu'],
+        slots: '2',
+        'heartbeat-interval': '1s',
+      },
       env: {},
     });
     const agent = await startAgent(options, pino({ level: 'info' }, sink), { killGraceMs: 2_000 });
@@ -148,12 +155,19 @@ describe('agent against a real NATS server', () => {
 
     // Registration: protocol, persisted id, fingerprint and labels, executors, capacity.
     const reg = fake.registrations[0] as RegisterRequest;
-    expect(reg).toMatchObject({ protocol: PROTOCOL_VERSION, agentId: agent.agentId, nodeId: `agent-${agent.agentId}`, labels: { pool: 'test', region: 'eu' }, runs: [] });
+    expect(reg).toMatchObject({
+      protocol: PROTOCOL_VERSION,
+      agentId: agent.agentId,
+      nodeId: `agent-${agent.agentId}`,
+      labels: { pool: 'test', region: 'eu' },
+      runs: [],
+    });
     expect(reg.agentId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(reg.executors.sort()).toEqual(['exec', 'http', 'noop']);
     expect(reg.total.slots).toBe(2);
     expect(reg.free).toEqual(reg.total);
-    for (const key of ['cpu.cores', 'cpu.model', 'memory.bytes', 'os', 'os.release', 'arch', 'gpu.count', 'hostname', 'drover.version']) expect(reg.attributes).toHaveProperty([key]);
+    for (const key of ['cpu.cores', 'cpu.model', 'memory.bytes', 'os', 'os.release', 'arch', 'gpu.count', 'hostname', 'drover.version'])
+      expect(reg.attributes).toHaveProperty([key]);
     expect(reg.attributes['label.pool']).toBe('test');
     expect(lines.find((l) => l.msg === 'agent registered')).toMatchObject({ agentId: agent.agentId });
     expect((await stat(join(stateDir, 'agent-id'))).mode & 0o777).toBe(0o600);
@@ -190,7 +204,10 @@ describe('agent against a real NATS server', () => {
     const firstTry = (calls[0]?.events ?? []).map(key);
     // Each retry starts with exactly what the failed call carried.
     expect((calls[1]?.events ?? []).map(key).slice(0, firstTry.length)).toEqual(firstTry);
-    const afterFailures = calls.slice(2).flatMap((c) => c.events).map(key);
+    const afterFailures = calls
+      .slice(2)
+      .flatMap((c) => c.events)
+      .map(key);
     expect(afterFailures.slice(0, (calls[1]?.events ?? []).length)).toEqual((calls[1]?.events ?? []).map(key));
     const delivered = eventsOf(fake, second.runId);
     expect(delivered.map(key)).toEqual([...new Set(delivered.map(key))]);
@@ -205,23 +222,44 @@ describe('agent against a real NATS server', () => {
     const shell = makeOffer({ executor: { type: 'shell', script: 'echo hi' } });
     const long = makeOffer({ executor: { type: 'exec', command: ['sleep', '60'] } });
     const res = await offer(fake, agent, [shell, long]);
-    expect(res.refused).toEqual([{ runId: shell.runId, reason: 'shell executor is not allowed on this agent (start it with --allow-shell)' }]);
+    expect(res.refused).toEqual([
+      { runId: shell.runId, reason: 'shell executor is not allowed on this agent (start it with --allow-shell)' },
+    ]);
     expect(res.accepted).toEqual([long.runId]);
     await eventually(() => eventsOf(fake, long.runId).some((e) => e.kind === 'started'), 10_000, 'the started event');
-    await fake.broker.call(ACTIONS.stop, { runs: [{ runId: long.runId, token: long.token }], reason: 'cancelled by a user' }, { nodeID: agent.nodeId });
+    await fake.broker.call(
+      ACTIONS.stop,
+      { runs: [{ runId: long.runId, token: long.token }], reason: 'cancelled by a user' },
+      { nodeID: agent.nodeId },
+    );
     await eventually(() => eventsOf(fake, long.runId).some((e) => e.kind === 'finished'), 15_000, 'the cancelled run to finish');
-    expect(eventsOf(fake, long.runId).at(-1)).toMatchObject({ outcome: 'cancelled', error: 'cancelled: cancelled by a user' } satisfies Partial<FinishedEvent>);
+    expect(eventsOf(fake, long.runId).at(-1)).toMatchObject({
+      outcome: 'cancelled',
+      error: 'cancelled: cancelled by a user',
+    } satisfies Partial<FinishedEvent>);
 
     fake.unknownHeartbeats = 1;
     await eventually(() => fake.registrations.length >= 2, 15_000, 'a second registration');
     expect(fake.registrations[1]?.agentId).toBe(agent.agentId);
   }, 60_000);
 
+  it('registers again with a coordinator that restarted', async () => {
+    const { fake, agent, ns } = await setup();
+    await agent.registered;
+    await fake.broker.stop();
+    const restarted = await fakeCoordinator(ns);
+    cleanups.push(() => restarted.broker.stop());
+    await eventually(() => restarted.registrations.length > 0, 20_000, 'a registration with the restarted coordinator');
+    expect(restarted.registrations[0]).toMatchObject({ agentId: agent.agentId, nodeId: agent.nodeId });
+  }, 60_000);
+
   it('keeps its agent id across restarts', async () => {
     const { agent, stateDir, ns } = await setup();
     await agent.registered;
     await agent.stop({ graceMs: 0 });
-    const again = await startAgent(compileAgentOptions({ flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, 'log-level': 'silent' }, env: {} }));
+    const again = await startAgent(
+      compileAgentOptions({ flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, 'log-level': 'silent' }, env: {} }),
+    );
     cleanups.push(() => again.stop({ graceMs: 0 }));
     expect(again.agentId).toBe(agent.agentId);
     await again.registered;

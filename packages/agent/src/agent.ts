@@ -87,7 +87,9 @@ async function announceServices(broker: ServiceBroker): Promise<void> {
 
 /** Whether some node on the bus offers `action` now (a local look-up: no message is sent). */
 function canCall(broker: ServiceBroker, action: string): boolean {
-  const endpoints = (broker.registry as unknown as { getActionEndpoints(name: string): { hasAvailable(): boolean } | undefined }).getActionEndpoints(action);
+  const endpoints = (
+    broker.registry as unknown as { getActionEndpoints(name: string): { hasAvailable(): boolean } | undefined }
+  ).getActionEndpoints(action);
   return endpoints?.hasAvailable() ?? false;
 }
 
@@ -125,9 +127,11 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     send: (events: AgentEvent[]) => broker.call<ReportResponse, ReportRequest>(ACTIONS.report, { agentId, events }),
     onStale: (runs) => {
       log.warn({ runs }, 'the coordinator reports these attempts stale; stopping them');
-      for (const run of runs) supervisor.stopAttempt(run, { outcome: 'cancelled', message: 'the coordinator no longer assigns this attempt to this agent' });
+      for (const run of runs)
+        supervisor.stopAttempt(run, { outcome: 'cancelled', message: 'the coordinator no longer assigns this attempt to this agent' });
     },
-    onError: (err, retryInMs) => log.warn({ err: errorMessage(err), retryInMs, queued: outbox.size }, 'reporting run events failed; will retry'),
+    onError: (err, retryInMs) =>
+      log.warn({ err: errorMessage(err), retryInMs, queued: outbox.size }, 'reporting run events failed; will retry'),
   });
 
   const supervisor = new Supervisor({
@@ -135,9 +139,12 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     total,
     executors,
     emit: (event) => outbox.push(event),
+    roomForOutput: () => outbox.roomForOutput(),
     onCapacity: (event) => {
       if (!broker.started) return;
-      Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) => log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'));
+      Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) =>
+        log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'),
+      );
     },
     hooks: {
       prerun: async (offer) => {
@@ -145,7 +152,17 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         await extras.hooks?.prerun?.(offer);
       },
       postrun: async (offer, finished) => {
-        log.info({ runId: offer.runId, token: offer.token, outcome: finished.outcome, exitCode: finished.exitCode, error: finished.error, durationMs: finished.durationMs }, 'attempt finished');
+        log.info(
+          {
+            runId: offer.runId,
+            token: offer.token,
+            outcome: finished.outcome,
+            exitCode: finished.exitCode,
+            error: finished.error,
+            durationMs: finished.durationMs,
+          },
+          'attempt finished',
+        );
         await extras.hooks?.postrun?.(offer, finished);
       },
     },
@@ -202,7 +219,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       if (!canCall(broker, ACTIONS.register)) {
         if (!waitingLogged) {
           waitingLogged = true;
-          log.info({ agentId, nats: options.nats, namespace: options.namespace }, `waiting for a coordinator on ${where} namespace ${options.namespace}`);
+          log.info(
+            { agentId, nats: options.nats, namespace: options.namespace },
+            `waiting for a coordinator on ${where} namespace ${options.namespace}`,
+          );
         }
         await sleep(COORDINATOR_POLL_MS, undefined, { signal: stopController.signal }).catch(() => undefined);
         continue;
@@ -216,7 +236,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
         return;
       } catch (err) {
-        if (isRegistrationRefusal(err)) throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}`, { cause: err });
+        if (isRegistrationRefusal(err))
+          throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}`, { cause: err });
         if (!isNoCoordinator(err)) log.warn({ err: errorMessage(err) }, 'registration failed; will retry');
         const delay = Math.min(REGISTER_BACKOFF.maxMs, REGISTER_BACKOFF.initialMs * 2 ** failures++);
         await sleep(delay, undefined, { signal: stopController.signal }).catch(() => undefined);
@@ -322,7 +343,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       }
       stopController.abort();
       clearTimeout(heartbeatTimer);
-      if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS))) log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
+      if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS)))
+        log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
       outbox.close();
       await broker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
       log.info({ agentId }, 'agent stopped');
@@ -330,7 +352,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     return stopped;
   };
 
-  log.info({ agentId, nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes }, 'agent starting');
+  log.info(
+    { agentId, nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes },
+    'agent starting',
+  );
   await broker.start();
   await announceServices(broker);
   void register().then(() => {
@@ -344,7 +369,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     done,
     async stop(opts = {}) {
       // A second, impatient call (e.g. a second Ctrl-C) ends running attempts now.
-      if (stopped && opts.graceMs === 0) supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
+      if (stopped && opts.graceMs === 0)
+        supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
       await shutdown(opts.graceMs ?? 30_000);
       resolveDone();
     },

@@ -22,7 +22,15 @@ describe('LogChunker', () => {
     expect(events).toHaveLength(0);
     vi.advanceTimersByTime(25);
     expect(events).toHaveLength(1);
-    expect(events[0]).toEqual({ kind: 'log', runId: 'R', token: 4, seq: 0, stream: 'stdout', data: Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''), at: 1000 });
+    expect(events[0]).toEqual({
+      kind: 'log',
+      runId: 'R',
+      token: 4,
+      seq: 0,
+      stream: 'stdout',
+      data: Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''),
+      at: 1000,
+    });
   });
 
   it('numbers chunks from 0 across both streams and keeps their interleaving', () => {
@@ -94,7 +102,11 @@ describe('LogChunker', () => {
     }
     c.flush();
     expect(events.map((e, i) => e.seq - i)).toEqual(events.map(() => 0));
-    const byStream = (s: string, pairs: Array<[string, string]>) => pairs.filter(([x]) => x === s).map(([, d]) => d).join('');
+    const byStream = (s: string, pairs: Array<[string, string]>) =>
+      pairs
+        .filter(([x]) => x === s)
+        .map(([, d]) => d)
+        .join('');
     const got = events.map((e) => [e.stream, e.data] as [string, string]);
     expect(byStream('stdout', got)).toBe(byStream('stdout', expected));
     expect(byStream('stderr', got)).toBe(byStream('stderr', expected));

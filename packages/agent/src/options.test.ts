@@ -24,14 +24,34 @@ describe('agent options', () => {
   });
 
   it('reads env, and flags win over env', () => {
-    const env = { DROVER_LABELS: 'region=eu, pool=gpu', DROVER_SLOTS: '8', DROVER_MEMORY: '4GiB', DROVER_ALLOW_SHELL: 'yes', DROVER_NATS_URL: 'memory', DROVER_CPU: '1.5' };
-    expect(compileAgentOptions({ flags: {}, env })).toMatchObject({ labels: { region: 'eu', pool: 'gpu' }, slots: 8, memory: 4 * 2 ** 30, allowShell: true, nats: 'memory', cpu: 1.5 });
-    expect(compileAgentOptions({ flags: { label: ['zone=a', 'tier=b'], slots: '2', 'allow-http': 'false' }, env })).toMatchObject({ labels: { zone: 'a', tier: 'b' }, slots: 2, allowHttp: false });
+    const env = {
+      DROVER_LABELS: 'region=eu, pool=gpu',
+      DROVER_SLOTS: '8',
+      DROVER_MEMORY: '4GiB',
+      DROVER_ALLOW_SHELL: 'yes',
+      DROVER_NATS_URL: 'memory',
+      DROVER_CPU: '1.5',
+    };
+    expect(compileAgentOptions({ flags: {}, env })).toMatchObject({
+      labels: { region: 'eu', pool: 'gpu' },
+      slots: 8,
+      memory: 4 * 2 ** 30,
+      allowShell: true,
+      nats: 'memory',
+      cpu: 1.5,
+    });
+    expect(compileAgentOptions({ flags: { label: ['zone=a', 'tier=b'], slots: '2', 'allow-http': 'false' }, env })).toMatchObject({
+      labels: { zone: 'a', tier: 'b' },
+      slots: 2,
+      allowHttp: false,
+    });
   });
 
   it('names the setting of a bad value', () => {
     expect(() => compileAgentOptions({ flags: { slots: '0' }, env: {} })).toThrow(/--slots \(DROVER_SLOTS\).*"0" must be a whole number/);
-    expect(() => compileAgentOptions({ flags: {}, env: { DROVER_NATS_URL: 'http://x' } })).toThrow(/DROVER_NATS_URL.*must start with nats:\/\//);
+    expect(() => compileAgentOptions({ flags: {}, env: { DROVER_NATS_URL: 'http://x' } })).toThrow(
+      /DROVER_NATS_URL.*must start with nats:\/\//,
+    );
     expect(() => compileAgentOptions({ flags: { label: ['oops'] }, env: {} })).toThrow(/--label \(DROVER_LABELS\).*key=value/);
     expect(() => compileAgentOptions({ flags: { 'heartbeat-interval': 'soon' }, env: {} })).toThrow(/--heartbeat-interval/);
     expect(() => compileAgentOptions({ flags: { memory: '0' }, env: {} })).toThrow(/--memory.*greater than zero/);
@@ -39,6 +59,20 @@ describe('agent options', () => {
 
   it('documents every setting for the README reference', () => {
     const table = settingsReference(agentSettings);
-    for (const flag of ['nats', 'namespace', 'label', 'slots', 'cpu', 'memory', 'allow-shell', 'allow-http', 'name', 'state-dir', 'heartbeat-interval', 'log-level']) expect(table).toContain(`\`--${flag}\``);
+    for (const flag of [
+      'nats',
+      'namespace',
+      'label',
+      'slots',
+      'cpu',
+      'memory',
+      'allow-shell',
+      'allow-http',
+      'name',
+      'state-dir',
+      'heartbeat-interval',
+      'log-level',
+    ])
+      expect(table).toContain(`\`--${flag}\``);
   });
 });

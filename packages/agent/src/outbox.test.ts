@@ -92,3 +92,20 @@ describe('Outbox', () => {
     expect(coord.calls).toHaveLength(2);
   });
 });
+
+describe('Outbox backpressure', () => {
+  it('asks producers to wait above the high-water mark and lets them go once reports drain it', async () => {
+    const coord = controlledCoordinator();
+    const outbox = new Outbox({ send: coord.send, highWaterBytes: 10_000 });
+    expect(outbox.roomForOutput()).toBeUndefined();
+    for (let i = 0; i < 20; i++) outbox.push(log('A', i, 'x'.repeat(1_000)));
+    const room = outbox.roomForOutput();
+    expect(room).toBeInstanceOf(Promise);
+    let relieved = false;
+    void room?.then(() => (relieved = true));
+    await eventually(() => coord.calls.length === 1);
+    coord.pending.shift()?.resolve({ stale: [] });
+    await eventually(() => relieved, 5_000, 'room for output');
+    expect(outbox.roomForOutput()).toBeUndefined();
+  });
+});

@@ -13,6 +13,8 @@ import type { AgentEvent, HeldRun, ReportResponse } from '@drover/shared';
 
 export const MAX_EVENTS_PER_REPORT = 2_000;
 export const MAX_BYTES_PER_REPORT = 512 * 1024;
+/** Above this much queued output the outbox asks attempts to pause theirs (backpressure). */
+export const OUTBOX_HIGH_WATER_BYTES = 64 * 1024 * 1024;
 /** Roughly what an event costs in a message besides its log data. */
 const EVENT_OVERHEAD_BYTES = 160;
 const MAX_STALE_REMEMBERED = 10_000;
@@ -28,6 +30,8 @@ export interface OutboxOptions {
   onError?: (err: unknown, retryInMs: number) => void;
   maxEvents?: number;
   maxBytes?: number;
+  /** Queued bytes above which `roomForOutput()` asks producers to wait; they resume below half of it. */
+  highWaterBytes?: number;
   backoff?: { initialMs: number; maxMs: number };
 }
 
@@ -42,6 +46,8 @@ function eventSize(e: AgentEvent): number {
 /** An ordered, retried queue of agent events. */
 export class Outbox {
   private queue: AgentEvent[] = [];
+  private queuedBytes = 0;
+  private room: { promise: Promise<void>; resolve: () => void } | undefined;
   private inFlight: AgentEvent[] | undefined;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -51,11 +57,13 @@ export class Outbox {
   private idleWaiters: Array<() => void> = [];
   private readonly maxEvents: number;
   private readonly maxBytes: number;
+  private readonly highWaterBytes: number;
   private readonly backoff: { initialMs: number; maxMs: number };
 
   constructor(private readonly opts: OutboxOptions) {
     this.maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_REPORT;
     this.maxBytes = opts.maxBytes ?? MAX_BYTES_PER_REPORT;
+    this.highWaterBytes = opts.highWaterBytes ?? OUTBOX_HIGH_WATER_BYTES;
     this.backoff = opts.backoff ?? { initialMs: 100, maxMs: 5_000 };
   }
 
@@ -64,11 +72,30 @@ export class Outbox {
     return this.queue.length + (this.inFlight?.length ?? 0);
   }
 
+  /** Bytes of events waiting, including those of the call in flight (an estimate). */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
   /** Queues an event; it is sent after every event pushed before it. */
   push(event: AgentEvent): void {
     if (this.stale.has(attemptKey(event.runId, event.token))) return;
     this.queue.push(event);
+    this.queuedBytes += eventSize(event);
     this.schedule();
+  }
+
+  /** Undefined while there is room for more output; otherwise a promise that settles once there is again. */
+  roomForOutput(): Promise<void> | undefined {
+    if (this.queuedBytes <= this.highWaterBytes) return undefined;
+    if (!this.room) {
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.room = { promise, resolve };
+    }
+    return this.room.promise;
   }
 
   /** Resolves when nothing is waiting, or after `timeoutMs`; true when empty. */
@@ -94,6 +121,9 @@ export class Outbox {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // Nothing will leave any more: let paused producers finish rather than hang.
+    this.room?.resolve();
+    this.room = undefined;
   }
 
   /** Forgets the queued events of these attempts and refuses their future ones. */
@@ -106,7 +136,9 @@ export class Outbox {
       if (this.stale.size <= MAX_STALE_REMEMBERED) break;
       this.stale.delete(k);
     }
+    const dropped = this.queue.filter((e) => keys.has(attemptKey(e.runId, e.token)));
     this.queue = this.queue.filter((e) => !keys.has(attemptKey(e.runId, e.token)));
+    this.forget(dropped);
     this.notifyIfIdle();
   }
 
@@ -140,7 +172,9 @@ export class Outbox {
     } catch (err) {
       this.inFlight = undefined;
       // Back to the front, minus attempts that went stale meanwhile, so order is kept.
-      this.queue = batch.filter((e) => !this.stale.has(attemptKey(e.runId, e.token))).concat(this.queue);
+      const isStale = (e: AgentEvent) => this.stale.has(attemptKey(e.runId, e.token));
+      this.forget(batch.filter(isStale));
+      this.queue = batch.filter((e) => !isStale(e)).concat(this.queue);
       this.failures++;
       const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
       const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
@@ -154,6 +188,7 @@ export class Outbox {
     }
     this.inFlight = undefined;
     this.failures = 0;
+    this.forget(batch);
     const stale = response?.stale ?? [];
     if (stale.length > 0) {
       this.dropAttempts(stale);
@@ -161,6 +196,15 @@ export class Outbox {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyIfIdle();
+  }
+
+  /** Accounts for events that left the outbox, and lets paused producers go on below the low-water mark. */
+  private forget(events: readonly AgentEvent[]): void {
+    for (const e of events) this.queuedBytes -= eventSize(e);
+    if (this.room && this.queuedBytes <= this.highWaterBytes / 2) {
+      this.room.resolve();
+      this.room = undefined;
+    }
   }
 
   private notifyIfIdle(): void {

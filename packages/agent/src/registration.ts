@@ -3,7 +3,14 @@
 import type { Errors } from 'moleculer';
 
 /** Errors that only mean "no coordinator answered yet". */
-const NOT_REACHED = new Set(['ServiceNotFoundError', 'ServiceNotAvailableError', 'RequestTimeoutError', 'BrokerDisconnectedError', 'RequestRejectedError', 'QueueIsFullError']);
+const NOT_REACHED = new Set([
+  'ServiceNotFoundError',
+  'ServiceNotAvailableError',
+  'RequestTimeoutError',
+  'BrokerDisconnectedError',
+  'RequestRejectedError',
+  'QueueIsFullError',
+]);
 
 /**
  * A coordinator refuses an agent by answering `register` with a client error (a 4xx code,

@@ -20,7 +20,8 @@ export async function loadAgentId(stateDir: string): Promise<string> {
     await chmod(file, 0o600);
     return id;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DroverError('STATE_DIR', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new DroverError('STATE_DIR', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
     const raced = await readId(file);
     if (raced === undefined) throw new DroverError('STATE_DIR', `${file} is empty`);
     return raced;
@@ -36,6 +37,7 @@ async function readId(file: string): Promise<string | undefined> {
     throw new DroverError('STATE_DIR', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   const id = text.trim();
-  if (!ULID_PATTERN.test(id)) throw new DroverError('STATE_DIR', `${file} does not hold an agent id (a ULID); remove it to let the agent create a new one`);
+  if (!ULID_PATTERN.test(id))
+    throw new DroverError('STATE_DIR', `${file} does not hold an agent id (a ULID); remove it to let the agent create a new one`);
   return id;
 }

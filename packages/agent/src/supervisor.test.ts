@@ -6,7 +6,9 @@ import { eventually, makeOffer, processGone } from '../test/fixtures.js';
 
 const GiB = 2 ** 30;
 
-function supervisor(opts: { allowShell?: boolean; allowHttp?: boolean; slots?: number; cpu?: number; memoryBytes?: number; hooks?: AttemptHooks } = {}) {
+function supervisor(
+  opts: { allowShell?: boolean; allowHttp?: boolean; slots?: number; cpu?: number; memoryBytes?: number; hooks?: AttemptHooks } = {},
+) {
   const events: AgentEvent[] = [];
   const capacity: CapacityEvent[] = [];
   const s = new Supervisor({
@@ -25,12 +27,23 @@ const sleeping = (resources: Partial<RunOffer['resources']> = {}, extra: Partial
   makeOffer({ executor: { type: 'noop', sleep: '60s' }, resources: { cpu: 0, memoryBytes: 0, ...resources }, ...extra });
 
 describe('Supervisor offers', () => {
-  const table: Array<{ name: string; held: Array<Partial<RunOffer['resources']>>; offer: Partial<RunOffer['resources']>; slots?: number; refused?: string }> = [
+  const table: Array<{
+    name: string;
+    held: Array<Partial<RunOffer['resources']>>;
+    offer: Partial<RunOffer['resources']>;
+    slots?: number;
+    refused?: string;
+  }> = [
     { name: 'fits an empty agent', held: [], offer: { cpu: 2, memoryBytes: 4 * GiB } },
     { name: 'fits exactly what is left', held: [{ cpu: 3, memoryBytes: 6 * GiB }], offer: { cpu: 1, memoryBytes: 2 * GiB } },
     { name: 'fractional CPU adds up', held: [{ cpu: 0.1 }, { cpu: 0.2 }], offer: { cpu: 3.7 } },
     { name: 'too much CPU', held: [{ cpu: 3 }], offer: { cpu: 1.5 }, refused: 'not enough free CPU: asks 1.5, 1 of 4 free' },
-    { name: 'too much memory', held: [{ memoryBytes: 7 * GiB }], offer: { memoryBytes: 2 * GiB }, refused: 'not enough free memory: asks 2GiB, 1GiB of 8GiB free' },
+    {
+      name: 'too much memory',
+      held: [{ memoryBytes: 7 * GiB }],
+      offer: { memoryBytes: 2 * GiB },
+      refused: 'not enough free memory: asks 2GiB, 1GiB of 8GiB free',
+    },
     { name: 'no free slot', held: [{}, {}], offer: {}, slots: 2, refused: 'no free slot (all 2 in use)' },
   ];
   for (const row of table) {
@@ -123,8 +136,18 @@ describe('Supervisor attempts', () => {
     expect(events.map((e) => e.kind)).toEqual(['started', ...events.filter((e) => e.kind === 'log').map(() => 'log'), 'finished']);
     const logs = events.flatMap((e) => (e.kind === 'log' ? [e] : []));
     expect(logs.map((l) => l.seq)).toEqual(logs.map((_, i) => i));
-    expect(logs.filter((l) => l.stream === 'stdout').map((l) => l.data).join('')).toBe('one\nthree\n');
-    expect(logs.filter((l) => l.stream === 'stderr').map((l) => l.data).join('')).toBe('two\n');
+    expect(
+      logs
+        .filter((l) => l.stream === 'stdout')
+        .map((l) => l.data)
+        .join(''),
+    ).toBe('one\nthree\n');
+    expect(
+      logs
+        .filter((l) => l.stream === 'stderr')
+        .map((l) => l.data)
+        .join(''),
+    ).toBe('two\n');
     const started = events[0];
     const finished = events.at(-1) as FinishedEvent;
     expect(finished).toMatchObject({ runId: offer.runId, token: 1, outcome: 'succeeded', exitCode: 0, error: null });
@@ -146,9 +169,19 @@ describe('Supervisor attempts', () => {
     const offer = makeOffer({ timeoutMs: 300, executor: { type: 'exec', command: ['sh', '-c', 'sleep 60 & echo $!; wait'] } });
     s.offer({ offers: [offer] });
     await s.idle(15_000);
-    const grandchild = Number(events.flatMap((e) => (e.kind === 'log' ? [e.data] : [])).join('').trim());
+    const grandchild = Number(
+      events
+        .flatMap((e) => (e.kind === 'log' ? [e.data] : []))
+        .join('')
+        .trim(),
+    );
     expect(grandchild).toBeGreaterThan(0);
-    expect(finished(offer.runId)).toMatchObject({ outcome: 'timed_out', error: 'timed out after 300ms', exitCode: null, signal: 'SIGTERM' });
+    expect(finished(offer.runId)).toMatchObject({
+      outcome: 'timed_out',
+      error: 'timed out after 300ms',
+      exitCode: null,
+      signal: 'SIGTERM',
+    });
     expect(await processGone(grandchild)).toBe(true);
   });
 

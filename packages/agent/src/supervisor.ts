@@ -11,7 +11,18 @@
 //   - postrun(offer, finished): runs after the attempt's finished event was queued, before its
 //     capacity is released. It may assume the attempt's processes are gone. Errors are logged
 //     and otherwise ignored: the outcome is already decided.
-import type { AgentEvent, Capacity, CapacityEvent, ExecutorType, FinishedEvent, HeldRun, OfferRequest, OfferResponse, RunOffer, StopRequest } from '@drover/shared';
+import type {
+  AgentEvent,
+  Capacity,
+  CapacityEvent,
+  ExecutorType,
+  FinishedEvent,
+  HeldRun,
+  OfferRequest,
+  OfferResponse,
+  RunOffer,
+  StopRequest,
+} from '@drover/shared';
 import { formatBytes } from '@drover/shared';
 import { failedResult, type AttemptResult, type RunningAttempt, type StopReason } from './executors/executor.js';
 import type { ExecutorRegistry } from './executors/index.js';
@@ -28,6 +39,8 @@ export interface SupervisorOptions {
   executors: ExecutorRegistry;
   /** Receives every event of every attempt, in order. */
   emit: (event: AgentEvent) => void;
+  /** Backpressure from where events go: see `AttemptIO.roomForOutput`. */
+  roomForOutput?: () => Promise<void> | undefined;
   /** Receives the free capacity after changes, at most once per turn of the event loop. */
   onCapacity?: (event: CapacityEvent) => void;
   hooks?: AttemptHooks;
@@ -147,7 +160,10 @@ export class Supervisor {
       if (held.offer.token === offer.token) return 'duplicate';
       if (held.offer.token > offer.token) return `stale attempt token ${offer.token}: this agent runs token ${held.offer.token}`;
       // A newer attempt of a run we still hold: the old one is stale. Stop it; the new one waits for its capacity.
-      this.stopAttempt({ runId: held.offer.runId, token: held.offer.token }, { outcome: 'cancelled', message: `superseded by attempt token ${offer.token}` });
+      this.stopAttempt(
+        { runId: held.offer.runId, token: held.offer.token },
+        { outcome: 'cancelled', message: `superseded by attempt token ${offer.token}` },
+      );
       return `still stopping attempt token ${held.offer.token} of this run`;
     }
     if (!this.accepting) return 'agent is shutting down';
@@ -160,8 +176,10 @@ export class Supervisor {
     const cpu = offer.resources?.cpu ?? 0;
     const mem = offer.resources?.memoryBytes ?? 0;
     if (this.free.slots < 1) return `no free slot (all ${this.opts.total.slots} in use)`;
-    if (cpu > this.free.cpu + EPSILON) return `not enough free CPU: asks ${cpu}, ${Number(this.free.cpu.toFixed(3))} of ${this.opts.total.cpu} free`;
-    if (mem > this.free.memoryBytes) return `not enough free memory: asks ${formatBytes(mem)}, ${formatBytes(this.free.memoryBytes)} of ${formatBytes(this.opts.total.memoryBytes)} free`;
+    if (cpu > this.free.cpu + EPSILON)
+      return `not enough free CPU: asks ${cpu}, ${Number(this.free.cpu.toFixed(3))} of ${this.opts.total.cpu} free`;
+    if (mem > this.free.memoryBytes)
+      return `not enough free memory: asks ${formatBytes(mem)}, ${formatBytes(this.free.memoryBytes)} of ${formatBytes(this.opts.total.memoryBytes)} free`;
     return undefined;
   }
 
@@ -220,11 +238,15 @@ export class Supervisor {
             markStarted(this.now());
             chunker.write(stream, data);
           },
+          roomForOutput: this.opts.roomForOutput,
         });
         attempt.running = running;
         if (offer.timeoutMs !== null && offer.timeoutMs > 0) {
           const limit = offer.timeoutMs;
-          timeout = setTimeout(() => this.stopAttempt({ runId, token }, { outcome: 'timed_out', message: `timed out after ${formatDuration(limit)}` }), limit);
+          timeout = setTimeout(
+            () => this.stopAttempt({ runId, token }, { outcome: 'timed_out', message: `timed out after ${formatDuration(limit)}` }),
+            limit,
+          );
         }
         result = await running.result;
       }

@@ -2,4 +2,5 @@
 import { readFileSync } from 'node:fs';
 
 /** The version of @drover/agent, advertised as capability `drover.version`. */
-export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;

@@ -59,7 +59,15 @@ describe('exec executor', () => {
   it('passes the job env, run identity and parameters as environment variables', async () => {
     const { result, stdout } = await runToEnd(
       exec,
-      { type: 'exec', command: ['sh', '-c', 'echo "$GREETING|$DROVER_RUN_ID|$DROVER_JOB_ID|$DROVER_ATTEMPT|$DROVER_PARAM_REGION|$DROVER_PARAM_BATCH_SIZE|$PATH"'], env: { GREETING: 'hi' } },
+      {
+        type: 'exec',
+        command: [
+          'sh',
+          '-c',
+          'echo "$GREETING|$DROVER_RUN_ID|$DROVER_JOB_ID|$DROVER_ATTEMPT|$DROVER_PARAM_REGION|$DROVER_PARAM_BATCH_SIZE|$PATH"',
+        ],
+        env: { GREETING: 'hi' },
+      },
       { runId: 'RUN1', jobId: 'JOB1', attempt: 2, parameters: { region: 'eu', 'batch-size': '10' } },
     );
     expect(result.outcome).toBe('succeeded');
@@ -70,7 +78,9 @@ describe('exec executor', () => {
   it('stops the whole process tree, grandchildren included', async () => {
     let pids: number[] = [];
     const running = exec.start(
-      (await import('../../test/fixtures.js')).makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'sleep 60 & echo $!; sleep 60 & echo $!; wait'] } }),
+      (await import('../../test/fixtures.js')).makeOffer({
+        executor: { type: 'exec', command: ['sh', '-c', 'sleep 60 & echo $!; sleep 60 & echo $!; wait'] },
+      }),
       { started: () => undefined, output: (_s, d) => (pids = pids.concat(String(d).trim().split(/\s+/).map(Number))) },
     );
     await eventually(() => pids.length === 2, 10_000, 'the grandchildren to start');
@@ -85,10 +95,13 @@ describe('exec executor', () => {
     let pid = 0;
     const { makeOffer } = await import('../../test/fixtures.js');
     // `trap "" TERM` makes the shell and its children ignore SIGTERM.
-    const running = quick.start(makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'trap "" TERM; sleep 60 & echo $!; wait'] } }), {
-      started: () => undefined,
-      output: (_s, d) => (pid = Number(String(d).trim())),
-    });
+    const running = quick.start(
+      makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'trap "" TERM; sleep 60 & echo $!; wait'] } }),
+      {
+        started: () => undefined,
+        output: (_s, d) => (pid = Number(String(d).trim())),
+      },
+    );
     await eventually(() => pid > 0, 10_000, 'the grandchild to start');
     running.stop({ outcome: 'cancelled', message: 'cancelled' });
     const result = await running.result;
@@ -103,7 +116,14 @@ describe('exec executor', () => {
   });
 
   it('measures CPU time and peak memory by sampling /proc on Linux', async () => {
-    const { result } = await runToEnd(exec, { type: 'exec', command: [process.execPath, '-e', 'const a = Buffer.alloc(64 * 1024 * 1024, 1); let x = 0; for (let i = 0; i < 3e8; i++) x += i; console.log(a.length + (x > 0 ? 0 : 1))'] });
+    const { result } = await runToEnd(exec, {
+      type: 'exec',
+      command: [
+        process.execPath,
+        '-e',
+        'const a = Buffer.alloc(64 * 1024 * 1024, 1); let x = 0; for (let i = 0; i < 3e8; i++) x += i; console.log(a.length + (x > 0 ? 0 : 1))',
+      ],
+    });
     expect(result.outcome).toBe('succeeded');
     if (process.platform !== 'linux') return;
     expect(result.cpuTimeMs).toBeGreaterThan(0);
@@ -113,7 +133,11 @@ describe('exec executor', () => {
 
 describe('shell executor', () => {
   it('runs a script through /bin/sh', async () => {
-    const { result, stdout } = await runToEnd(shellExecutor(), { type: 'shell', script: 'for i in 1 2 3; do printf "$i"; done; echo " $DROVER_PARAM_X"' }, { parameters: { x: 'y' } });
+    const { result, stdout } = await runToEnd(
+      shellExecutor(),
+      { type: 'shell', script: 'for i in 1 2 3; do printf "$i"; done; echo " $DROVER_PARAM_X"' },
+      { parameters: { x: 'y' } },
+    );
     expect(result.outcome).toBe('succeeded');
     expect(stdout).toBe('123 y\n');
   });
@@ -121,5 +145,39 @@ describe('shell executor', () => {
   it('reports the exit code of a failing script', async () => {
     const { result } = await runToEnd(shellExecutor(), { type: 'shell', script: 'exit 7' });
     expect(result).toMatchObject({ outcome: 'failed', exitCode: 7 });
+  });
+});
+
+describe('exec executor backpressure', () => {
+  it('stops reading output while the agent has no room for it, and loses nothing', async () => {
+    const { makeOffer } = await import('../../test/fixtures.js');
+    let room: { promise: Promise<void>; resolve: () => void } | undefined;
+    let bytes = 0;
+    let pausedAt = -1;
+    const running = execExecutor().start(
+      makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'head -c 1000000 /dev/zero | tr "\\0" x'] } }),
+      {
+        started: () => undefined,
+        output: (_s, d) => {
+          bytes += d.length;
+        },
+        roomForOutput: () => {
+          if (pausedAt >= 0) return undefined;
+          pausedAt = bytes;
+          let resolve: () => void = () => undefined;
+          const promise = new Promise<void>((r) => (resolve = r));
+          room = { promise, resolve };
+          return promise;
+        },
+      },
+    );
+    await eventually(() => room !== undefined, 10_000, 'the first chunk of output');
+    // Paused: the child blocks on its full pipe, so no more output arrives.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bytes).toBe(pausedAt);
+    room?.resolve();
+    const result = await running.result;
+    expect(result.outcome).toBe('succeeded');
+    expect(bytes).toBe(1_000_000);
   });
 });

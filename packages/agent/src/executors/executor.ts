@@ -6,6 +6,12 @@ export interface AttemptIO {
   /** Called once, when the attempt is really under way (for a process: the moment it was spawned). */
   started(at: number): void;
   output(stream: 'stdout' | 'stderr', data: Buffer | string): void;
+  /**
+   * Backpressure: undefined while output may flow, or a promise that settles when there is
+   * room again (the agent holds too much unreported output). An executor that can pause its
+   * source should, until then; the others may ignore it.
+   */
+  roomForOutput?(): Promise<void> | undefined;
 }
 
 /** Why an attempt is being stopped early, and the outcome to report for it. */

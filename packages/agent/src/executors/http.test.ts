@@ -43,7 +43,13 @@ describe('http executor', () => {
   });
 
   it('sends method, headers and an object body as JSON', async () => {
-    const { result } = await runToEnd(httpExecutor(), { type: 'http', method: 'POST', url: `${base}/hook`, headers: { 'x-token': 'abc' }, body: { n: 1, tags: ['a'] } });
+    const { result } = await runToEnd(httpExecutor(), {
+      type: 'http',
+      method: 'POST',
+      url: `${base}/hook`,
+      headers: { 'x-token': 'abc' },
+      body: { n: 1, tags: ['a'] },
+    });
     expect(result.outcome).toBe('succeeded');
     const req = seen.find((r) => r.url === '/hook');
     expect(req).toMatchObject({ method: 'POST', body: '{"n":1,"tags":["a"]}' });
@@ -58,8 +64,13 @@ describe('http executor', () => {
   });
 
   it('honours the listed expected statuses', async () => {
-    expect((await runToEnd(httpExecutor(), { type: 'http', url: `${base}/fail`, expectedStatus: [200, 503] })).result.outcome).toBe('succeeded');
-    expect((await runToEnd(httpExecutor(), { type: 'http', url: `${base}/ok`, expectedStatus: 201 })).result).toMatchObject({ outcome: 'failed', error: `GET ${base}/ok answered 200 OK (expected 201)` });
+    expect((await runToEnd(httpExecutor(), { type: 'http', url: `${base}/fail`, expectedStatus: [200, 503] })).result.outcome).toBe(
+      'succeeded',
+    );
+    expect((await runToEnd(httpExecutor(), { type: 'http', url: `${base}/ok`, expectedStatus: 201 })).result).toMatchObject({
+      outcome: 'failed',
+      error: `GET ${base}/ok answered 200 OK (expected 201)`,
+    });
   });
 
   it('caps the logged body', async () => {
@@ -78,7 +89,10 @@ describe('http executor', () => {
   });
 
   it('stops a request in flight with the stop outcome', async () => {
-    const running = httpExecutor().start(makeOffer({ executor: { type: 'http', url: `${base}/hang` } }), { started: () => undefined, output: () => undefined });
+    const running = httpExecutor().start(makeOffer({ executor: { type: 'http', url: `${base}/hang` } }), {
+      started: () => undefined,
+      output: () => undefined,
+    });
     running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
     expect(await running.result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s' });
   });
@@ -90,7 +104,10 @@ describe('noop executor', () => {
   });
 
   it('can be stopped while it sleeps', async () => {
-    const running = noopExecutor().start(makeOffer({ executor: { type: 'noop', sleep: '1h' } }), { started: () => undefined, output: () => undefined });
+    const running = noopExecutor().start(makeOffer({ executor: { type: 'noop', sleep: '1h' } }), {
+      started: () => undefined,
+      output: () => undefined,
+    });
     running.stop({ outcome: 'cancelled', message: 'cancelled: test' });
     expect(await running.result).toMatchObject({ outcome: 'cancelled', error: 'cancelled: test' });
   });

@@ -66,9 +66,17 @@ export function httpExecutor(options: HttpExecutorOptions = {}): Executor<HttpSp
         }
         const base = { exitCode: null, signal: null, cpuTimeMs: null, peakMemoryBytes: null };
         if (statusExpected(res.status, spec.expectedStatus)) return { ...base, outcome: 'succeeded', error: null };
-        return { ...base, outcome: 'failed', error: `${method} ${spec.url} answered ${[res.status, res.statusText].filter(Boolean).join(' ')} (expected ${describeExpected(spec.expectedStatus)})` };
+        return {
+          ...base,
+          outcome: 'failed',
+          error: `${method} ${spec.url} answered ${[res.status, res.statusText].filter(Boolean).join(' ')} (expected ${describeExpected(spec.expectedStatus)})`,
+        };
       };
-      const result = run().catch((err: unknown) => (stopReason ? failedResult(stopReason.message, stopReason.outcome) : failedResult(`${spec.method ?? 'GET'} ${spec.url} failed: ${networkError(err)}`)));
+      const result = run().catch((err: unknown) =>
+        stopReason
+          ? failedResult(stopReason.message, stopReason.outcome)
+          : failedResult(`${spec.method ?? 'GET'} ${spec.url} failed: ${networkError(err)}`),
+      );
       return {
         result,
         stop(reason) {

@@ -127,10 +127,30 @@ export function startProcess(
         // Before 'spawn' this is a failure to start; afterwards only a failed kill, which we ignore.
         if (proc.pid === undefined) void finish(failedResult(spawnError(program, err)), undefined);
       });
-      proc.stdout?.on('data', (data: Buffer) => io.output('stdout', data));
-      proc.stderr?.on('data', (data: Buffer) => io.output('stderr', data));
+      // When the agent holds too much unreported output, stop reading: the child then blocks
+      // on its next write instead of the agent buffering without bound.
+      let paused = false;
+      const onData = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
+        io.output(stream, data);
+        const room = paused || leaderExited ? undefined : io.roomForOutput?.();
+        if (!room) return;
+        paused = true;
+        proc.stdout?.pause();
+        proc.stderr?.pause();
+        void room.then(resume);
+      };
+      const resume = () => {
+        if (!paused) return;
+        paused = false;
+        proc.stdout?.resume();
+        proc.stderr?.resume();
+      };
+      proc.stdout?.on('data', onData('stdout'));
+      proc.stderr?.on('data', onData('stderr'));
       proc.once('exit', (code, signal) => {
         leaderExited = true;
+        // What is left in the pipes is bounded by their size: read it so they can close.
+        resume();
         exit = { code, signal };
         if (outputClosed) return settle();
         // Output still open: a leftover process holds the pipes. Give it a moment, then end it.

@@ -11,7 +11,13 @@ export function shellExecutor(options: ProcessExecutorOptions = {}): Executor<Sh
   return {
     type: 'shell',
     start(offer, io) {
-      return startProcess('/bin/sh', ['-c', offer.executor.script], { env: attemptEnv(offer, offer.executor.env), cwd: offer.executor.cwd }, io, options);
+      return startProcess(
+        '/bin/sh',
+        ['-c', offer.executor.script],
+        { env: attemptEnv(offer, offer.executor.env), cwd: offer.executor.cwd },
+        io,
+        options,
+      );
     },
   };
 }
