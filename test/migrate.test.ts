@@ -12,7 +12,6 @@ const admin = new pg.Client({ connectionString: ADMIN_URL });
 beforeAll(async () => {
   env = await createTestEnv();
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
 });
 afterAll(async () => {
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -26,17 +25,19 @@ async function drover(args: string[], url: string): Promise<{ code: number | nul
   return { code: status.code, out: proc.lines.map((l) => l.text).join('\n') };
 }
 
-it('applies, lists and reverts migrations', async () => {
+it('creates the database, then applies, lists and reverts migrations', async () => {
   const url = databaseUrl(name);
-  const before = await drover(['migrate', 'status'], url);
-  expect(before.code).toBe(0);
-  expect(before.out).toMatch(/pending\s+0001_init/);
+  const missing = await drover(['migrate', 'status'], url);
+  expect(missing.code).toBe(1);
+  expect(missing.out).toContain('has no such database: run "drover migrate up"');
   const up = await drover(['migrate', 'up'], url);
   expect(up.code).toBe(0);
+  expect(up.out).toContain(`created database 127.0.0.1:5432/${name}`);
   expect(up.out).toContain('applied 0001_init');
   expect((await drover(['migrate', 'status'], url)).out).toMatch(/applied\s+0001_init[\s\S]*up to date/);
   const down = await drover(['migrate', 'down'], url);
   expect(down.out).toContain('reverted 0001_init');
+  expect((await drover(['migrate', 'status'], url)).out).toMatch(/pending\s+0001_init[\s\S]*1 pending/);
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   const tables = await c.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'runs'`);

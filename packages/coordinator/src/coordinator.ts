@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createBroker, DroverError } from '@drover/shared';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
-import { openDatabase, describeDatabaseUrl } from './store/db.js';
+import { openDatabase, describeDatabaseUrl, ensureDatabaseExists } from './store/db.js';
 import { migrateToLatest, migrationStatus } from './store/migrator.js';
 import { openRedis, ReadyQueue } from './queue/ready-queue.js';
 import { JobCache } from './dispatch/job-cache.js';
@@ -41,6 +41,7 @@ async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void
 
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<CoordinatorHandle> {
+  if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl))) log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
   const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
   const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true });
   const cleanups: Array<() => Promise<unknown>> = [() => db.destroy(), () => dispatchDb.destroy()];

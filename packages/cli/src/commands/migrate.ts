@@ -1,7 +1,7 @@
 // `drover migrate up|down|status`: the database schema.
 import type { Command } from 'commander';
 import { compileOptions } from '@drover/shared';
-import { coordinatorSettings, describeDatabaseUrl, migrateDown, migrateToLatest, migrationStatus } from '@drover/coordinator';
+import { coordinatorSettings, describeDatabaseUrl, ensureDatabaseExists, migrateDown, migrateToLatest, migrationStatus } from '@drover/coordinator';
 import { addSettingFlags, fail } from './common.js';
 
 const settings = { databaseUrl: coordinatorSettings.databaseUrl };
@@ -15,6 +15,7 @@ export function registerMigrateCommand(program: Command): void {
   addSettingFlags(migrate.command('up').description('apply every pending migration'), settings).action(async (flags) => {
     try {
       const url = databaseUrl(flags);
+      if (await ensureDatabaseExists(url)) process.stdout.write(`created database ${describeDatabaseUrl(url)}\n`);
       const r = await migrateToLatest(url);
       const applied = (r.results ?? []).filter((m) => m.status === 'Success').map((m) => m.migrationName);
       process.stdout.write(applied.length > 0 ? `applied ${applied.join(', ')} to ${describeDatabaseUrl(url)}\n` : `${describeDatabaseUrl(url)} is up to date\n`);

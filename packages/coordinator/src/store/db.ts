@@ -34,6 +34,13 @@ export async function openDatabase(url: string, opts: { poolSize?: number; async
     client.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
+    if ((err as { code?: string }).code === '3D000') {
+      throw new DroverError(
+        'DATABASE_MISSING',
+        `PostgreSQL at ${describeDatabaseUrl(url)} has no such database: run "drover migrate up", which creates it, or create it yourself (createdb).`,
+        { cause: err },
+      );
+    }
     throw new DroverError(
       'DATABASE_UNREACHABLE',
       `cannot reach PostgreSQL at ${describeDatabaseUrl(url)}: ${(err as Error).message}. Is it running? Set DROVER_DATABASE_URL or --database-url.`,
@@ -41,4 +48,27 @@ export async function openDatabase(url: string, opts: { poolSize?: number; async
     );
   }
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Creates the database named in the URL if the server does not have it yet; returns true if it did. */
+export async function ensureDatabaseExists(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) return false;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new DroverError('DATABASE_UNREACHABLE', `cannot reach PostgreSQL at ${describeDatabaseUrl(url)}: ${(err as Error).message}. Is it running? Set DROVER_DATABASE_URL or --database-url.`, { cause: err });
+  }
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    return true;
+  } finally {
+    await client.end();
+  }
 }
