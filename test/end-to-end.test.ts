@@ -12,6 +12,7 @@ interface Run {
   queueReason: string | null;
   attemptToken: number;
   durationMs: number | null;
+  startedAt: string | null;
   transitions: Array<{ from: string | null; to: string }>;
 }
 interface LogChunk {
@@ -149,6 +150,16 @@ describe('a fleet of two agents', () => {
     expect(run.state).toBe('succeeded');
     expect(run.agentId).toBe(shelly.agentId);
     expect((await allLogs(runId)).map((c) => c.data).join('')).toBe('from /bin/sh\n');
+  });
+
+  it('dispatches by priority, then by age', async () => {
+    const jobId = await createJob({ name: 'ordered', executor: { type: 'noop' }, priority: 10, constraints: [{ attribute: 'label.lane', operator: '=', value: 'prio' }] });
+    const low = (await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: jobId, count: 3 }] })).body.runs.map((r) => r.id);
+    const high = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, { priority: 90 });
+    await startAgent(env, { labels: { lane: 'prio' }, slots: 1, name: 'agent-prio' });
+    const runs = await Promise.all([high.body.id, ...low].map((id) => finished(id)));
+    const byStart = [...runs].sort((a, b) => Date.parse(a.startedAt ?? '') - Date.parse(b.startedAt ?? '') || a.attemptToken - b.attemptToken);
+    expect(byStart.map((r) => r.id)).toEqual([high.body.id, ...low]);
   });
 
   it('follows a run\'s logs as server-sent events until it ends', async () => {

@@ -1,11 +1,15 @@
 // Creating runs: PostgreSQL first (the truth), then the Redis ready queue, then a nudge to
 // the dispatcher. A crash between the two writes is healed by the reconciler.
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import { EVENTS, type RunTrigger } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { insertQueuedRuns, type NewRun } from '../store/insert-runs.js';
 import type { Job } from '../store/jobs.js';
 import type { Run } from '../store/run-model.js';
+
+// Monotonic: runs created in the same millisecond still sort in creation order, which is
+// the queue's age order within a priority.
+const ulid = monotonicFactory();
 
 export interface RunRequest {
   job: Job;
