@@ -42,7 +42,8 @@ export async function startCluster() {
 
   function start(args, readyMsg) {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, ...args], { env: { ...env, DROVER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const nodeArgs = process.env.BENCH_PROFILE && args[0] === process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+      const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...env, DROVER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
       procs.push(child);
       let buf = '';
       const tail = [];
@@ -83,7 +84,8 @@ export async function startCluster() {
       return line.agentId;
     },
     async close() {
-      for (const p of procs) p.kill('SIGKILL');
+      for (const p of procs) p.kill(process.env.BENCH_PROFILE ? 'SIGINT' : 'SIGKILL');
+      if (process.env.BENCH_PROFILE) await new Promise((r) => setTimeout(r, 3000));
       await db.end();
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await admin.end();

@@ -99,12 +99,14 @@ export class Dispatcher {
     const view = this.d.fleet.snapshot(this.d.now(), (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
     const assignments: Array<{ runId: string; agentId: string }> = [];
+    let leftOver = false;
     for (const r of ready) {
       const job = jobs.get(r.jobId);
       if (!job) continue; // deleted: its queued runs were cancelled with it
       const plan = placeRuns(view, { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources }, r.depth);
       if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
       else this.reasons.delete(r.jobId);
+      if (plan.assignments.length < r.depth) leftOver = true;
       if (plan.assignments.length === 0) continue;
       const runIds = await this.d.queue.claim(r.jobId, plan.assignments.length);
       runIds.forEach((runId, i) => assignments.push({ runId, agentId: plan.assignments[i] as string }));
@@ -113,6 +115,12 @@ export class Dispatcher {
     const offered = await markOffered(this.d.dispatchDb, assignments, this.d.now());
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
     this.stats.offered += offered.length;
+    // Everything that was queued is now offered: another pass could only find newer runs,
+    // and whatever queued them has kicked us (`again`).
+    if (!leftOver) {
+      this.idle = !this.again;
+      return 0;
+    }
     return offered.length;
   }
 

@@ -2,7 +2,7 @@
 // reconciler can rebuild everything here from the runs table.
 import { Redis } from 'ioredis';
 import { DroverError } from '@drover/shared';
-import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
+import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
 
 /** A job with queued runs, and where its head run stands in priority order. */
 export interface ReadyJob {
@@ -18,13 +18,14 @@ type Scripted = Redis & {
   enqueueRuns(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
   claimRuns(k1: string, k2: string, jobId: string, n: number): Promise<string[]>;
   removeRuns(k1: string, k2: string, ...args: string[]): Promise<number>;
+  readyJobs(k1: string, prefix: string): Promise<Array<string | number>>;
   acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
   releaseLease(k1: string, nodeId: string): Promise<number>;
 };
 
 /** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
 export async function openRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined); // reconnects on its own; commands fail meanwhile
   try {
     await redis.connect();
@@ -35,6 +36,7 @@ export async function openRedis(url: string): Promise<Redis> {
   redis.defineCommand('enqueueRuns', { numberOfKeys: 2, lua: ENQUEUE_RUNS });
   redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
   redis.defineCommand('removeRuns', { numberOfKeys: 2, lua: REMOVE_RUNS });
+  redis.defineCommand('readyJobs', { numberOfKeys: 1, lua: READY_JOBS });
   redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: ACQUIRE_LEASE });
   redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   return redis;
@@ -84,19 +86,15 @@ export class ReadyQueue {
     return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
   }
 
-  /** Every job with queued runs, with its depth and head, in dispatch order. */
+  /** Every job with queued runs, with its depth and head, in dispatch order (one round trip). */
   async readyJobs(): Promise<ReadyJob[]> {
-    const jobIds = await this.r.smembers(this.jobsKey());
-    if (jobIds.length === 0) return [];
-    const pipe = this.r.pipeline();
-    for (const id of jobIds) pipe.zcard(this.queueKey(id)).zrange(this.queueKey(id), 0, 0, 'WITHSCORES');
-    const res = (await pipe.exec()) ?? [];
+    // The queue keys are built inside the script from the prefix. Fine for a single Redis;
+    // a Redis Cluster would need every key passed in KEYS (and one hash slot).
+    const flat = await this.r.readyJobs(this.jobsKey(), this.prefix);
     const out: ReadyJob[] = [];
-    jobIds.forEach((jobId, i) => {
-      const depth = Number(res[2 * i]?.[1] ?? 0);
-      const head = (res[2 * i + 1]?.[1] ?? []) as string[];
-      if (depth > 0 && head.length === 2) out.push({ jobId, depth, headRunId: head[0] ?? '', headScore: Number(head[1]) });
-    });
+    for (let i = 0; i + 3 < flat.length; i += 4) {
+      out.push({ jobId: String(flat[i]), depth: Number(flat[i + 1]), headRunId: String(flat[i + 2]), headScore: Number(flat[i + 3]) });
+    }
     return out.sort((a, b) => a.headScore - b.headScore || (a.headRunId < b.headRunId ? -1 : 1));
   }
 

@@ -35,6 +35,28 @@ return ids
 `;
 
 /**
+ * readyJobs — every job with queued runs, with its depth and head run, in one round trip.
+ * KEYS[1] = ready:jobs; ARGV[1] = key prefix (queues are <prefix>ready:<jobId>)
+ * Returns a flat list: jobId, depth, head run id, head score, … (empty queues are forgotten).
+ */
+export const READY_JOBS = `
+local out = {}
+for _, jobId in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. 'ready:' .. jobId
+  local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if #head == 0 then
+    redis.call('SREM', KEYS[1], jobId)
+  else
+    out[#out + 1] = jobId
+    out[#out + 1] = redis.call('ZCARD', key)
+    out[#out + 1] = head[1]
+    out[#out + 1] = head[2]
+  end
+end
+return out
+`;
+
+/**
  * removeRuns — takes given runs out of a job's queue (cancelled, deleted job).
  * KEYS[1] = ready:jobs, KEYS[2] = ready:<jobId>
  * ARGV[1] = jobId, ARGV[2..] = run ids
