@@ -4,12 +4,14 @@ import { registerCoordinatorCommand } from './commands/coordinator.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerDocsCommand } from './commands/docs.js';
+import { registerDevCommand } from './commands/dev.js';
 
 const program = new Command('drover')
   .description('Drover: a distributed job scheduler. Run a coordinator, agents, and manage the database.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
+registerDevCommand(program);
 registerCoordinatorCommand(program);
 registerAgentCommand(program);
 registerMigrateCommand(program);
