@@ -1,7 +1,8 @@
 // `drover dev`: a coordinator and a local agent in one process, for trying Drover on one
-// machine. It uses the PostgreSQL, Redis and NATS named by the usual settings (creating and
-// migrating the database if needed); the agent may run shell scripts, since the machine is
-// the user's own.
+// machine. They talk over Moleculer's in-process transport unless --nats names a server (so
+// other agents can join); state is in the PostgreSQL and Redis named by the usual settings
+// (the database is created and migrated if needed). The agent may run shell scripts, since
+// the machine is the user's own.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, startCoordinator } from '@drover/coordinator';
@@ -12,14 +13,18 @@ import { fail } from './common.js';
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('run a coordinator and a local agent in one process (PostgreSQL, Redis and NATS from the usual settings)')
+    .description('run a coordinator and a local agent in one process (state in the PostgreSQL and Redis of the usual settings)')
     .option('--api-addr <host:port>', 'where the REST API listens', '127.0.0.1:7400')
+    .option('--nats <url>', 'a NATS server to use instead of the in-process transport, so remote agents can join', 'memory')
     .option('--slots <n>', 'how many runs the local agent runs at once')
     .option('--state-dir <dir>', 'the local agent\'s state', '.drover/agent')
     .option('--log-level <level>', 'debug, info, warn or error', 'warn')
-    .action(async (flags: { apiAddr: string; slots?: string; stateDir: string; logLevel: string }) => {
+    .action(async (flags: { apiAddr: string; nats: string; slots?: string; stateDir: string; logLevel: string }) => {
       try {
-        const coordinatorOptions = compileCoordinatorOptions({ flags: { 'api-addr': flags.apiAddr, 'auto-migrate': 'true', 'log-level': flags.logLevel }, env: process.env });
+        const coordinatorOptions = compileCoordinatorOptions({
+          flags: { 'api-addr': flags.apiAddr, nats: flags.nats, 'auto-migrate': 'true', 'log-level': flags.logLevel },
+          env: process.env,
+        });
         const agentOptions = compileAgentOptions({
           flags: {
             nats: coordinatorOptions.natsUrl, namespace: coordinatorOptions.namespace, 'allow-shell': true,
@@ -38,6 +43,7 @@ export function registerDevCommand(program: Command): void {
             `Drover is running.`,
             `  API       ${api}   (OpenAPI document: ${api}/openapi.json)`,
             `  agent     ${agent.agentId} (local, shell allowed)`,
+            `  bus       ${coordinatorOptions.natsUrl === 'memory' ? 'in-process (start with --nats nats://… to let other agents join)' : `${coordinatorOptions.natsUrl}, namespace ${coordinatorOptions.namespace}`}`,
             `  database  ${coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
             '',
             'Try it:',
