@@ -104,6 +104,27 @@ it('accepts one result per attempt and records every stale message', async () =>
   ]);
 });
 
+it('accepts a result resent together with a start that was already applied (its ack was lost)', async () => {
+  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'resent', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }] })).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  const { token } = await waitFor(() => offers.find((o) => o.runId === runId), { description: 'the offer' });
+  const at = Date.now();
+  const started: AgentEvent = { kind: 'started', runId, token, at };
+  // The first report is applied but its answer never reaches the agent ...
+  expect((await report('fake-1', [started])).stale).toEqual([]);
+  // ... so the outbox resends it, with what happened since, in one batch.
+  const again = await report('fake-1', [
+    started,
+    { kind: 'finished', runId, token, at: at + 3, outcome: 'failed', exitCode: 2, signal: null, error: null, durationMs: 3, cpuTimeMs: 1, peakMemoryBytes: 1024 },
+  ]);
+  expect(again.stale).toEqual([]);
+  const run = (await client.get<{ state: string; exitCode: number; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
+  expect(run.state).toBe('failed');
+  expect(run.exitCode).toBe(2);
+  expect(run.transitions.map((x) => x.to)).toEqual(['queued', 'offered', 'running', 'failed']);
+  expect((await db.query('SELECT count(*)::int AS n FROM fenced_messages WHERE run_id = $1', [runId])).rows[0].n).toBe(0);
+});
+
 it('refuses an agent that speaks another protocol version, saying so', async () => {
   await expect(broker.call(ACTIONS.register, { ...register('fake-9', 'agent-fake-1'), protocol: PROTOCOL_VERSION + 1 })).rejects.toThrow(/speaks Drover protocol 1, the agent speaks 2/);
 });

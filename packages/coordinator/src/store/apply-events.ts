@@ -1,6 +1,7 @@
 // Applying a batch of agent events (started, log chunks, finished) with fencing: every
 // change is guarded by the run's attempt token, its expected state and its assigned agent.
-// One batch costs at most three statements however many runs it mentions.
+// One batch costs at most three statements however many runs it mentions (one more when
+// a resent start comes with a result).
 import { sql } from 'kysely';
 import { isTerminal, type AgentEvent, type HeldRun, type RunState } from '@drover/shared';
 import type { Db } from './db.js';
@@ -139,8 +140,14 @@ export async function applyAgentEvents(db: Db, agentId: string, events: readonly
   const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
   for (const pass of foldEvents(events)) {
     const applied = await applyChanges(db, agentId, pass);
+    // A start resent with the result (the report that carried the start was applied but its
+    // answer was lost): the run is already running, so apply the rest of the change from there.
+    const resumed = pass
+      .filter((c) => !applied.has(c.id) && c.from_state === 'offered' && c.steps.length > 1)
+      .map((c) => ({ ...c, from_state: 'running', started_at: null, steps: c.steps.slice(1) }));
+    const reapplied = resumed.length > 0 ? await applyChanges(db, agentId, resumed) : new Set<string>();
     for (const c of pass) {
-      if (applied.has(c.id)) changed.set(c.id, c.state);
+      if (applied.has(c.id) || reapplied.has(c.id)) changed.set(c.id, c.state);
       else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
     }
   }
