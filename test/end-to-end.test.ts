@@ -174,5 +174,10 @@ describe('a fleet of two agents', () => {
     }));
     expect(events.filter((e) => e.event === 'log').map((e) => e.data.data).join('')).toBe('tick 1\ntick 2\ntick 3\n');
     expect(events[events.length - 1]).toEqual({ event: 'end', data: { state: 'succeeded' } });
+    // The attempt's resource usage is recorded: duration, CPU time and peak memory.
+    const run = (await client.get<Run & { cpuTimeMs: number | null; peakMemoryBytes: number | null }>(`/v1/runs/${runId}`)).body;
+    expect(run.durationMs).toBeGreaterThan(0);
+    expect(run.cpuTimeMs).toBeGreaterThanOrEqual(0);
+    expect(run.peakMemoryBytes).toBeGreaterThan(0);
   });
 });
