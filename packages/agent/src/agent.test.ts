@@ -149,6 +149,14 @@ describe('agent against a real NATS server', () => {
     return fake.broker.call<OfferResponse, { offers: typeof offers }>(ACTIONS.offer, { offers }, { nodeID: agent.nodeId });
   }
 
+  it('repeats its free capacity with every heartbeat, so a dispatcher that missed a change learns it', async () => {
+    const { fake, agent } = await setup();
+    await agent.registered;
+    // No offer, so nothing changed: only the heartbeats can have sent these.
+    await eventually(() => fake.capacity.filter((c) => c.agentId === agent.agentId && c.free.slots === 2).length >= 2, 10_000, 'repeated capacity broadcasts');
+    expect(fake.capacity.every((c) => c.version === 0)).toBe(true);
+  });
+
   it('registers, runs an offered job and reports it; the outbox resends after failed reports', async () => {
     const { fake, agent, lines, stateDir } = await setup();
     await agent.registered;

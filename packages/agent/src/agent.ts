@@ -17,6 +17,7 @@ import {
   createBroker,
   type AgentEvent,
   type Capacity,
+  type CapacityEvent,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type HeldRun,
@@ -134,18 +135,20 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       log.warn({ err: errorMessage(err), retryInMs, queued: outbox.size }, 'reporting run events failed; will retry'),
   });
 
+  const broadcastCapacity = (event: CapacityEvent): void => {
+    if (!broker.started) return;
+    Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) =>
+      log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'),
+    );
+  };
+
   const supervisor = new Supervisor({
     agentId,
     total,
     executors,
     emit: (event) => outbox.push(event),
     roomForOutput: () => outbox.roomForOutput(),
-    onCapacity: (event) => {
-      if (!broker.started) return;
-      Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) =>
-        log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'),
-      );
-    },
+    onCapacity: (event) => broadcastCapacity(event),
     hooks: {
       prerun: async (offer) => {
         log.info({ runId: offer.runId, token: offer.token, job: offer.jobName, executor: offer.executor.type }, 'attempt starting');
@@ -270,6 +273,9 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
 
   const heartbeat = async (): Promise<void> => {
     if (!isRegistered || registering) return;
+    // Broadcasts are not retried: a dispatcher that missed the last change (or was not the
+    // leader then) would keep an idle agent for full. Repeating it heals that within a beat.
+    broadcastCapacity(supervisor.capacity());
     const req: HeartbeatRequest = {
       agentId,
       nodeId,

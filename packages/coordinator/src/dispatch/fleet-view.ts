@@ -35,13 +35,13 @@ export class FleetView {
     for (const id of this.entries.keys()) if (!keep.has(id)) this.entries.delete(id);
   }
 
-  /** Applies an agent's capacity report if it is newer than what we have. */
-  onCapacity(evt: CapacityEvent): void {
+  /** Applies an agent's capacity report if it is newer than what we have; true when it was. */
+  onCapacity(evt: CapacityEvent): boolean {
     const e = this.entries.get(evt.agentId);
-    if (e && evt.version > e.version) {
-      e.version = evt.version;
-      e.free = { ...evt.free };
-    }
+    if (!e || evt.version <= e.version) return false;
+    e.version = evt.version;
+    e.free = { ...evt.free };
+    return true;
   }
 
   /** The agent's Moleculer node, to address offers to it. */

@@ -93,8 +93,8 @@ export class Leadership {
   /** An agent's capacity changed: maybe there is room for queued runs now. */
   onCapacity(evt: CapacityEvent): void {
     if (!this.dispatcher) return;
-    this.fleet.onCapacity(evt);
-    this.dispatcher.capacityFreed();
+    // Agents repeat their capacity with every heartbeat: only news is worth a pass.
+    if (this.fleet.onCapacity(evt)) this.dispatcher.capacityFreed();
   }
 
   /** Runs were queued somewhere in the cluster. */
