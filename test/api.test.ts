@@ -145,6 +145,19 @@ describe('runs', () => {
     expect((await client.get<Page<Run>>('/v1/runs?limit=1')).body.total).toBe(before);
   });
 
+  it('names a misspelt field of a trigger, a batch or a query', async () => {
+    const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'misspelt', executor: { type: 'noop' } })).body;
+    const trigger = await client.post<Problem>(`/v1/jobs/${job.id}/runs`, { parametres: { A: '1' } });
+    expect(trigger.status).toBe(400);
+    expect(trigger.body.errors?.[0]?.field).toBe('parametres');
+    const batch = await client.post<Problem>('/v1/runs/batch', { runs: [{ job: 'misspelt', cuont: 2 }] });
+    expect(batch.status).toBe(400);
+    expect(batch.body.errors?.[0]?.field).toBe('runs.0.cuont');
+    const query = await client.get<Problem>('/v1/runs?stauts=queued');
+    expect(query.status).toBe(400);
+    expect(query.body.errors?.[0]?.field).toBe('stauts');
+  });
+
   it('refuses an unknown status filter with a 400 naming it', async () => {
     const res = await client.get<Problem>('/v1/runs?status=queued,exploded');
     expect(res.status).toBe(400);

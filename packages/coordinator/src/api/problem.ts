@@ -37,9 +37,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const fe = err as FastifyError;
     if (fe.validation) {
       const errors = fe.validation.map((v) => {
-        const missing = (v.params as { missingProperty?: string }).missingProperty;
+        // A missing or an unknown member is named by Ajv's params, not by the path.
+        const { missingProperty, additionalProperty } = v.params as { missingProperty?: string; additionalProperty?: string };
         const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-        return { field: [path, missing].filter(Boolean).join('.') || (fe.validationContext ?? 'body'), message: v.message ?? 'is invalid' };
+        const field = [path, missingProperty ?? additionalProperty].filter(Boolean).join('.') || (fe.validationContext ?? 'body');
+        return { field, message: additionalProperty ? 'is not a known field' : (v.message ?? 'is invalid') };
       });
       return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     }
