@@ -16,6 +16,7 @@ let broker: ServiceBroker;
 let db: pg.Client;
 const offers: RunOffer[] = [];
 const capacity = { slots: 4, cpu: 2, memoryBytes: 2 ** 30 };
+const heldOffers = Promise.withResolvers<void>();
 
 function register(agentId: string, nodeId: string): RegisterRequest {
   return {
@@ -38,9 +39,16 @@ beforeAll(async () => {
     name: SERVICES.agent,
     actions: {
       offer: {
-        handler(ctx: { params: OfferRequest }): OfferResponse {
+        async handler(ctx: { params: OfferRequest }): Promise<OfferResponse> {
           offers.push(...ctx.params.offers);
-          return { accepted: ctx.params.offers.map((o) => o.runId), refused: [], capacity: { agentId: 'fake-1', version: offers.length, free: capacity } };
+          // Offers of this job are answered only when the test says so, and refused.
+          const held = ctx.params.offers.filter((o) => o.jobName === 'deleted-while-offered');
+          if (held.length > 0) await heldOffers.promise;
+          return {
+            accepted: ctx.params.offers.filter((o) => !held.includes(o)).map((o) => o.runId),
+            refused: held.map((o) => ({ runId: o.runId, reason: 'busy' })),
+            capacity: { agentId: 'fake-1', version: offers.length, free: capacity },
+          };
         },
       },
       stop: { handler: () => ({}) },
@@ -123,6 +131,20 @@ it('accepts a result resent together with a start that was already applied (its 
   expect(run.exitCode).toBe(2);
   expect(run.transitions.map((x) => x.to)).toEqual(['queued', 'offered', 'running', 'failed']);
   expect((await db.query('SELECT count(*)::int AS n FROM fenced_messages WHERE run_id = $1', [runId])).rows[0].n).toBe(0);
+});
+
+it('cancels a run of a deleted job that came back to the queue after its offer was refused', async () => {
+  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'deleted-while-offered', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }] })).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  await waitFor(() => offers.find((o) => o.runId === runId), { description: 'the offer' });
+  // Deleted while its run is offered: only queued runs are cancelled with it.
+  expect((await client.del(`/v1/jobs/${job.id}`)).status).toBe(204);
+  heldOffers.resolve();
+  const run = await waitFor(async () => {
+    const r = (await client.get<{ state: string; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
+    return r.state === 'cancelled' ? r : undefined;
+  }, { description: 'the run cancelled', timeoutMs: 5000 });
+  expect(run.transitions.map((x) => x.to)).toEqual(['queued', 'offered', 'queued', 'cancelled']);
 });
 
 it('refuses an agent that speaks another protocol version, saying so', async () => {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ACTIONS, SERVICES, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
+import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
 import type { JobCache, CachedJob } from './job-cache.js';
@@ -102,7 +103,12 @@ export class Dispatcher {
     let leftOver = false;
     for (const r of ready) {
       const job = jobs.get(r.jobId);
-      if (!job) continue; // deleted: its queued runs were cancelled with it
+      if (!job) {
+        // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
+        // refused since, or triggered while it was deleted, came back queued: nothing would run it.
+        await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
+        continue;
+      }
       const plan = placeRuns(view, { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources }, r.depth);
       if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
       else this.reasons.delete(r.jobId);

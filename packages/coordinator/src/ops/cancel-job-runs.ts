@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { CoordinatorContext } from '../context.js';
 
 /** queued → cancelled for every queued run of a job; returns how many. */
-export async function cancelQueuedRunsOfJob(ctx: CoordinatorContext, jobId: string, reason: string): Promise<number> {
+export async function cancelQueuedRunsOfJob(ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now'>, jobId: string, reason: string): Promise<number> {
   const at = ctx.now();
   const res = await sql<{ id: string }>`
     WITH upd AS (
