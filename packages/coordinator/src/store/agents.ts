@@ -36,7 +36,7 @@ function toAgent(r: Row): Agent {
   };
 }
 
-/** Records a (re)registration; a known agent keeps its id and becomes `ready` again. */
+/** Records a (re)registration; a known agent keeps its id, becomes `ready` again and gets a new `registered_at`. */
 export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> {
   const values = {
     id: req.agentId, node_id: req.nodeId, name: req.name, version: req.version, protocol: req.protocol, state: 'ready',
@@ -47,7 +47,9 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
     .insertInto('agents')
     .values(values)
     .onConflict((oc) =>
-      oc.column('id').doUpdateSet({ ...values, last_heartbeat_at: sql<Date>`now()` }),
+      // A new registered_at marks a new incarnation: the dispatcher then trusts these figures
+      // over capacity reports numbered by the agent's previous process.
+      oc.column('id').doUpdateSet({ ...values, registered_at: sql<Date>`now()`, last_heartbeat_at: sql<Date>`now()` }),
     )
     .returningAll()
     .executeTakeFirstOrThrow();
