@@ -172,6 +172,12 @@ export class Dispatcher {
       this.d.fleet.onCapacity(res.capacity);
       const tokenOf = new Map(offers.map((o) => [o.runId, o.token]));
       refused = res.refused.map((r) => ({ runId: r.runId, token: tokenOf.get(r.runId) ?? 0, reason: `agent ${agentId} refused: ${r.reason}` }));
+      // Refused everything (it is stopping old attempts, or our view of it is stale): give it a
+      // moment instead of offering the same runs straight back.
+      if (res.accepted.length === 0 && res.refused.length > 0) {
+        this.d.fleet.suspend(agentId, this.d.now() + 250);
+        setTimeout(() => this.kick(), 250).unref();
+      }
     } catch (err) {
       this.d.log.warn({ agentId, err: (err as Error).message, runs: offers.length }, 'offer not answered; returning runs to the queue');
       // Without a pause the runs would bounce straight back to the same silent agent.

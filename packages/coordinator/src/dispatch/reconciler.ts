@@ -47,13 +47,24 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.now(),
   );
   // Queued runs are restored into Redis if missing (ZADD NX makes this idempotent). Only runs
-  // queued a few seconds ago or earlier, so in-flight enqueues are left to finish.
-  const queued = await d.db
+  // queued a few seconds ago or earlier, so in-flight enqueues are left to finish. The full
+  // read happens only when Redis holds fewer runs than PostgreSQL has queued (a Redis restart,
+  // a crash between the two writes), so a large backlog costs one count per sweep, not a scan.
+  const inPostgres = await d.db
     .selectFrom('runs')
-    .select(['id as runId', 'job_id as jobId', 'priority'])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('state', '=', 'queued')
     .where('queued_at', '<', sql<Date>`now() - interval '5 seconds'`)
-    .execute();
+    .executeTakeFirstOrThrow();
+  const queued =
+    Number(inPostgres.n) > (await d.queue.depth())
+      ? await d.db
+          .selectFrom('runs')
+          .select(['id as runId', 'job_id as jobId', 'priority'])
+          .where('state', '=', 'queued')
+          .where('queued_at', '<', sql<Date>`now() - interval '5 seconds'`)
+          .execute()
+      : [];
   await d.queue.enqueue([...back, ...queued]);
   if (back.length > 0 || queued.length > 0) d.onChange('queue');
   return { down, requeued: back.length, restored: queued.length };

@@ -101,8 +101,17 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
   if (held.length === 0) return [];
   const rows = await db.selectFrom('runs').select(['id', 'attempt_token', 'agent_id', 'state']).where('id', 'in', held.map((h) => h.runId)).execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return held.filter((h) => {
+  const stop: HeldRun[] = [];
+  const stillOffered: string[] = [];
+  for (const h of held) {
     const r = byId.get(h.runId);
-    return !r || r.agent_id !== agentId || Number(r.attempt_token) !== h.token || !['offered', 'running'].includes(r.state);
-  });
+    if (!r || r.agent_id !== agentId || Number(r.attempt_token) !== h.token || !['offered', 'running'].includes(r.state)) stop.push(h);
+    else if (r.state === 'offered') stillOffered.push(h.runId);
+  }
+  // The agent holds these but its `started` report has not arrived (e.g. its outbox is backed
+  // up): it owns them, so push their offer deadline on, and the reconciler leaves them be.
+  if (stillOffered.length > 0) {
+    await db.updateTable('runs').set({ offered_at: sql<Date>`now()` }).where('id', 'in', stillOffered).where('state', '=', 'offered').where('agent_id', '=', agentId).execute();
+  }
+  return stop;
 }
