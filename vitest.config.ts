@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     maxWorkers: 2,
+    teardownTimeout: 30_000,
     projects: [
       {
         extends: true,
@@ -24,7 +25,6 @@ export default defineConfig({
           globalSetup: ['./test/support/database.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          teardownTimeout: 30_000,
         },
       },
     ],

@@ -43,7 +43,10 @@ export async function startCluster() {
   function start(args, readyMsg) {
     return new Promise((resolve, reject) => {
       const nodeArgs = process.env.BENCH_PROFILE && args[0] === process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
-      const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...env, DROVER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...nodeArgs, cli, ...args], {
+        env: { ...env, DROVER_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       procs.push(child);
       let buf = '';
       const tail = [];

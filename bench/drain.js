@@ -13,7 +13,8 @@ try {
   const job = await post(`${api}/v1/jobs`, { name: 'bench-noop', executor: { type: 'noop' } });
   progress(`enqueueing ${RUNS} runs`);
   const t0 = performance.now();
-  for (let left = RUNS; left > 0; left -= 10_000) await post(`${api}/v1/runs/batch`, { runs: [{ job: job.id, count: Math.min(10_000, left) }] });
+  for (let left = RUNS; left > 0; left -= 10_000)
+    await post(`${api}/v1/runs/batch`, { runs: [{ job: job.id, count: Math.min(10_000, left) }] });
   const enqueueSeconds = (performance.now() - t0) / 1000;
   progress(`enqueued in ${enqueueSeconds.toFixed(2)} s; starting an agent with ${SLOTS} slots`);
   const started = performance.now();
@@ -22,7 +23,9 @@ try {
   while (done < RUNS) {
     await new Promise((r) => setTimeout(r, 100));
     done = Number((await cluster.db.query(`SELECT count(*) AS n FROM runs WHERE state = 'succeeded'`)).rows[0].n);
-    const failed = Number((await cluster.db.query(`SELECT count(*) AS n FROM runs WHERE state NOT IN ('succeeded','queued','offered','running')`)).rows[0].n);
+    const failed = Number(
+      (await cluster.db.query(`SELECT count(*) AS n FROM runs WHERE state NOT IN ('succeeded','queued','offered','running')`)).rows[0].n,
+    );
     if (failed > 0) throw new Error(`${failed} runs ended other than succeeded`);
     if ((performance.now() - started) / 1000 > 300) throw new Error(`only ${done}/${RUNS} runs succeeded after 300 s`);
   }

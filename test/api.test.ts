@@ -83,7 +83,10 @@ describe('jobs', () => {
 
   it('changes a job by JSON merge patch, validating the result', async () => {
     const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'patch-me', executor: { type: 'noop' }, priority: 10 })).body;
-    const ok = await client.patch<{ priority: number; description: string }>(`/v1/jobs/${job.id}`, { priority: 90, description: 'now urgent' });
+    const ok = await client.patch<{ priority: number; description: string }>(`/v1/jobs/${job.id}`, {
+      priority: 90,
+      description: 'now urgent',
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ priority: 90, description: 'now urgent' });
     const bad = await client.patch<Problem>(`/v1/jobs/${job.id}`, { priority: 500 });
@@ -101,14 +104,23 @@ describe('jobs', () => {
 
 describe('runs', () => {
   it('queues a triggered run with its parameters and says why it waits', async () => {
-    const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'waits', executor: { type: 'noop' }, constraints: [{ attribute: 'label.region', operator: '=', value: 'eu' }] })).body;
+    const job = (
+      await client.post<{ id: string }>('/v1/jobs', {
+        name: 'waits',
+        executor: { type: 'noop' },
+        constraints: [{ attribute: 'label.region', operator: '=', value: 'eu' }],
+      })
+    ).body;
     const res = await client.post<Run>(`/v1/jobs/${job.id}/runs`, { parameters: { DAY: '2026-11-21' } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ jobId: job.id, state: 'queued', parameters: { DAY: '2026-11-21' } });
-    const run = await waitFor(async () => {
-      const r = (await client.get<Run>(`/v1/runs/${res.body.id}`)).body;
-      return r.queueReason ? r : undefined;
-    }, { description: 'a queue reason' });
+    const run = await waitFor(
+      async () => {
+        const r = (await client.get<Run>(`/v1/runs/${res.body.id}`)).body;
+        return r.queueReason ? r : undefined;
+      },
+      { description: 'a queue reason' },
+    );
     expect(run.state).toBe('queued');
     expect(run.queueReason).toBe('no agent is connected');
     expect(run.transitions?.map((t) => t.to)).toEqual(['queued']);
@@ -118,7 +130,10 @@ describe('runs', () => {
     const a = (await client.post<{ id: string }>('/v1/jobs', { name: 'batch-a', executor: { type: 'noop' } })).body;
     const b = (await client.post<{ id: string }>('/v1/jobs', { name: 'batch-b', executor: { type: 'noop' } })).body;
     const res = await client.post<{ count: number; runs: Array<{ id: string; jobId: string }> }>('/v1/runs/batch', {
-      runs: [{ job: a.id, count: 2500 }, { job: 'batch-b', parameters: { N: '1' } }],
+      runs: [
+        { job: a.id, count: 2500 },
+        { job: 'batch-b', parameters: { N: '1' } },
+      ],
     });
     expect(res.status).toBe(201);
     expect(res.body.count).toBe(2501);
@@ -126,7 +141,9 @@ describe('runs', () => {
     const seen = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page: Page<Run> = (await client.get<Page<Run>>(`/v1/runs?job=batch-a&status=queued&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      const page: Page<Run> = (
+        await client.get<Page<Run>>(`/v1/runs?job=batch-a&status=queued&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)
+      ).body;
       expect(page.total).toBe(2500);
       for (const r of page.items) seen.add(r.id);
       cursor = page.nextCursor;
@@ -136,7 +153,12 @@ describe('runs', () => {
 
   it('refuses a batch over 10,000 runs, or naming an unknown job, and creates nothing', async () => {
     const before = (await client.get<Page<Run>>('/v1/runs?limit=1')).body.total;
-    const tooMany = await client.post<Problem>('/v1/runs/batch', { runs: [{ job: 'batch-a', count: 6000 }, { job: 'batch-b', count: 4001 }] });
+    const tooMany = await client.post<Problem>('/v1/runs/batch', {
+      runs: [
+        { job: 'batch-a', count: 6000 },
+        { job: 'batch-b', count: 4001 },
+      ],
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors?.[0]?.field).toBe('runs');
     const unknown = await client.post<Problem>('/v1/runs/batch', { runs: [{ job: 'batch-a' }, { job: 'no-such-job' }] });
@@ -166,7 +188,13 @@ describe('runs', () => {
   });
 
   it('cancels the queued runs of a deleted job and keeps their history', async () => {
-    const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'doomed', executor: { type: 'noop' }, constraints: [{ attribute: 'gpu.count', operator: '>=', value: 8 }] })).body;
+    const job = (
+      await client.post<{ id: string }>('/v1/jobs', {
+        name: 'doomed',
+        executor: { type: 'noop' },
+        constraints: [{ attribute: 'gpu.count', operator: '>=', value: 8 }],
+      })
+    ).body;
     const run = (await client.post<Run>(`/v1/jobs/${job.id}/runs`)).body;
     expect((await client.del(`/v1/jobs/${job.id}`)).status).toBe(204);
     expect((await client.get(`/v1/jobs/${job.id}`)).status).toBe(404);
@@ -181,9 +209,20 @@ describe('service endpoints', () => {
     const doc = (await client.get<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('/openapi.json')).body;
     expect(doc.openapi).toMatch(/^3\./);
     for (const [path, method] of [
-      ['/v1/jobs', 'post'], ['/v1/jobs', 'get'], ['/v1/jobs/{id}', 'get'], ['/v1/jobs/{id}', 'patch'], ['/v1/jobs/{id}', 'delete'],
-      ['/v1/jobs/{id}/runs', 'post'], ['/v1/runs/batch', 'post'], ['/v1/runs', 'get'], ['/v1/runs/{id}', 'get'],
-      ['/v1/runs/{id}/logs', 'get'], ['/v1/agents', 'get'], ['/v1/agents/{id}', 'get'], ['/healthz', 'get'], ['/readyz', 'get'],
+      ['/v1/jobs', 'post'],
+      ['/v1/jobs', 'get'],
+      ['/v1/jobs/{id}', 'get'],
+      ['/v1/jobs/{id}', 'patch'],
+      ['/v1/jobs/{id}', 'delete'],
+      ['/v1/jobs/{id}/runs', 'post'],
+      ['/v1/runs/batch', 'post'],
+      ['/v1/runs', 'get'],
+      ['/v1/runs/{id}', 'get'],
+      ['/v1/runs/{id}/logs', 'get'],
+      ['/v1/agents', 'get'],
+      ['/v1/agents/{id}', 'get'],
+      ['/healthz', 'get'],
+      ['/readyz', 'get'],
     ] as const) {
       expect(doc.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
     }

@@ -1,6 +1,15 @@
 // `drover dev`: one process with a coordinator and a local agent that may run shell jobs.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, makeStateDir, spawnDrover, waitFor, type ApiClient, type DroverProcess, type TestEnv } from './support/index.js';
+import {
+  api,
+  createTestEnv,
+  makeStateDir,
+  spawnDrover,
+  waitFor,
+  type ApiClient,
+  type DroverProcess,
+  type TestEnv,
+} from './support/index.js';
 
 let env: TestEnv;
 let dev: DroverProcess;

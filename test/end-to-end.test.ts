@@ -2,7 +2,16 @@
 // PostgreSQL, Redis and NATS. What a user would notice: the right agent runs the job, logs
 // arrive whole and in order, exit codes count, and unplaceable runs say why and then run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type StartedAgent, type TestEnv } from './support/index.js';
+import {
+  api,
+  createTestEnv,
+  startAgent,
+  startCoordinator,
+  waitFor,
+  type ApiClient,
+  type StartedAgent,
+  type TestEnv,
+} from './support/index.js';
 
 interface Run {
   id: string;
@@ -42,17 +51,24 @@ async function trigger(jobId: string, parameters?: Record<string, string>): Prom
 }
 
 async function finished(runId: string, timeoutMs = 30_000): Promise<Run> {
-  return waitFor(async () => {
-    const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-    return TERMINAL.includes(r.state) ? r : undefined;
-  }, { timeoutMs, description: `run ${runId} to finish` });
+  return waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return TERMINAL.includes(r.state) ? r : undefined;
+    },
+    { timeoutMs, description: `run ${runId} to finish` },
+  );
 }
 
 async function allLogs(runId: string): Promise<LogChunk[]> {
   const out: LogChunk[] = [];
   let cursor = '';
   for (;;) {
-    const page = (await client.get<{ items: LogChunk[]; nextCursor: string | null }>(`/v1/runs/${runId}/logs?limit=500${cursor ? `&cursor=${cursor}` : ''}`)).body;
+    const page = (
+      await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
+        `/v1/runs/${runId}/logs?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      )
+    ).body;
     out.push(...page.items);
     if (page.items.length < 500) return out;
     cursor = page.nextCursor ?? '';
@@ -72,7 +88,9 @@ afterAll(async () => env?.cleanup());
 
 describe('a fleet of two agents', () => {
   it('lists both agents with their fingerprint and labels', async () => {
-    const agents = (await client.get<{ items: Array<{ id: string; state: string; attributes: Record<string, string | number> }> }>('/v1/agents')).body.items;
+    const agents = (
+      await client.get<{ items: Array<{ id: string; state: string; attributes: Record<string, string | number> }> }>('/v1/agents')
+    ).body.items;
     expect(agents.map((a) => a.id).sort()).toEqual([eu.agentId, us.agentId].sort());
     const euAgent = agents.find((a) => a.id === eu.agentId);
     expect(euAgent?.state).toBe('ready');
@@ -101,9 +119,17 @@ describe('a fleet of two agents', () => {
       expect(run.transitions.map((t) => t.to)).toEqual(['queued', 'offered', 'running', 'succeeded']);
       const chunks = await allLogs(id);
       expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
-      const stdout = chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('');
+      const stdout = chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.data)
+        .join('');
       expect(stdout).toBe(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join(''));
-      expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join('')).toBe('done\n');
+      expect(
+        chunks
+          .filter((c) => c.stream === 'stderr')
+          .map((c) => c.data)
+          .join(''),
+      ).toBe('done\n');
     }
   });
 
@@ -116,19 +142,29 @@ describe('a fleet of two agents', () => {
   });
 
   it('passes parameters to the program as DROVER_PARAM_* variables', async () => {
-    const jobId = await createJob({ name: 'params', executor: { type: 'exec', command: ['sh', '-c', 'echo "day=$DROVER_PARAM_DAY run=$DROVER_RUN_ID"'] } });
+    const jobId = await createJob({
+      name: 'params',
+      executor: { type: 'exec', command: ['sh', '-c', 'echo "day=$DROVER_PARAM_DAY run=$DROVER_RUN_ID"'] },
+    });
     const runId = await trigger(jobId, { DAY: '2026-11-21' });
     expect((await finished(runId)).state).toBe('succeeded');
     expect((await allLogs(runId)).map((c) => c.data).join('')).toBe(`day=2026-11-21 run=${runId}\n`);
   });
 
   it('keeps a run nobody fits queued with its reason, and runs it when a fitting agent joins', async () => {
-    const jobId = await createJob({ name: 'asia', executor: { type: 'noop' }, constraints: [{ attribute: 'label.region', operator: '=', value: 'ap' }] });
+    const jobId = await createJob({
+      name: 'asia',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.region', operator: '=', value: 'ap' }],
+    });
     const runId = await trigger(jobId);
-    const waiting = await waitFor(async () => {
-      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-      return r.queueReason ? r : undefined;
-    }, { description: 'a queue reason' });
+    const waiting = await waitFor(
+      async () => {
+        const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+        return r.queueReason ? r : undefined;
+      },
+      { description: 'a queue reason' },
+    );
     expect(waiting.state).toBe('queued');
     expect(waiting.queueReason).toBe('no agent matches label.region = ap');
     const ap = await startAgent(env, { labels: { region: 'ap' }, slots: 1, name: 'agent-ap' });
@@ -140,10 +176,13 @@ describe('a fleet of two agents', () => {
   it('does not run a shell job on agents without --allow-shell, and runs it on one that allows it', async () => {
     const jobId = await createJob({ name: 'shell-script', executor: { type: 'shell', script: 'echo "from $0"; exit 0' } });
     const runId = await trigger(jobId);
-    const waiting = await waitFor(async () => {
-      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-      return r.queueReason ? r : undefined;
-    }, { description: 'a queue reason' });
+    const waiting = await waitFor(
+      async () => {
+        const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+        return r.queueReason ? r : undefined;
+      },
+      { description: 'a queue reason' },
+    );
     expect(waiting.queueReason).toBe('no agent allows the shell executor (start an agent with --allow-shell)');
     const shelly = await startAgent(env, { allowShell: true, slots: 1, name: 'agent-shell' });
     const run = await finished(runId);
@@ -153,26 +192,46 @@ describe('a fleet of two agents', () => {
   });
 
   it('dispatches by priority, then by age', async () => {
-    const jobId = await createJob({ name: 'ordered', executor: { type: 'noop' }, priority: 10, constraints: [{ attribute: 'label.lane', operator: '=', value: 'prio' }] });
-    const low = (await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: jobId, count: 3 }] })).body.runs.map((r) => r.id);
+    const jobId = await createJob({
+      name: 'ordered',
+      executor: { type: 'noop' },
+      priority: 10,
+      constraints: [{ attribute: 'label.lane', operator: '=', value: 'prio' }],
+    });
+    const low = (await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: jobId, count: 3 }] })).body.runs.map(
+      (r) => r.id,
+    );
     const high = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, { priority: 90 });
     await startAgent(env, { labels: { lane: 'prio' }, slots: 1, name: 'agent-prio' });
     const runs = await Promise.all([high.body.id, ...low].map((id) => finished(id)));
-    const byStart = [...runs].sort((a, b) => Date.parse(a.startedAt ?? '') - Date.parse(b.startedAt ?? '') || a.attemptToken - b.attemptToken);
+    const byStart = [...runs].sort(
+      (a, b) => Date.parse(a.startedAt ?? '') - Date.parse(b.startedAt ?? '') || a.attemptToken - b.attemptToken,
+    );
     expect(byStart.map((r) => r.id)).toEqual([high.body.id, ...low]);
   });
 
-  it('follows a run\'s logs as server-sent events until it ends', async () => {
-    const jobId = await createJob({ name: 'slow-talker', executor: { type: 'exec', command: ['sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 0.3; done'] } });
+  it("follows a run's logs as server-sent events until it ends", async () => {
+    const jobId = await createJob({
+      name: 'slow-talker',
+      executor: { type: 'exec', command: ['sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 0.3; done'] },
+    });
     const runId = await trigger(jobId);
     const res = await fetch(`${client.baseUrl}/v1/runs/${runId}/logs?follow=1`);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text(); // the stream ends when the run does
-    const events = text.trim().split('\n\n').map((block) => ({
-      event: /^event: (.*)$/m.exec(block)?.[1],
-      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as { data?: string; state?: string },
-    }));
-    expect(events.filter((e) => e.event === 'log').map((e) => e.data.data).join('')).toBe('tick 1\ntick 2\ntick 3\n');
+    const events = text
+      .trim()
+      .split('\n\n')
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as { data?: string; state?: string },
+      }));
+    expect(
+      events
+        .filter((e) => e.event === 'log')
+        .map((e) => e.data.data)
+        .join(''),
+    ).toBe('tick 1\ntick 2\ntick 3\n');
     expect(events[events.length - 1]).toEqual({ event: 'end', data: { state: 'succeeded' } });
     // The attempt's resource usage is recorded: duration, CPU time and peak memory.
     const run = (await client.get<Run & { cpuTimeMs: number | null; peakMemoryBytes: number | null }>(`/v1/runs/${runId}`)).body;

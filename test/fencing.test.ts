@@ -5,8 +5,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { ServiceBroker } from 'moleculer';
 import {
-  ACTIONS, PROTOCOL_VERSION, SERVICES, createBroker,
-  type AgentEvent, type OfferRequest, type OfferResponse, type RegisterRequest, type ReportResponse, type RunOffer,
+  ACTIONS,
+  PROTOCOL_VERSION,
+  SERVICES,
+  createBroker,
+  type AgentEvent,
+  type OfferRequest,
+  type OfferResponse,
+  type RegisterRequest,
+  type ReportResponse,
+  type RunOffer,
 } from '@drover/shared';
 import { api, createTestEnv, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
@@ -20,8 +28,17 @@ const heldOffers = Promise.withResolvers<void>();
 
 function register(agentId: string, nodeId: string): RegisterRequest {
   return {
-    protocol: PROTOCOL_VERSION, agentId, nodeId, name: agentId, version: 'test', attributes: { os: 'linux', 'label.role': 'fake' },
-    labels: { role: 'fake' }, executors: ['noop'], total: capacity, free: capacity, runs: [],
+    protocol: PROTOCOL_VERSION,
+    agentId,
+    nodeId,
+    name: agentId,
+    version: 'test',
+    attributes: { os: 'linux', 'label.role': 'fake' },
+    labels: { role: 'fake' },
+    executors: ['noop'],
+    total: capacity,
+    free: capacity,
+    runs: [],
   };
 }
 
@@ -65,7 +82,13 @@ afterAll(async () => {
 });
 
 it('accepts one result per attempt and records every stale message', async () => {
-  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'fenced', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }] })).body;
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'fenced',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }],
+    })
+  ).body;
   const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
   const offer = await waitFor(() => offers.find((o) => o.runId === runId), { description: 'the offer' });
   expect(offer.token).toBe(1);
@@ -86,16 +109,56 @@ it('accepts one result per attempt and records every stale message', async () =>
     { kind: 'started', runId, token: t, at },
     { kind: 'log', runId, token: t, seq: 0, stream: 'stdout', data: 'hello\n', at },
     { kind: 'log', runId, token: t - 1, seq: 1, stream: 'stdout', data: 'from the past\n', at },
-    { kind: 'finished', runId, token: t, at: at + 5, outcome: 'succeeded', exitCode: 0, signal: null, error: null, durationMs: 5, cpuTimeMs: 1, peakMemoryBytes: 1024 },
+    {
+      kind: 'finished',
+      runId,
+      token: t,
+      at: at + 5,
+      outcome: 'succeeded',
+      exitCode: 0,
+      signal: null,
+      error: null,
+      durationMs: 5,
+      cpuTimeMs: 1,
+      peakMemoryBytes: 1024,
+    },
   ]);
   expect(ok.stale).toEqual([{ runId, token: t - 1 }]);
 
   // A resend of the same result (the ack was lost) is harmless and not a fencing event.
-  const resend = await report('fake-1', [{ kind: 'finished', runId, token: t, at: at + 5, outcome: 'succeeded', exitCode: 0, signal: null, error: null, durationMs: 5, cpuTimeMs: 1, peakMemoryBytes: 1024 }]);
+  const resend = await report('fake-1', [
+    {
+      kind: 'finished',
+      runId,
+      token: t,
+      at: at + 5,
+      outcome: 'succeeded',
+      exitCode: 0,
+      signal: null,
+      error: null,
+      durationMs: 5,
+      cpuTimeMs: 1,
+      peakMemoryBytes: 1024,
+    },
+  ]);
   expect(resend.stale).toEqual([]);
 
   // A second, different result for the same attempt is not accepted.
-  await report('fake-1', [{ kind: 'finished', runId, token: t, at: at + 9, outcome: 'failed', exitCode: 1, signal: null, error: 'late', durationMs: 9, cpuTimeMs: 1, peakMemoryBytes: 1024 }]);
+  await report('fake-1', [
+    {
+      kind: 'finished',
+      runId,
+      token: t,
+      at: at + 9,
+      outcome: 'failed',
+      exitCode: 1,
+      signal: null,
+      error: 'late',
+      durationMs: 9,
+      cpuTimeMs: 1,
+      peakMemoryBytes: 1024,
+    },
+  ]);
 
   const run = (await client.get<{ state: string; exitCode: number; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
   expect(run.state).toBe('succeeded');
@@ -104,7 +167,12 @@ it('accepts one result per attempt and records every stale message', async () =>
   const logs = (await client.get<{ items: Array<{ data: string }> }>(`/v1/runs/${runId}/logs`)).body.items;
   expect(logs.map((l) => l.data)).toEqual(['hello\n']);
 
-  const fenced = (await db.query(`SELECT agent_id, kind, token::int AS token, current_token::int AS current_token FROM fenced_messages WHERE run_id = $1 ORDER BY id`, [runId])).rows;
+  const fenced = (
+    await db.query(
+      `SELECT agent_id, kind, token::int AS token, current_token::int AS current_token FROM fenced_messages WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    )
+  ).rows;
   expect(fenced).toEqual([
     { agent_id: 'fake-1', kind: 'started', token: t - 1, current_token: t },
     { agent_id: 'fake-2', kind: 'started', token: t, current_token: t },
@@ -113,7 +181,13 @@ it('accepts one result per attempt and records every stale message', async () =>
 });
 
 it('accepts a result resent together with a start that was already applied (its ack was lost)', async () => {
-  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'resent', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }] })).body;
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'resent',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }],
+    })
+  ).body;
   const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
   const { token } = await waitFor(() => offers.find((o) => o.runId === runId), { description: 'the offer' });
   const at = Date.now();
@@ -123,7 +197,19 @@ it('accepts a result resent together with a start that was already applied (its 
   // ... so the outbox resends it, with what happened since, in one batch.
   const again = await report('fake-1', [
     started,
-    { kind: 'finished', runId, token, at: at + 3, outcome: 'failed', exitCode: 2, signal: null, error: null, durationMs: 3, cpuTimeMs: 1, peakMemoryBytes: 1024 },
+    {
+      kind: 'finished',
+      runId,
+      token,
+      at: at + 3,
+      outcome: 'failed',
+      exitCode: 2,
+      signal: null,
+      error: null,
+      durationMs: 3,
+      cpuTimeMs: 1,
+      peakMemoryBytes: 1024,
+    },
   ]);
   expect(again.stale).toEqual([]);
   const run = (await client.get<{ state: string; exitCode: number; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
@@ -134,19 +220,30 @@ it('accepts a result resent together with a start that was already applied (its 
 });
 
 it('cancels a run of a deleted job that came back to the queue after its offer was refused', async () => {
-  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'deleted-while-offered', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }] })).body;
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'deleted-while-offered',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'fake' }],
+    })
+  ).body;
   const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
   await waitFor(() => offers.find((o) => o.runId === runId), { description: 'the offer' });
   // Deleted while its run is offered: only queued runs are cancelled with it.
   expect((await client.del(`/v1/jobs/${job.id}`)).status).toBe(204);
   heldOffers.resolve();
-  const run = await waitFor(async () => {
-    const r = (await client.get<{ state: string; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
-    return r.state === 'cancelled' ? r : undefined;
-  }, { description: 'the run cancelled', timeoutMs: 5000 });
+  const run = await waitFor(
+    async () => {
+      const r = (await client.get<{ state: string; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
+      return r.state === 'cancelled' ? r : undefined;
+    },
+    { description: 'the run cancelled', timeoutMs: 5000 },
+  );
   expect(run.transitions.map((x) => x.to)).toEqual(['queued', 'offered', 'queued', 'cancelled']);
 });
 
 it('refuses an agent that speaks another protocol version, saying so', async () => {
-  await expect(broker.call(ACTIONS.register, { ...register('fake-9', 'agent-fake-1'), protocol: PROTOCOL_VERSION + 1 })).rejects.toThrow(/speaks Drover protocol 1, the agent speaks 2/);
+  await expect(broker.call(ACTIONS.register, { ...register('fake-9', 'agent-fake-1'), protocol: PROTOCOL_VERSION + 1 })).rejects.toThrow(
+    /speaks Drover protocol 1, the agent speaks 2/,
+  );
 });

@@ -3,7 +3,16 @@
 // whose capacity counter starts again from zero.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ServiceBroker } from 'moleculer';
-import { ACTIONS, PROTOCOL_VERSION, SERVICES, createBroker, type OfferRequest, type OfferResponse, type RegisterRequest, type RunOffer } from '@drover/shared';
+import {
+  ACTIONS,
+  PROTOCOL_VERSION,
+  SERVICES,
+  createBroker,
+  type OfferRequest,
+  type OfferResponse,
+  type RegisterRequest,
+  type RunOffer,
+} from '@drover/shared';
 import { api, createTestEnv, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
 let env: TestEnv;
@@ -16,9 +25,17 @@ let answer = { version: 7, free: { ...total, slots: 0 } };
 
 function register(): RegisterRequest {
   return {
-    protocol: PROTOCOL_VERSION, agentId: 'restarts', nodeId: 'agent-restarts', name: 'restarts', version: 'test',
-    attributes: { os: 'linux', 'label.role': 'restarts' }, labels: { role: 'restarts' }, executors: ['noop'],
-    total, free: total, runs: [],
+    protocol: PROTOCOL_VERSION,
+    agentId: 'restarts',
+    nodeId: 'agent-restarts',
+    name: 'restarts',
+    version: 'test',
+    attributes: { os: 'linux', 'label.role': 'restarts' },
+    labels: { role: 'restarts' },
+    executors: ['noop'],
+    total,
+    free: total,
+    runs: [],
   };
 }
 
@@ -48,7 +65,13 @@ afterAll(async () => {
 });
 
 it('offers runs to an agent that restarted with its slots free again', async () => {
-  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'on-restarts', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'restarts' }] })).body;
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'on-restarts',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'restarts' }],
+    })
+  ).body;
   const first = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
   await waitFor(() => offers.find((o) => o.runId === first), { description: 'the first offer' });
 

@@ -21,7 +21,11 @@ beforeAll(async () => {
     actions: {
       offer: (ctx: { params: OfferRequest }): OfferResponse => {
         offers.push(...ctx.params.offers);
-        return { accepted: ctx.params.offers.map((o) => o.runId), refused: [], capacity: { agentId: 'slow', version: offers.length, free: capacity } };
+        return {
+          accepted: ctx.params.offers.map((o) => o.runId),
+          refused: [],
+          capacity: { agentId: 'slow', version: offers.length, free: capacity },
+        };
       },
       stop: () => ({}),
     },
@@ -29,8 +33,17 @@ beforeAll(async () => {
   await broker.start();
   await broker.waitForServices([SERVICES.fleet]);
   await broker.call(ACTIONS.register, {
-    protocol: PROTOCOL_VERSION, agentId: 'slow', nodeId: 'agent-slow', name: 'slow', version: 'test', attributes: { 'label.role': 'slow' },
-    labels: { role: 'slow' }, executors: ['noop'], total: capacity, free: capacity, runs: [],
+    protocol: PROTOCOL_VERSION,
+    agentId: 'slow',
+    nodeId: 'agent-slow',
+    name: 'slow',
+    version: 'test',
+    attributes: { 'label.role': 'slow' },
+    labels: { role: 'slow' },
+    executors: ['noop'],
+    total: capacity,
+    free: capacity,
+    runs: [],
   });
 });
 afterAll(async () => {
@@ -45,21 +58,36 @@ interface Run {
 }
 
 it('takes an offer back from an agent that never took it up, and lets one that holds the run keep it', async () => {
-  const job = (await client.post<{ id: string }>('/v1/jobs', { name: 'slow', executor: { type: 'noop' }, constraints: [{ attribute: 'label.role', operator: '=', value: 'slow' }] })).body;
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'slow',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'slow' }],
+    })
+  ).body;
   const ignored = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
   // Silent agent: the offer expires and the run is offered again (a new attempt).
-  const back = await waitFor(async () => {
-    const r = (await client.get<Run>(`/v1/runs/${ignored}`)).body;
-    return r.transitions.some((t) => t.from === 'offered' && t.to === 'queued') ? r : undefined;
-  }, { description: 'the unanswered offer to be taken back' });
+  const back = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${ignored}`)).body;
+      return r.transitions.some((t) => t.from === 'offered' && t.to === 'queued') ? r : undefined;
+    },
+    { description: 'the unanswered offer to be taken back' },
+  );
   expect(back.transitions.find((t) => t.to === 'queued' && t.from === 'offered')?.reason).toContain('was not taken up');
 
   // Now the agent holds the newest attempt and says so every 300 ms, without reporting it started.
-  const held = await waitFor(() => [...offers].reverse().find((o) => o.runId === ignored && o.token >= 2), { description: 'a second offer' });
+  const held = await waitFor(() => [...offers].reverse().find((o) => o.runId === ignored && o.token >= 2), {
+    description: 'a second offer',
+  });
   const beat = setInterval(() => {
     void broker.call(ACTIONS.heartbeat, {
-      agentId: 'slow', nodeId: 'agent-slow', at: Date.now(), free: { ...capacity, slots: 1 },
-      usage: { cpuPercent: 0, load1: 0, memoryUsedBytes: 0, slotsUsed: 1 }, runs: [{ runId: held.runId, token: held.token }],
+      agentId: 'slow',
+      nodeId: 'agent-slow',
+      at: Date.now(),
+      free: { ...capacity, slots: 1 },
+      usage: { cpuPercent: 0, load1: 0, memoryUsedBytes: 0, slotsUsed: 1 },
+      runs: [{ runId: held.runId, token: held.token }],
     });
   }, 300);
   try {

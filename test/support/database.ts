@@ -83,7 +83,7 @@ export async function ensureTemplateDatabase(): Promise<string> {
       await admin.query(`CREATE DATABASE ${quoteIdent(building)}`);
       try {
         // Imported here only: workers that merely clone the template never load the coordinator.
-        let coordinator: { migrateToLatest?: (databaseUrl: string) => Promise<void> };
+        let coordinator: { migrateToLatest?: (databaseUrl: string) => Promise<unknown> };
         try {
           coordinator = await import('@drover/coordinator');
         } catch (err) {

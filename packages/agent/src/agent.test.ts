@@ -153,7 +153,11 @@ describe('agent against a real NATS server', () => {
     const { fake, agent } = await setup();
     await agent.registered;
     // No offer, so nothing changed: only the heartbeats can have sent these.
-    await eventually(() => fake.capacity.filter((c) => c.agentId === agent.agentId && c.free.slots === 2).length >= 2, 10_000, 'repeated capacity broadcasts');
+    await eventually(
+      () => fake.capacity.filter((c) => c.agentId === agent.agentId && c.free.slots === 2).length >= 2,
+      10_000,
+      'repeated capacity broadcasts',
+    );
     expect(fake.capacity.every((c) => c.version === 0)).toBe(true);
   });
 

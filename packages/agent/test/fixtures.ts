@@ -4,7 +4,9 @@ import { ulid } from 'ulid';
 import type { AttemptResult, Executor } from '../src/executors/executor.js';
 
 /** A valid offer of a noop job; override any field. */
-export function makeOffer(overrides: Partial<RunOffer> = {}): RunOffer {
+export function makeOffer<E extends RunOffer['executor'] = RunOffer['executor']>(
+  overrides: Partial<RunOffer> & { executor?: E } = {},
+): RunOffer & { executor: E } {
   return {
     runId: ulid(),
     jobId: ulid(),
@@ -16,7 +18,7 @@ export function makeOffer(overrides: Partial<RunOffer> = {}): RunOffer {
     timeoutMs: null,
     parameters: {},
     ...overrides,
-  };
+  } as RunOffer & { executor: E };
 }
 
 export interface CompletedAttempt {

@@ -41,7 +41,8 @@ async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void
 
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<CoordinatorHandle> {
-  if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl))) log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
+  if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl)))
+    log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
   const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
   const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true });
   const cleanups: Array<() => Promise<unknown>> = [() => db.destroy(), () => dispatchDb.destroy()];
@@ -53,8 +54,22 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     const redis = await openRedis(opts.redisUrl);
     cleanups.push(async () => redis.disconnect());
     const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
-    const broker = createBroker({ natsUrl: opts.natsUrl, namespace: opts.namespace, nodeId, logLevel: opts.logLevel === 'debug' ? 'info' : 'warn' });
-    const ctx: CoordinatorContext = { options: opts, db, dispatchDb, queue: new ReadyQueue(redis, opts.redisPrefix), broker, jobs: new JobCache(db), log, now: Date.now };
+    const broker = createBroker({
+      natsUrl: opts.natsUrl,
+      namespace: opts.namespace,
+      nodeId,
+      logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
+    });
+    const ctx: CoordinatorContext = {
+      options: opts,
+      db,
+      dispatchDb,
+      queue: new ReadyQueue(redis, opts.redisPrefix),
+      broker,
+      jobs: new JobCache(db),
+      log,
+      now: Date.now,
+    };
     const leadership = new Leadership(ctx);
     broker.createService(fleetService(ctx));
     broker.createService(runsService(ctx, () => undefined));
@@ -76,7 +91,13 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
 
 async function startBroker(broker: ReturnType<typeof createBroker>, natsUrl: string): Promise<void> {
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new DroverError('NATS_UNREACHABLE', `cannot reach NATS at ${natsUrl} within 15 s. Is it running? Set DROVER_NATS_URL or --nats.`)), 15_000).unref(),
+    setTimeout(
+      () =>
+        reject(
+          new DroverError('NATS_UNREACHABLE', `cannot reach NATS at ${natsUrl} within 15 s. Is it running? Set DROVER_NATS_URL or --nats.`),
+        ),
+      15_000,
+    ).unref(),
   );
   await Promise.race([broker.start(), timeout]);
 }

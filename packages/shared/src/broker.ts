@@ -19,9 +19,7 @@ export interface BusOptions {
 /** Creates (but does not start) a Moleculer broker wired as Drover expects. */
 export function createBroker(opts: BusOptions, extra: Partial<BrokerOptions> = {}): ServiceBroker {
   const transporter =
-    opts.natsUrl === 'memory'
-      ? 'Fake'
-      : { type: 'NATS', options: { url: opts.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } };
+    opts.natsUrl === 'memory' ? 'Fake' : { type: 'NATS', options: { url: opts.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } };
   return new ServiceBroker({
     namespace: opts.namespace,
     nodeID: opts.nodeId,

@@ -20,9 +20,6 @@ export class DroverError extends Error {
 export class ValidationError extends DroverError {
   override name = 'ValidationError';
   constructor(readonly errors: FieldError[]) {
-    super(
-      'VALIDATION_FAILED',
-      errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '),
-    );
+    super('VALIDATION_FAILED', errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '));
   }
 }

@@ -8,7 +8,9 @@ import { parseBytes, parseDuration, parseQuantity } from './units.js';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
-const Bytes = Type.Union([Type.String(), Type.Number({ minimum: 0 })], { description: 'A size in bytes, or with a unit: "256MiB", "1GB".' });
+const Bytes = Type.Union([Type.String(), Type.Number({ minimum: 0 })], {
+  description: 'A size in bytes, or with a unit: "256MiB", "1GB".',
+});
 
 export const EXECUTOR_TYPES = ['exec', 'shell', 'http', 'noop'] as const;
 export type ExecutorType = (typeof EXECUTOR_TYPES)[number];
@@ -38,7 +40,9 @@ export const HttpExecutorSchema = Type.Object(
     url: Type.String({ pattern: '^https?://', description: 'An http:// or https:// URL.' }),
     headers: Type.Optional(StringMap),
     body: Type.Optional(Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown()), Type.Array(Type.Unknown())])),
-    expectedStatus: Type.Optional(Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })])),
+    expectedStatus: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -54,7 +58,10 @@ export type ExecutorSpec = Static<typeof ExecutorSchema>;
 
 export const ConstraintSchema = Type.Object(
   {
-    attribute: Type.String({ minLength: 1, description: 'A capability: `cpu.cores`, `memory.bytes`, `os`, `arch`, `gpu.count`, `label.<name>`…' }),
+    attribute: Type.String({
+      minLength: 1,
+      description: 'A capability: `cpu.cores`, `memory.bytes`, `os`, `arch`, `gpu.count`, `label.<name>`…',
+    }),
     operator: Type.Union(CONSTRAINT_OPERATORS.map((o) => Type.Literal(o))),
     value: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Array(Type.Union([Type.String(), Type.Number()]))])),
   },
@@ -136,8 +143,10 @@ function executorErrors(executor: unknown): FieldError[] {
   const ex = executor as Record<string, unknown>;
   const unknown = unknownFields(ex, Object.keys((schema as unknown as { properties: object }).properties), 'executor');
   if (unknown.length > 0) return unknown;
-  if (type === 'exec' && ex.command === undefined) return [{ field: 'executor.command', message: 'is required: the program and its arguments, e.g. ["python3", "report.py"]' }];
-  if (type === 'exec' && Array.isArray(ex.command) && ex.command.length === 0) return [{ field: 'executor.command', message: 'must name a program: it is empty' }];
+  if (type === 'exec' && ex.command === undefined)
+    return [{ field: 'executor.command', message: 'is required: the program and its arguments, e.g. ["python3", "report.py"]' }];
+  if (type === 'exec' && Array.isArray(ex.command) && ex.command.length === 0)
+    return [{ field: 'executor.command', message: 'must name a program: it is empty' }];
   const errs = schemaErrors(schema, executor, 'executor');
   if (type === 'noop' && typeof ex.sleep === 'string' && parseDuration(ex.sleep) === undefined) {
     errs.push({ field: 'executor.sleep', message: `"${ex.sleep}" is not a duration; use e.g. "500ms", "10s", "1h30m"` });
@@ -153,17 +162,25 @@ function constraintErrors(constraints: unknown): FieldError[] {
     if (typeof c !== 'object' || c === null) return errs.push({ field: at, message: 'must be an object { attribute, operator, value }' });
     const { operator, value } = c as Record<string, unknown>;
     if (typeof operator === 'string' && !(CONSTRAINT_OPERATORS as readonly string[]).includes(operator)) {
-      errs.push({ field: `${at}.operator`, message: `unknown operator "${operator}"; expected one of: ${CONSTRAINT_OPERATORS.join(', ')}` });
+      errs.push({
+        field: `${at}.operator`,
+        message: `unknown operator "${operator}"; expected one of: ${CONSTRAINT_OPERATORS.join(', ')}`,
+      });
       return;
     }
     const own = schemaErrors(ConstraintSchema, c, at);
     if (own.length > 0) return errs.push(...own);
     const op = operator as Constraint['operator'];
     if (operatorTakesValue(op) && value === undefined) errs.push({ field: `${at}.value`, message: `is required with operator "${op}"` });
-    if (!operatorTakesValue(op) && value !== undefined) errs.push({ field: `${at}.value`, message: `must be absent with operator "${op}"` });
-    if ((op === 'in' || op === 'not_in') && value !== undefined && typeof value !== 'string' && !Array.isArray(value)) errs.push({ field: `${at}.value`, message: `must be a list with operator "${op}"` });
+    if (!operatorTakesValue(op) && value !== undefined)
+      errs.push({ field: `${at}.value`, message: `must be absent with operator "${op}"` });
+    if ((op === 'in' || op === 'not_in') && value !== undefined && typeof value !== 'string' && !Array.isArray(value))
+      errs.push({ field: `${at}.value`, message: `must be a list with operator "${op}"` });
     if (isOrderingOperator(op) && value !== undefined && (Array.isArray(value) || parseQuantity(value as string | number) === undefined)) {
-      errs.push({ field: `${at}.value`, message: `"${String(value)}" is not a number, size ("1GiB") or duration ("90s"), which "${op}" compares` });
+      errs.push({
+        field: `${at}.value`,
+        message: `"${String(value)}" is not a number, size ("1GiB") or duration ("90s"), which "${op}" compares`,
+      });
     }
     return undefined;
   });
@@ -178,15 +195,28 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   const job = input as Record<string, unknown>;
   const errs: FieldError[] = unknownFields(job, Object.keys(JobDefinitionSchema.properties), '');
   if (job.name === undefined) errs.push({ field: 'name', message: 'is required' });
-  if (job.executor === undefined) errs.push({ field: 'executor', message: 'is required, e.g. { "type": "exec", "command": ["echo", "hi"] }' });
+  if (job.executor === undefined)
+    errs.push({ field: 'executor', message: 'is required, e.g. { "type": "exec", "command": ["echo", "hi"] }' });
   else errs.push(...executorErrors(job.executor));
   if (job.constraints !== undefined) errs.push(...constraintErrors(job.constraints));
-  if (job.timeout !== undefined && (typeof job.timeout !== 'string' || parseDuration(job.timeout) === undefined || parseDuration(job.timeout) === 0)) {
+  if (
+    job.timeout !== undefined &&
+    (typeof job.timeout !== 'string' || parseDuration(job.timeout) === undefined || parseDuration(job.timeout) === 0)
+  ) {
     errs.push({ field: 'timeout', message: `${JSON.stringify(job.timeout)} is not a positive duration; use e.g. "30s", "1h"` });
   }
   const res = job.resources as Record<string, unknown> | undefined;
-  if (res && typeof res === 'object' && res.memory !== undefined && (typeof res.memory === 'string' || typeof res.memory === 'number') && parseBytes(res.memory) === undefined) {
-    errs.push({ field: 'resources.memory', message: `"${String(res.memory)}" is not a size; use e.g. "256MiB", "1GB" or a number of bytes` });
+  if (
+    res &&
+    typeof res === 'object' &&
+    res.memory !== undefined &&
+    (typeof res.memory === 'string' || typeof res.memory === 'number') &&
+    parseBytes(res.memory) === undefined
+  ) {
+    errs.push({
+      field: 'resources.memory',
+      message: `"${String(res.memory)}" is not a size; use e.g. "256MiB", "1GB" or a number of bytes`,
+    });
   }
   // The schema catches the rest (types, ranges, name pattern). Skip a field already reported,
   // or its parent or child, but keep siblings: `resources.cpu` beside a bad `resources.memory`.

@@ -69,7 +69,12 @@ export function compileOptions<S extends SettingsSpec>(spec: S, sources: OptionS
       from = `--${s.flag}`;
     } else if (env[s.env] !== undefined && env[s.env] !== '') {
       const v = env[s.env] as string;
-      raw = s.repeatable ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+      raw = s.repeatable
+        ? v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : v;
       from = `${s.env}`;
     } else if (file[s.flag] !== undefined) {
       const v = file[s.flag];
@@ -108,7 +113,8 @@ export const parse = {
       } catch {
         throw new Error(`"${v}" is not a URL`);
       }
-      if (!protocols.includes(u.protocol.replace(/:$/, ''))) throw new Error(`"${v}" must start with ${protocols.map((p) => `${p}://`).join(' or ')}`);
+      if (!protocols.includes(u.protocol.replace(/:$/, '')))
+        throw new Error(`"${v}" must start with ${protocols.map((p) => `${p}://`).join(' or ')}`);
       return v;
     };
   },
@@ -176,7 +182,8 @@ export const parse = {
 /** A Markdown table of the settings, for the README's configuration reference. */
 export function settingsReference(spec: SettingsSpec): string {
   const rows = Object.values(spec).map(
-    (s) => `| \`--${s.flag}\` | \`${s.env}\` | ${s.defaultText === undefined || s.defaultText === '' ? '' : `\`${s.defaultText}\``} | ${s.description} |`,
+    (s) =>
+      `| \`--${s.flag}\` | \`${s.env}\` | ${s.defaultText === undefined || s.defaultText === '' ? '' : `\`${s.defaultText}\``} | ${s.description} |`,
   );
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -58,14 +58,16 @@ export function agentLoad(a: AgentView): number {
 }
 
 /** The agents that could ever run this job (executor, constraints, total size), and why none could if so. */
-export function eligibleAgents(
-  agents: readonly AgentView[],
-  req: PlacementRequest,
-): { eligible: AgentView[]; reason?: string } {
+export function eligibleAgents(agents: readonly AgentView[], req: PlacementRequest): { eligible: AgentView[]; reason?: string } {
   if (agents.length === 0) return { eligible: [], reason: 'no agent is connected' };
   const byExecutor = agents.filter((a) => a.executors.includes(req.executor));
   if (byExecutor.length === 0) {
-    const hint = req.executor === 'shell' ? ' (start an agent with --allow-shell)' : req.executor === 'http' ? ' (start an agent with --allow-http)' : '';
+    const hint =
+      req.executor === 'shell'
+        ? ' (start an agent with --allow-shell)'
+        : req.executor === 'http'
+          ? ' (start an agent with --allow-http)'
+          : '';
     return { eligible: [], reason: `no agent allows the ${req.executor} executor${hint}` };
   }
   let candidates = byExecutor;
@@ -74,18 +76,23 @@ export function eligibleAgents(
     if (next.length === 0) return { eligible: [], reason: `no agent matches ${describeConstraint(c)}` };
     candidates = next;
   }
-  const bigEnough = candidates.filter((a) => a.total.slots >= 1 && a.total.cpu + 1e-9 >= req.resources.cpu && a.total.memoryBytes >= req.resources.memoryBytes);
+  const bigEnough = candidates.filter(
+    (a) => a.total.slots >= 1 && a.total.cpu + 1e-9 >= req.resources.cpu && a.total.memoryBytes >= req.resources.memoryBytes,
+  );
   if (bigEnough.length === 0) {
     // Only agents with a slot could ever run it, so only they count as "largest".
     const withSlots = candidates.filter((a) => a.total.slots >= 1);
-    if (withSlots.length === 0) return { eligible: [], reason: 'no matching agent is large enough: the job asks for a slot (every matching agent has 0 slots)' };
+    if (withSlots.length === 0)
+      return { eligible: [], reason: 'no matching agent is large enough: the job asks for a slot (every matching agent has 0 slots)' };
     const maxCpu = Math.max(...withSlots.map((a) => a.total.cpu));
     const maxMem = Math.max(...withSlots.map((a) => a.total.memoryBytes));
     const parts: string[] = [];
     if (req.resources.cpu > maxCpu) parts.push(`${req.resources.cpu} CPU (largest matching agent has ${maxCpu})`);
-    if (req.resources.memoryBytes > maxMem) parts.push(`${formatBytes(req.resources.memoryBytes)} memory (largest matching agent has ${formatBytes(maxMem)})`);
+    if (req.resources.memoryBytes > maxMem)
+      parts.push(`${formatBytes(req.resources.memoryBytes)} memory (largest matching agent has ${formatBytes(maxMem)})`);
     // Each dimension fits somewhere, but never both on the same agent.
-    if (parts.length === 0) parts.push(`${req.resources.cpu} CPU and ${formatBytes(req.resources.memoryBytes)} memory on one agent (no matching agent has both)`);
+    if (parts.length === 0)
+      parts.push(`${req.resources.cpu} CPU and ${formatBytes(req.resources.memoryBytes)} memory on one agent (no matching agent has both)`);
     return { eligible: [], reason: `no matching agent is large enough: the job asks for ${parts.join(' and ')}` };
   }
   return { eligible: bigEnough };

@@ -5,7 +5,9 @@ import { createLogger } from '../logger.js';
 import { addSettingFlags, fail, onShutdown } from './common.js';
 
 export function registerCoordinatorCommand(program: Command): void {
-  const cmd = program.command('coordinator').description('run a coordinator: state in PostgreSQL, queue in Redis, agents over NATS, REST API');
+  const cmd = program
+    .command('coordinator')
+    .description('run a coordinator: state in PostgreSQL, queue in Redis, agents over NATS, REST API');
   addSettingFlags(cmd, coordinatorSettings).action(async (flags: Record<string, string | boolean | undefined>) => {
     try {
       const opts = compileCoordinatorOptions({ flags, env: process.env, file: flags.config as string | undefined });

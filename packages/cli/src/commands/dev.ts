@@ -17,7 +17,7 @@ export function registerDevCommand(program: Command): void {
     .option('--api-addr <host:port>', 'where the REST API listens', '127.0.0.1:7400')
     .option('--nats <url>', 'a NATS server to use instead of the in-process transport, so remote agents can join', 'memory')
     .option('--slots <n>', 'how many runs the local agent runs at once')
-    .option('--state-dir <dir>', 'the local agent\'s state', '.drover/agent')
+    .option('--state-dir <dir>', "the local agent's state", '.drover/agent')
     .option('--log-level <level>', 'debug, info, warn or error', 'warn')
     .action(async (flags: { apiAddr: string; nats: string; slots?: string; stateDir: string; logLevel: string }) => {
       try {
@@ -27,8 +27,13 @@ export function registerDevCommand(program: Command): void {
         });
         const agentOptions = compileAgentOptions({
           flags: {
-            nats: coordinatorOptions.natsUrl, namespace: coordinatorOptions.namespace, 'allow-shell': true,
-            'state-dir': path.resolve(flags.stateDir), name: 'local', 'log-level': flags.logLevel, ...(flags.slots ? { slots: flags.slots } : {}),
+            nats: coordinatorOptions.natsUrl,
+            namespace: coordinatorOptions.namespace,
+            'allow-shell': true,
+            'state-dir': path.resolve(flags.stateDir),
+            name: 'local',
+            'log-level': flags.logLevel,
+            ...(flags.slots ? { slots: flags.slots } : {}),
           },
           env: {},
         });

@@ -1,7 +1,14 @@
 // `drover migrate up|down|status`: the database schema.
 import type { Command } from 'commander';
 import { compileOptions } from '@drover/shared';
-import { coordinatorSettings, describeDatabaseUrl, ensureDatabaseExists, migrateDown, migrateToLatest, migrationStatus } from '@drover/coordinator';
+import {
+  coordinatorSettings,
+  describeDatabaseUrl,
+  ensureDatabaseExists,
+  migrateDown,
+  migrateToLatest,
+  migrationStatus,
+} from '@drover/coordinator';
 import { addSettingFlags, fail } from './common.js';
 
 const settings = { databaseUrl: coordinatorSettings.databaseUrl };
@@ -18,7 +25,11 @@ export function registerMigrateCommand(program: Command): void {
       if (await ensureDatabaseExists(url)) process.stdout.write(`created database ${describeDatabaseUrl(url)}\n`);
       const r = await migrateToLatest(url);
       const applied = (r.results ?? []).filter((m) => m.status === 'Success').map((m) => m.migrationName);
-      process.stdout.write(applied.length > 0 ? `applied ${applied.join(', ')} to ${describeDatabaseUrl(url)}\n` : `${describeDatabaseUrl(url)} is up to date\n`);
+      process.stdout.write(
+        applied.length > 0
+          ? `applied ${applied.join(', ')} to ${describeDatabaseUrl(url)}\n`
+          : `${describeDatabaseUrl(url)} is up to date\n`,
+      );
     } catch (err) {
       fail(err);
     }
@@ -28,7 +39,9 @@ export function registerMigrateCommand(program: Command): void {
       const url = databaseUrl(flags);
       const r = await migrateDown(url);
       const reverted = (r.results ?? []).filter((m) => m.status === 'Success').map((m) => m.migrationName);
-      process.stdout.write(reverted.length > 0 ? `reverted ${reverted.join(', ')} on ${describeDatabaseUrl(url)}\n` : 'nothing to revert\n');
+      process.stdout.write(
+        reverted.length > 0 ? `reverted ${reverted.join(', ')} on ${describeDatabaseUrl(url)}\n` : 'nothing to revert\n',
+      );
     } catch (err) {
       fail(err);
     }
@@ -36,7 +49,10 @@ export function registerMigrateCommand(program: Command): void {
   addSettingFlags(migrate.command('status').description('list migrations and whether each is applied'), settings).action(async (flags) => {
     try {
       const list = await migrationStatus(databaseUrl(flags));
-      for (const m of list) process.stdout.write(`${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  ${m.executedAt.toISOString()}` : ''}\n`);
+      for (const m of list)
+        process.stdout.write(
+          `${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  ${m.executedAt.toISOString()}` : ''}\n`,
+        );
       const pending = list.filter((m) => !m.executedAt).length;
       process.stdout.write(pending > 0 ? `${pending} pending: run "drover migrate up"\n` : 'up to date\n');
     } catch (err) {

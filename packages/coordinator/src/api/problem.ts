@@ -51,5 +51,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     reply.log.error({ err }, 'request failed');
     return send(reply, 500, 'Internal Server Error', 'the coordinator failed to handle this request; see its log for details');
   });
-  app.setNotFoundHandler((req, reply) => send(reply, 404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`));
+  app.setNotFoundHandler((req, reply) =>
+    send(reply, 404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`),
+  );
 }

@@ -18,7 +18,10 @@ export const ProblemSchema = Type.Object(
 );
 
 export const JobSchema = Type.Intersect(
-  [JobDefinitionSchema, Type.Object({ id: Type.String(), createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }) })],
+  [
+    JobDefinitionSchema,
+    Type.Object({ id: Type.String(), createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }) }),
+  ],
   { $id: 'Job' },
 );
 
@@ -108,7 +111,9 @@ export const BatchSchema = Type.Object(
           job: Type.String({ minLength: 1, description: 'Job id or name.' }),
           parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
           priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-          count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH_RUNS, description: 'Enqueue this many identical runs (default 1).' })),
+          count: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: MAX_BATCH_RUNS, description: 'Enqueue this many identical runs (default 1).' }),
+          ),
         },
         { additionalProperties: false },
       ),

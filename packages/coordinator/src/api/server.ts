@@ -26,7 +26,11 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Drover API', version: API_VERSION, description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.' },
+      info: {
+        title: 'Drover API',
+        version: API_VERSION,
+        description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.',
+      },
       tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'agents' }, { name: 'health' }],
     },
   });

@@ -109,7 +109,11 @@ export class Dispatcher {
         await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
         continue;
       }
-      const plan = placeRuns(view, { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources }, r.depth);
+      const plan = placeRuns(
+        view,
+        { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources },
+        r.depth,
+      );
       if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
       else this.reasons.delete(r.jobId);
       if (plan.assignments.length < r.depth) leftOver = true;
@@ -140,13 +144,30 @@ export class Dispatcher {
   }
 
   /** Sends offers grouped per agent; answers arrive asynchronously so the next pass need not wait. */
-  private send(offered: Array<{ runId: string; jobId: string; agentId: string; token: number; attempt: number; parameters: Record<string, string>; job: CachedJob }>): void {
+  private send(
+    offered: Array<{
+      runId: string;
+      jobId: string;
+      agentId: string;
+      token: number;
+      attempt: number;
+      parameters: Record<string, string>;
+      job: CachedJob;
+    }>,
+  ): void {
     const byAgent = new Map<string, RunOffer[]>();
     for (const o of offered) {
       const list = byAgent.get(o.agentId) ?? [];
       list.push({
-        runId: o.runId, jobId: o.jobId, jobName: o.job.name, token: o.token, attempt: o.attempt,
-        executor: o.job.compiled.executor, resources: o.job.compiled.resources, timeoutMs: o.job.compiled.timeoutMs, parameters: o.parameters,
+        runId: o.runId,
+        jobId: o.jobId,
+        jobName: o.job.name,
+        token: o.token,
+        attempt: o.attempt,
+        executor: o.job.compiled.executor,
+        resources: o.job.compiled.resources,
+        timeoutMs: o.job.compiled.timeoutMs,
+        parameters: o.parameters,
       });
       byAgent.set(o.agentId, list);
     }
@@ -168,10 +189,18 @@ export class Dispatcher {
     try {
       if (!nodeID) throw new Error('agent left the fleet');
       const req: OfferRequest = { offers };
-      const res = (await this.d.broker.call(ACTIONS.offer, req, { nodeID, timeout: this.d.offerTimeoutMs ?? 10_000, retries: 0 })) as OfferResponse;
+      const res = (await this.d.broker.call(ACTIONS.offer, req, {
+        nodeID,
+        timeout: this.d.offerTimeoutMs ?? 10_000,
+        retries: 0,
+      })) as OfferResponse;
       this.d.fleet.onCapacity(res.capacity);
       const tokenOf = new Map(offers.map((o) => [o.runId, o.token]));
-      refused = res.refused.map((r) => ({ runId: r.runId, token: tokenOf.get(r.runId) ?? 0, reason: `agent ${agentId} refused: ${r.reason}` }));
+      refused = res.refused.map((r) => ({
+        runId: r.runId,
+        token: tokenOf.get(r.runId) ?? 0,
+        reason: `agent ${agentId} refused: ${r.reason}`,
+      }));
       // Refused everything (it is stopping old attempts, or our view of it is stale): give it a
       // moment instead of offering the same runs straight back.
       if (res.accepted.length === 0 && res.refused.length > 0) {
@@ -183,7 +212,11 @@ export class Dispatcher {
       // Without a pause the runs would bounce straight back to the same silent agent.
       this.d.fleet.suspend(agentId, this.d.now() + 1000);
       setTimeout(() => this.kick(), 1000).unref();
-      refused = offers.map((o) => ({ runId: o.runId, token: o.token, reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}` }));
+      refused = offers.map((o) => ({
+        runId: o.runId,
+        token: o.token,
+        reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}`,
+      }));
     } finally {
       this.d.fleet.release(agentId, held);
     }

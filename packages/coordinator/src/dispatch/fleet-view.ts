@@ -78,17 +78,19 @@ export class FleetView {
    * addressed now (an agent may register before the bus has announced its services to us).
    */
   snapshot(now: number, reachable: (nodeId: string) => boolean = () => true): AgentView[] {
-    return [...this.entries.values()].filter((e) => e.suspendedUntil <= now && reachable(e.agent.nodeId)).map((e) => ({
-      agentId: e.agent.id,
-      attributes: e.agent.attributes,
-      executors: e.agent.executors,
-      total: e.agent.total,
-      free: {
-        slots: Math.max(0, e.free.slots - e.inflight.slots),
-        cpu: Math.max(0, e.free.cpu - e.inflight.cpu),
-        memoryBytes: Math.max(0, e.free.memoryBytes - e.inflight.memoryBytes),
-      },
-    }));
+    return [...this.entries.values()]
+      .filter((e) => e.suspendedUntil <= now && reachable(e.agent.nodeId))
+      .map((e) => ({
+        agentId: e.agent.id,
+        attributes: e.agent.attributes,
+        executors: e.agent.executors,
+        total: e.agent.total,
+        free: {
+          slots: Math.max(0, e.free.slots - e.inflight.slots),
+          cpu: Math.max(0, e.free.cpu - e.inflight.cpu),
+          memoryBytes: Math.max(0, e.free.memoryBytes - e.inflight.memoryBytes),
+        },
+      }));
   }
 
   /** How many agents are schedulable. */

@@ -52,8 +52,15 @@ export class Leadership {
     this.epoch = epoch;
     this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
     this.dispatcher = new Dispatcher({
-      db: this.ctx.db, dispatchDb: this.ctx.dispatchDb, queue: this.ctx.queue, fleet: this.fleet, jobs: this.ctx.jobs, broker: this.ctx.broker,
-      log: this.ctx.log, now: this.ctx.now, offerTimeoutMs: this.ctx.options.offerTimeout,
+      db: this.ctx.db,
+      dispatchDb: this.ctx.dispatchDb,
+      queue: this.ctx.queue,
+      fleet: this.fleet,
+      jobs: this.ctx.jobs,
+      broker: this.ctx.broker,
+      log: this.ctx.log,
+      now: this.ctx.now,
+      offerTimeoutMs: this.ctx.options.offerTimeout,
     });
     this.ctx.log.info({ epoch, agents: this.fleet.size }, 'took the dispatcher lease');
     await this.reconcile();
@@ -72,8 +79,12 @@ export class Leadership {
     if (!this.dispatcher || this.stopped) return;
     try {
       await reconcileOnce({
-        db: this.ctx.db, queue: this.ctx.queue, log: this.ctx.log, now: this.ctx.now,
-        agentDownAfterMs: this.ctx.options.agentDownAfter, offerTimeoutMs: this.ctx.options.offerTimeout,
+        db: this.ctx.db,
+        queue: this.ctx.queue,
+        log: this.ctx.log,
+        now: this.ctx.now,
+        agentDownAfterMs: this.ctx.options.agentDownAfter,
+        offerTimeoutMs: this.ctx.options.offerTimeout,
         onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
       });
       await this.refreshFleet();

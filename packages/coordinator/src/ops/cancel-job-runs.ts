@@ -3,7 +3,11 @@ import { sql } from 'kysely';
 import type { CoordinatorContext } from '../context.js';
 
 /** queued → cancelled for every queued run of a job; returns how many. */
-export async function cancelQueuedRunsOfJob(ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now'>, jobId: string, reason: string): Promise<number> {
+export async function cancelQueuedRunsOfJob(
+  ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now'>,
+  jobId: string,
+  reason: string,
+): Promise<number> {
   const at = ctx.now();
   const res = await sql<{ id: string }>`
     WITH upd AS (
@@ -15,6 +19,9 @@ export async function cancelQueuedRunsOfJob(ctx: Pick<CoordinatorContext, 'db' |
       SELECT id, 'queued', 'cancelled', attempt_token, ${reason}, to_timestamp(${at} / 1000.0) FROM upd
     )
     SELECT id FROM upd`.execute(ctx.db);
-  await ctx.queue.remove(jobId, res.rows.map((r) => r.id));
+  await ctx.queue.remove(
+    jobId,
+    res.rows.map((r) => r.id),
+  );
   return res.rows.length;
 }

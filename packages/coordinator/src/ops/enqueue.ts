@@ -35,8 +35,26 @@ export async function enqueueRuns(ctx: CoordinatorContext, requests: readonly Ru
   ctx.broker.broadcast(EVENTS.queueReady, {});
   const at = new Date(now).toISOString();
   return runs.map((r) => ({
-    id: r.id, jobId: r.jobId, state: 'queued', priority: r.priority, trigger: r.trigger, parameters: r.parameters,
-    attempt: 0, attemptToken: 0, agentId: null, queueReason: null, exitCode: null, signal: null, error: null,
-    durationMs: null, cpuTimeMs: null, peakMemoryBytes: null, createdAt: at, queuedAt: at, offeredAt: null, startedAt: null, finishedAt: null,
+    id: r.id,
+    jobId: r.jobId,
+    state: 'queued',
+    priority: r.priority,
+    trigger: r.trigger,
+    parameters: r.parameters,
+    attempt: 0,
+    attemptToken: 0,
+    agentId: null,
+    queueReason: null,
+    exitCode: null,
+    signal: null,
+    error: null,
+    durationMs: null,
+    cpuTimeMs: null,
+    peakMemoryBytes: null,
+    createdAt: at,
+    queuedAt: at,
+    offeredAt: null,
+    startedAt: null,
+    finishedAt: null,
   }));
 }

@@ -31,7 +31,11 @@ export async function openRedis(url: string): Promise<Redis> {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new DroverError('REDIS_UNREACHABLE', `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}. Is it running? Set DROVER_REDIS_URL or --redis-url.`, { cause: err });
+    throw new DroverError(
+      'REDIS_UNREACHABLE',
+      `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}. Is it running? Set DROVER_REDIS_URL or --redis-url.`,
+      { cause: err },
+    );
   }
   redis.defineCommand('enqueueRuns', { numberOfKeys: 2, lua: ENQUEUE_RUNS });
   redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
@@ -45,7 +49,10 @@ export async function openRedis(url: string): Promise<Redis> {
 /** The ready queues and the dispatcher lease. */
 export class ReadyQueue {
   private readonly r: Scripted;
-  constructor(redis: Redis, private readonly prefix: string) {
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
     this.r = redis as Scripted;
   }
 
@@ -68,7 +75,8 @@ export class ReadyQueue {
     await Promise.all(
       [...byJob].flatMap(([jobId, args]) => {
         const calls: Array<Promise<number>> = [];
-        for (let i = 0; i < args.length; i += CHUNK * 2) calls.push(this.r.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2)));
+        for (let i = 0; i < args.length; i += CHUNK * 2)
+          calls.push(this.r.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2)));
         return calls;
       }),
     );

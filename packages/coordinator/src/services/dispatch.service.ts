@@ -13,7 +13,9 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
     name: 'drover.dispatch',
     events: {
       [EVENTS.capacity]: { handler: (c: Context<CapacityEvent>) => leadership.onCapacity(c.params) },
-      [EVENTS.fleetChanged]: { handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')) },
+      [EVENTS.fleetChanged]: {
+        handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')),
+      },
       // Moleculer's own: a node's services appeared or vanished, so an agent may now be addressable.
       '$services.changed': { handler: () => leadership.onQueueReady() },
       [EVENTS.queueReady]: { handler: () => leadership.onQueueReady() },

@@ -1,8 +1,13 @@
 // Moleculer service `drover.fleet`: agents register and heartbeat here.
 import { Errors, type ServiceSchema, type Context } from 'moleculer';
 import {
-  EVENTS, PROTOCOL_VERSION, SERVICES,
-  type HeartbeatRequest, type HeartbeatResponse, type RegisterRequest, type RegisterResponse,
+  EVENTS,
+  PROTOCOL_VERSION,
+  SERVICES,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type RegisterRequest,
+  type RegisterResponse,
 } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
@@ -19,7 +24,9 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
             ctx.log.warn({ agentId: req.agentId, protocol: req.protocol }, 'refused an agent speaking another protocol version');
             throw new Errors.MoleculerClientError(
               `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${req.protocol}: install matching versions of agent and coordinator`,
-              426, 'PROTOCOL_MISMATCH', { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
+              426,
+              'PROTOCOL_MISMATCH',
+              { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
             );
           }
           const agent = await upsertAgent(ctx.db, req);

@@ -16,7 +16,8 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
           const { changed, stale } = await applyAgentEvents(ctx.db, agentId, events);
-          if (stale.length > 0) ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
+          if (stale.length > 0)
+            ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
           if (changed.size > 0) onChange(changed);
           return { stale };
         },

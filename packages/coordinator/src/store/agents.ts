@@ -22,26 +22,55 @@ export interface Agent {
 }
 
 type Row = {
-  id: string; node_id: string; name: string; version: string; protocol: number; state: string;
-  attributes: unknown; labels: unknown; executors: string[]; total: unknown; free: unknown; usage: unknown;
-  registered_at: Date; last_heartbeat_at: Date;
+  id: string;
+  node_id: string;
+  name: string;
+  version: string;
+  protocol: number;
+  state: string;
+  attributes: unknown;
+  labels: unknown;
+  executors: string[];
+  total: unknown;
+  free: unknown;
+  usage: unknown;
+  registered_at: Date;
+  last_heartbeat_at: Date;
 };
 
 function toAgent(r: Row): Agent {
   return {
-    id: r.id, nodeId: r.node_id, name: r.name, version: r.version, protocol: r.protocol, state: r.state,
-    attributes: r.attributes as Agent['attributes'], labels: r.labels as Agent['labels'], executors: r.executors,
-    total: r.total as Capacity, free: r.free as Capacity, usage: r.usage as AgentUsage | null,
-    registeredAt: r.registered_at.toISOString(), lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
+    id: r.id,
+    nodeId: r.node_id,
+    name: r.name,
+    version: r.version,
+    protocol: r.protocol,
+    state: r.state,
+    attributes: r.attributes as Agent['attributes'],
+    labels: r.labels as Agent['labels'],
+    executors: r.executors,
+    total: r.total as Capacity,
+    free: r.free as Capacity,
+    usage: r.usage as AgentUsage | null,
+    registeredAt: r.registered_at.toISOString(),
+    lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
   };
 }
 
 /** Records a (re)registration; a known agent keeps its id, becomes `ready` again and gets a new `registered_at`. */
 export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> {
   const values = {
-    id: req.agentId, node_id: req.nodeId, name: req.name, version: req.version, protocol: req.protocol, state: 'ready',
-    attributes: JSON.stringify(req.attributes), labels: JSON.stringify(req.labels), executors: req.executors,
-    total: JSON.stringify(req.total), free: JSON.stringify(req.free),
+    id: req.agentId,
+    node_id: req.nodeId,
+    name: req.name,
+    version: req.version,
+    protocol: req.protocol,
+    state: 'ready',
+    attributes: JSON.stringify(req.attributes),
+    labels: JSON.stringify(req.labels),
+    executors: req.executors,
+    total: JSON.stringify(req.total),
+    free: JSON.stringify(req.free),
   };
   const row = await db
     .insertInto('agents')
@@ -61,7 +90,10 @@ export async function recordHeartbeat(db: Db, agentId: string, nodeId: string, f
   const r = await db
     .updateTable('agents')
     .set({
-      node_id: nodeId, free: JSON.stringify(free), usage: JSON.stringify(usage), last_heartbeat_at: sql<Date>`now()`,
+      node_id: nodeId,
+      free: JSON.stringify(free),
+      usage: JSON.stringify(usage),
+      last_heartbeat_at: sql<Date>`now()`,
       // A heartbeat brings a `down` agent back; other states (draining, cordoned) are the operator's.
       state: sql<string>`CASE WHEN state = 'down' THEN 'ready' ELSE state END`,
     })
@@ -99,7 +131,15 @@ export async function markSilentAgentsDown(db: Db, silentForMs: number): Promise
 /** Of the runs an agent says it holds, those it should not: re-dispatched, finished, or unknown. */
 export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun[]): Promise<HeldRun[]> {
   if (held.length === 0) return [];
-  const rows = await db.selectFrom('runs').select(['id', 'attempt_token', 'agent_id', 'state']).where('id', 'in', held.map((h) => h.runId)).execute();
+  const rows = await db
+    .selectFrom('runs')
+    .select(['id', 'attempt_token', 'agent_id', 'state'])
+    .where(
+      'id',
+      'in',
+      held.map((h) => h.runId),
+    )
+    .execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
   const stop: HeldRun[] = [];
   const stillOffered: string[] = [];
@@ -111,7 +151,13 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
   // The agent holds these but its `started` report has not arrived (e.g. its outbox is backed
   // up): it owns them, so push their offer deadline on, and the reconciler leaves them be.
   if (stillOffered.length > 0) {
-    await db.updateTable('runs').set({ offered_at: sql<Date>`now()` }).where('id', 'in', stillOffered).where('state', '=', 'offered').where('agent_id', '=', agentId).execute();
+    await db
+      .updateTable('runs')
+      .set({ offered_at: sql<Date>`now()` })
+      .where('id', 'in', stillOffered)
+      .where('state', '=', 'offered')
+      .where('agent_id', '=', agentId)
+      .execute();
   }
   return stop;
 }

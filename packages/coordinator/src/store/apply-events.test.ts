@@ -4,15 +4,42 @@ import { foldEvents } from './apply-events.js';
 
 const started = (runId: string, token: number, at = 1): AgentEvent => ({ kind: 'started', runId, token, at });
 const finished = (runId: string, token: number, outcome: 'succeeded' | 'failed' = 'succeeded', at = 2): AgentEvent => ({
-  kind: 'finished', runId, token, at, outcome, exitCode: outcome === 'succeeded' ? 0 : 1, signal: null, error: null, durationMs: 1.4, cpuTimeMs: null, peakMemoryBytes: null,
+  kind: 'finished',
+  runId,
+  token,
+  at,
+  outcome,
+  exitCode: outcome === 'succeeded' ? 0 : 1,
+  signal: null,
+  error: null,
+  durationMs: 1.4,
+  cpuTimeMs: null,
+  peakMemoryBytes: null,
 });
-const log = (runId: string, token: number, seq: number): AgentEvent => ({ kind: 'log', runId, token, seq, stream: 'stdout', data: 'x', at: 1 });
+const log = (runId: string, token: number, seq: number): AgentEvent => ({
+  kind: 'log',
+  runId,
+  token,
+  seq,
+  stream: 'stdout',
+  data: 'x',
+  at: 1,
+});
 
 describe('foldEvents', () => {
   it('folds a start and a finish of one attempt into one change with both transitions', () => {
     const [pass] = foldEvents([started('r1', 1), log('r1', 1, 0), finished('r1', 1)]);
     expect(pass).toHaveLength(1);
-    expect(pass?.[0]).toMatchObject({ id: 'r1', token: 1, from_state: 'offered', state: 'succeeded', started_at: 1, finished_at: 2, exit_code: 0, duration_ms: 1 });
+    expect(pass?.[0]).toMatchObject({
+      id: 'r1',
+      token: 1,
+      from_state: 'offered',
+      state: 'succeeded',
+      started_at: 1,
+      finished_at: 2,
+      exit_code: 0,
+      duration_ms: 1,
+    });
     expect(pass?.[0]?.steps.map((s) => `${s.from_state}>${s.to_state}`)).toEqual(['offered>running', 'running>succeeded']);
   });
 
@@ -35,7 +62,10 @@ describe('foldEvents', () => {
 
   it('keeps runs apart and skips log chunks (they are stored separately)', () => {
     const [pass] = foldEvents([started('a', 1), log('b', 1, 0), started('b', 1), finished('a', 1)]);
-    expect(pass?.map((c) => [c.id, c.state])).toEqual([['a', 'succeeded'], ['b', 'running']]);
+    expect(pass?.map((c) => [c.id, c.state])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'running'],
+    ]);
     expect(foldEvents([log('a', 1, 0)])).toEqual([]);
   });
 });

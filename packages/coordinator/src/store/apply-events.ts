@@ -53,21 +53,48 @@ export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
     if (e.kind === 'started') {
       if (change) continue; // a resent start after the run already moved on within this batch
       pass.set(e.runId, {
-        id: e.runId, token: e.token, from_state: 'offered', state: 'running', started_at: e.at, finished_at: null,
-        exit_code: null, signal: null, error: null, duration_ms: null, cpu_time_ms: null, peak_memory_bytes: null,
+        id: e.runId,
+        token: e.token,
+        from_state: 'offered',
+        state: 'running',
+        started_at: e.at,
+        finished_at: null,
+        exit_code: null,
+        signal: null,
+        error: null,
+        duration_ms: null,
+        cpu_time_ms: null,
+        peak_memory_bytes: null,
         steps: [{ from_state: 'offered', to_state: 'running', at: e.at, reason: null }],
       });
       continue;
     }
     const c: RunChange = change ?? {
-      id: e.runId, token: e.token, from_state: 'running', state: 'running', started_at: null, finished_at: null,
-      exit_code: null, signal: null, error: null, duration_ms: null, cpu_time_ms: null, peak_memory_bytes: null, steps: [],
+      id: e.runId,
+      token: e.token,
+      from_state: 'running',
+      state: 'running',
+      started_at: null,
+      finished_at: null,
+      exit_code: null,
+      signal: null,
+      error: null,
+      duration_ms: null,
+      cpu_time_ms: null,
+      peak_memory_bytes: null,
+      steps: [],
     };
     if (isTerminal(c.state as RunState)) continue; // duplicate finish in one batch
     c.steps.push({ from_state: c.state, to_state: e.outcome, at: e.at, reason: e.error });
     Object.assign(c, {
-      state: e.outcome, finished_at: e.at, exit_code: e.exitCode, signal: e.signal, error: e.error,
-      duration_ms: Math.round(e.durationMs), cpu_time_ms: e.cpuTimeMs === null ? null : Math.round(e.cpuTimeMs), peak_memory_bytes: e.peakMemoryBytes,
+      state: e.outcome,
+      finished_at: e.at,
+      exit_code: e.exitCode,
+      signal: e.signal,
+      error: e.error,
+      duration_ms: Math.round(e.durationMs),
+      cpu_time_ms: e.cpuTimeMs === null ? null : Math.round(e.cpuTimeMs),
+      peak_memory_bytes: e.peakMemoryBytes,
     });
     pass.set(e.runId, c);
   }
@@ -105,7 +132,9 @@ async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Prom
 }
 
 async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<Set<string>> {
-  const logs = events.flatMap((e) => (e.kind === 'log' ? [{ id: e.runId, token: e.token, seq: e.seq, stream: e.stream, data: e.data, at: e.at }] : []));
+  const logs = events.flatMap((e) =>
+    e.kind === 'log' ? [{ id: e.runId, token: e.token, seq: e.seq, stream: e.stream, data: e.data, at: e.at }] : [],
+  );
   if (logs.length === 0) return new Set();
   // Chunks of a stale attempt do not join; resent chunks are ignored by the primary key.
   const res = await sql<{ id: string; token: number }>`
@@ -185,7 +214,13 @@ async function classifyRejected(
         continue;
       }
     }
-    fenced.push({ run_id: r.runId, agent_id: agentId, kind: r.kind, token: r.token, current_token: row ? Number(row.attempt_token) : null });
+    fenced.push({
+      run_id: r.runId,
+      agent_id: agentId,
+      kind: r.kind,
+      token: r.token,
+      current_token: row ? Number(row.attempt_token) : null,
+    });
     stale.set(r.runId, { runId: r.runId, token: r.token });
   }
   if (fenced.length > 0) await db.insertInto('fenced_messages').values(fenced).execute();

@@ -61,7 +61,11 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   try {
     await client.connect();
   } catch (err) {
-    throw new DroverError('DATABASE_UNREACHABLE', `cannot reach PostgreSQL at ${describeDatabaseUrl(url)}: ${(err as Error).message}. Is it running? Set DROVER_DATABASE_URL or --database-url.`, { cause: err });
+    throw new DroverError(
+      'DATABASE_UNREACHABLE',
+      `cannot reach PostgreSQL at ${describeDatabaseUrl(url)}: ${(err as Error).message}. Is it running? Set DROVER_DATABASE_URL or --database-url.`,
+      { cause: err },
+    );
   }
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -20,7 +20,9 @@ export interface NewRun {
  */
 export async function insertQueuedRuns(db: Db, runs: NewRun[]): Promise<void> {
   if (runs.length === 0) return;
-  const rows = JSON.stringify(runs.map((r) => ({ id: r.id, job_id: r.jobId, priority: r.priority, trigger: r.trigger, parameters: r.parameters, at: r.createdAt })));
+  const rows = JSON.stringify(
+    runs.map((r) => ({ id: r.id, job_id: r.jobId, priority: r.priority, trigger: r.trigger, parameters: r.parameters, at: r.createdAt })),
+  );
   await sql`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${rows}::jsonb)

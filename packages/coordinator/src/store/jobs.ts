@@ -50,7 +50,12 @@ export async function getJob(db: Db, idOrName: string): Promise<Job | undefined>
 /** Live jobs by id, for the dispatcher's cache. */
 export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('jobs').select(['id', 'definition', 'created_at', 'updated_at']).where('id', 'in', ids).where('deleted_at', 'is', null).execute();
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'definition', 'created_at', 'updated_at'])
+    .where('id', 'in', ids)
+    .where('deleted_at', 'is', null)
+    .execute();
   return rows.map(toJob);
 }
 
@@ -60,7 +65,11 @@ export async function listJobs(db: Db, opts: { limit: number; after?: string }):
   if (opts.after) q = q.where('name', '>', opts.after);
   const [rows, count] = await Promise.all([
     q.orderBy('name').limit(opts.limit).execute(),
-    db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow(),
   ]);
   return { jobs: rows.map(toJob), total: Number(count.n) };
 }
@@ -79,6 +88,11 @@ export async function updateJob(db: Db, id: string, def: JobDefinition): Promise
 
 /** Soft-deletes a job; returns false when there was no live job with that id. */
 export async function deleteJob(db: Db, id: string): Promise<boolean> {
-  const r = await db.updateTable('jobs').set({ deleted_at: sql<Date>`now()` }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  const r = await db
+    .updateTable('jobs')
+    .set({ deleted_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

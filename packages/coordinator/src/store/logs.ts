@@ -10,9 +10,15 @@ export interface LogChunk {
 }
 
 /** Chunks of a run after a position (attempt, seq), oldest first. */
-export async function getLogChunks(db: Db, runId: string, after: { attempt: number; seq: number } | undefined, limit = 1000): Promise<LogChunk[]> {
+export async function getLogChunks(
+  db: Db,
+  runId: string,
+  after: { attempt: number; seq: number } | undefined,
+  limit = 1000,
+): Promise<LogChunk[]> {
   let q = db.selectFrom('run_logs').select(['attempt', 'seq', 'stream', 'data', 'at']).where('run_id', '=', runId);
-  if (after) q = q.where((eb) => eb.or([eb('attempt', '>', after.attempt), eb.and([eb('attempt', '=', after.attempt), eb('seq', '>', after.seq)])]));
+  if (after)
+    q = q.where((eb) => eb.or([eb('attempt', '>', after.attempt), eb.and([eb('attempt', '=', after.attempt), eb('seq', '>', after.seq)])]));
   const rows = await q.orderBy('attempt').orderBy('seq').limit(limit).execute();
   return rows.map((r) => ({ attempt: r.attempt, seq: r.seq, stream: r.stream, data: r.data, at: new Date(r.at).toISOString() }));
 }

@@ -37,14 +37,23 @@ export class SqlFileMigrationProvider implements MigrationProvider {
   }
 }
 
-function migratorFor(db: Kysely<any>): Migrator { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return new Migrator({ db, provider: new SqlFileMigrationProvider(migrationsDir()), migrationTableName: 'drover_migrations', migrationLockTableName: 'drover_migrations_lock' });
+// The migrator works on any schema: migrations create the tables the typed schema describes.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function migratorFor(db: Kysely<any>): Migrator {
+  return new Migrator({
+    db,
+    provider: new SqlFileMigrationProvider(migrationsDir()),
+    migrationTableName: 'drover_migrations',
+    migrationLockTableName: 'drover_migrations_lock',
+  });
 }
 
 function check(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    throw new DroverError('MIGRATION_FAILED', `migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, { cause: result.error });
+    throw new DroverError('MIGRATION_FAILED', `migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, {
+      cause: result.error,
+    });
   }
   return result;
 }

@@ -20,7 +20,14 @@ export interface OfferedRun {
 export async function markOffered(db: Db, assignments: Array<{ runId: string; agentId: string }>, at: number): Promise<OfferedRun[]> {
   if (assignments.length === 0) return [];
   const input = JSON.stringify(assignments.map((a) => ({ id: a.runId, agent: a.agentId })));
-  const res = await sql<{ id: string; job_id: string; agent_id: string; attempt_token: number; attempt: number; parameters: Record<string, string> }>`
+  const res = await sql<{
+    id: string;
+    job_id: string;
+    agent_id: string;
+    attempt_token: number;
+    attempt: number;
+    parameters: Record<string, string>;
+  }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text)
     ), upd AS (
@@ -35,7 +42,14 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
       SELECT id, 'queued', 'offered', attempt_token, agent_id, to_timestamp(${at} / 1000.0) FROM upd
     )
     SELECT * FROM upd`.execute(db);
-  return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, agentId: r.agent_id, token: Number(r.attempt_token), attempt: r.attempt, parameters: r.parameters }));
+  return res.rows.map((r) => ({
+    runId: r.id,
+    jobId: r.job_id,
+    agentId: r.agent_id,
+    token: Number(r.attempt_token),
+    attempt: r.attempt,
+    parameters: r.parameters,
+  }));
 }
 
 /**
@@ -67,5 +81,7 @@ export async function returnToQueue(
 
 /** Sets the visible reason on a job's queued runs when it changed (one statement, no-op otherwise). */
 export async function setQueueReason(db: Db, jobId: string, reason: string | null): Promise<void> {
-  await sql`UPDATE runs SET queue_reason = ${reason} WHERE job_id = ${jobId} AND state = 'queued' AND queue_reason IS DISTINCT FROM ${reason}`.execute(db);
+  await sql`UPDATE runs SET queue_reason = ${reason} WHERE job_id = ${jobId} AND state = 'queued' AND queue_reason IS DISTINCT FROM ${reason}`.execute(
+    db,
+  );
 }

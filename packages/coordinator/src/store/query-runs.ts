@@ -28,7 +28,14 @@ export async function getRuns(db: Db, ids: string[]): Promise<Run[]> {
 /** Every state transition of a run, oldest first. */
 export async function getTransitions(db: Db, runId: string): Promise<Transition[]> {
   const rows = await db.selectFrom('run_transitions').selectAll().where('run_id', '=', runId).orderBy('id').execute();
-  return rows.map((t) => ({ from: t.from_state, to: t.to_state, attemptToken: Number(t.attempt_token), agentId: t.agent_id, reason: t.reason, at: new Date(t.at).toISOString() }));
+  return rows.map((t) => ({
+    from: t.from_state,
+    to: t.to_state,
+    attemptToken: Number(t.attempt_token),
+    agentId: t.agent_id,
+    reason: t.reason,
+    at: new Date(t.at).toISOString(),
+  }));
 }
 
 export interface RunFilter {
@@ -37,7 +44,11 @@ export interface RunFilter {
 }
 
 /** Newest runs first; `before` is the cursor (the last id of the previous page). */
-export async function listRuns(db: Db, filter: RunFilter, page: { limit: number; before?: string }): Promise<{ runs: Run[]; total: number }> {
+export async function listRuns(
+  db: Db,
+  filter: RunFilter,
+  page: { limit: number; before?: string },
+): Promise<{ runs: Run[]; total: number }> {
   let base = db.selectFrom('runs');
   if (filter.jobId) base = base.where('job_id', '=', filter.jobId);
   if (filter.states && filter.states.length > 0) base = base.where('state', 'in', filter.states);

@@ -6,7 +6,10 @@ import type { CoordinatorContext } from '../../context.js';
 
 async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok: boolean; error?: string }> {
   try {
-    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
     return { ok: true };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
@@ -15,10 +18,16 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok
 
 export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext, redis: Redis, leader: () => boolean): Promise<void> {
   app.get('/healthz', { schema: { summary: 'The coordinator process is alive', tags: ['health'] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { summary: 'PostgreSQL, Redis and NATS are reachable (503 otherwise)', tags: ['health'] } }, async (_req, reply) => {
-    const [postgres, redisCheck] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => redis.ping())]);
-    const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };
-    const ok = postgres.ok && redisCheck.ok && nats.ok;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', leader: leader(), checks: { postgres, redis: redisCheck, nats } });
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'PostgreSQL, Redis and NATS are reachable (503 otherwise)', tags: ['health'] } },
+    async (_req, reply) => {
+      const [postgres, redisCheck] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => redis.ping())]);
+      const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };
+      const ok = postgres.ok && redisCheck.ok && nats.ok;
+      return reply
+        .status(ok ? 200 : 503)
+        .send({ status: ok ? 'ready' : 'not ready', leader: leader(), checks: { postgres, redis: redisCheck, nats } });
+    },
+  );
 }

@@ -13,7 +13,8 @@ import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
 /** JSON merge patch (RFC 7396): null deletes a member, objects merge, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -34,78 +35,120 @@ const conflict = (name: string) =>
 const noSchemaValidation = () => () => true;
 
 export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.post('/v1/jobs', {
-    schema: { summary: 'Create a job', tags: ['jobs'], body: JobDefinitionSchema, response: { 201: JobSchema, 400: ProblemSchema, 409: ProblemSchema } },
-    validatorCompiler: noSchemaValidation,
-  }, async (req, reply) => {
-    const def = validateJobDefinition(req.body);
-    try {
-      const job = await insertJob(ctx.db, ulid(), def);
-      ctx.jobs.put(job);
-      return reply.status(201).header('location', `/v1/jobs/${job.id}`).send(job);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(def.name);
-      throw err;
-    }
-  });
-
-  app.get('/v1/jobs', {
-    schema: {
-      summary: 'List jobs by name', tags: ['jobs'],
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), cursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
-      response: { 200: pageOf(JobSchema) },
+  app.post(
+    '/v1/jobs',
+    {
+      schema: {
+        summary: 'Create a job',
+        tags: ['jobs'],
+        body: JobDefinitionSchema,
+        response: { 201: JobSchema, 400: ProblemSchema, 409: ProblemSchema },
+      },
+      validatorCompiler: noSchemaValidation,
     },
-  }, async (req) => {
-    const q = req.query as { limit?: number; cursor?: string };
-    const limit = q.limit ?? 100;
-    const { jobs, total } = await listJobs(ctx.db, { limit, after: q.cursor });
-    return { items: jobs, total, nextCursor: jobs.length === limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
-  });
-
-  app.get('/v1/jobs/:id', {
-    schema: { summary: 'Get a job by id or name', tags: ['jobs'], params: Type.Object({ id: Type.String() }), response: { 200: JobSchema, 404: ProblemSchema } },
-  }, async (req) => {
-    const { id } = req.params as { id: string };
-    const job = await getJob(ctx.db, id);
-    if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
-    return job;
-  });
-
-  app.patch('/v1/jobs/:id', {
-    schema: {
-      summary: 'Change a job (JSON merge patch of its definition)', tags: ['jobs'], params: Type.Object({ id: Type.String() }),
-      body: Type.Record(Type.String(), Type.Unknown()), response: { 200: JobSchema, 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
+    async (req, reply) => {
+      const def = validateJobDefinition(req.body);
+      try {
+        const job = await insertJob(ctx.db, ulid(), def);
+        ctx.jobs.put(job);
+        return reply.status(201).header('location', `/v1/jobs/${job.id}`).send(job);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict(def.name);
+        throw err;
+      }
     },
-    validatorCompiler: noSchemaValidation,
-  }, async (req) => {
-    const { id } = req.params as { id: string };
-    const current = await getJob(ctx.db, id);
-    if (!current) throw notFound('job', id);
-    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-      throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
-    }
-    const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
-    try {
-      const job = await updateJob(ctx.db, current.id, def);
-      if (!job) throw notFound('job', id);
-      ctx.jobs.put(job);
-      ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        summary: 'List jobs by name',
+        tags: ['jobs'],
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), cursor: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
+        response: { 200: pageOf(JobSchema) },
+      },
+    },
+    async (req) => {
+      const q = req.query as { limit?: number; cursor?: string };
+      const limit = q.limit ?? 100;
+      const { jobs, total } = await listJobs(ctx.db, { limit, after: q.cursor });
+      return { items: jobs, total, nextCursor: jobs.length === limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'Get a job by id or name',
+        tags: ['jobs'],
+        params: Type.Object({ id: Type.String() }),
+        response: { 200: JobSchema, 404: ProblemSchema },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const job = await getJob(ctx.db, id);
+      if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
       return job;
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(def.name);
-      throw err;
-    }
-  });
+    },
+  );
 
-  app.delete('/v1/jobs/:id', {
-    schema: { summary: 'Delete a job; its queued runs are cancelled, its history kept', tags: ['jobs'], params: Type.Object({ id: Type.String() }), response: { 204: Type.Null(), 404: ProblemSchema } },
-  }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const job = await getJob(ctx.db, id);
-    if (!job || !(await deleteJob(ctx.db, job.id))) throw notFound('job', id);
-    ctx.jobs.invalidate(job.id);
-    ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
-    await cancelQueuedRunsOfJob(ctx, job.id, 'job deleted');
-    return reply.status(204).send();
-  });
+  app.patch(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'Change a job (JSON merge patch of its definition)',
+        tags: ['jobs'],
+        params: Type.Object({ id: Type.String() }),
+        body: Type.Record(Type.String(), Type.Unknown()),
+        response: { 200: JobSchema, 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
+      },
+      validatorCompiler: noSchemaValidation,
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const current = await getJob(ctx.db, id);
+      if (!current) throw notFound('job', id);
+      if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+        throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
+      }
+      const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
+      try {
+        const job = await updateJob(ctx.db, current.id, def);
+        if (!job) throw notFound('job', id);
+        ctx.jobs.put(job);
+        ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+        return job;
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict(def.name);
+        throw err;
+      }
+    },
+  );
+
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'Delete a job; its queued runs are cancelled, its history kept',
+        tags: ['jobs'],
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), 404: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const job = await getJob(ctx.db, id);
+      if (!job || !(await deleteJob(ctx.db, job.id))) throw notFound('job', id);
+      ctx.jobs.invalidate(job.id);
+      ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+      await cancelQueuedRunsOfJob(ctx, job.id, 'job deleted');
+      return reply.status(204).send();
+    },
+  );
 }

@@ -19,57 +19,77 @@ function parseCursor(cursor: string | undefined): { attempt: number; seq: number
 }
 
 export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get('/v1/runs/:id/logs', {
-    schema: {
-      summary: 'Read a run\'s output; follow=1 streams it (text/event-stream) until the run ends', tags: ['runs'],
-      params: Type.Object({ id: Type.String() }),
-      querystring: Type.Object({
-        follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
-        cursor: Type.Optional(Type.String()),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
-      }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(LogChunkSchema), nextCursor: Type.Union([Type.String(), Type.Null()]), runState: Type.String() }), 404: ProblemSchema },
+  app.get(
+    '/v1/runs/:id/logs',
+    {
+      schema: {
+        summary: "Read a run's output; follow=1 streams it (text/event-stream) until the run ends",
+        tags: ['runs'],
+        params: Type.Object({ id: Type.String() }),
+        querystring: Type.Object(
+          {
+            follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
+            cursor: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(LogChunkSchema),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+            runState: Type.String(),
+          }),
+          404: ProblemSchema,
+        },
+      },
     },
-  }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const q = req.query as { follow?: string; cursor?: string; limit?: number };
-    let after = parseCursor(q.cursor);
-    const run = await getRun(ctx.db, id);
-    if (!run) throw notFound('run', id);
-    const follow = q.follow === '1' || q.follow === 'true';
-    if (!follow) {
-      const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000);
-      const last = items[items.length - 1];
-      return { items, nextCursor: last ? `${last.attempt}:${last.seq}` : (q.cursor ?? null), runState: run.state };
-    }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    let closed = false;
-    req.raw.on('close', () => (closed = true));
-    const write = (event: string, data: unknown, eventId?: string) =>
-      res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    try {
-      while (!closed) {
-        // Read the state before the chunks: if the run had ended then, these chunks are the last.
-        const state = ((await getRun(ctx.db, id))?.state ?? 'cancelled') as RunState;
-        for (;;) {
-          const chunks = await getLogChunks(ctx.db, id, after, 1000);
-          for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
-          const last = chunks[chunks.length - 1];
-          if (last) after = { attempt: last.attempt, seq: last.seq };
-          if (chunks.length < 1000) break;
-        }
-        if (isTerminal(state)) {
-          write('end', { state });
-          break;
-        }
-        await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { follow?: string; cursor?: string; limit?: number };
+      let after = parseCursor(q.cursor);
+      const run = await getRun(ctx.db, id);
+      if (!run) throw notFound('run', id);
+      const follow = q.follow === '1' || q.follow === 'true';
+      if (!follow) {
+        const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000);
+        const last = items[items.length - 1];
+        return { items, nextCursor: last ? `${last.attempt}:${last.seq}` : (q.cursor ?? null), runState: run.state };
       }
-    } catch (err) {
-      ctx.log.error({ err, runId: id }, 'log stream failed');
-      write('error', { detail: 'the log stream failed; reconnect with the last event id as cursor' });
-    }
-    res.end();
-  });
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      let closed = false;
+      req.raw.on('close', () => (closed = true));
+      const write = (event: string, data: unknown, eventId?: string) =>
+        res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      try {
+        while (!closed) {
+          // Read the state before the chunks: if the run had ended then, these chunks are the last.
+          const state = ((await getRun(ctx.db, id))?.state ?? 'cancelled') as RunState;
+          for (;;) {
+            const chunks = await getLogChunks(ctx.db, id, after, 1000);
+            for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
+            const last = chunks[chunks.length - 1];
+            if (last) after = { attempt: last.attempt, seq: last.seq };
+            if (chunks.length < 1000) break;
+          }
+          if (isTerminal(state)) {
+            write('end', { state });
+            break;
+          }
+          await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+        }
+      } catch (err) {
+        ctx.log.error({ err, runId: id }, 'log stream failed');
+        write('error', { detail: 'the log stream failed; reconnect with the last event id as cursor' });
+      }
+      res.end();
+    },
+  );
 }

@@ -10,82 +10,130 @@ import { badRequest, notFound } from '../problem.js';
 import { BatchSchema, MAX_BATCH_RUNS, ProblemSchema, RunSchema, TransitionSchema, TriggerSchema, pageOf } from '../schemas.js';
 
 export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.post('/v1/jobs/:id/runs', {
-    schema: {
-      summary: 'Trigger a run of a job now', tags: ['runs'], params: Type.Object({ id: Type.String() }),
-      body: TriggerSchema, response: { 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema },
+  app.post(
+    '/v1/jobs/:id/runs',
+    {
+      schema: {
+        summary: 'Trigger a run of a job now',
+        tags: ['runs'],
+        params: Type.Object({ id: Type.String() }),
+        body: TriggerSchema,
+        response: { 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema },
+      },
+      // A trigger without parameters needs no body at all.
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
     },
-    // A trigger without parameters needs no body at all.
-    preValidation: async (req) => {
-      if (req.body === undefined || req.body === null) req.body = {};
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const body = (req.body ?? {}) as { parameters?: Record<string, string>; priority?: number };
+      const job = await getJob(ctx.db, id);
+      if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
+      const [run] = await enqueueRuns(ctx, [{ job, parameters: body.parameters, priority: body.priority, trigger: 'manual' }]);
+      return reply.status(201).header('location', `/v1/runs/${run?.id}`).send(run);
     },
-  }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const body = (req.body ?? {}) as { parameters?: Record<string, string>; priority?: number };
-    const job = await getJob(ctx.db, id);
-    if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
-    const [run] = await enqueueRuns(ctx, [{ job, parameters: body.parameters, priority: body.priority, trigger: 'manual' }]);
-    return reply.status(201).header('location', `/v1/runs/${run?.id}`).send(run);
-  });
+  );
 
-  app.post('/v1/runs/batch', {
-    schema: {
-      summary: `Enqueue up to ${MAX_BATCH_RUNS} runs of one or several jobs in one request`, tags: ['runs'], body: BatchSchema,
-      response: { 201: Type.Object({ count: Type.Integer(), runs: Type.Array(Type.Object({ id: Type.String(), jobId: Type.String() })) }), 400: ProblemSchema },
+  app.post(
+    '/v1/runs/batch',
+    {
+      schema: {
+        summary: `Enqueue up to ${MAX_BATCH_RUNS} runs of one or several jobs in one request`,
+        tags: ['runs'],
+        body: BatchSchema,
+        response: {
+          201: Type.Object({ count: Type.Integer(), runs: Type.Array(Type.Object({ id: Type.String(), jobId: Type.String() })) }),
+          400: ProblemSchema,
+        },
+      },
+      bodyLimit: 16 * 1024 * 1024,
     },
-    bodyLimit: 16 * 1024 * 1024,
-  }, async (req, reply) => {
-    const { runs } = req.body as { runs: Array<{ job: string; parameters?: Record<string, string>; priority?: number; count?: number }> };
-    const total = runs.reduce((n, r) => n + (r.count ?? 1), 0);
-    if (total > MAX_BATCH_RUNS) throw badRequest([{ field: 'runs', message: `asks for ${total} runs; at most ${MAX_BATCH_RUNS} per request — split it into several requests` }]);
-    const jobs = new Map<string, Job | undefined>();
-    for (const r of runs) if (!jobs.has(r.job)) jobs.set(r.job, await getJob(ctx.db, r.job));
-    const missing = runs.flatMap((r, i) => (jobs.get(r.job) ? [] : [{ field: `runs.${i}.job`, message: `no job with id or name ${JSON.stringify(r.job)}` }]));
-    if (missing.length > 0) throw badRequest(missing);
-    const requests: RunRequest[] = runs.flatMap((r) =>
-      Array.from({ length: r.count ?? 1 }, () => ({ job: jobs.get(r.job) as Job, parameters: r.parameters, priority: r.priority, trigger: 'batch' as const })),
-    );
-    const created = await enqueueRuns(ctx, requests);
-    return reply.status(201).send({ count: created.length, runs: created.map((r) => ({ id: r.id, jobId: r.jobId })) });
-  });
+    async (req, reply) => {
+      const { runs } = req.body as { runs: Array<{ job: string; parameters?: Record<string, string>; priority?: number; count?: number }> };
+      const total = runs.reduce((n, r) => n + (r.count ?? 1), 0);
+      if (total > MAX_BATCH_RUNS)
+        throw badRequest([
+          { field: 'runs', message: `asks for ${total} runs; at most ${MAX_BATCH_RUNS} per request — split it into several requests` },
+        ]);
+      const jobs = new Map<string, Job | undefined>();
+      for (const r of runs) if (!jobs.has(r.job)) jobs.set(r.job, await getJob(ctx.db, r.job));
+      const missing = runs.flatMap((r, i) =>
+        jobs.get(r.job) ? [] : [{ field: `runs.${i}.job`, message: `no job with id or name ${JSON.stringify(r.job)}` }],
+      );
+      if (missing.length > 0) throw badRequest(missing);
+      const requests: RunRequest[] = runs.flatMap((r) =>
+        Array.from({ length: r.count ?? 1 }, () => ({
+          job: jobs.get(r.job) as Job,
+          parameters: r.parameters,
+          priority: r.priority,
+          trigger: 'batch' as const,
+        })),
+      );
+      const created = await enqueueRuns(ctx, requests);
+      return reply.status(201).send({ count: created.length, runs: created.map((r) => ({ id: r.id, jobId: r.jobId })) });
+    },
+  );
 
-  app.get('/v1/runs', {
-    schema: {
-      summary: 'List runs, newest first', tags: ['runs'],
-      querystring: Type.Object({
-        job: Type.Optional(Type.String({ description: 'Job id or name.' })),
-        status: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${RUN_STATES.join(', ')}.` })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-        cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
-      }, { additionalProperties: false }),
-      response: { 200: pageOf(RunSchema), 400: ProblemSchema },
+  app.get(
+    '/v1/runs',
+    {
+      schema: {
+        summary: 'List runs, newest first',
+        tags: ['runs'],
+        querystring: Type.Object(
+          {
+            job: Type.Optional(Type.String({ description: 'Job id or name.' })),
+            status: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${RUN_STATES.join(', ')}.` })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: pageOf(RunSchema), 400: ProblemSchema },
+      },
     },
-  }, async (req) => {
-    const q = req.query as { job?: string; status?: string; limit?: number; cursor?: string };
-    const states = q.status?.split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = states?.filter((s) => !(RUN_STATES as readonly string[]).includes(s)) ?? [];
-    if (bad.length > 0) throw badRequest([{ field: 'status', message: `unknown state ${bad.map((s) => JSON.stringify(s)).join(', ')}; expected any of: ${RUN_STATES.join(', ')}` }]);
-    let jobId: string | undefined;
-    if (q.job) {
-      const job = await getJob(ctx.db, q.job);
-      if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
-      jobId = job.id;
-    }
-    const limit = q.limit ?? 100;
-    const { runs, total } = await listRuns(ctx.db, { jobId, states: states as RunState[] | undefined }, { limit, before: q.cursor });
-    return { items: runs, total, nextCursor: runs.length === limit ? (runs[runs.length - 1]?.id ?? null) : null };
-  });
+    async (req) => {
+      const q = req.query as { job?: string; status?: string; limit?: number; cursor?: string };
+      const states = q.status
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = states?.filter((s) => !(RUN_STATES as readonly string[]).includes(s)) ?? [];
+      if (bad.length > 0)
+        throw badRequest([
+          {
+            field: 'status',
+            message: `unknown state ${bad.map((s) => JSON.stringify(s)).join(', ')}; expected any of: ${RUN_STATES.join(', ')}`,
+          },
+        ]);
+      let jobId: string | undefined;
+      if (q.job) {
+        const job = await getJob(ctx.db, q.job);
+        if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
+        jobId = job.id;
+      }
+      const limit = q.limit ?? 100;
+      const { runs, total } = await listRuns(ctx.db, { jobId, states: states as RunState[] | undefined }, { limit, before: q.cursor });
+      return { items: runs, total, nextCursor: runs.length === limit ? (runs[runs.length - 1]?.id ?? null) : null };
+    },
+  );
 
-  app.get('/v1/runs/:id', {
-    schema: {
-      summary: 'Get a run with its state history', tags: ['runs'], params: Type.Object({ id: Type.String() }),
-      response: { 200: Type.Intersect([RunSchema, Type.Object({ transitions: Type.Array(TransitionSchema) })]), 404: ProblemSchema },
+  app.get(
+    '/v1/runs/:id',
+    {
+      schema: {
+        summary: 'Get a run with its state history',
+        tags: ['runs'],
+        params: Type.Object({ id: Type.String() }),
+        response: { 200: Type.Intersect([RunSchema, Type.Object({ transitions: Type.Array(TransitionSchema) })]), 404: ProblemSchema },
+      },
     },
-  }, async (req) => {
-    const { id } = req.params as { id: string };
-    const run = await getRun(ctx.db, id);
-    if (!run) throw notFound('run', id, 'list runs with GET /v1/runs');
-    return { ...run, transitions: await getTransitions(ctx.db, id) };
-  });
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const run = await getRun(ctx.db, id);
+      if (!run) throw notFound('run', id, 'list runs with GET /v1/runs');
+      return { ...run, transitions: await getTransitions(ctx.db, id) };
+    },
+  );
 }
-
