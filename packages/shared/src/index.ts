@@ -7,3 +7,4 @@ export * from './job.js';
 export * from './protocol.js';
 export * from './broker.js';
 export * from './options.js';
+export * from './schedule.js';
