@@ -1,7 +1,8 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createBroker, DroverError } from '@drover/shared';
+import { createBroker, DroverError, EVENTS } from '@drover/shared';
+import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
 import { openDatabase, describeDatabaseUrl, ensureDatabaseExists } from './store/db.js';
@@ -72,7 +73,11 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     };
     const leadership = new Leadership(ctx);
     broker.createService(fleetService(ctx));
-    broker.createService(runsService(ctx, () => undefined));
+    broker.createService(
+      runsService(ctx, (_changed, endedJobs) => {
+        if (endedJobs.size > 0) void releaseWaiting(ctx, endedJobs).catch((err) => log.error({ err }, 'could not release waiting runs'));
+      }),
+    );
     broker.createService(dispatchService(ctx, leadership));
     await startBroker(broker, opts.natsUrl);
     cleanups.push(() => broker.stop());
@@ -87,6 +92,17 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     await cleanup();
     throw err;
   }
+}
+
+/** Runs that wait behind an active one (overlap policy `queue`) start when it ends. */
+async function releaseWaiting(ctx: CoordinatorContext, endedJobs: Set<string>): Promise<void> {
+  const jobs = await ctx.jobs.getMany([...endedJobs]);
+  const queueing = [...jobs.values()].filter((j) => j?.overlap === 'queue').map((j) => j?.id as string);
+  if (queueing.length === 0) return;
+  const released = await releaseWaitingRuns(ctx.db, queueing, ctx.now());
+  if (released.length === 0) return;
+  await ctx.queue.enqueue(released);
+  ctx.broker.broadcast(EVENTS.queueReady, {});
 }
 
 async function startBroker(broker: ReturnType<typeof createBroker>, natsUrl: string): Promise<void> {

@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import { CONSTRAINT_OPERATORS, isOrderingOperator, operatorTakesValue, type Constraint } from './constraints.js';
 import { ValidationError, type FieldError } from './errors.js';
 import { parseBytes, parseDuration, parseQuantity } from './units.js';
+import { ScheduleSchema, validateSchedule } from './schedule.js';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
@@ -86,6 +87,10 @@ export const JobDefinitionSchema = Type.Object(
     timeout: Type.Optional(Duration),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Higher runs first; default 50.' })),
     parameters: Type.Optional(StringMap),
+    schedule: Type.Optional(ScheduleSchema),
+    maxConcurrentRuns: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Most runs of this job active at once when its schedule fires (overlap policy "allow").' }),
+    ),
   },
   { additionalProperties: false, $id: 'JobDefinition' },
 );
@@ -199,6 +204,7 @@ export function validateJobDefinition(input: unknown): JobDefinition {
     errs.push({ field: 'executor', message: 'is required, e.g. { "type": "exec", "command": ["echo", "hi"] }' });
   else errs.push(...executorErrors(job.executor));
   if (job.constraints !== undefined) errs.push(...constraintErrors(job.constraints));
+  if (job.schedule !== undefined) errs.push(...validateSchedule(job.schedule, 'schedule'));
   if (
     job.timeout !== undefined &&
     (typeof job.timeout !== 'string' || parseDuration(job.timeout) === undefined || parseDuration(job.timeout) === 0)
@@ -224,7 +230,7 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   const overlaps = (f: string) => reported.some((r) => r === f || f.startsWith(`${r}.`) || r.startsWith(`${f}.`));
   for (const e of schemaErrors(JobDefinitionSchema, input)) {
     const top = e.field.split('.')[0] ?? '';
-    if (top !== 'executor' && top !== 'constraints' && !overlaps(e.field)) {
+    if (top !== 'executor' && top !== 'constraints' && top !== 'schedule' && !overlaps(e.field)) {
       errs.push(e);
       reported.push(e.field);
     }

@@ -20,7 +20,12 @@ export const ProblemSchema = Type.Object(
 export const JobSchema = Type.Intersect(
   [
     JobDefinitionSchema,
-    Type.Object({ id: Type.String(), createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }) }),
+    Type.Object({
+      id: Type.String(),
+      createdAt: Type.String({ format: 'date-time' }),
+      updatedAt: Type.String({ format: 'date-time' }),
+      pausedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Set while the schedule is paused.' }),
+    }),
   ],
   { $id: 'Job' },
 );
@@ -38,7 +43,10 @@ export const RunSchema = Type.Object(
     attempt: Type.Integer({ description: 'How many times the run has been dispatched.' }),
     attemptToken: Type.Integer({ description: 'Grows on every dispatch; messages quoting an older token are ignored.' }),
     agentId: Nullable(Type.String()),
-    queueReason: Nullable(Type.String({ description: 'Why a queued run is not running yet.' })),
+    queueReason: Nullable(Type.String({ description: 'Why a queued or pending run is not running yet.' })),
+    skipReason: Nullable(Type.String({ description: 'Why a skipped run did not run (overlap or catch-up policy).' })),
+    fireAt: Nullable(Type.String({ description: 'The schedule fire this run is for.' })),
+    notBefore: Nullable(Type.String({ description: 'A delayed run stays pending until this time.' })),
     exitCode: NullableNumber,
     signal: Nullable(Type.String()),
     error: Nullable(Type.String()),
@@ -97,6 +105,7 @@ export const TriggerSchema = Type.Object(
   {
     parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    delay: Type.Optional(Type.String({ description: 'Start no earlier than this long from now, e.g. "10m"; the run waits as pending.' })),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import { runRoutes } from './routes/runs.js';
 import { logRoutes } from './routes/logs.js';
 import { agentRoutes } from './routes/agents.js';
 import { healthRoutes } from './routes/health.js';
+import { scheduleRoutes } from './routes/schedules.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -31,13 +32,14 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
         version: API_VERSION,
         description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.',
       },
-      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'agents' }, { name: 'health' }],
+      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'schedules' }, { name: 'agents' }, { name: 'health' }],
     },
   });
   await jobRoutes(app, ctx);
   await runRoutes(app, ctx);
   await logRoutes(app, ctx);
   await agentRoutes(app, ctx);
+  await scheduleRoutes(app, ctx);
   await healthRoutes(app, ctx, redis, isLeader);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -7,6 +7,8 @@ export interface CachedJob {
   id: string;
   name: string;
   compiled: CompiledJob;
+  /** The schedule's overlap policy: `queue` makes a finished run release the one waiting. */
+  overlap: string | undefined;
 }
 
 export class JobCache {
@@ -26,7 +28,12 @@ export class JobCache {
 
   /** Stores a job just written by this process. */
   put(job: Job): void {
-    this.jobs.set(job.id, { id: job.id, name: job.name, compiled: compileJob(job) });
+    this.jobs.set(job.id, {
+      id: job.id,
+      name: job.name,
+      compiled: compileJob(job),
+      overlap: (job as { schedule?: { overlap?: string } }).schedule?.overlap,
+    });
   }
 
   /** Forgets a job changed elsewhere; the next lookup reads it again. */

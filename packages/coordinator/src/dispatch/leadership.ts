@@ -8,6 +8,7 @@ import { listAgents } from '../store/agents.js';
 import { Dispatcher } from './dispatcher.js';
 import { FleetView } from './fleet-view.js';
 import { reconcileOnce } from './reconciler.js';
+import { Scheduler } from '../schedule/scheduler.js';
 
 const LEASE_TTL_MS = 6000;
 const LEASE_RENEW_MS = 2000;
@@ -15,6 +16,7 @@ const LEASE_RENEW_MS = 2000;
 export class Leadership {
   private epoch = 0;
   private dispatcher: Dispatcher | undefined;
+  private scheduler: Scheduler | undefined;
   private readonly fleet = new FleetView();
   private leaseTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -62,6 +64,8 @@ export class Leadership {
       now: this.ctx.now,
       offerTimeoutMs: this.ctx.options.offerTimeout,
     });
+    this.scheduler = new Scheduler(this.ctx);
+    this.scheduler.poke();
     this.ctx.log.info({ epoch, agents: this.fleet.size }, 'took the dispatcher lease');
     await this.reconcile();
     this.dispatcher.kick();
@@ -71,6 +75,8 @@ export class Leadership {
     this.ctx.log.warn({ epoch: this.epoch, why }, 'stepped down as dispatcher');
     this.dispatcher?.stop();
     this.dispatcher = undefined;
+    this.scheduler?.stop();
+    this.scheduler = undefined;
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
   }
 
@@ -108,6 +114,11 @@ export class Leadership {
     if (this.fleet.onCapacity(evt)) this.dispatcher.capacityFreed();
   }
 
+  /** A schedule, a pause or a delayed run changed: the scheduler looks again. */
+  onScheduleChanged(): void {
+    this.scheduler?.poke();
+  }
+
   /** Runs were queued somewhere in the cluster. */
   onQueueReady(): void {
     this.dispatcher?.kick();
@@ -119,6 +130,7 @@ export class Leadership {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.dispatcher?.stop();
+    this.scheduler?.stop();
     if (this.dispatcher) await this.ctx.queue.releaseLease(this.ctx.broker.nodeID).catch(() => undefined);
     this.dispatcher = undefined;
   }

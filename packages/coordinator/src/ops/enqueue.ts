@@ -1,15 +1,19 @@
 // Creating runs: PostgreSQL first (the truth), then the Redis ready queue, then a nudge to
-// the dispatcher. A crash between the two writes is healed by the reconciler.
+// the dispatcher (and to the scheduler, for delayed runs). A crash between the writes is
+// healed by the reconciler.
 import { monotonicFactory } from 'ulid';
 import { EVENTS, type RunTrigger } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
-import { insertQueuedRuns, type NewRun } from '../store/insert-runs.js';
+import { insertRuns, type NewRun } from '../store/insert-runs.js';
+import { newRunView, type Run } from '../store/run-model.js';
 import type { Job } from '../store/jobs.js';
-import type { Run } from '../store/run-model.js';
 
 // Monotonic: runs created in the same millisecond still sort in creation order, which is
 // the queue's age order within a priority.
 const ulid = monotonicFactory();
+
+/** Broadcast when runs wait for a time (delayed runs): the scheduler re-arms its timer. */
+export const SCHEDULE_CHANGED_EVENT = 'drover.schedule.changed';
 
 export interface RunRequest {
   job: Job;
@@ -17,44 +21,48 @@ export interface RunRequest {
   /** Overrides the job's priority for this run. */
   priority?: number;
   trigger: RunTrigger;
+  /** Start no earlier than this many ms from now (the run waits as `pending`). */
+  delayMs?: number;
+  fireAt?: number;
+  /** Create the run in this state instead (`skipped` or `pending`), with the reason. */
+  state?: 'skipped' | 'pending';
+  reason?: string;
+  idempotencyKey?: string;
+  requestHash?: string;
 }
 
-/** Creates queued runs in one batch and returns them. */
+/** Creates runs in one batch; returns those inserted (a duplicate fire or a reused key is not). */
 export async function enqueueRuns(ctx: CoordinatorContext, requests: readonly RunRequest[]): Promise<Run[]> {
   const now = ctx.now();
-  const runs: NewRun[] = requests.map((r) => ({
-    id: ulid(now),
-    jobId: r.job.id,
-    priority: r.priority ?? r.job.priority ?? 50,
-    trigger: r.trigger,
-    parameters: { ...(r.job.parameters ?? {}), ...(r.parameters ?? {}) },
-    createdAt: now,
-  }));
-  await insertQueuedRuns(ctx.db, runs);
-  await ctx.queue.enqueue(runs.map((r) => ({ runId: r.id, jobId: r.jobId, priority: r.priority })));
-  ctx.broker.broadcast(EVENTS.queueReady, {});
-  const at = new Date(now).toISOString();
-  return runs.map((r) => ({
-    id: r.id,
-    jobId: r.jobId,
-    state: 'queued',
-    priority: r.priority,
-    trigger: r.trigger,
-    parameters: r.parameters,
-    attempt: 0,
-    attemptToken: 0,
-    agentId: null,
-    queueReason: null,
-    exitCode: null,
-    signal: null,
-    error: null,
-    durationMs: null,
-    cpuTimeMs: null,
-    peakMemoryBytes: null,
-    createdAt: at,
-    queuedAt: at,
-    offeredAt: null,
-    startedAt: null,
-    finishedAt: null,
-  }));
+  const rows: NewRun[] = requests.map((r) => {
+    const delayed = r.delayMs !== undefined && r.delayMs > 0;
+    const state = r.state ?? (delayed ? 'pending' : 'queued');
+    const row: NewRun = {
+      id: ulid(now),
+      jobId: r.job.id,
+      state,
+      priority: r.priority ?? r.job.priority ?? 50,
+      trigger: r.trigger,
+      parameters: { ...(r.job.parameters ?? {}), ...(r.parameters ?? {}) },
+      createdAt: now,
+    };
+    if (delayed && !r.state) {
+      row.notBefore = now + (r.delayMs ?? 0);
+      row.reason = `delayed until ${new Date(row.notBefore).toISOString()}`;
+    }
+    if (r.reason !== undefined) row.reason = r.reason;
+    if (r.fireAt !== undefined) row.fireAt = r.fireAt;
+    if (r.idempotencyKey !== undefined) row.idempotencyKey = r.idempotencyKey;
+    if (r.requestHash !== undefined) row.requestHash = r.requestHash;
+    return row;
+  });
+  const inserted = await insertRuns(ctx.db, rows);
+  const queued = inserted.filter((r) => r.state === 'queued');
+  if (queued.length > 0) {
+    await ctx.queue.enqueue(queued.map((r) => ({ runId: r.id, jobId: r.jobId, priority: r.priority })));
+    ctx.broker.broadcast(EVENTS.queueReady, {});
+  }
+  if (rows.some((r) => r.notBefore !== undefined)) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  const ids = new Set(inserted.map((r) => r.id));
+  return rows.filter((r) => ids.has(r.id)).map(newRunView);
 }

@@ -5,6 +5,7 @@ import type { Context, ServiceSchema } from 'moleculer';
 import { EVENTS, type CapacityEvent } from '@drover/shared';
 import type { Leadership } from '../dispatch/leadership.js';
 import type { CoordinatorContext } from '../context.js';
+import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
 
 export const JOB_CHANGED_EVENT = 'drover.job.changed';
 
@@ -19,7 +20,13 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
       // Moleculer's own: a node's services appeared or vanished, so an agent may now be addressable.
       '$services.changed': { handler: () => leadership.onQueueReady() },
       [EVENTS.queueReady]: { handler: () => leadership.onQueueReady() },
-      [JOB_CHANGED_EVENT]: { handler: (c: Context<{ jobId: string }>) => ctx.jobs.invalidate(c.params.jobId) },
+      [JOB_CHANGED_EVENT]: {
+        handler: (c: Context<{ jobId: string }>) => {
+          ctx.jobs.invalidate(c.params.jobId);
+          leadership.onScheduleChanged();
+        },
+      },
+      [SCHEDULE_CHANGED_EVENT]: { handler: () => leadership.onScheduleChanged() },
     },
   };
 }

@@ -4,8 +4,8 @@ import { SERVICES, type ReportRequest, type ReportResponse } from '@drover/share
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
 
-/** Listeners told about every applied batch (log followers, metrics). */
-export type RunChangeListener = (changed: Map<string, string>) => void;
+/** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
+export type RunChangeListener = (changed: Map<string, string>, endedJobs: Set<string>) => void;
 
 /** The runs service: applies each report as one fenced batch and tells the agent what to stop. */
 export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener): ServiceSchema {
@@ -15,10 +15,10 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
-          const { changed, stale } = await applyAgentEvents(ctx.db, agentId, events);
+          const { changed, endedJobs, stale } = await applyAgentEvents(ctx.db, agentId, events);
           if (stale.length > 0)
             ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
-          if (changed.size > 0) onChange(changed);
+          if (changed.size > 0) onChange(changed, endedJobs);
           return { stale };
         },
       },

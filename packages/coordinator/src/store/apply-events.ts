@@ -101,9 +101,10 @@ export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
   return passes.map((p) => [...p.values()]).filter((p) => p.length > 0);
 }
 
-async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Promise<Set<string>> {
+/** Applies changes; returns the runs updated, each with its job. */
+async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Promise<Map<string, string>> {
   const input = JSON.stringify(changes);
-  const res = await sql<{ id: string }>`
+  const res = await sql<{ id: string; job_id: string }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(
         id text, token bigint, from_state text, state text, started_at double precision, finished_at double precision,
@@ -121,14 +122,14 @@ async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Prom
         peak_memory_bytes = COALESCE(i.peak_memory_bytes, r.peak_memory_bytes)
       FROM input i
       WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = i.from_state AND r.agent_id = ${agentId}
-      RETURNING r.id, r.attempt_token, i.steps
+      RETURNING r.id, r.job_id, r.attempt_token, i.steps
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
       SELECT u.id, s.from_state, s.to_state, u.attempt_token, ${agentId}, s.reason, to_timestamp(s.at / 1000.0)
         FROM upd u, jsonb_to_recordset(u.steps) AS s(from_state text, to_state text, at double precision, reason text)
     )
-    SELECT id FROM upd`.execute(db);
-  return new Set(res.rows.map((r) => r.id));
+    SELECT id, job_id FROM upd`.execute(db);
+  return new Map(res.rows.map((r) => [r.id, r.job_id]));
 }
 
 async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<Set<string>> {
@@ -155,6 +156,8 @@ async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]
 export interface AppliedBatch {
   /** Runs whose state changed: id → new state. */
   changed: Map<string, string>;
+  /** Jobs of the runs that reached a terminal state in this batch. */
+  endedJobs: Set<string>;
   /** Attempts the agent must stop: re-dispatched elsewhere, cancelled, or unknown. */
   stale: HeldRun[];
 }
@@ -166,6 +169,7 @@ export interface AppliedBatch {
 export async function applyAgentEvents(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<AppliedBatch> {
   const acceptedLogs = await insertLogs(db, agentId, events);
   const changed = new Map<string, string>();
+  const endedJobs = new Set<string>();
   const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
   for (const pass of foldEvents(events)) {
     const applied = await applyChanges(db, agentId, pass);
@@ -174,10 +178,13 @@ export async function applyAgentEvents(db: Db, agentId: string, events: readonly
     const resumed = pass
       .filter((c) => !applied.has(c.id) && c.from_state === 'offered' && c.steps.length > 1)
       .map((c) => ({ ...c, from_state: 'running', started_at: null, steps: c.steps.slice(1) }));
-    const reapplied = resumed.length > 0 ? await applyChanges(db, agentId, resumed) : new Set<string>();
+    const reapplied = resumed.length > 0 ? await applyChanges(db, agentId, resumed) : new Map<string, string>();
     for (const c of pass) {
-      if (applied.has(c.id) || reapplied.has(c.id)) changed.set(c.id, c.state);
-      else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
+      const jobId = applied.get(c.id) ?? reapplied.get(c.id);
+      if (jobId !== undefined) {
+        changed.set(c.id, c.state);
+        if (isTerminal(c.state as RunState)) endedJobs.add(jobId);
+      } else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
     }
   }
   const seenLogReject = new Set<string>();
@@ -186,8 +193,8 @@ export async function applyAgentEvents(db: Db, agentId: string, events: readonly
     seenLogReject.add(`${e.runId}:${e.token}`);
     rejected.push({ runId: e.runId, token: e.token, kind: 'log' });
   }
-  if (rejected.length === 0) return { changed, stale: [] };
-  return { changed, stale: await classifyRejected(db, agentId, rejected) };
+  if (rejected.length === 0) return { changed, endedJobs, stale: [] };
+  return { changed, endedJobs, stale: await classifyRejected(db, agentId, rejected) };
 }
 
 /** Separates harmless resends from fenced messages, records the latter, and lists what to stop. */

@@ -8,6 +8,8 @@ export interface Job extends JobDefinition {
   id: string;
   createdAt: string;
   updatedAt: string;
+  /** Set while the job's schedule is paused. */
+  pausedAt: string | null;
 }
 
 interface JobRow {
@@ -15,10 +17,19 @@ interface JobRow {
   definition: unknown;
   created_at: Date;
   updated_at: Date;
+  paused_at: Date | null;
 }
 
+const COLUMNS = ['id', 'definition', 'created_at', 'updated_at', 'paused_at'] as const;
+
 function toJob(r: JobRow): Job {
-  return { id: r.id, ...(r.definition as JobDefinition), createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() };
+  return {
+    id: r.id,
+    ...(r.definition as JobDefinition),
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    pausedAt: r.paused_at === null ? null : new Date(r.paused_at).toISOString(),
+  };
 }
 
 /** True when the error is PostgreSQL's unique violation (a live job already has the name). */
@@ -31,7 +42,7 @@ export async function insertJob(db: Db, id: string, def: JobDefinition): Promise
   const row = await db
     .insertInto('jobs')
     .values({ id, name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50 })
-    .returning(['id', 'definition', 'created_at', 'updated_at'])
+    .returning([...COLUMNS])
     .executeTakeFirstOrThrow();
   return toJob(row);
 }
@@ -40,7 +51,7 @@ export async function insertJob(db: Db, id: string, def: JobDefinition): Promise
 export async function getJob(db: Db, idOrName: string): Promise<Job | undefined> {
   const row = await db
     .selectFrom('jobs')
-    .select(['id', 'definition', 'created_at', 'updated_at'])
+    .select([...COLUMNS])
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
     .executeTakeFirst();
@@ -52,7 +63,7 @@ export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('jobs')
-    .select(['id', 'definition', 'created_at', 'updated_at'])
+    .select([...COLUMNS])
     .where('id', 'in', ids)
     .where('deleted_at', 'is', null)
     .execute();
@@ -61,7 +72,10 @@ export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
 
 /** Live jobs ordered by name, a page at a time (cursor = last name seen). */
 export async function listJobs(db: Db, opts: { limit: number; after?: string }): Promise<{ jobs: Job[]; total: number }> {
-  let q = db.selectFrom('jobs').select(['id', 'definition', 'created_at', 'updated_at']).where('deleted_at', 'is', null);
+  let q = db
+    .selectFrom('jobs')
+    .select([...COLUMNS])
+    .where('deleted_at', 'is', null);
   if (opts.after) q = q.where('name', '>', opts.after);
   const [rows, count] = await Promise.all([
     q.orderBy('name').limit(opts.limit).execute(),
@@ -81,7 +95,7 @@ export async function updateJob(db: Db, id: string, def: JobDefinition): Promise
     .set({ name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
-    .returning(['id', 'definition', 'created_at', 'updated_at'])
+    .returning([...COLUMNS])
     .executeTakeFirst();
   return row && toJob(row);
 }
@@ -95,4 +109,15 @@ export async function deleteJob(db: Db, id: string): Promise<boolean> {
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** Pauses (at `at`) or resumes (`at` null) a live job's schedule; returns the job and when it had been paused. */
+export async function setPaused(db: Db, id: string, at: number | null): Promise<{ job: Job; wasPausedAt: Date | null } | undefined> {
+  const res = await sql<JobRow & { was_paused_at: Date | null }>`
+    WITH old AS (SELECT id, paused_at FROM jobs WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE)
+    UPDATE jobs j SET paused_at = CASE WHEN ${at}::double precision IS NULL THEN NULL ELSE COALESCE(j.paused_at, to_timestamp(${at} / 1000.0)) END
+      FROM old WHERE j.id = old.id
+    RETURNING j.id, j.definition, j.created_at, j.updated_at, j.paused_at, old.paused_at AS was_paused_at`.execute(db);
+  const row = res.rows[0];
+  return row && { job: toJob(row), wasPausedAt: row.was_paused_at };
 }

@@ -60,3 +60,13 @@ export async function listRuns(
   ]);
   return { runs: rows.map(toRun), total: Number(count.n) };
 }
+
+/** The run a job's idempotency key created, with the hash of the request that created it. */
+export async function getRunByIdempotencyKey(
+  db: Db,
+  jobId: string,
+  key: string,
+): Promise<(Run & { requestHash: string | null }) | undefined> {
+  const row = await db.selectFrom('runs').selectAll().where('job_id', '=', jobId).where('idempotency_key', '=', key).executeTakeFirst();
+  return row && { ...toRun(row), requestHash: row.request_hash };
+}

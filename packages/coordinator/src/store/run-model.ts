@@ -15,6 +15,12 @@ export interface Run {
   attemptToken: number;
   agentId: string | null;
   queueReason: string | null;
+  /** Why a `skipped` run did not run (overlap or catch-up policy). */
+  skipReason: string | null;
+  /** The schedule fire this run is for, if any. */
+  fireAt: string | null;
+  /** A delayed run stays `pending` until then. */
+  notBefore: string | null;
   exitCode: number | null;
   signal: string | null;
   error: string | null;
@@ -45,6 +51,9 @@ export function toRun(r: RunRow): Run {
     attemptToken: Number(r.attempt_token),
     agentId: r.agent_id,
     queueReason: r.queue_reason,
+    skipReason: r.skip_reason,
+    fireAt: iso(r.fire_at),
+    notBefore: iso(r.not_before),
     exitCode: r.exit_code,
     signal: r.signal,
     error: r.error,
@@ -56,5 +65,47 @@ export function toRun(r: RunRow): Run {
     offeredAt: iso(r.offered_at),
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
+  };
+}
+
+/** The API view of a run just created, without reading it back. */
+export function newRunView(r: {
+  id: string;
+  jobId: string;
+  state: RunState;
+  priority: number;
+  trigger: string;
+  parameters: Record<string, string>;
+  createdAt: number;
+  fireAt?: number;
+  notBefore?: number;
+  reason?: string;
+}): Run {
+  const at = new Date(r.createdAt).toISOString();
+  return {
+    id: r.id,
+    jobId: r.jobId,
+    state: r.state,
+    priority: r.priority,
+    trigger: r.trigger,
+    parameters: r.parameters,
+    attempt: 0,
+    attemptToken: 0,
+    agentId: null,
+    queueReason: r.state === 'pending' ? (r.reason ?? null) : null,
+    skipReason: r.state === 'skipped' ? (r.reason ?? null) : null,
+    fireAt: r.fireAt === undefined ? null : new Date(r.fireAt).toISOString(),
+    notBefore: r.notBefore === undefined ? null : new Date(r.notBefore).toISOString(),
+    exitCode: null,
+    signal: null,
+    error: null,
+    durationMs: null,
+    cpuTimeMs: null,
+    peakMemoryBytes: null,
+    createdAt: at,
+    queuedAt: r.state === 'queued' ? at : null,
+    offeredAt: null,
+    startedAt: null,
+    finishedAt: r.state === 'skipped' ? at : null,
   };
 }

@@ -12,6 +12,16 @@ export interface JobsTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   deleted_at: Timestamp | null;
+  paused_at: Timestamp | null;
+}
+
+export interface ScheduleStateTable {
+  job_id: string;
+  last_fire_at: Timestamp | null;
+  next_fire_at: Timestamp | null;
+  paused_from: Timestamp | null;
+  resumed_at: Timestamp | null;
+  updated_at: Generated<Date>;
 }
 
 export interface AgentsTable {
@@ -53,6 +63,11 @@ export interface RunsTable {
   offered_at: Timestamp | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  fire_at: Timestamp | null;
+  not_before: Timestamp | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  skip_reason: string | null;
 }
 
 export interface RunTransitionsTable {
@@ -92,4 +107,5 @@ export interface Database {
   run_transitions: RunTransitionsTable;
   run_logs: RunLogsTable;
   fenced_messages: FencedMessagesTable;
+  schedule_state: ScheduleStateTable;
 }

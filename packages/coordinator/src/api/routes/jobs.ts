@@ -7,6 +7,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { deleteJob, getJob, insertJob, isUniqueViolation, listJobs, updateJob, type Job } from '../../store/jobs.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
+import { syncSchedule } from '../../ops/schedule-sync.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
 
@@ -23,7 +24,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 function definitionOf(job: Job): JobDefinition {
-  const { id: _id, createdAt: _c, updatedAt: _u, ...def } = job;
+  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, ...def } = job;
   return def;
 }
 
@@ -51,6 +52,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       try {
         const job = await insertJob(ctx.db, ulid(), def);
         ctx.jobs.put(job);
+        await syncSchedule(ctx, job, undefined);
         return reply.status(201).header('location', `/v1/jobs/${job.id}`).send(job);
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(def.name);
@@ -123,6 +125,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         if (!job) throw notFound('job', id);
         ctx.jobs.put(job);
         ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+        await syncSchedule(ctx, job, current);
         return job;
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(def.name);
@@ -148,6 +151,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       ctx.jobs.invalidate(job.id);
       ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
       await cancelQueuedRunsOfJob(ctx, job.id, 'job deleted');
+      await syncSchedule(ctx, undefined, job);
       return reply.status(204).send();
     },
   );

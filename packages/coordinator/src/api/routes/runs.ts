@@ -6,6 +6,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { getJob, type Job } from '../../store/jobs.js';
 import { getRun, getTransitions, listRuns } from '../../store/query-runs.js';
 import { enqueueRuns, type RunRequest } from '../../ops/enqueue.js';
+import { triggerRun, type TriggerBody } from '../../ops/trigger.js';
 import { badRequest, notFound } from '../problem.js';
 import { BatchSchema, MAX_BATCH_RUNS, ProblemSchema, RunSchema, TransitionSchema, TriggerSchema, pageOf } from '../schemas.js';
 
@@ -14,11 +15,16 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     '/v1/jobs/:id/runs',
     {
       schema: {
-        summary: 'Trigger a run of a job now',
+        summary: 'Trigger a run of a job now (or after `delay`); an Idempotency-Key header makes retries safe',
         tags: ['runs'],
         params: Type.Object({ id: Type.String() }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(
+            Type.String({ description: 'The same key and body return the same run; the same key with another body is a 422.' }),
+          ),
+        }),
         body: TriggerSchema,
-        response: { 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema },
+        response: { 200: RunSchema, 201: RunSchema, 400: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema },
       },
       // A trigger without parameters needs no body at all.
       preValidation: async (req) => {
@@ -27,11 +33,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const body = (req.body ?? {}) as { parameters?: Record<string, string>; priority?: number };
       const job = await getJob(ctx.db, id);
       if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
-      const [run] = await enqueueRuns(ctx, [{ job, parameters: body.parameters, priority: body.priority, trigger: 'manual' }]);
-      return reply.status(201).header('location', `/v1/runs/${run?.id}`).send(run);
+      const key = req.headers['idempotency-key'];
+      const { run, created } = await triggerRun(ctx, job, (req.body ?? {}) as TriggerBody, typeof key === 'string' ? key : undefined);
+      return reply
+        .status(created ? 201 : 200)
+        .header('location', `/v1/runs/${run.id}`)
+        .send(run);
     },
   );
 

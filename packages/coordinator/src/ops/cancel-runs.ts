@@ -1,0 +1,56 @@
+// Cancelling runs (the overlap policy `replace`): runs not yet on an agent end at once; runs an
+// agent holds are asked to stop there, and end `cancelled` when the agent reports it.
+import { sql } from 'kysely';
+import { ACTIONS, type StopRequest } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+
+/** Cancels these runs, whatever their live state; returns how many ended at once. */
+export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly string[], reason: string): Promise<number> {
+  if (runIds.length === 0) return 0;
+  const at = ctx.now();
+  // pending, queued and offered runs end here; an agent quoting an offered run later is fenced.
+  const ended = await sql<{ id: string; job_id: string; from_state: string; agent_id: string | null; attempt_token: number }>`
+    WITH old AS (
+      SELECT id, state FROM runs WHERE id = ANY(${[...runIds]}::text[]) AND state IN ('pending', 'queued', 'offered') FOR UPDATE
+    ), upd AS (
+      UPDATE runs r SET state = 'cancelled', finished_at = to_timestamp(${at} / 1000.0), error = ${reason}
+        FROM old WHERE r.id = old.id
+      RETURNING r.id, r.job_id, old.state AS from_state, r.agent_id, r.attempt_token
+    ), tr AS (
+      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
+      SELECT id, from_state, 'cancelled', attempt_token, agent_id, ${reason}, to_timestamp(${at} / 1000.0) FROM upd
+    )
+    SELECT * FROM upd`.execute(ctx.db);
+  const byJob = new Map<string, string[]>();
+  for (const r of ended.rows) if (r.from_state === 'queued') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.id]);
+  await Promise.all([...byJob].map(([jobId, ids]) => ctx.queue.remove(jobId, ids)));
+  // Runs on agents (running, or just offered and maybe starting): ask their agents to stop them.
+  const running = await ctx.db
+    .selectFrom('runs')
+    .select(['id', 'attempt_token', 'agent_id'])
+    .where('id', 'in', [...runIds])
+    .where('state', '=', 'running')
+    .execute();
+  const targets = [
+    ...running.map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id })),
+    ...ended.rows
+      .filter((r) => r.from_state === 'offered')
+      .map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id })),
+  ].filter((t): t is { runId: string; token: number; agentId: string } => t.agentId !== null);
+  const agentIds = [...new Set(targets.map((t) => t.agentId))];
+  const nodes =
+    agentIds.length === 0 ? [] : await ctx.db.selectFrom('agents').select(['id', 'node_id']).where('id', 'in', agentIds).execute();
+  const nodeOf = new Map(nodes.map((n) => [n.id, n.node_id]));
+  const byNode = new Map<string, StopRequest['runs']>();
+  for (const t of targets) {
+    const node = nodeOf.get(t.agentId);
+    if (node) byNode.set(node, [...(byNode.get(node) ?? []), { runId: t.runId, token: t.token }]);
+  }
+  for (const [nodeID, runs] of byNode) {
+    const req: StopRequest = { runs, reason };
+    ctx.broker
+      .call(ACTIONS.stop, req, { nodeID, retries: 0 })
+      .catch((err: Error) => ctx.log.warn({ nodeID, err: err.message }, 'could not ask an agent to stop runs'));
+  }
+  return ended.rows.length;
+}

@@ -1,0 +1,43 @@
+// Keeping a job's schedule state in step with its definition, and pausing/resuming it.
+import { compileSchedule, nextFire, type ScheduleSpec } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import type { Job } from '../store/jobs.js';
+import { setPaused } from '../store/jobs.js';
+import { deleteScheduleState, recordResume, resetScheduleState } from '../store/schedules.js';
+import { SCHEDULE_CHANGED_EVENT } from './enqueue.js';
+
+const scheduleOf = (job: Job | undefined): ScheduleSpec | undefined => (job as { schedule?: ScheduleSpec } | undefined)?.schedule;
+
+/**
+ * After a job was created, changed or deleted: a new or changed schedule starts from now (no
+ * catch-up for fires before it existed); a removed one is forgotten. The scheduler is told.
+ */
+export async function syncSchedule(ctx: CoordinatorContext, job: Job | undefined, previous: Job | undefined): Promise<void> {
+  const now = ctx.now();
+  const spec = scheduleOf(job);
+  const before = scheduleOf(previous);
+  if (job && spec) {
+    if (before && JSON.stringify(before) === JSON.stringify(spec)) return;
+    await resetScheduleState(ctx.db, job.id, nextFire(compileSchedule(spec), now), now);
+  } else if (before && previous) {
+    await deleteScheduleState(ctx.db, previous.id);
+  } else return;
+  ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+}
+
+/** Pauses a job's schedule: its fires are missed until it is resumed. */
+export async function pauseJob(ctx: CoordinatorContext, jobId: string): Promise<Job | undefined> {
+  const r = await setPaused(ctx.db, jobId, ctx.now());
+  if (r) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  return r?.job;
+}
+
+/** Resumes a paused schedule; fires missed while paused follow the job's catch-up policy. */
+export async function resumeJob(ctx: CoordinatorContext, jobId: string): Promise<Job | undefined> {
+  const now = ctx.now();
+  const r = await setPaused(ctx.db, jobId, null);
+  if (!r) return undefined;
+  if (r.wasPausedAt) await recordResume(ctx.db, jobId, r.wasPausedAt, now);
+  ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  return r.job;
+}

@@ -1,0 +1,74 @@
+// A manual trigger: now or after a delay, with an optional Idempotency-Key so that a client
+// retrying the same request gets the same run instead of a second one.
+import { createHash } from 'node:crypto';
+import { parseDuration } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import type { Job } from '../store/jobs.js';
+import { getRunByIdempotencyKey } from '../store/query-runs.js';
+import type { Run } from '../store/run-model.js';
+import { HttpProblem, badRequest } from '../api/problem.js';
+import { enqueueRuns } from './enqueue.js';
+
+export interface TriggerBody {
+  parameters?: Record<string, string>;
+  priority?: number;
+  /** A duration ("10m"): the run waits as `pending` until then. */
+  delay?: string;
+}
+
+/** A stable digest of what a request asked for: same job and same body give the same hash. */
+export function requestHash(jobId: string, body: TriggerBody): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : v;
+  return createHash('sha256')
+    .update(JSON.stringify([jobId, canonical(body)]))
+    .digest('hex');
+}
+
+function sameRequestOrConflict(existing: Run & { requestHash: string | null }, hash: string, key: string): Run {
+  if (existing.requestHash !== hash) {
+    throw new HttpProblem(
+      422,
+      'Unprocessable Content',
+      `Idempotency-Key "${key}" was already used for run ${existing.id} with a different request; use a new key for a different request`,
+    );
+  }
+  return existing;
+}
+
+/** Creates the run (201), or returns the run an earlier request with the same key created (200). */
+export async function triggerRun(
+  ctx: CoordinatorContext,
+  job: Job,
+  body: TriggerBody,
+  idempotencyKey?: string,
+): Promise<{ run: Run; created: boolean }> {
+  let delayMs: number | undefined;
+  if (body.delay !== undefined) {
+    delayMs = parseDuration(body.delay);
+    if (delayMs === undefined)
+      throw badRequest([{ field: 'delay', message: `"${body.delay}" is not a duration; use e.g. "30s", "10m", "2h"` }]);
+  }
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+    throw badRequest([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+  }
+  const hash = idempotencyKey === undefined ? undefined : requestHash(job.id, body);
+  if (idempotencyKey !== undefined && hash !== undefined) {
+    const existing = await getRunByIdempotencyKey(ctx.db, job.id, idempotencyKey);
+    if (existing) return { run: sameRequestOrConflict(existing, hash, idempotencyKey), created: false };
+  }
+  const [run] = await enqueueRuns(ctx, [
+    { job, parameters: body.parameters, priority: body.priority, trigger: 'manual', delayMs, idempotencyKey, requestHash: hash },
+  ]);
+  if (run) return { run, created: true };
+  // Another request with the same key won the race between our read and our insert.
+  const existing = idempotencyKey === undefined ? undefined : await getRunByIdempotencyKey(ctx.db, job.id, idempotencyKey);
+  if (!existing || hash === undefined || idempotencyKey === undefined) throw new Error('the run was neither created nor found');
+  return { run: sameRequestOrConflict(existing, hash, idempotencyKey), created: false };
+}

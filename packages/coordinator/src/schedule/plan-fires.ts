@@ -1,0 +1,80 @@
+// What to do with one job's due fires: a pure function of the schedule, the fires, the job's
+// live runs and `now`. The scheduler gathers the inputs and commits the result.
+import { decideOverlap, planCatchUp, type CompiledSchedule } from '@drover/shared';
+
+/** A fire later than this when handled is "missed" and goes through the catch-up policy. */
+export const MISSED_AFTER_MS = 10_000;
+
+export interface FireInput {
+  schedule: CompiledSchedule;
+  /** Due fires in (last handled, now], ascending. */
+  fires: readonly number[];
+  now: number;
+  /** The job's active runs (queued, offered, running) and how many wait behind them. */
+  active: readonly string[];
+  waiting: number;
+  maxConcurrentRuns: number | null;
+  /** The last pause of the job, to explain fires it cost. */
+  pausedFrom: number | null;
+  resumedAt: number | null;
+}
+
+export type FireAction =
+  | { fireAt: number; action: 'start' }
+  | { fireAt: number; action: 'wait'; reason: string }
+  | { fireAt: number; action: 'skip'; reason: string };
+
+export interface FirePlan {
+  actions: FireAction[];
+  /** Active runs to cancel first (overlap `replace`). */
+  cancel: string[];
+}
+
+function missedBecause(fireAt: number, i: FireInput): string {
+  if (i.pausedFrom !== null && i.resumedAt !== null && fireAt >= i.pausedFrom && fireAt <= i.resumedAt) return 'the job was paused';
+  return 'no coordinator was scheduling at the time';
+}
+
+/** Decides, fire by fire, what happens: start a run, wait behind the active one, or skip (with why). */
+export function planFires(i: FireInput): FirePlan {
+  const onTime = i.fires.filter((f) => f > i.now - MISSED_AFTER_MS);
+  const missed = i.fires.filter((f) => f <= i.now - MISSED_AFTER_MS);
+  const catchUp = planCatchUp(missed, i.schedule.catchUp, i.schedule.catchUpWindowMs, i.now);
+  const actions: FireAction[] = catchUp.skip.map((s) => ({
+    fireAt: s.fireAt,
+    action: 'skip',
+    reason: `missed: ${missedBecause(s.fireAt, i)}; ${s.reason}`,
+  }));
+  let active = i.active.length;
+  let waiting = i.waiting;
+  const cancel: string[] = [];
+  let startedHere: FireAction | undefined; // the run this plan started last, if any
+  const toRun = [...catchUp.run, ...onTime].sort((a, b) => a - b);
+  for (const fireAt of toRun) {
+    const decision = decideOverlap(i.schedule.overlap, active, waiting, i.maxConcurrentRuns);
+    if (decision === 'start') {
+      startedHere = { fireAt, action: 'start' };
+      actions.push(startedHere);
+      active++;
+    } else if (decision === 'replace') {
+      cancel.push(...i.active);
+      // A run this plan would start and at once replace is not started at all.
+      if (startedHere) Object.assign(startedHere, { action: 'skip', reason: 'replaced by a later fire (overlap policy "replace")' });
+      startedHere = { fireAt, action: 'start' };
+      actions.push(startedHere);
+      active = 1;
+    } else if (decision === 'wait') {
+      actions.push({ fireAt, action: 'wait', reason: 'waiting for the previous run to end (overlap policy "queue")' });
+      waiting++;
+    } else {
+      const why =
+        i.schedule.overlap === 'allow' || i.schedule.overlap === 'replace'
+          ? `the job already has ${active} active run${active === 1 ? '' : 's'} (maxConcurrentRuns ${i.maxConcurrentRuns ?? '∞'})`
+          : i.schedule.overlap === 'queue'
+            ? 'a run is already waiting for the previous one to end (overlap policy "queue" keeps at most one waiting)'
+            : 'the previous run was still active (overlap policy "forbid")';
+      actions.push({ fireAt, action: 'skip', reason: why });
+    }
+  }
+  return { actions: actions.sort((a, b) => a.fireAt - b.fireAt), cancel: [...new Set(cancel)] };
+}

@@ -1,0 +1,158 @@
+// The scheduler turns schedule fires into runs. It runs on the coordinator holding the
+// dispatcher lease, sleeps until the earliest due fire or delayed run (read from an index),
+// and handles every due job in one batch: one insert for all runs, one update for all
+// schedules. A run per fire is unique in PostgreSQL, so a second scheduler (during a lease
+// handover) or a restart mid-tick cannot create two.
+import { compileSchedule, firesBetween, nextFire, type CompiledSchedule, type JobDefinition, type ScheduleSpec } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { enqueueRuns, type RunRequest } from '../ops/enqueue.js';
+import { cancelRuns } from '../ops/cancel-runs.js';
+import { advanceSchedules, dueSchedules, liveRunCounts, nextWake, releaseDelayedRuns, type DueSchedule } from '../store/schedules.js';
+import type { Job } from '../store/jobs.js';
+import { planFires } from './plan-fires.js';
+
+const BATCH = 2000;
+/** Longest sleep: a safety net in case a wake-up message was lost. */
+const MAX_SLEEP_MS = 30_000;
+/** Most fires of one job handled in one tick; the rest follow in the next (at once). */
+const MAX_FIRES_PER_TICK = 1000;
+
+/** What one tick did, for logs and tests. */
+export interface TickReport {
+  fires: number;
+  started: number;
+  skipped: number;
+  waiting: number;
+  released: number;
+}
+
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly compiled = new Map<string, { version: number; schedule: CompiledSchedule | null }>();
+
+  constructor(private readonly ctx: CoordinatorContext) {}
+
+  /** Looks at the schedules now (a job or a delay changed, or leadership was just taken). */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    if (this.timer) clearTimeout(this.timer);
+    setImmediate(() => void this.loop());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async loop(): Promise<void> {
+    let delay = MAX_SLEEP_MS;
+    try {
+      do {
+        this.again = false;
+        const report = await this.tick();
+        if (report.fires > 0 || report.released > 0) this.ctx.log.debug(report, 'scheduler tick');
+      } while (this.again && !this.stopped);
+      const wake = await nextWake(this.ctx.db);
+      if (wake !== null) delay = Math.min(MAX_SLEEP_MS, Math.max(0, wake - this.ctx.now()));
+    } catch (err) {
+      this.ctx.log.error({ err }, 'scheduler tick failed; retrying in 1 s');
+      delay = 1000;
+    } finally {
+      this.running = false;
+    }
+    if (!this.stopped) {
+      this.timer = setTimeout(() => this.poke(), delay);
+      this.timer.unref();
+    }
+  }
+
+  private scheduleOf(d: DueSchedule): CompiledSchedule | null {
+    const version = d.updatedAt.getTime();
+    const hit = this.compiled.get(d.jobId);
+    if (hit && hit.version === version) return hit.schedule;
+    let schedule: CompiledSchedule | null = null;
+    const spec = (d.definition as JobDefinition & { schedule?: ScheduleSpec }).schedule;
+    try {
+      schedule = spec ? compileSchedule(spec) : null;
+    } catch (err) {
+      this.ctx.log.error({ jobId: d.jobId, err: (err as Error).message }, 'a stored schedule no longer compiles; it will not fire');
+    }
+    this.compiled.set(d.jobId, { version, schedule });
+    return schedule;
+  }
+
+  /** Handles every fire due at `now` and every delayed run whose time has come. */
+  async tick(): Promise<TickReport> {
+    const now = this.ctx.now();
+    const report: TickReport = { fires: 0, started: 0, skipped: 0, waiting: 0, released: 0 };
+    const released = await releaseDelayedRuns(this.ctx.db, now);
+    if (released.length > 0) {
+      await this.ctx.queue.enqueue(released);
+      report.released = released.length;
+    }
+    for (;;) {
+      const due = await dueSchedules(this.ctx.db, now, BATCH);
+      if (due.length === 0) break;
+      const live = await liveRunCounts(
+        this.ctx.db,
+        due.map((d) => d.jobId),
+      );
+      const requests: RunRequest[] = [];
+      const cancel: string[] = [];
+      const moves: Array<{ jobId: string; expectedNext: number; last: number; next: number | null }> = [];
+      for (const d of due) {
+        const schedule = this.scheduleOf(d);
+        if (!schedule) {
+          moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last: d.lastFireAt ?? now, next: null });
+          continue;
+        }
+        const from = d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1;
+        const fires = firesBetween(schedule, from, now, MAX_FIRES_PER_TICK);
+        const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
+        const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
+        const plan = planFires({
+          schedule,
+          fires,
+          now,
+          active: counts.active,
+          waiting: counts.waiting,
+          maxConcurrentRuns: def.maxConcurrentRuns ?? null,
+          pausedFrom: d.pausedFrom,
+          resumedAt: d.resumedAt,
+        });
+        const job = { ...def, id: d.jobId, priority: d.priority } as Job;
+        for (const a of plan.actions) {
+          if (a.action === 'start') requests.push({ job, trigger: 'schedule', fireAt: a.fireAt });
+          else
+            requests.push({
+              job,
+              trigger: 'schedule',
+              fireAt: a.fireAt,
+              state: a.action === 'skip' ? 'skipped' : 'pending',
+              reason: a.reason,
+            });
+          report[a.action === 'start' ? 'started' : a.action === 'skip' ? 'skipped' : 'waiting']++;
+        }
+        cancel.push(...plan.cancel);
+        report.fires += fires.length;
+        const last = fires.length > 0 ? (fires[fires.length - 1] as number) : from;
+        // More fires than one tick takes: come back for the rest at once.
+        const next = fires.length >= MAX_FIRES_PER_TICK ? nextFire(schedule, last) : nextFire(schedule, Math.max(now, last));
+        moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last, next });
+      }
+      if (cancel.length > 0) await cancelRuns(this.ctx, cancel, 'replaced by a newer fire (overlap policy "replace")');
+      await enqueueRuns(this.ctx, requests);
+      await advanceSchedules(this.ctx.db, moves);
+      if (due.length < BATCH) break;
+    }
+    return report;
+  }
+}
