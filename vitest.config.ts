@@ -12,6 +12,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
+          // *.int.test.ts talk to real servers: they belong to the integration project.
+          exclude: ['packages/*/src/**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
           environment: 'node',
         },
       },
@@ -19,7 +21,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'packages/*/src/**/*.int.test.ts'],
           environment: 'node',
           // Builds the migrated template database once; each test clones it.
           globalSetup: ['./test/support/database.ts'],

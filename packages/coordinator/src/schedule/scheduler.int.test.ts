@@ -1,0 +1,126 @@
+// The scheduler with the clock passed in, against real PostgreSQL and Redis: a coordinator
+// "stopped" for an hour with an every-minute job produces exactly what each catch-up policy
+// promises, every missed fire that does not run is recorded as skipped with its reason, and
+// handling the same fires twice (a restart mid-tick, a second scheduler) creates nothing new.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import { createBroker, validateJobDefinition } from '@drover/shared';
+import type { ServiceBroker } from 'moleculer';
+import { createTestEnv, type TestEnv } from '../../../../test/support/index.js';
+import type { CoordinatorContext } from '../context.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { insertJob } from '../store/jobs.js';
+import { resetScheduleState } from '../store/schedules.js';
+import { openRedis, ReadyQueue } from '../queue/ready-queue.js';
+import { JobCache } from '../dispatch/job-cache.js';
+import { compileCoordinatorOptions } from '../options.js';
+import { Scheduler } from './scheduler.js';
+
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+const MINUTE = 60_000;
+
+let env: TestEnv;
+let db: Db;
+let redis: Redis;
+let broker: ServiceBroker;
+let clock = T0;
+let ctx: CoordinatorContext;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  db = await openDatabase(env.databaseUrl, { poolSize: 4 });
+  redis = await openRedis(env.redisUrl);
+  broker = createBroker({ natsUrl: 'memory', namespace: env.namespace, nodeId: 'scheduler-test' });
+  await broker.start();
+  ctx = {
+    options: compileCoordinatorOptions({ env: {} }),
+    db,
+    dispatchDb: db,
+    queue: new ReadyQueue(redis, env.redisPrefix),
+    broker,
+    jobs: new JobCache(db),
+    log: pino({ level: 'silent' }),
+    now: () => clock,
+  };
+});
+afterAll(async () => {
+  await broker?.stop();
+  redis?.disconnect();
+  await db?.destroy();
+  await env?.cleanup();
+});
+
+interface RunRow {
+  state: string;
+  fire_at: Date;
+  skip_reason: string | null;
+}
+
+async function everyMinuteJob(name: string, catchUp: string, catchUpWindow: string): Promise<string> {
+  const def = validateJobDefinition({ name, executor: { type: 'noop' }, schedule: { cron: '* * * * *', catchUp, catchUpWindow } });
+  const job = await insertJob(db, ulid(), def);
+  // The schedule was created at T0 and its first fire handled then; then nobody scheduled.
+  await resetScheduleState(db, job.id, T0 + MINUTE, T0);
+  return job.id;
+}
+
+async function runsOf(jobId: string): Promise<RunRow[]> {
+  return db
+    .selectFrom('runs')
+    .select(['state', 'fire_at', 'skip_reason'])
+    .where('job_id', '=', jobId)
+    .orderBy('fire_at')
+    .execute() as Promise<RunRow[]>;
+}
+
+const minuteOf = (d: Date) => (d.getTime() - T0) / MINUTE;
+
+describe('catch-up after an hour without a scheduler (every-minute job)', () => {
+  it('runs what each policy promises and records every other missed fire as skipped', async () => {
+    const skip = await everyMinuteJob('catch-skip', 'skip', '2h');
+    const latest = await everyMinuteJob('catch-latest', 'latest', '2h');
+    const all = await everyMinuteJob('catch-all', 'all', '2h');
+    const windowed = await everyMinuteJob('catch-all-30m', 'all', '30m');
+    // Back an hour later, 5 s after the minute: fire 60 is on time, fires 1–59 were missed.
+    clock = T0 + 60 * MINUTE + 5000;
+    const report = await new Scheduler(ctx).tick();
+    expect(report.fires).toBe(4 * 60);
+
+    const s = await runsOf(skip);
+    expect(s).toHaveLength(60);
+    expect(s.filter((r) => r.state === 'queued').map((r) => minuteOf(r.fire_at))).toEqual([60]);
+    expect(s.filter((r) => r.state === 'skipped')).toHaveLength(59);
+    expect(s[0]?.skip_reason).toContain('no coordinator was scheduling');
+
+    const l = await runsOf(latest);
+    expect(l.filter((r) => r.state === 'queued').map((r) => minuteOf(r.fire_at))).toEqual([59, 60]);
+    expect(l.filter((r) => r.state === 'skipped')).toHaveLength(58);
+
+    const a = await runsOf(all);
+    expect(a.filter((r) => r.state === 'queued')).toHaveLength(60);
+
+    const w = await runsOf(windowed);
+    // Fires within 30 min of now (minutes 31–60) run; the 30 older ones are skipped, naming the window.
+    expect(w.filter((r) => r.state === 'queued').map((r) => minuteOf(r.fire_at))).toEqual(Array.from({ length: 30 }, (_, i) => 31 + i));
+    const old = w.filter((r) => r.state === 'skipped');
+    expect(old.map((r) => minuteOf(r.fire_at))).toEqual(Array.from({ length: 30 }, (_, i) => 1 + i));
+    expect(old[0]?.skip_reason).toContain('30m');
+
+    // Every run is queued in Redis too, ready for the dispatcher.
+    expect(await ctx.queue.depth()).toBe(1 + 2 + 60 + 30);
+  });
+
+  it('creates nothing twice when the same fires are handled again', async () => {
+    const jobId = await everyMinuteJob('catch-twice', 'all', '2h');
+    clock = T0 + 10 * MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    const first = await runsOf(jobId);
+    // A second scheduler (or a restart) that had read the old schedule state handles the same fires.
+    await resetScheduleState(db, jobId, T0 + MINUTE, T0);
+    await new Scheduler(ctx).tick();
+    expect(await runsOf(jobId)).toEqual(first);
+    expect(first).toHaveLength(10);
+  });
+});
