@@ -30,15 +30,21 @@ export interface FirePlan {
   cancel: string[];
 }
 
+const firedWhilePaused = (fireAt: number, i: FireInput): boolean =>
+  i.pausedFrom !== null && i.resumedAt !== null && fireAt >= i.pausedFrom && fireAt <= i.resumedAt;
+
 function missedBecause(fireAt: number, i: FireInput): string {
-  if (i.pausedFrom !== null && i.resumedAt !== null && fireAt >= i.pausedFrom && fireAt <= i.resumedAt) return 'the job was paused';
+  if (firedWhilePaused(fireAt, i)) return 'the job was paused';
   return 'no coordinator was scheduling at the time';
 }
 
 /** Decides, fire by fire, what happens: start a run, wait behind the active one, or skip (with why). */
 export function planFires(i: FireInput): FirePlan {
-  const onTime = i.fires.filter((f) => f > i.now - MISSED_AFTER_MS);
-  const missed = i.fires.filter((f) => f <= i.now - MISSED_AFTER_MS);
+  // A fire that came while the job was paused is missed however recent it is: resuming
+  // applies the catch-up policy to it, rather than running it as if it were on time.
+  const isMissed = (f: number) => f <= i.now - MISSED_AFTER_MS || firedWhilePaused(f, i);
+  const onTime = i.fires.filter((f) => !isMissed(f));
+  const missed = i.fires.filter(isMissed);
   const catchUp = planCatchUp(missed, i.schedule.catchUp, i.schedule.catchUpWindowMs, i.now);
   const actions: FireAction[] = catchUp.skip.map((s) => ({
     fireAt: s.fireAt,

@@ -20,11 +20,11 @@ import { JobSchema, ProblemSchema } from '../schemas.js';
 
 const MAX_PREVIEW = 1000;
 
-function parseFrom(from: string | undefined, now: number): number {
+function parseFrom(from: string | undefined, now: number, field = 'from'): number {
   if (from === undefined) return now;
   const ms = Date.parse(from);
   if (Number.isNaN(ms) || !/T/.test(from))
-    throw badRequest([{ field: 'from', message: `"${from}" is not an ISO 8601 instant, e.g. 2026-03-29T00:00:00Z` }]);
+    throw badRequest([{ field, message: `"${from}" is not an ISO 8601 instant, e.g. 2026-03-29T00:00:00Z` }]);
   return ms;
 }
 
@@ -161,8 +161,8 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       const q = req.query as { since?: string; until?: string; job?: string; bucket?: 'minute' | 'hour' | 'day' };
       const now = ctx.now();
       const back = q.since === undefined ? 3_600_000 : parseDuration(q.since);
-      const since = back !== undefined ? now - back : parseFrom(q.since, now);
-      const until = parseFrom(q.until, now);
+      const since = back !== undefined ? now - back : parseFrom(q.since, now, 'since');
+      const until = parseFrom(q.until, now, 'until');
       let jobId: string | undefined;
       if (q.job) {
         const job = await getJob(ctx.db, q.job);
