@@ -3,7 +3,15 @@
 // and handles every due job in one batch: one insert for all runs, one update for all
 // schedules. A run per fire is unique in PostgreSQL, so a second scheduler (during a lease
 // handover) or a restart mid-tick cannot create two.
-import { compileSchedule, firesBetween, nextFire, type CompiledSchedule, type JobDefinition, type ScheduleSpec } from '@drover/shared';
+import {
+  compileSchedule,
+  EVENTS,
+  firesBetween,
+  nextFire,
+  type CompiledSchedule,
+  type JobDefinition,
+  type ScheduleSpec,
+} from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { enqueueRuns, type RunRequest } from '../ops/enqueue.js';
 import { cancelRuns } from '../ops/cancel-runs.js';
@@ -96,6 +104,8 @@ export class Scheduler {
     const released = await releaseDelayedRuns(this.ctx.db, now);
     if (released.length > 0) {
       await this.ctx.queue.enqueue(released);
+      // Tell the dispatcher, as enqueueRuns does: otherwise released runs wait for its next sweep.
+      this.ctx.broker.broadcast(EVENTS.queueReady, {});
       report.released = released.length;
     }
     for (;;) {
