@@ -68,7 +68,10 @@ export async function startCluster() {
           buf = buf.slice(i + 1);
         }
       });
-      child.stderr.on('data', (d) => tail.push(String(d)));
+      child.stderr.on('data', (d) => {
+        tail.push(String(d));
+        if (process.env.BENCH_STDERR) process.stderr.write(d);
+      });
       child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}:\n${tail.join('\n')}`)));
     });
   }

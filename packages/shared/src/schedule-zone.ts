@@ -28,15 +28,23 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
+// Building an Intl.DateTimeFormat costs tens of microseconds; a scheduler compiling thousands
+// of schedules asks about the same few zones over and over.
+const canonicalNames = new Map<string, string | undefined>();
+
 /** The canonical name of a time zone this runtime knows ("europe/rome" → "Europe/Rome"), or undefined. */
 export function canonicalTimeZone(zone: string): string | undefined {
   // Intl also takes fixed offsets ("+02:00"); schedules name IANA zones so DST rules apply.
   if (zone.length === 0 || zone.length > 64 || /^[+-]/.test(zone)) return undefined;
+  if (canonicalNames.has(zone)) return canonicalNames.get(zone);
+  let name: string | undefined;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    name = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return undefined;
+    name = undefined;
   }
+  if (canonicalNames.size < 1000) canonicalNames.set(zone, name);
+  return name;
 }
 
 /** Epoch ms of the given calendar fields read as UTC; unlike Date.UTC, years 0–99 mean themselves. */

@@ -99,9 +99,15 @@ export class Dispatcher {
     }
     const view = this.d.fleet.snapshot(this.d.now(), (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
-    const assignments: Array<{ runId: string; agentId: string }> = [];
+    const planned: Array<{ jobId: string; agents: string[] }> = [];
     let leftOver = false;
+    let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
     for (const r of ready) {
+      // The fleet is full: the rest wait for capacity events, which start the next pass.
+      if (freeSlots <= 0) {
+        leftOver = true;
+        break;
+      }
       const job = jobs.get(r.jobId);
       if (!job) {
         // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
@@ -117,10 +123,13 @@ export class Dispatcher {
       if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
       else this.reasons.delete(r.jobId);
       if (plan.assignments.length < r.depth) leftOver = true;
-      if (plan.assignments.length === 0) continue;
-      const runIds = await this.d.queue.claim(r.jobId, plan.assignments.length);
-      runIds.forEach((runId, i) => assignments.push({ runId, agentId: plan.assignments[i] as string }));
+      if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
+      freeSlots -= plan.assignments.length;
     }
+    if (planned.length === 0) return 0;
+    // One round trip claims the runs of every placed job.
+    const claimed = await this.d.queue.claimMany(planned.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
+    const assignments = planned.flatMap((p, i) => (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string })));
     if (assignments.length === 0) return 0;
     const offered = await markOffered(this.d.dispatchDb, assignments, this.d.now());
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));

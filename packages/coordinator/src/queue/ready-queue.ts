@@ -23,6 +23,12 @@ type Scripted = Redis & {
   releaseLease(k1: string, nodeId: string): Promise<number>;
 };
 
+/** The results of a pipeline, or its first error. */
+function throwFirstError(results: Array<[Error | null, unknown]> | null): unknown[] {
+  for (const [err] of results ?? []) if (err) throw err;
+  return (results ?? []).map(([, v]) => v);
+}
+
 /** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
 export async function openRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -65,27 +71,29 @@ export class ReadyQueue {
 
   /** Adds runs to their jobs' queues; one script call per job, pipelined. */
   async enqueue(runs: ReadonlyArray<{ runId: string; jobId: string; priority: number }>): Promise<void> {
+    if (runs.length === 0) return;
     const byJob = new Map<string, Array<string | number>>();
     for (const r of runs) {
       const args = byJob.get(r.jobId) ?? [];
       args.push(-r.priority, r.runId);
       byJob.set(r.jobId, args);
     }
-    const CHUNK = 2000; // Lua's unpack limit is far above, but keep each script call short
-    await Promise.all(
-      [...byJob].flatMap(([jobId, args]) => {
-        const calls: Array<Promise<number>> = [];
-        for (let i = 0; i < args.length; i += CHUNK * 2)
-          calls.push(this.r.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2)));
-        return calls;
-      }),
-    );
+    // One script call per job (at most CHUNK runs each), all in one pipeline: one round trip.
+    const CHUNK = 2000;
+    const pipe = this.r.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const [jobId, args] of byJob) {
+      for (let i = 0; i < args.length; i += CHUNK * 2)
+        pipe.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2));
+    }
+    throwFirstError(await pipe.exec());
   }
 
-  /** Takes up to `count` runs from the head of a job's queue. */
-  async claim(jobId: string, count: number): Promise<string[]> {
-    if (count <= 0) return [];
-    return this.r.claimRuns(this.jobsKey(), this.queueKey(jobId), jobId, count);
+  /** Takes up to `count` runs from the head of each job's queue, in one round trip. */
+  async claimMany(claims: ReadonlyArray<{ jobId: string; count: number }>): Promise<string[][]> {
+    if (claims.length === 0) return [];
+    const pipe = this.r.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const c of claims) pipe.claimRuns(this.jobsKey(), this.queueKey(c.jobId), c.jobId, c.count);
+    return throwFirstError(await pipe.exec()).map((ids) => ids as string[]);
   }
 
   /** Removes specific runs (e.g. cancelled) from a job's queue. */

@@ -19,7 +19,10 @@ import { advanceSchedules, dueSchedules, liveRunCounts, nextWake, releaseDelayed
 import type { Job } from '../store/jobs.js';
 import { planFires } from './plan-fires.js';
 
-const BATCH = 2000;
+const BATCH = 10_000;
+/** Due schedules handled per statement, and how many such chunks are in flight at once. */
+const CHUNK = 1000;
+const PARALLEL_CHUNKS = 3;
 /** Longest sleep: a safety net in case a wake-up message was lost. */
 const MAX_SLEEP_MS = 30_000;
 /** Most fires of one job handled in one tick; the rest follow in the next (at once). */
@@ -111,58 +114,72 @@ export class Scheduler {
     for (;;) {
       const due = await dueSchedules(this.ctx.db, now, BATCH);
       if (due.length === 0) break;
-      const live = await liveRunCounts(
-        this.ctx.db,
-        due.map((d) => d.jobId),
+      // Chunks of different jobs are independent: handle a few at once, so PostgreSQL and
+      // Redis work on one chunk while this process plans the next.
+      const chunks: DueSchedule[][] = [];
+      for (let i = 0; i < due.length; i += CHUNK) chunks.push(due.slice(i, i + CHUNK));
+      let nextChunk = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(PARALLEL_CHUNKS, chunks.length) }, async () => {
+          while (nextChunk < chunks.length) await this.handle(chunks[nextChunk++] as DueSchedule[], now, report);
+        }),
       );
-      const requests: RunRequest[] = [];
-      const cancel: string[] = [];
-      const moves: Array<{ jobId: string; expectedNext: number; last: number; next: number | null }> = [];
-      for (const d of due) {
-        const schedule = this.scheduleOf(d);
-        if (!schedule) {
-          moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last: d.lastFireAt ?? now, next: null });
-          continue;
-        }
-        const from = d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1;
-        const fires = firesBetween(schedule, from, now, MAX_FIRES_PER_TICK);
-        const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
-        const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
-        const plan = planFires({
-          schedule,
-          fires,
-          now,
-          active: counts.active,
-          waiting: counts.waiting,
-          maxConcurrentRuns: def.maxConcurrentRuns ?? null,
-          pausedFrom: d.pausedFrom,
-          resumedAt: d.resumedAt,
-        });
-        const job = { ...def, id: d.jobId, priority: d.priority } as Job;
-        for (const a of plan.actions) {
-          if (a.action === 'start') requests.push({ job, trigger: 'schedule', fireAt: a.fireAt });
-          else
-            requests.push({
-              job,
-              trigger: 'schedule',
-              fireAt: a.fireAt,
-              state: a.action === 'skip' ? 'skipped' : 'pending',
-              reason: a.reason,
-            });
-          report[a.action === 'start' ? 'started' : a.action === 'skip' ? 'skipped' : 'waiting']++;
-        }
-        cancel.push(...plan.cancel);
-        report.fires += fires.length;
-        const last = fires.length > 0 ? (fires[fires.length - 1] as number) : from;
-        // More fires than one tick takes: come back for the rest at once.
-        const next = fires.length >= MAX_FIRES_PER_TICK ? nextFire(schedule, last) : nextFire(schedule, Math.max(now, last));
-        moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last, next });
-      }
-      if (cancel.length > 0) await cancelRuns(this.ctx, cancel, 'replaced by a newer fire (overlap policy "replace")');
-      await enqueueRuns(this.ctx, requests);
-      await advanceSchedules(this.ctx.db, moves);
       if (due.length < BATCH) break;
     }
     return report;
+  }
+
+  /** Turns one chunk of due schedules into runs: one insert for the chunk, one schedule update. */
+  private async handle(due: DueSchedule[], now: number, report: TickReport): Promise<void> {
+    const live = await liveRunCounts(
+      this.ctx.db,
+      due.map((d) => d.jobId),
+    );
+    const requests: RunRequest[] = [];
+    const cancel: string[] = [];
+    const moves: Array<{ jobId: string; expectedNext: number; last: number; next: number | null }> = [];
+    for (const d of due) {
+      const schedule = this.scheduleOf(d);
+      if (!schedule) {
+        moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last: d.lastFireAt ?? now, next: null });
+        continue;
+      }
+      const from = d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1;
+      const fires = firesBetween(schedule, from, now, MAX_FIRES_PER_TICK);
+      const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
+      const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
+      const plan = planFires({
+        schedule,
+        fires,
+        now,
+        active: counts.active,
+        waiting: counts.waiting,
+        maxConcurrentRuns: def.maxConcurrentRuns ?? null,
+        pausedFrom: d.pausedFrom,
+        resumedAt: d.resumedAt,
+      });
+      const job = { ...def, id: d.jobId, priority: d.priority } as Job;
+      for (const a of plan.actions) {
+        if (a.action === 'start') requests.push({ job, trigger: 'schedule', fireAt: a.fireAt });
+        else
+          requests.push({
+            job,
+            trigger: 'schedule',
+            fireAt: a.fireAt,
+            state: a.action === 'skip' ? 'skipped' : 'pending',
+            reason: a.reason,
+          });
+        report[a.action === 'start' ? 'started' : a.action === 'skip' ? 'skipped' : 'waiting']++;
+      }
+      cancel.push(...plan.cancel);
+      report.fires += fires.length;
+      const last = fires.length > 0 ? (fires[fires.length - 1] as number) : from;
+      // More fires than one tick takes: come back for the rest at once.
+      const next = fires.length >= MAX_FIRES_PER_TICK ? nextFire(schedule, last) : nextFire(schedule, Math.max(now, last));
+      moves.push({ jobId: d.jobId, expectedNext: d.nextFireAt, last, next });
+    }
+    if (cancel.length > 0) await cancelRuns(this.ctx, cancel, 'replaced by a newer fire (overlap policy "replace")');
+    await enqueueRuns(this.ctx, requests);
+    await advanceSchedules(this.ctx.db, moves);
   }
 }
