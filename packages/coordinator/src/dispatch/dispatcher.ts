@@ -4,7 +4,7 @@
 // was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
 import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
-import { ACTIONS, SERVICES, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
+import { ACTIONS, SERVICES, eligibleAgents, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
 import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
@@ -103,11 +103,6 @@ export class Dispatcher {
     let leftOver = false;
     let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
     for (const r of ready) {
-      // The fleet is full: the rest wait for capacity events, which start the next pass.
-      if (freeSlots <= 0) {
-        leftOver = true;
-        break;
-      }
       const job = jobs.get(r.jobId);
       if (!job) {
         // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
@@ -115,11 +110,16 @@ export class Dispatcher {
         await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
         continue;
       }
-      const plan = placeRuns(
-        view,
-        { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources },
-        r.depth,
-      );
+      const req = { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources };
+      if (freeSlots <= 0) {
+        // The fleet is full: the rest wait for capacity events, which start the next pass. Only
+        // say why where no agent could ever take the job (cheap: no placement).
+        leftOver = true;
+        const { eligible, reason } = eligibleAgents(view, req);
+        if (eligible.length === 0 && reason) await this.noteReason(r.jobId, reason, r.depth);
+        continue;
+      }
+      const plan = placeRuns(view, req, r.depth);
       if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
       else this.reasons.delete(r.jobId);
       if (plan.assignments.length < r.depth) leftOver = true;

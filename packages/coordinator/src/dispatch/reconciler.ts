@@ -68,8 +68,18 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
       : [];
   // Runs waiting behind an active one (overlap `queue`) are released when it ends; should that
   // release have been lost (a coordinator died in between), release them here.
-  const waitingJobs = await d.db.selectFrom('runs').select('job_id').distinct().where('state', '=', 'pending').where('not_before', 'is', null).execute();
-  const released = await releaseWaitingRuns(d.db, waitingJobs.map((r) => r.job_id), d.now());
+  const waitingJobs = await d.db
+    .selectFrom('runs')
+    .select('job_id')
+    .distinct()
+    .where('state', '=', 'pending')
+    .where('not_before', 'is', null)
+    .execute();
+  const released = await releaseWaitingRuns(
+    d.db,
+    waitingJobs.map((r) => r.job_id),
+    d.now(),
+  );
   await d.queue.enqueue([...back, ...queued, ...released]);
   if (back.length > 0 || queued.length > 0 || released.length > 0) d.onChange('queue');
   return { down, requeued: back.length, restored: queued.length };

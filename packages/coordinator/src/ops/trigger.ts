@@ -9,6 +9,8 @@ import type { Run } from '../store/run-model.js';
 import { HttpProblem, badRequest } from '../api/problem.js';
 import { enqueueRuns } from './enqueue.js';
 
+const MAX_DELAY_MS = 366 * 86_400_000;
+
 export interface TriggerBody {
   parameters?: Record<string, string>;
   priority?: number;
@@ -54,6 +56,8 @@ export async function triggerRun(
     delayMs = parseDuration(body.delay);
     if (delayMs === undefined)
       throw badRequest([{ field: 'delay', message: `"${body.delay}" is not a duration; use e.g. "30s", "10m", "2h"` }]);
+    if (delayMs > MAX_DELAY_MS)
+      throw badRequest([{ field: 'delay', message: `"${body.delay}" is more than 366 days; schedule the job with "at" instead` }]);
   }
   if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
     throw badRequest([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);

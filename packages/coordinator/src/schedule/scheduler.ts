@@ -73,6 +73,8 @@ export class Scheduler {
       } while (this.again && !this.stopped);
       const wake = await nextWake(this.ctx.db);
       if (wake !== null) delay = Math.min(MAX_SLEEP_MS, Math.max(0, wake - this.ctx.now()));
+      // A poke that arrived while we read the next wake-up must not wait for the timer.
+      if (this.again) delay = 0;
     } catch (err) {
       this.ctx.log.error({ err }, 'scheduler tick failed; retrying in 1 s');
       delay = 1000;
