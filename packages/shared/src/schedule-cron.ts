@@ -59,7 +59,8 @@ function readable(message: string, field: string, value: string): string {
   let m: RegExpExecArray | null;
   if ((m = /got value (\S+) expected range (\d+-\d+)/.exec(message))) return `${field} ${m[1]} is out of range ${m[2]}`;
   if (/cannot repeat at every 0|Invalid step: -?0/.test(message)) return `${field} "${value}": a step must be at least 1 (e.g. */5), not 0`;
-  if ((m = /Invalid range: (\S+), min\(\d+\) > max/.exec(message))) return `${field} range ${m[1]} runs backwards; write the smaller value first`;
+  if ((m = /Invalid range: (\S+), min\(\d+\) > max/.exec(message)))
+    return `${field} range ${m[1]} runs backwards; write the smaller value first`;
   if (/occurrence number/.test(message)) return `${field} "${value}": the occurrence after # must be 1 to 5`;
   if (/incompatible/.test(message)) return `${field} "${value}": # cannot be combined with a list`;
   if (/standalone L/.test(message)) return `${field} "L" needs a weekday before it, e.g. 5L for the last Friday of the month`;
@@ -85,7 +86,8 @@ function checkField(i: number, value: string): string | undefined {
 /** Parses a 5- or 6-field cron expression or macro; a failure says which field is wrong and why. */
 export function parseCron(expression: string): CronParseResult {
   const source = expression.trim();
-  if (expression.length > MAX_CRON_LENGTH) return { ok: false, message: `is ${expression.length} characters long; at most ${MAX_CRON_LENGTH} are accepted` };
+  if (expression.length > MAX_CRON_LENGTH)
+    return { ok: false, message: `is ${expression.length} characters long; at most ${MAX_CRON_LENGTH} are accepted` };
   if (source === '') return { ok: false, message: 'is empty; write e.g. "0 2 * * *" (02:00 every day) or "@hourly"' };
   let text = source;
   if (source.startsWith('@')) {
@@ -95,7 +97,10 @@ export function parseCron(expression: string): CronParseResult {
   }
   const parts = text.split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) {
-    return { ok: false, message: `has ${parts.length} field${parts.length === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)` };
+    return {
+      ok: false,
+      message: `has ${parts.length} field${parts.length === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
+    };
   }
   const fields = parts.length === 5 ? ['0', ...parts] : parts;
   for (let i = 0; i < fields.length; i++) {

@@ -3,7 +3,21 @@
 import type { CronPattern } from './schedule-cron.js';
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTH_NAMES = ['', 'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTH_NAMES = [
+  '',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 function list(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
@@ -63,7 +77,8 @@ function describeTime(p: CronPattern): { text: string; atTimes: boolean } {
       const times = H.flatMap((h) => M.map((m) => `${pad(h)}:${pad(m)}${s0 === 0 ? '' : `:${pad(s0)}`}`));
       return { text: `at ${list(times)}`, atTimes: true };
     }
-    if (s0 === 0 && M.length === 1 && hStep) return { text: `${plural(hStep, 'hour')}${M[0] === 0 ? '' : ` at minute ${M[0]}`}`, atTimes: false };
+    if (s0 === 0 && M.length === 1 && hStep)
+      return { text: `${plural(hStep, 'hour')}${M[0] === 0 ? '' : ` at minute ${M[0]}`}`, atTimes: false };
     if (s0 === 0 && (allM || mStep) && contiguous(H)) {
       const first = H[0] ?? 0;
       const last = H[H.length - 1] ?? 23;
@@ -71,11 +86,7 @@ function describeTime(p: CronPattern): { text: string; atTimes: boolean } {
     }
   }
   const [sec, min, hour] = p.fields;
-  const parts = [
-    allS || s0 === 0 ? '' : `second ${sec}`,
-    allM ? '' : `minute ${min}`,
-    allH ? '' : `hour ${hour}`,
-  ].filter(Boolean);
+  const parts = [allS || s0 === 0 ? '' : `second ${sec}`, allM ? '' : `minute ${min}`, allH ? '' : `hour ${hour}`].filter(Boolean);
   return { text: `at ${parts.join(', ')}`, atTimes: true };
 }
 

@@ -20,9 +20,10 @@ const TABLE_FROM = Date.UTC(2025, 6, 1);
 const TABLE_TO = Date.UTC(2027, 6, 1);
 
 function intlOffset(ms: number, zone: string): number {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
-    .formatToParts(ms)
-    .find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const name =
+    new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+      .formatToParts(ms)
+      .find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
   if (!m) return 0;
   return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * MINUTE;
@@ -108,8 +109,14 @@ function weighted(common: string, commonWeight: number, others: string[]): fc.Ar
 }
 
 const secondField = fc.constantFrom('0', '30', '*/15', '0,30', '*/20', '5-10', '*', '59');
-const minuteField = fc.oneof(fc.constantFrom('*', '0', '30', '15', '45', '*/15', '*/5', '*/7', '0,30', '5-10', '59'), fc.integer({ min: 0, max: 59 }).map(String));
-const hourField = fc.oneof(fc.constantFrom('*', '0', '1', '2', '3', '23', '1-3', '*/2', '2,3', '0-4/2', '1,2'), fc.integer({ min: 0, max: 23 }).map(String));
+const minuteField = fc.oneof(
+  fc.constantFrom('*', '0', '30', '15', '45', '*/15', '*/5', '*/7', '0,30', '5-10', '59'),
+  fc.integer({ min: 0, max: 59 }).map(String),
+);
+const hourField = fc.oneof(
+  fc.constantFrom('*', '0', '1', '2', '3', '23', '1-3', '*/2', '2,3', '0-4/2', '1,2'),
+  fc.integer({ min: 0, max: 23 }).map(String),
+);
 const domField = weighted('*', 6, ['1', '15', 'L', '1-7', '28-31', '29', '*/2', '4,25']);
 const monthField = weighted('*', 6, ['3', '10', '11', '4', '3,10', '*/2', '3-4,10-11']);
 const dowField = weighted('*', 5, ['0', '1-5', '6', '0,6', '5L', '0L', '0#1', '0#5', '1#2', '6#4']);
@@ -136,8 +143,14 @@ const triple = fc.constantFrom(...ZONES).chain((zone) => fc.tuple(expression, fc
 
 describe('nextFire agrees with a brute-force wall-clock oracle', () => {
   it('has an oracle that sees each 2026 DST transition at a whole minute', () => {
-    expect(transitionsIn2026('America/Chicago').map((t) => new Date(t).toISOString())).toEqual(['2026-03-08T08:00:00.000Z', '2026-11-01T07:00:00.000Z']);
-    expect(transitionsIn2026('Europe/Rome').map((t) => new Date(t).toISOString())).toEqual(['2026-03-29T01:00:00.000Z', '2026-10-25T01:00:00.000Z']);
+    expect(transitionsIn2026('America/Chicago').map((t) => new Date(t).toISOString())).toEqual([
+      '2026-03-08T08:00:00.000Z',
+      '2026-11-01T07:00:00.000Z',
+    ]);
+    expect(transitionsIn2026('Europe/Rome').map((t) => new Date(t).toISOString())).toEqual([
+      '2026-03-29T01:00:00.000Z',
+      '2026-10-25T01:00:00.000Z',
+    ]);
     expect(transitionsIn2026('Australia/Lord_Howe')).toHaveLength(2);
     expect(transitionsIn2026('Asia/Kolkata')).toEqual([]);
     for (const z of ZONES) for (const t of TABLES.get(z)?.starts ?? []) expect(t % MINUTE).toBe(0);
@@ -149,8 +162,12 @@ describe('nextFire agrees with a brute-force wall-clock oracle', () => {
       fc.property(triple, ([expr, zone, after]) => {
         const got = nextFire(compileSchedule({ cron: expr, timezone: zone }), after);
         const want = oracleNext(expr, zone, after, horizon);
-        if (want === null) expect(got === null || got > after + horizon, `${expr} in ${zone} after ${new Date(after).toISOString()}`).toBe(true);
-        else expect(got === null ? null : new Date(got).toISOString(), `${expr} in ${zone} after ${new Date(after).toISOString()}`).toBe(new Date(want).toISOString());
+        if (want === null)
+          expect(got === null || got > after + horizon, `${expr} in ${zone} after ${new Date(after).toISOString()}`).toBe(true);
+        else
+          expect(got === null ? null : new Date(got).toISOString(), `${expr} in ${zone} after ${new Date(after).toISOString()}`).toBe(
+            new Date(want).toISOString(),
+          );
       }),
       { numRuns: 2500 },
     );
@@ -158,14 +175,20 @@ describe('nextFire agrees with a brute-force wall-clock oracle', () => {
 
   it('matches days exactly as cron-parser does (L, #, and the day-of-month OR day-of-week rule)', () => {
     fc.assert(
-      fc.property(domField, monthField, dowField, fc.integer({ min: Date.UTC(2020, 0, 1) / 86_400_000, max: Date.UTC(2032, 0, 1) / 86_400_000 }), (dom, mon, dow, dayNumber) => {
-        const expr = `0 0 ${dom} ${mon} ${dow}`;
-        const parsed = parseCron(expr);
-        if (!parsed.ok) throw new Error(parsed.message);
-        const d = new Date(dayNumber * 86_400_000);
-        const theirs = CronExpressionParser.parse(expr, { tz: 'UTC' }).includesDate(d);
-        expect(cronMatchesDay(parsed.pattern, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())).toBe(theirs);
-      }),
+      fc.property(
+        domField,
+        monthField,
+        dowField,
+        fc.integer({ min: Date.UTC(2020, 0, 1) / 86_400_000, max: Date.UTC(2032, 0, 1) / 86_400_000 }),
+        (dom, mon, dow, dayNumber) => {
+          const expr = `0 0 ${dom} ${mon} ${dow}`;
+          const parsed = parseCron(expr);
+          if (!parsed.ok) throw new Error(parsed.message);
+          const d = new Date(dayNumber * 86_400_000);
+          const theirs = CronExpressionParser.parse(expr, { tz: 'UTC' }).includesDate(d);
+          expect(cronMatchesDay(parsed.pattern, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())).toBe(theirs);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -174,7 +197,9 @@ describe('nextFire agrees with a brute-force wall-clock oracle', () => {
     fc.assert(
       fc.property(expression, fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2026, 11, 31) }), (expr, after) => {
         const ours = nextFire(compileSchedule({ cron: expr }), after);
-        const theirs = CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date(after) }).next().getTime();
+        const theirs = CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date(after) })
+          .next()
+          .getTime();
         expect(ours).toBe(theirs);
       }),
       { numRuns: 600 },

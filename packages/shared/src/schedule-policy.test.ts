@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CATCH_UP_POLICIES, OVERLAP_POLICIES, decideOverlap, formatDuration, planCatchUp, type CatchUpPolicy, type OverlapDecision, type OverlapPolicy } from './schedule-policy.js';
+import {
+  CATCH_UP_POLICIES,
+  OVERLAP_POLICIES,
+  decideOverlap,
+  formatDuration,
+  planCatchUp,
+  type CatchUpPolicy,
+  type OverlapDecision,
+  type OverlapPolicy,
+} from './schedule-policy.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -26,7 +35,10 @@ describe('planCatchUp', () => {
   it('latest: runs nothing when even the most recent fire is older than the window', () => {
     const plan = planCatchUp([NOW - 3 * HOUR, NOW - 2 * HOUR], 'latest', HOUR, NOW);
     expect(plan.run).toEqual([]);
-    expect(plan.skip.map((s) => s.reason)).toEqual(['missed by more than the catch-up window of 1h', 'missed by more than the catch-up window of 1h']);
+    expect(plan.skip.map((s) => s.reason)).toEqual([
+      'missed by more than the catch-up window of 1h',
+      'missed by more than the catch-up window of 1h',
+    ]);
   });
 
   it('all: runs every fire within the window, oldest first', () => {
@@ -89,12 +101,18 @@ describe('decideOverlap', () => {
 
   it('never lets more runs start than the policy allows', () => {
     fc.assert(
-      fc.property(fc.constantFrom<OverlapPolicy>(...OVERLAP_POLICIES), fc.nat(10), fc.nat(3), fc.option(fc.integer({ min: 1, max: 10 })), (policy, active, waiting, max) => {
-        const d = decideOverlap(policy, active, waiting, max);
-        if (d === 'start') expect(active).toBeLessThan(policy === 'allow' ? (max ?? Infinity) : 1);
-        if (d === 'wait') expect([policy, waiting]).toEqual(['queue', 0]);
-        if (d === 'replace') expect(policy).toBe('replace');
-      }),
+      fc.property(
+        fc.constantFrom<OverlapPolicy>(...OVERLAP_POLICIES),
+        fc.nat(10),
+        fc.nat(3),
+        fc.option(fc.integer({ min: 1, max: 10 })),
+        (policy, active, waiting, max) => {
+          const d = decideOverlap(policy, active, waiting, max);
+          if (d === 'start') expect(active).toBeLessThan(policy === 'allow' ? (max ?? Infinity) : 1);
+          if (d === 'wait') expect([policy, waiting]).toEqual(['queue', 0]);
+          if (d === 'replace') expect(policy).toBe('replace');
+        },
+      ),
     );
   });
 });

@@ -50,7 +50,13 @@ export function formatDuration(ms: number): string {
  * skipped. Fires older than the window never run; `all` runs at most `cap`, the most recent.
  * Every input fire appears exactly once, in `run` or in `skip`.
  */
-export function planCatchUp(missedFires: readonly number[], policy: CatchUpPolicy, windowMs: number, now: number, cap = DEFAULT_CATCH_UP_CAP): CatchUpPlan {
+export function planCatchUp(
+  missedFires: readonly number[],
+  policy: CatchUpPolicy,
+  windowMs: number,
+  now: number,
+  cap = DEFAULT_CATCH_UP_CAP,
+): CatchUpPlan {
   const fires = [...missedFires].sort((a, b) => a - b);
   const skip: SkippedFire[] = [];
   const eligible: number[] = [];
@@ -67,7 +73,10 @@ export function planCatchUp(missedFires: readonly number[], policy: CatchUpPolic
   for (const fireAt of eligible.slice(0, keep)) {
     skip.push({
       fireAt,
-      reason: policy === 'latest' ? 'catch-up policy "latest" runs only the most recent missed fire' : `catch-up cap of ${limit} reached: only the ${limit} most recent missed fires run`,
+      reason:
+        policy === 'latest'
+          ? 'catch-up policy "latest" runs only the most recent missed fire'
+          : `catch-up cap of ${limit} reached: only the ${limit} most recent missed fires run`,
     });
   }
   skip.sort((a, b) => a.fireAt - b.fireAt);

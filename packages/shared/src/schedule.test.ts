@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.js';
-import { compileSchedule, describeSchedule, firesBetween, formatInZone, nextFire, parseInstant, validateSchedule, type ScheduleSpec } from './schedule.js';
+import {
+  compileSchedule,
+  describeSchedule,
+  firesBetween,
+  formatInZone,
+  nextFire,
+  parseInstant,
+  validateSchedule,
+  type ScheduleSpec,
+} from './schedule.js';
 
 const HOUR = 3_600_000;
 
@@ -16,26 +25,101 @@ describe('DST days: a skipped wall time fires once right after the gap, a repeat
 
   it.each<[string, ScheduleSpec, string, string[]]>([
     // America/Chicago 2026-03-08: 02:00 CST jumps to 03:00 CDT.
-    ['Chicago spring, daily 02:30', chicago('30 2 * * *'), '2026-03-06T12:00:00Z', ['2026-03-07T02:30:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-09T02:30:00-05:00']],
-    ['Chicago spring, hourly', chicago('0 * * * *'), '2026-03-08T06:00:00Z', ['2026-03-08T01:00:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-08T04:00:00-05:00']],
-    ['Chicago spring, */15', chicago('*/15 * * * *'), '2026-03-08T07:30:00Z', ['2026-03-08T01:45:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-08T03:15:00-05:00']],
+    [
+      'Chicago spring, daily 02:30',
+      chicago('30 2 * * *'),
+      '2026-03-06T12:00:00Z',
+      ['2026-03-07T02:30:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-09T02:30:00-05:00'],
+    ],
+    [
+      'Chicago spring, hourly',
+      chicago('0 * * * *'),
+      '2026-03-08T06:00:00Z',
+      ['2026-03-08T01:00:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-08T04:00:00-05:00'],
+    ],
+    [
+      'Chicago spring, */15',
+      chicago('*/15 * * * *'),
+      '2026-03-08T07:30:00Z',
+      ['2026-03-08T01:45:00-06:00', '2026-03-08T03:00:00-05:00', '2026-03-08T03:15:00-05:00'],
+    ],
     // America/Chicago 2026-11-01: 02:00 CDT falls back to 01:00 CST; 01:00–01:59 happens twice.
-    ['Chicago fall, daily 01:30', chicago('30 1 * * *'), '2026-10-31T12:00:00Z', ['2026-11-01T01:30:00-05:00', '2026-11-02T01:30:00-06:00']],
-    ['Chicago fall, daily 02:30', chicago('30 2 * * *'), '2026-10-31T12:00:00Z', ['2026-11-01T02:30:00-06:00', '2026-11-02T02:30:00-06:00']],
-    ['Chicago fall, hourly', chicago('0 * * * *'), '2026-11-01T05:00:00Z', ['2026-11-01T01:00:00-05:00', '2026-11-01T02:00:00-06:00', '2026-11-01T03:00:00-06:00']],
-    ['Chicago fall, */15', chicago('*/15 * * * *'), '2026-11-01T06:30:00Z', ['2026-11-01T01:45:00-05:00', '2026-11-01T02:00:00-06:00', '2026-11-01T02:15:00-06:00']],
+    [
+      'Chicago fall, daily 01:30',
+      chicago('30 1 * * *'),
+      '2026-10-31T12:00:00Z',
+      ['2026-11-01T01:30:00-05:00', '2026-11-02T01:30:00-06:00'],
+    ],
+    [
+      'Chicago fall, daily 02:30',
+      chicago('30 2 * * *'),
+      '2026-10-31T12:00:00Z',
+      ['2026-11-01T02:30:00-06:00', '2026-11-02T02:30:00-06:00'],
+    ],
+    [
+      'Chicago fall, hourly',
+      chicago('0 * * * *'),
+      '2026-11-01T05:00:00Z',
+      ['2026-11-01T01:00:00-05:00', '2026-11-01T02:00:00-06:00', '2026-11-01T03:00:00-06:00'],
+    ],
+    [
+      'Chicago fall, */15',
+      chicago('*/15 * * * *'),
+      '2026-11-01T06:30:00Z',
+      ['2026-11-01T01:45:00-05:00', '2026-11-01T02:00:00-06:00', '2026-11-01T02:15:00-06:00'],
+    ],
     // Europe/Rome 2026-03-29: 02:00 CET jumps to 03:00 CEST.
-    ['Rome spring, daily 02:30', rome('30 2 * * *'), '2026-03-27T12:00:00Z', ['2026-03-28T02:30:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00']],
-    ['Rome spring, hourly', rome('0 * * * *'), '2026-03-28T23:30:00Z', ['2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00']],
-    ['Rome spring, */15', rome('*/15 * * * *'), '2026-03-29T00:40:00Z', ['2026-03-29T01:45:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T03:15:00+02:00']],
-    ['Rome spring, 6-field 02:30:30', rome('30 30 2 * * *'), '2026-03-28T12:00:00Z', ['2026-03-29T03:00:00+02:00', '2026-03-30T02:30:30+02:00']],
+    [
+      'Rome spring, daily 02:30',
+      rome('30 2 * * *'),
+      '2026-03-27T12:00:00Z',
+      ['2026-03-28T02:30:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00'],
+    ],
+    [
+      'Rome spring, hourly',
+      rome('0 * * * *'),
+      '2026-03-28T23:30:00Z',
+      ['2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00'],
+    ],
+    [
+      'Rome spring, */15',
+      rome('*/15 * * * *'),
+      '2026-03-29T00:40:00Z',
+      ['2026-03-29T01:45:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T03:15:00+02:00'],
+    ],
+    [
+      'Rome spring, 6-field 02:30:30',
+      rome('30 30 2 * * *'),
+      '2026-03-28T12:00:00Z',
+      ['2026-03-29T03:00:00+02:00', '2026-03-30T02:30:30+02:00'],
+    ],
     // Europe/Rome 2026-10-25: 03:00 CEST falls back to 02:00 CET; 02:00–02:59 happens twice.
     ['Rome fall, daily 02:30', rome('30 2 * * *'), '2026-10-24T12:00:00Z', ['2026-10-25T02:30:00+02:00', '2026-10-26T02:30:00+01:00']],
-    ['Rome fall, hourly', rome('0 * * * *'), '2026-10-24T23:30:00Z', ['2026-10-25T02:00:00+02:00', '2026-10-25T03:00:00+01:00', '2026-10-25T04:00:00+01:00']],
-    ['Rome fall, */15', rome('*/15 * * * *'), '2026-10-25T00:40:00Z', ['2026-10-25T02:45:00+02:00', '2026-10-25T03:00:00+01:00', '2026-10-25T03:15:00+01:00']],
+    [
+      'Rome fall, hourly',
+      rome('0 * * * *'),
+      '2026-10-24T23:30:00Z',
+      ['2026-10-25T02:00:00+02:00', '2026-10-25T03:00:00+01:00', '2026-10-25T04:00:00+01:00'],
+    ],
+    [
+      'Rome fall, */15',
+      rome('*/15 * * * *'),
+      '2026-10-25T00:40:00Z',
+      ['2026-10-25T02:45:00+02:00', '2026-10-25T03:00:00+01:00', '2026-10-25T03:15:00+01:00'],
+    ],
     // Australia/Lord_Howe moves by 30 minutes: 02:00 → 02:30 on 2026-10-04, 02:00 → 01:30 on 2026-04-05.
-    ['Lord Howe spring, daily 02:15', { cron: '15 2 * * *', timezone: 'Australia/Lord_Howe' }, '2026-10-03T12:00:00Z', ['2026-10-04T02:30:00+11:00', '2026-10-05T02:15:00+11:00']],
-    ['Lord Howe fall, daily 01:45', { cron: '45 1 * * *', timezone: 'Australia/Lord_Howe' }, '2026-04-04T12:00:00Z', ['2026-04-05T01:45:00+11:00', '2026-04-06T01:45:00+10:30']],
+    [
+      'Lord Howe spring, daily 02:15',
+      { cron: '15 2 * * *', timezone: 'Australia/Lord_Howe' },
+      '2026-10-03T12:00:00Z',
+      ['2026-10-04T02:30:00+11:00', '2026-10-05T02:15:00+11:00'],
+    ],
+    [
+      'Lord Howe fall, daily 01:45',
+      { cron: '45 1 * * *', timezone: 'Australia/Lord_Howe' },
+      '2026-04-04T12:00:00Z',
+      ['2026-04-05T01:45:00+11:00', '2026-04-06T01:45:00+10:30'],
+    ],
   ])('%s', (_name, spec, from, want) => {
     expect(fires(spec, from, want.length)).toEqual(want);
   });
@@ -54,8 +138,13 @@ describe('DST days: a skipped wall time fires once right after the gap, a repeat
       ['Europe/Rome', '2026-10-25'],
     ] as const) {
       for (const cron of ['0 0 * * *', '30 1 * * *', '30 2 * * *', '0 3 * * *']) {
-        const local = fires({ cron, timezone: zone }, new Date(Date.parse(`${day}T00:00:00Z`) - 14 * HOUR).toISOString(), 4).map((t) => t.slice(0, 10));
-        expect(local.filter((d) => d === day), `${cron} in ${zone}`).toHaveLength(1);
+        const local = fires({ cron, timezone: zone }, new Date(Date.parse(`${day}T00:00:00Z`) - 14 * HOUR).toISOString(), 4).map((t) =>
+          t.slice(0, 10),
+        );
+        expect(
+          local.filter((d) => d === day),
+          `${cron} in ${zone}`,
+        ).toHaveLength(1);
       }
     }
   });

@@ -28,13 +28,30 @@ const Duration = Type.String({ maxLength: 64, description: 'A duration such as "
 
 export const ScheduleSchema = Type.Object(
   {
-    cron: Type.Optional(Type.String({ maxLength: MAX_CRON_LENGTH, description: 'A 5-field (minute first) or 6-field (seconds first) cron expression, or a macro such as "@daily".' })),
-    every: Type.Optional(Type.String({ maxLength: 64, description: 'A fixed interval such as "90s" or "5m" (at least 1s), aligned to the Unix epoch.' })),
+    cron: Type.Optional(
+      Type.String({
+        maxLength: MAX_CRON_LENGTH,
+        description: 'A 5-field (minute first) or 6-field (seconds first) cron expression, or a macro such as "@daily".',
+      }),
+    ),
+    every: Type.Optional(
+      Type.String({ maxLength: 64, description: 'A fixed interval such as "90s" or "5m" (at least 1s), aligned to the Unix epoch.' }),
+    ),
     at: Type.Optional(Type.String({ maxLength: 64, description: 'One instant, ISO 8601 with an offset or Z: "2026-12-01T09:00:00Z".' })),
     timezone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone the cron expression is read in; default "UTC".' })),
-    catchUp: Type.Optional(Type.Union(CATCH_UP_POLICIES.map((p) => Type.Literal(p)), { description: 'Missed fires: "skip" (default), "latest" or "all".' })),
+    catchUp: Type.Optional(
+      Type.Union(
+        CATCH_UP_POLICIES.map((p) => Type.Literal(p)),
+        { description: 'Missed fires: "skip" (default), "latest" or "all".' },
+      ),
+    ),
     catchUpWindow: Type.Optional(Duration),
-    overlap: Type.Optional(Type.Union(OVERLAP_POLICIES.map((p) => Type.Literal(p)), { description: 'A fire while a run is active: "allow" (default), "forbid", "replace" or "queue".' })),
+    overlap: Type.Optional(
+      Type.Union(
+        OVERLAP_POLICIES.map((p) => Type.Literal(p)),
+        { description: 'A fire while a run is active: "allow" (default), "forbid", "replace" or "queue".' },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'Schedule' },
 );
@@ -77,7 +94,7 @@ export function parseInstant(text: string): number | undefined {
 }
 
 function describeValue(v: unknown): string {
-  return typeof v === 'string' ? `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"` : JSON.stringify(v) ?? String(v);
+  return typeof v === 'string' ? `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"` : (JSON.stringify(v) ?? String(v));
 }
 
 /** Lists every problem with a schedule, each naming its field (`schedule.cron`); empty when valid. */
@@ -92,8 +109,10 @@ export function validateSchedule(input: unknown, field = 'schedule'): FieldError
     .filter((k) => !allowed.includes(k))
     .map((k) => ({ field: at(k), message: `unknown field; expected one of: ${allowed.join(', ')}` }));
   const given = TRIGGERS.filter((t) => s[t] !== undefined);
-  if (given.length === 0) errs.push({ field, message: 'needs one of "cron" (e.g. "0 2 * * *"), "every" (e.g. "5m") or "at" (an ISO instant)' });
-  if (given.length > 1) errs.push({ field, message: `takes exactly one of "cron", "every" or "at", not both ${given.map((g) => `"${g}"`).join(' and ')}` });
+  if (given.length === 0)
+    errs.push({ field, message: 'needs one of "cron" (e.g. "0 2 * * *"), "every" (e.g. "5m") or "at" (an ISO instant)' });
+  if (given.length > 1)
+    errs.push({ field, message: `takes exactly one of "cron", "every" or "at", not both ${given.map((g) => `"${g}"`).join(' and ')}` });
 
   if (s.cron !== undefined) {
     if (typeof s.cron !== 'string') errs.push({ field: at('cron'), message: 'must be a string such as "0 2 * * *"' });
@@ -104,28 +123,47 @@ export function validateSchedule(input: unknown, field = 'schedule'): FieldError
   }
   if (s.every !== undefined) {
     const ms = typeof s.every === 'string' && s.every.length <= 64 ? parseDuration(s.every) : undefined;
-    if (typeof s.every === 'string' && s.every.trim().startsWith('-')) errs.push({ field: at('every'), message: `${describeValue(s.every)} is negative; an interval must be at least 1s` });
-    else if (ms === undefined) errs.push({ field: at('every'), message: `${describeValue(s.every)} is not a duration; use e.g. "90s", "5m", "1h"` });
-    else if (ms < MIN_EVERY_MS) errs.push({ field: at('every'), message: `${describeValue(s.every)} is shorter than the minimum interval of 1s` });
-    else if (ms > MAX_EVERY_MS) errs.push({ field: at('every'), message: `${describeValue(s.every)} is longer than 366d; use "cron" for longer periods` });
+    if (typeof s.every === 'string' && s.every.trim().startsWith('-'))
+      errs.push({ field: at('every'), message: `${describeValue(s.every)} is negative; an interval must be at least 1s` });
+    else if (ms === undefined)
+      errs.push({ field: at('every'), message: `${describeValue(s.every)} is not a duration; use e.g. "90s", "5m", "1h"` });
+    else if (ms < MIN_EVERY_MS)
+      errs.push({ field: at('every'), message: `${describeValue(s.every)} is shorter than the minimum interval of 1s` });
+    else if (ms > MAX_EVERY_MS)
+      errs.push({ field: at('every'), message: `${describeValue(s.every)} is longer than 366d; use "cron" for longer periods` });
   }
   if (s.at !== undefined && (typeof s.at !== 'string' || s.at.length > 64 || parseInstant(s.at) === undefined)) {
-    errs.push({ field: at('at'), message: `${describeValue(s.at)} is not an ISO 8601 instant with an offset; use e.g. "2026-12-01T09:00:00Z" or "2026-12-01T10:00:00+01:00"` });
+    errs.push({
+      field: at('at'),
+      message: `${describeValue(s.at)} is not an ISO 8601 instant with an offset; use e.g. "2026-12-01T09:00:00Z" or "2026-12-01T10:00:00+01:00"`,
+    });
   }
   if (s.timezone !== undefined && (typeof s.timezone !== 'string' || canonicalTimeZone(s.timezone) === undefined)) {
-    errs.push({ field: at('timezone'), message: `${describeValue(s.timezone)} is not a known IANA time zone; use e.g. "Europe/Rome", "America/Chicago" or "UTC"` });
+    errs.push({
+      field: at('timezone'),
+      message: `${describeValue(s.timezone)} is not a known IANA time zone; use e.g. "Europe/Rome", "America/Chicago" or "UTC"`,
+    });
   }
   if (s.catchUp !== undefined && !(CATCH_UP_POLICIES as readonly unknown[]).includes(s.catchUp)) {
-    errs.push({ field: at('catchUp'), message: `${describeValue(s.catchUp)} is not a catch-up policy; expected one of: ${CATCH_UP_POLICIES.join(', ')}` });
+    errs.push({
+      field: at('catchUp'),
+      message: `${describeValue(s.catchUp)} is not a catch-up policy; expected one of: ${CATCH_UP_POLICIES.join(', ')}`,
+    });
   }
   if (s.catchUpWindow !== undefined) {
     const ms = typeof s.catchUpWindow === 'string' && s.catchUpWindow.length <= 64 ? parseDuration(s.catchUpWindow) : undefined;
     if (ms === undefined || ms <= 0 || ms > MAX_CATCH_UP_WINDOW_MS) {
-      errs.push({ field: at('catchUpWindow'), message: `${describeValue(s.catchUpWindow)} is not a positive duration up to 366d; use e.g. "2h"` });
+      errs.push({
+        field: at('catchUpWindow'),
+        message: `${describeValue(s.catchUpWindow)} is not a positive duration up to 366d; use e.g. "2h"`,
+      });
     }
   }
   if (s.overlap !== undefined && !(OVERLAP_POLICIES as readonly unknown[]).includes(s.overlap)) {
-    errs.push({ field: at('overlap'), message: `${describeValue(s.overlap)} is not an overlap policy; expected one of: ${OVERLAP_POLICIES.join(', ')}` });
+    errs.push({
+      field: at('overlap'),
+      message: `${describeValue(s.overlap)} is not an overlap policy; expected one of: ${OVERLAP_POLICIES.join(', ')}`,
+    });
   }
   return errs;
 }
@@ -146,7 +184,8 @@ export function compileSchedule(spec: ScheduleSpec, field = 'schedule'): Compile
     if (!parsed.ok) throw new ValidationError([{ field: `${field}.cron`, message: parsed.message }]);
     return Object.freeze({ ...common, kind: 'cron' as const, cron: parsed.pattern });
   }
-  if (spec.every !== undefined) return Object.freeze({ ...common, kind: 'every' as const, everyMs: parseDuration(spec.every) ?? MIN_EVERY_MS });
+  if (spec.every !== undefined)
+    return Object.freeze({ ...common, kind: 'every' as const, everyMs: parseDuration(spec.every) ?? MIN_EVERY_MS });
   return Object.freeze({ ...common, kind: 'at' as const, atMs: parseInstant(spec.at ?? '') ?? 0 });
 }
 
