@@ -26,6 +26,9 @@ CREATE UNIQUE INDEX runs_one_per_fire ON runs (job_id, fire_at) WHERE fire_at IS
 CREATE UNIQUE INDEX runs_idempotency ON runs (job_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 -- Delayed runs and runs waiting behind a running one (overlap `queue`).
 CREATE INDEX runs_pending ON runs (not_before) WHERE state = 'pending';
+-- runs_state (state, id) already finds live runs by state; a second index on them only cost
+-- every state change one more index entry.
+DROP INDEX runs_active;
 -- Overlap decisions count a job's live runs on every fire; history must not slow that down.
 CREATE INDEX runs_job_live ON runs (job_id) WHERE state IN ('pending', 'queued', 'offered', 'running');
 -- Scheduler statistics read fires by time.
@@ -34,6 +37,7 @@ CREATE INDEX runs_fires ON runs (fire_at) WHERE fire_at IS NOT NULL;
 -- migrate:down
 DROP INDEX runs_fires;
 DROP INDEX runs_job_live;
+CREATE INDEX runs_active ON runs (state, agent_id) WHERE state IN ('queued', 'offered', 'running');
 ALTER TABLE runs DROP COLUMN skip_reason;
 DROP INDEX runs_pending;
 DROP INDEX runs_idempotency;

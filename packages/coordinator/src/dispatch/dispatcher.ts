@@ -12,6 +12,9 @@ import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 
+/** Jobs read from the ready queue per round trip. */
+const PAGE = 500;
+
 export interface DispatcherDeps {
   db: Db;
   /** Asynchronous-commit connections for offers (see CoordinatorContext.dispatchDb). */
@@ -44,6 +47,7 @@ export class Dispatcher {
    * events do not start passes; anything that queues runs calls `kick` and clears it.
    */
   private idle = false;
+  private lastFullScan = 0;
   /** Last reason written per job, and when, so unplaceable jobs cost one write, not one per pass. */
   private readonly reasons = new Map<string, { reason: string; depth: number; at: number }>();
 
@@ -92,39 +96,52 @@ export class Dispatcher {
   /** One placement pass over every job with queued runs; returns how many runs it offered. */
   private async pass(): Promise<number> {
     this.stats.passes++;
-    const ready = await this.d.queue.readyJobs();
-    if (ready.length === 0) {
-      this.idle = !this.again;
-      return 0;
-    }
-    const view = this.d.fleet.snapshot(this.d.now(), (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
-    const jobs = await this.d.jobs.getMany(ready.map((r) => r.jobId));
-    const planned: Array<{ jobId: string; agents: string[] }> = [];
-    let leftOver = false;
+    const now = this.d.now();
+    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
-    for (const r of ready) {
-      const job = jobs.get(r.jobId);
-      if (!job) {
-        // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
-        // refused since, or triggered while it was deleted, came back queued: nothing would run it.
-        await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
-        continue;
+    // Read only as many jobs as there is room for, a page at a time, so a pass costs what it
+    // places rather than the whole backlog. About once a second read them all anyway, so runs
+    // that no agent can take get their reason even while the fleet is full.
+    const fullScan = now - this.lastFullScan >= 1000;
+    if (fullScan) this.lastFullScan = now;
+    const planned: Array<{ jobId: string; agents: string[] }> = [];
+    const jobs = new Map<string, CachedJob | null>();
+    let leftOver = false;
+    for (let offset = 0; ; offset += PAGE) {
+      if (freeSlots <= 0 && !fullScan) {
+        leftOver = true; // unknown, and nothing could be placed anyway: capacity events bring us back
+        break;
       }
-      const req = { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources };
-      if (freeSlots <= 0) {
-        // The fleet is full: the rest wait for capacity events, which start the next pass. Only
-        // say why where no agent could ever take the job (cheap: no placement).
-        leftOver = true;
-        const { eligible, reason } = eligibleAgents(view, req);
-        if (eligible.length === 0 && reason) await this.noteReason(r.jobId, reason, r.depth);
-        continue;
+      const ready = await this.d.queue.readyJobs(offset, PAGE);
+      if (offset === 0 && ready.length === 0) {
+        this.idle = !this.again;
+        return 0;
       }
-      const plan = placeRuns(view, req, r.depth);
-      if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
-      else this.reasons.delete(r.jobId);
-      if (plan.assignments.length < r.depth) leftOver = true;
-      if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
-      freeSlots -= plan.assignments.length;
+      for (const [id, job] of await this.d.jobs.getMany(ready.map((r) => r.jobId))) jobs.set(id, job);
+      for (const r of ready) {
+        const job = jobs.get(r.jobId);
+        if (!job) {
+          // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
+          // refused since, or triggered while it was deleted, came back queued: nothing would run it.
+          await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
+          continue;
+        }
+        const req = { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources };
+        if (freeSlots <= 0) {
+          // The fleet is full: only say why where no agent could ever take the job.
+          leftOver = true;
+          const { eligible, reason } = eligibleAgents(view, req);
+          if (eligible.length === 0 && reason) await this.noteReason(r.jobId, reason, r.depth);
+          continue;
+        }
+        const plan = placeRuns(view, req, r.depth);
+        if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
+        else this.reasons.delete(r.jobId);
+        if (plan.assignments.length < r.depth) leftOver = true;
+        if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
+        freeSlots -= plan.assignments.length;
+      }
+      if (ready.length < PAGE) break;
     }
     if (planned.length === 0) return 0;
     // One round trip claims the runs of every placed job.

@@ -1,6 +1,7 @@
 // The ready queue and the dispatcher lease, in Redis. PostgreSQL stays the truth: the
 // reconciler can rebuild everything here from the runs table.
 import { Redis } from 'ioredis';
+import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
 import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
 
@@ -8,7 +9,7 @@ import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REM
 export interface ReadyJob {
   jobId: string;
   depth: number;
-  /** -priority of the head run (lower goes first). */
+  /** Queue score of the head run (lower goes first; see queueScore). */
   headScore: number;
   /** Id of the head run (a ULID: lower is older). */
   headRunId: string;
@@ -18,10 +19,22 @@ type Scripted = Redis & {
   enqueueRuns(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
   claimRuns(k1: string, k2: string, jobId: string, n: number): Promise<string[]>;
   removeRuns(k1: string, k2: string, ...args: string[]): Promise<number>;
-  readyJobs(k1: string, prefix: string): Promise<Array<string | number>>;
+  readyJobs(k1: string, prefix: string, offset: number, limit: number): Promise<Array<string | number>>;
   acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
   releaseLease(k1: string, nodeId: string): Promise<number>;
 };
+
+const QUEUE_EPOCH = Date.UTC(2020, 0, 1);
+const PRIORITY_STEP = 2 ** 41; // ms: ~69 years of creation times within one priority band
+
+/**
+ * A run's place in the queue: higher priority first, then older first. Exact in a double:
+ * (100 - priority) < 2^7 bands of 2^41 ms need 48 bits. Runs created in the same ms fall back
+ * on the ZSET's member order, and run ids are monotonic ULIDs.
+ */
+export function queueScore(priority: number, runId: string): number {
+  return (100 - priority) * PRIORITY_STEP + Math.max(0, decodeTime(runId) - QUEUE_EPOCH);
+}
 
 /** The results of a pipeline, or its first error. */
 function throwFirstError(results: Array<[Error | null, unknown]> | null): unknown[] {
@@ -63,7 +76,7 @@ export class ReadyQueue {
   }
 
   private jobsKey(): string {
-    return `${this.prefix}ready:jobs`;
+    return `${this.prefix}ready:heads`;
   }
   private queueKey(jobId: string): string {
     return `${this.prefix}ready:${jobId}`;
@@ -75,7 +88,7 @@ export class ReadyQueue {
     const byJob = new Map<string, Array<string | number>>();
     for (const r of runs) {
       const args = byJob.get(r.jobId) ?? [];
-      args.push(-r.priority, r.runId);
+      args.push(queueScore(r.priority, r.runId), r.runId);
       byJob.set(r.jobId, args);
     }
     // One script call per job (at most CHUNK runs each), all in one pipeline: one round trip.
@@ -102,21 +115,26 @@ export class ReadyQueue {
     return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
   }
 
-  /** Every job with queued runs, with its depth and head, in dispatch order (one round trip). */
-  async readyJobs(): Promise<ReadyJob[]> {
+  /** A page of the jobs with queued runs, in dispatch order, with depth and head (one round trip). */
+  async readyJobs(offset = 0, limit = 1000): Promise<ReadyJob[]> {
     // The queue keys are built inside the script from the prefix. Fine for a single Redis;
     // a Redis Cluster would need every key passed in KEYS (and one hash slot).
-    const flat = await this.r.readyJobs(this.jobsKey(), this.prefix);
+    const flat = await this.r.readyJobs(this.jobsKey(), this.prefix, offset, limit);
     const out: ReadyJob[] = [];
     for (let i = 0; i + 3 < flat.length; i += 4) {
       out.push({ jobId: String(flat[i]), depth: Number(flat[i + 1]), headRunId: String(flat[i + 2]), headScore: Number(flat[i + 3]) });
     }
-    return out.sort((a, b) => a.headScore - b.headScore || (a.headRunId < b.headRunId ? -1 : 1));
+    return out;
   }
 
   /** Total queued runs across all jobs. */
   async depth(): Promise<number> {
-    return (await this.readyJobs()).reduce((n, j) => n + j.depth, 0);
+    let total = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const page = await this.readyJobs(offset, 1000);
+      total += page.reduce((n, j) => n + j.depth, 0);
+      if (page.length < 1000) return total;
+    }
   }
 
   /** Takes or renews the dispatcher lease; returns the epoch while held, 0 otherwise. */

@@ -1,14 +1,22 @@
 // Every multi-key Redis change is one Lua script, named for what it does.
 // Key layout (all under the configured prefix):
-//   ready:jobs       SET   ids of jobs that have queued runs
-//   ready:<jobId>    ZSET  a job's queued runs: score = -priority, member = run id (a ULID),
-//                          so ZPOPMIN yields the highest priority first, then the oldest
+//   ready:<jobId>    ZSET  a job's queued runs, member = run id (a ULID), score = queue order:
+//                          (100 - priority) * 2^41 + the run's creation ms since 2020, so
+//                          ZPOPMIN yields the highest priority first, then the oldest
+//   ready:heads      ZSET  jobs with queued runs, scored by their head run's score: the
+//                          dispatcher reads the best jobs first, a page at a time
 //   leader           STRING node id of the coordinator holding the dispatcher lease
 //   leader:epoch     STRING counter bumped on each new lease (fencing for the leader's writes)
 
+// After a job's queue changed: score the job by its new head, or forget it when empty.
+const RESCORE_HEAD = `
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #head == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], head[2], ARGV[1]) end
+`;
+
 /**
  * enqueueRuns — adds runs of one job to its ready queue.
- * KEYS[1] = ready:jobs, KEYS[2] = ready:<jobId>
+ * KEYS[1] = ready:heads, KEYS[2] = ready:<jobId>
  * ARGV[1] = jobId, ARGV[2..] = score, member, score, member, …
  * Returns the queue's length afterwards.
  */
@@ -16,37 +24,37 @@ export const ENQUEUE_RUNS = `
 for i = 2, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], 'NX', ARGV[i], ARGV[i + 1])
 end
-redis.call('SADD', KEYS[1], ARGV[1])
+${RESCORE_HEAD}
 return redis.call('ZCARD', KEYS[2])
 `;
 
 /**
  * claimRuns — takes up to N runs from the head of one job's queue.
- * KEYS[1] = ready:jobs, KEYS[2] = ready:<jobId>
+ * KEYS[1] = ready:heads, KEYS[2] = ready:<jobId>
  * ARGV[1] = jobId, ARGV[2] = N
- * Returns the claimed run ids in queue order; forgets the job when its queue is empty.
+ * Returns the claimed run ids in queue order.
  */
 export const CLAIM_RUNS = `
 local popped = redis.call('ZPOPMIN', KEYS[2], tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[1], ARGV[1]) end
+${RESCORE_HEAD}
 local ids = {}
 for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
 return ids
 `;
 
 /**
- * readyJobs — every job with queued runs, with its depth and head run, in one round trip.
- * KEYS[1] = ready:jobs; ARGV[1] = key prefix (queues are <prefix>ready:<jobId>)
- * Returns a flat list: jobId, depth, head run id, head score, … (empty queues are forgotten).
+ * readyJobs — a page of the jobs with queued runs, best head first, with depth and head.
+ * KEYS[1] = ready:heads; ARGV[1] = key prefix (queues are <prefix>ready:<jobId>),
+ * ARGV[2] = offset, ARGV[3] = page size
+ * Returns a flat list: jobId, depth, head run id, head score, …
  */
 export const READY_JOBS = `
 local out = {}
-for _, jobId in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local page = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+for _, jobId in ipairs(page) do
   local key = ARGV[1] .. 'ready:' .. jobId
   local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  if #head == 0 then
-    redis.call('SREM', KEYS[1], jobId)
-  else
+  if #head > 0 then
     out[#out + 1] = jobId
     out[#out + 1] = redis.call('ZCARD', key)
     out[#out + 1] = head[1]
@@ -58,14 +66,14 @@ return out
 
 /**
  * removeRuns — takes given runs out of a job's queue (cancelled, deleted job).
- * KEYS[1] = ready:jobs, KEYS[2] = ready:<jobId>
+ * KEYS[1] = ready:heads, KEYS[2] = ready:<jobId>
  * ARGV[1] = jobId, ARGV[2..] = run ids
  * Returns how many were removed.
  */
 export const REMOVE_RUNS = `
 local n = 0
 for i = 2, #ARGV do n = n + redis.call('ZREM', KEYS[2], ARGV[i]) end
-if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[1], ARGV[1]) end
+${RESCORE_HEAD}
 return n
 `;
 
