@@ -9,6 +9,7 @@ import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
 import { syncSchedule } from '../../ops/schedule-sync.js';
 import { HttpProblem, notFound } from '../problem.js';
+import { requireJob } from '../require.js';
 import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
 
 /** JSON merge patch (RFC 7396): null deletes a member, objects merge, anything else replaces. */
@@ -94,8 +95,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const job = await getJob(ctx.db, id);
-      if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
+      const job = await requireJob(ctx.db, id);
       return job;
     },
   );
@@ -114,8 +114,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const current = await getJob(ctx.db, id);
-      if (!current) throw notFound('job', id);
+      const current = await requireJob(ctx.db, id);
       if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
         throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
       }

@@ -8,6 +8,7 @@ import { getRun, getTransitions, listRuns } from '../../store/query-runs.js';
 import { enqueueRuns, type RunRequest } from '../../ops/enqueue.js';
 import { triggerRun, type TriggerBody } from '../../ops/trigger.js';
 import { badRequest, notFound } from '../problem.js';
+import { requireJob } from '../require.js';
 import { BatchSchema, MAX_BATCH_RUNS, ProblemSchema, RunSchema, TransitionSchema, TriggerSchema, pageOf } from '../schemas.js';
 
 export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
@@ -33,8 +34,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const job = await getJob(ctx.db, id);
-      if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
+      const job = await requireJob(ctx.db, id);
       const key = req.headers['idempotency-key'];
       const { run, created } = await triggerRun(ctx, job, (req.body ?? {}) as TriggerBody, typeof key === 'string' ? key : undefined);
       return reply

@@ -16,6 +16,7 @@ import { getJob } from '../../store/jobs.js';
 import { pauseJob, resumeJob } from '../../ops/schedule-sync.js';
 import { schedulerStats } from '../../store/scheduler-stats.js';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
+import { requireJob } from '../require.js';
 import { JobSchema, ProblemSchema } from '../schemas.js';
 
 const MAX_PREVIEW = 1000;
@@ -66,8 +67,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       },
       async (req) => {
         const { id } = req.params as { id: string };
-        const job = await getJob(ctx.db, id);
-        if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
+        const job = await requireJob(ctx.db, id);
         const updated = action === 'pause' ? await pauseJob(ctx, job.id) : await resumeJob(ctx, job.id);
         if (!updated) throw notFound('job', id);
         return updated;
@@ -95,8 +95,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { next?: number; from?: string };
-      const job = await getJob(ctx.db, id);
-      if (!job) throw notFound('job', id, 'list jobs with GET /v1/jobs');
+      const job = await requireJob(ctx.db, id);
       const spec = (job as { schedule?: ScheduleSpec }).schedule;
       if (!spec)
         throw new HttpProblem(
