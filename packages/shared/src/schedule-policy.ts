@@ -48,7 +48,9 @@ export function formatDuration(ms: number): string {
 /**
  * Decides which missed fires (all at or before `now`) run now and which are recorded as
  * skipped. Fires older than the window never run; `all` runs at most `cap`, the most recent.
- * Every input fire appears exactly once, in `run` or in `skip`.
+ * Every input fire appears exactly once, in `run` or in `skip`. `newerMissed` counts missed
+ * fires after these ones that are planned later (a catch-up longer than one tick): they are
+ * more recent, so they take their places among the fires that run first.
  */
 export function planCatchUp(
   missedFires: readonly number[],
@@ -56,6 +58,7 @@ export function planCatchUp(
   windowMs: number,
   now: number,
   cap = DEFAULT_CATCH_UP_CAP,
+  newerMissed = 0,
 ): CatchUpPlan {
   const fires = [...missedFires].sort((a, b) => a - b);
   const skip: SkippedFire[] = [];
@@ -68,7 +71,7 @@ export function planCatchUp(
     else eligible.push(fireAt);
   }
   const limit = policy === 'latest' ? 1 : Math.max(0, Math.floor(cap));
-  const keep = Math.max(0, eligible.length - limit);
+  const keep = Math.max(0, eligible.length - Math.max(0, limit - newerMissed));
   const run = eligible.slice(keep);
   for (const fireAt of eligible.slice(0, keep)) {
     skip.push({

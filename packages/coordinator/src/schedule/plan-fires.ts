@@ -1,6 +1,6 @@
 // What to do with one job's due fires: a pure function of the schedule, the fires, the job's
 // live runs and `now`. The scheduler gathers the inputs and commits the result.
-import { decideOverlap, planCatchUp, type CompiledSchedule } from '@drover/shared';
+import { DEFAULT_CATCH_UP_CAP, decideOverlap, planCatchUp, type CompiledSchedule } from '@drover/shared';
 
 /** A fire later than this when handled is "missed" and goes through the catch-up policy. */
 export const MISSED_AFTER_MS = 10_000;
@@ -9,6 +9,11 @@ export interface FireInput {
   schedule: CompiledSchedule;
   /** Due fires in (last handled, now], ascending. */
   fires: readonly number[];
+  /**
+   * Due fires after `fires` that a later tick handles (more were due than one tick takes), up
+   * to the catch-up cap: the missed ones among them count against `latest` and the cap.
+   */
+  laterFires?: readonly number[];
   now: number;
   /** The job's active runs (queued, offered, running) and how many wait behind them. */
   active: readonly string[];
@@ -45,7 +50,8 @@ export function planFires(i: FireInput): FirePlan {
   const isMissed = (f: number) => f <= i.now - MISSED_AFTER_MS || firedWhilePaused(f, i);
   const onTime = i.fires.filter((f) => !isMissed(f));
   const missed = i.fires.filter(isMissed);
-  const catchUp = planCatchUp(missed, i.schedule.catchUp, i.schedule.catchUpWindowMs, i.now);
+  const laterMissed = (i.laterFires ?? []).filter(isMissed).length;
+  const catchUp = planCatchUp(missed, i.schedule.catchUp, i.schedule.catchUpWindowMs, i.now, DEFAULT_CATCH_UP_CAP, laterMissed);
   const actions: FireAction[] = catchUp.skip.map((s) => ({
     fireAt: s.fireAt,
     action: 'skip',

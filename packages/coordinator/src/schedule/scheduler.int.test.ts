@@ -123,4 +123,37 @@ describe('catch-up after an hour without a scheduler (every-minute job)', () => 
     expect(await runsOf(jobId)).toEqual(first);
     expect(first).toHaveLength(10);
   });
+
+  it('"latest" and the cap hold across ticks when more fires were missed than one tick takes', async () => {
+    const def = validateJobDefinition({
+      name: 'catch-latest-seconds',
+      executor: { type: 'noop' },
+      schedule: { cron: '* * * * * *', catchUp: 'latest', catchUpWindow: '2h' },
+    });
+    const latest = (await insertJob(db, ulid(), def)).id;
+    await resetScheduleState(db, latest, T0 + 1000, T0);
+    const allDef = validateJobDefinition({
+      name: 'catch-all-seconds',
+      executor: { type: 'noop' },
+      schedule: { cron: '* * * * * *', catchUp: 'all', catchUpWindow: '2h' },
+    });
+    const all = (await insertJob(db, ulid(), allDef)).id;
+    await resetScheduleState(db, all, T0 + 1000, T0);
+    // 2,500 every-second fires: seconds 1–2490 were missed, 2491–2500 are on time.
+    clock = T0 + 2500 * 1000;
+    const scheduler = new Scheduler(ctx);
+    for (let i = 0; i < 10 && (await scheduler.tick()).fires > 0; i++);
+    const second = (d: Date) => (d.getTime() - T0) / 1000;
+    const onTime = Array.from({ length: 10 }, (_, i) => 2491 + i);
+    const l = await runsOf(latest);
+    expect(l).toHaveLength(2500);
+    expect(l.filter((r) => r.state === 'queued').map((r) => second(r.fire_at))).toEqual([2490, ...onTime]);
+    const a = await runsOf(all);
+    expect(a).toHaveLength(2500);
+    expect(a.filter((r) => r.state === 'queued').map((r) => second(r.fire_at))).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => 2391 + i),
+      ...onTime,
+    ]);
+  });
+
 });

@@ -5,6 +5,7 @@
 // handover) or a restart mid-tick cannot create two.
 import {
   compileSchedule,
+  DEFAULT_CATCH_UP_CAP,
   EVENTS,
   firesBetween,
   nextFire,
@@ -148,11 +149,15 @@ export class Scheduler {
       }
       const from = d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1;
       const fires = firesBetween(schedule, from, now, MAX_FIRES_PER_TICK);
+      // The rest of a long catch-up is more recent: `latest` and the cap must leave room for it.
+      const laterFires =
+        fires.length >= MAX_FIRES_PER_TICK ? firesBetween(schedule, fires[fires.length - 1] as number, now, DEFAULT_CATCH_UP_CAP) : [];
       const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
       const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
       const plan = planFires({
         schedule,
         fires,
+        laterFires,
         now,
         active: counts.active,
         waiting: counts.waiting,
