@@ -156,4 +156,20 @@ describe('catch-up after an hour without a scheduler (every-minute job)', () => 
     ]);
   });
 
+  it('a fire handled again does not cancel its own run (overlap "replace")', async () => {
+    const def = validateJobDefinition({
+      name: 'replace-twice',
+      executor: { type: 'noop' },
+      schedule: { cron: '* * * * *', overlap: 'replace' },
+    });
+    const jobId = (await insertJob(db, ulid(), def)).id;
+    await resetScheduleState(db, jobId, T0 + MINUTE, T0);
+    clock = T0 + MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    expect((await runsOf(jobId)).map((r) => r.state)).toEqual(['queued']);
+    // A restart between creating the run and moving the schedule on handles the fire again.
+    await resetScheduleState(db, jobId, T0 + MINUTE, T0);
+    await new Scheduler(ctx).tick();
+    expect((await runsOf(jobId)).map((r) => r.state)).toEqual(['queued']);
+  });
 });

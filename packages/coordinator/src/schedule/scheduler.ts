@@ -16,7 +16,15 @@ import {
 import type { CoordinatorContext } from '../context.js';
 import { enqueueRuns, type RunRequest } from '../ops/enqueue.js';
 import { cancelRuns } from '../ops/cancel-runs.js';
-import { advanceSchedules, dueSchedules, liveRunCounts, nextWake, releaseDelayedRuns, type DueSchedule } from '../store/schedules.js';
+import {
+  advanceSchedules,
+  dueSchedules,
+  firesWithRuns,
+  liveRunCounts,
+  nextWake,
+  releaseDelayedRuns,
+  type DueSchedule,
+} from '../store/schedules.js';
 import type { Job } from '../store/jobs.js';
 import { planFires } from './plan-fires.js';
 
@@ -138,6 +146,13 @@ export class Scheduler {
       this.ctx.db,
       due.map((d) => d.jobId),
     );
+    // Read after the live runs: a run another scheduler creates in between is seen here, so its
+    // fire is left alone, and it was not yet active above, so it is not cancelled (`replace`).
+    const handled = await firesWithRuns(
+      this.ctx.db,
+      due.map((d) => d.jobId),
+      Math.min(...due.map((d) => (d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1))),
+    );
     const requests: RunRequest[] = [];
     const cancel: string[] = [];
     const moves: Array<{ jobId: string; expectedNext: number; last: number; next: number | null }> = [];
@@ -152,11 +167,13 @@ export class Scheduler {
       // The rest of a long catch-up is more recent: `latest` and the cap must leave room for it.
       const laterFires =
         fires.length >= MAX_FIRES_PER_TICK ? firesBetween(schedule, fires[fires.length - 1] as number, now, DEFAULT_CATCH_UP_CAP) : [];
+      const done = handled.get(d.jobId);
+      const fresh = done ? fires.filter((f) => !done.has(f)) : fires;
       const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
       const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
       const plan = planFires({
         schedule,
-        fires,
+        fires: fresh,
         laterFires,
         now,
         active: counts.active,
@@ -179,7 +196,7 @@ export class Scheduler {
         report[a.action === 'start' ? 'started' : a.action === 'skip' ? 'skipped' : 'waiting']++;
       }
       cancel.push(...plan.cancel);
-      report.fires += fires.length;
+      report.fires += fresh.length;
       const last = fires.length > 0 ? (fires[fires.length - 1] as number) : from;
       // More fires than one tick takes: come back for the rest at once.
       const next = fires.length >= MAX_FIRES_PER_TICK ? nextFire(schedule, last) : nextFire(schedule, Math.max(now, last));

@@ -118,6 +118,28 @@ export async function liveRunCounts(db: Db, jobIds: readonly string[]): Promise<
   return out;
 }
 
+/**
+ * Fires after `after` (epoch ms) that already have a run, per job: a restart mid-tick or a
+ * second scheduler handles them again, and must not decide anything about them twice.
+ */
+export async function firesWithRuns(db: Db, jobIds: readonly string[], after: number): Promise<Map<string, Set<number>>> {
+  const out = new Map<string, Set<number>>();
+  if (jobIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('runs')
+    .select(['job_id', 'fire_at'])
+    .where('job_id', 'in', [...jobIds])
+    .where('fire_at', '>', new Date(after))
+    .execute();
+  for (const r of rows) {
+    if (r.fire_at === null) continue;
+    const set = out.get(r.job_id) ?? new Set<number>();
+    set.add(new Date(r.fire_at).getTime());
+    out.set(r.job_id, set);
+  }
+  return out;
+}
+
 /** pending → queued for delayed runs whose time has come; returns them for the ready queue. */
 export async function releaseDelayedRuns(db: Db, now: number): Promise<Array<{ runId: string; jobId: string; priority: number }>> {
   const res = await sql<{ id: string; job_id: string; priority: number }>`
