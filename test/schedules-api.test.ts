@@ -163,6 +163,23 @@ describe('bad schedules', () => {
     expect(res.body.detail).toContain(field);
   });
 
+  it('refuses a one-off schedule in the past, which could never fire, and saves nothing', async () => {
+    const res = await client.post<Problem>('/v1/jobs', {
+      name: 'too-late',
+      executor: { type: 'noop' },
+      schedule: { at: '2020-01-01T00:00:00Z' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.map((e) => e.field)).toEqual(['schedule.at']);
+    expect((await client.get('/v1/jobs/too-late')).status).toBe(404);
+  });
+
+  it('refuses a preview "from" without an offset, which would mean a different instant on each host', async () => {
+    const res = await client.post<Problem>('/v1/schedules/preview', { schedule: { every: '1h' }, from: '2026-03-29T00:00:00' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.map((e) => e.field)).toEqual(['from']);
+  });
+
   it('names the message of a bad cron expression after the problem', async () => {
     const res = await client.post<Problem>('/v1/schedules/preview', { schedule: { cron: '0 0 31 2 *' } });
     expect(res.body.errors?.find((e) => e.field === 'schedule.cron')?.message).toMatch(/never fires/);
@@ -253,6 +270,9 @@ describe('an every-second job', () => {
     const until = await client.get<Problem>('/v1/scheduler/stats?until=tomorrow');
     expect(until.status).toBe(400);
     expect(until.body.errors?.map((e) => e.field)).toEqual(['until']);
+    const backwards = await client.get<Problem>('/v1/scheduler/stats?since=2026-11-22T10:00:00Z&until=2026-11-22T09:00:00Z');
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.errors?.map((e) => e.field)).toEqual(['since']);
   });
 });
 

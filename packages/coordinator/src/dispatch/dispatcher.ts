@@ -112,8 +112,8 @@ export class Dispatcher {
         leftOver = true; // unknown, and nothing could be placed anyway: capacity events bring us back
         break;
       }
-      const ready = await this.d.queue.readyJobs(offset, PAGE);
-      if (offset === 0 && ready.length === 0) {
+      const { jobs: ready, more } = await this.d.queue.readyJobs(offset, PAGE);
+      if (offset === 0 && ready.length === 0 && !more) {
         this.idle = !this.again;
         return 0;
       }
@@ -141,7 +141,10 @@ export class Dispatcher {
         if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
         freeSlots -= plan.assignments.length;
       }
-      if (ready.length < PAGE) break;
+      if (!more) break;
+      // Pages are positions in a list that can shift under us (a job emptied or deleted
+      // mid-pass): never conclude "nothing left" from a pass that read more than one page.
+      leftOver = true;
     }
     if (planned.length === 0) return 0;
     // One round trip claims the runs of every placed job.

@@ -93,6 +93,7 @@ export class Leadership {
         offerTimeoutMs: this.ctx.options.offerTimeout,
         onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
       });
+      // refreshFleet kicks the dispatcher: a safety net, every sweep, for any wake-up that was lost.
       await this.refreshFleet();
     } catch (err) {
       this.ctx.log.error({ err }, 'reconcile sweep failed');

@@ -5,23 +5,39 @@ import type { Job } from '../store/jobs.js';
 import { setPaused } from '../store/jobs.js';
 import { deleteScheduleState, recordResume, resetScheduleState } from '../store/schedules.js';
 import { SCHEDULE_CHANGED_EVENT } from './enqueue.js';
+import type { Db } from '../store/db.js';
+import { badRequest } from '../api/problem.js';
 
 const scheduleOf = (job: Job | undefined): ScheduleSpec | undefined => (job as { schedule?: ScheduleSpec } | undefined)?.schedule;
 
 /**
- * After a job was created, changed or deleted: a new or changed schedule starts from now (no
- * catch-up for fires before it existed); a removed one is forgotten. The scheduler is told.
+ * After a job was created, changed or deleted, within the same transaction: a new or changed
+ * schedule starts from now (no catch-up for fires before it existed); a removed one is
+ * forgotten. Returns whether the scheduler must be told (after commit: `scheduleChanged`).
+ * A one-off `at` already in the past is refused: it could never fire.
  */
-export async function syncSchedule(ctx: CoordinatorContext, job: Job | undefined, previous: Job | undefined): Promise<void> {
+export async function syncSchedule(ctx: CoordinatorContext, db: Db, job: Job | undefined, previous: Job | undefined): Promise<boolean> {
   const now = ctx.now();
   const spec = scheduleOf(job);
   const before = scheduleOf(previous);
   if (job && spec) {
-    if (before && JSON.stringify(before) === JSON.stringify(spec)) return;
-    await resetScheduleState(ctx.db, job.id, nextFire(compileSchedule(spec), now), now);
-  } else if (before && previous) {
-    await deleteScheduleState(ctx.db, previous.id);
-  } else return;
+    if (before && JSON.stringify(before) === JSON.stringify(spec)) return false;
+    const next = nextFire(compileSchedule(spec), now);
+    if (next === null && spec.at !== undefined) {
+      throw badRequest([{ field: 'schedule.at', message: `${spec.at} is in the past; a one-off schedule needs a future instant` }]);
+    }
+    await resetScheduleState(db, job.id, next, now);
+    return true;
+  }
+  if (before && previous) {
+    await deleteScheduleState(db, previous.id);
+    return true;
+  }
+  return false;
+}
+
+/** Tells the scheduler (on whichever coordinator leads) that schedules changed. */
+export function scheduleChanged(ctx: CoordinatorContext): void {
   ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
 }
 

@@ -115,25 +115,28 @@ export class ReadyQueue {
     return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
   }
 
-  /** A page of the jobs with queued runs, in dispatch order, with depth and head (one round trip). */
-  async readyJobs(offset = 0, limit = 1000): Promise<ReadyJob[]> {
+  /**
+   * A page of the jobs with queued runs, in dispatch order, with depth and head (one round
+   * trip). `more` is false once the page reached the end of the list.
+   */
+  async readyJobs(offset = 0, limit = 1000): Promise<{ jobs: ReadyJob[]; more: boolean }> {
     // The queue keys are built inside the script from the prefix. Fine for a single Redis;
     // a Redis Cluster would need every key passed in KEYS (and one hash slot).
     const flat = await this.r.readyJobs(this.jobsKey(), this.prefix, offset, limit);
-    const out: ReadyJob[] = [];
-    for (let i = 0; i + 3 < flat.length; i += 4) {
-      out.push({ jobId: String(flat[i]), depth: Number(flat[i + 1]), headRunId: String(flat[i + 2]), headScore: Number(flat[i + 3]) });
+    const jobs: ReadyJob[] = [];
+    for (let i = 1; i + 3 < flat.length; i += 4) {
+      jobs.push({ jobId: String(flat[i]), depth: Number(flat[i + 1]), headRunId: String(flat[i + 2]), headScore: Number(flat[i + 3]) });
     }
-    return out;
+    return { jobs, more: Number(flat[0]) >= limit };
   }
 
   /** Total queued runs across all jobs. */
   async depth(): Promise<number> {
     let total = 0;
     for (let offset = 0; ; offset += 1000) {
-      const page = await this.readyJobs(offset, 1000);
-      total += page.reduce((n, j) => n + j.depth, 0);
-      if (page.length < 1000) return total;
+      const { jobs, more } = await this.readyJobs(offset, 1000);
+      total += jobs.reduce((n, j) => n + j.depth, 0);
+      if (!more) return total;
     }
   }
 

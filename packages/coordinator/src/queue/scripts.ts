@@ -46,11 +46,14 @@ return ids
  * readyJobs — a page of the jobs with queued runs, best head first, with depth and head.
  * KEYS[1] = ready:heads; ARGV[1] = key prefix (queues are <prefix>ready:<jobId>),
  * ARGV[2] = offset, ARGV[3] = page size
- * Returns a flat list: jobId, depth, head run id, head score, …
+ * Returns: how many entries the page read, then jobId, depth, head run id, head score, …
+ * An entry whose queue is gone (deleted outside these scripts) is dropped.
  */
 export const READY_JOBS = `
-local out = {}
+local out = {0}
+local stale = {}
 local page = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+out[1] = #page
 for _, jobId in ipairs(page) do
   local key = ARGV[1] .. 'ready:' .. jobId
   local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
@@ -59,8 +62,11 @@ for _, jobId in ipairs(page) do
     out[#out + 1] = redis.call('ZCARD', key)
     out[#out + 1] = head[1]
     out[#out + 1] = head[2]
+  else
+    stale[#stale + 1] = jobId
   end
 end
+if #stale > 0 then redis.call('ZREM', KEYS[1], unpack(stale)) end
 return out
 `;
 

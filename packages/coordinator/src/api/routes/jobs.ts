@@ -7,7 +7,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { deleteJob, getJob, insertJob, isUniqueViolation, listJobs, updateJob, type Job } from '../../store/jobs.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
-import { syncSchedule } from '../../ops/schedule-sync.js';
+import { scheduleChanged, syncSchedule } from '../../ops/schedule-sync.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { requireJob } from '../require.js';
 import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
@@ -51,9 +51,13 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     async (req, reply) => {
       const def = validateJobDefinition(req.body);
       try {
-        const job = await insertJob(ctx.db, ulid(), def);
+        // The job and its schedule state commit together: a scheduled job always has its state.
+        const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
+          const created = await insertJob(trx, ulid(), def);
+          return { job: created, changed: await syncSchedule(ctx, trx, created, undefined) };
+        });
         ctx.jobs.put(job);
-        await syncSchedule(ctx, job, undefined);
+        if (changed) scheduleChanged(ctx);
         return reply.status(201).header('location', `/v1/jobs/${job.id}`).send(job);
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(def.name);
@@ -120,11 +124,14 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       }
       const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
       try {
-        const job = await updateJob(ctx.db, current.id, def);
-        if (!job) throw notFound('job', id);
+        const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
+          const updated = await updateJob(trx, current.id, def);
+          if (!updated) throw notFound('job', id);
+          return { job: updated, changed: await syncSchedule(ctx, trx, updated, current) };
+        });
         ctx.jobs.put(job);
         ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
-        await syncSchedule(ctx, job, current);
+        if (changed) scheduleChanged(ctx);
         return job;
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(def.name);
@@ -150,7 +157,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       ctx.jobs.invalidate(job.id);
       ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
       await cancelQueuedRunsOfJob(ctx, job.id, 'job deleted');
-      await syncSchedule(ctx, undefined, job);
+      if (await syncSchedule(ctx, ctx.db, undefined, job)) scheduleChanged(ctx);
       return reply.status(204).send();
     },
   );

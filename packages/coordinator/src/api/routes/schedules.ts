@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
+  parseInstant,
   compileSchedule,
   describeSchedule,
   firesBetween,
@@ -23,9 +24,10 @@ const MAX_PREVIEW = 1000;
 
 function parseFrom(from: string | undefined, now: number, field = 'from'): number {
   if (from === undefined) return now;
-  const ms = Date.parse(from);
-  if (Number.isNaN(ms) || !/T/.test(from))
-    throw badRequest([{ field, message: `"${from}" is not an ISO 8601 instant, e.g. 2026-03-29T00:00:00Z` }]);
+  // An offset is required: a bare local time would mean different instants on different hosts.
+  const ms = parseInstant(from);
+  if (ms === undefined)
+    throw badRequest([{ field, message: `"${from}" is not an ISO 8601 instant with an offset or Z, e.g. 2026-03-29T00:00:00Z` }]);
   return ms;
 }
 
@@ -162,6 +164,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       const back = q.since === undefined ? 3_600_000 : parseDuration(q.since);
       const since = back !== undefined ? now - back : parseFrom(q.since, now, 'since');
       const until = parseFrom(q.until, now, 'until');
+      if (since >= until) throw badRequest([{ field: 'since', message: `must be before until (${new Date(until).toISOString()})` }]);
       let jobId: string | undefined;
       if (q.job) {
         const job = await getJob(ctx.db, q.job);
