@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { markSilentAgentsDown } from '../store/agents.js';
 import { returnToQueue } from '../store/offer-runs.js';
+import { loseRunsOfDownAgents } from '../store/lose-runs.js';
 import { releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 
@@ -28,6 +29,14 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   if (down.length > 0) {
     d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
     d.onChange('fleet');
+  }
+  // Runs that were running on an agent that is now down are lost, and retried while they may be.
+  const lost = await loseRunsOfDownAgents(d.db, d.now());
+  if (lost.length > 0) {
+    d.log.warn(
+      { runs: lost.length, requeued: lost.filter((l) => l.requeued).length, agents: [...new Set(lost.map((l) => l.agentId))] },
+      'runs were lost with their agent',
+    );
   }
   // Offers that were never answered, or made to agents now down, go back to the queue.
   const stuck = await d.db
@@ -80,7 +89,8 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     waitingJobs.map((r) => r.job_id),
     d.now(),
   );
-  await d.queue.enqueue([...back, ...queued, ...released]);
-  if (back.length > 0 || queued.length > 0 || released.length > 0) d.onChange('queue');
+  const retried = lost.filter((l) => l.requeued);
+  await d.queue.enqueue([...back, ...queued, ...released, ...retried]);
+  if (back.length > 0 || queued.length > 0 || released.length > 0 || retried.length > 0) d.onChange('queue');
   return { down, requeued: back.length, restored: queued.length };
 }

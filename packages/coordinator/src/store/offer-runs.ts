@@ -33,7 +33,10 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
     ), upd AS (
       UPDATE runs r
          SET state = 'offered', agent_id = i.agent, attempt = r.attempt + 1, attempt_token = r.attempt_token + 1,
-             offered_at = to_timestamp(${at} / 1000.0), queue_reason = NULL
+             offered_at = to_timestamp(${at} / 1000.0), queue_reason = NULL,
+             -- A new attempt starts clean; what earlier attempts did stays in run_transitions.
+             started_at = NULL, finished_at = NULL, exit_code = NULL, signal = NULL, error = NULL,
+             duration_ms = NULL, cpu_time_ms = NULL, peak_memory_bytes = NULL
         FROM input i
        WHERE r.id = i.id AND r.state = 'queued'
       RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters

@@ -1,0 +1,95 @@
+// An agent killed with SIGKILL while it runs jobs: the coordinator notices it went silent,
+// marks its runs lost, and re-dispatches them to the other agents, where they succeed. None is
+// lost, none accepted twice. Heartbeats are fast here (1 s, down after 3 s) to keep it short.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  api,
+  createTestEnv,
+  startAgent,
+  startCoordinator,
+  waitFor,
+  type ApiClient,
+  type StartedAgent,
+  type TestEnv,
+} from './support/index.js';
+
+interface Run {
+  id: string;
+  state: string;
+  agentId: string | null;
+  attempt: number;
+  transitions: Array<{ from: string | null; to: string; agentId: string | null; reason: string | null; at: string }>;
+}
+
+let env: TestEnv;
+let client: ApiClient;
+let agents: StartedAgent[];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  const coordinator = await startCoordinator(env, [
+    '--heartbeat-interval',
+    '1s',
+    '--agent-down-after',
+    '3s',
+    '--reconcile-interval',
+    '500ms',
+  ]);
+  client = api(coordinator.url);
+  agents = await Promise.all([1, 2, 3].map((i) => startAgent(env, { labels: { pool: 'lost' }, slots: 10, name: `agent-${i}` })));
+});
+afterAll(async () => env?.cleanup());
+
+it('re-dispatches every run of a killed agent to the others, where each succeeds exactly once', { timeout: 90_000 }, async () => {
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'long-enough',
+      executor: { type: 'noop', sleep: '4s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'lost' }],
+    })
+  ).body;
+  const ids = (await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: job.id, count: 20 }] })).body.runs.map(
+    (r) => r.id,
+  );
+  const runningOn = await waitFor(
+    async () => {
+      const page = (await client.get<{ items: Run[] }>(`/v1/runs?job=${job.id}&status=running&limit=100`)).body.items;
+      return page.length === 20 ? page : undefined;
+    },
+    { description: 'all 20 runs to be running' },
+  );
+  const victim = agents.find((a) => runningOn.some((r) => r.agentId === a.agentId)) as StartedAgent;
+  const victimRuns = runningOn.filter((r) => r.agentId === victim.agentId).map((r) => r.id);
+  expect(victimRuns.length).toBeGreaterThan(0);
+  const killedAt = Date.now();
+  await victim.kill();
+
+  const runs = await waitFor(
+    async () => {
+      const all = await Promise.all(ids.map(async (id) => (await client.get<Run>(`/v1/runs/${id}`)).body));
+      return all.every((r) => ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out'].includes(r.state)) ? all : undefined;
+    },
+    { timeoutMs: 60_000, description: 'every run to end' },
+  );
+
+  expect(runs.map((r) => r.state)).toEqual(ids.map(() => 'succeeded'));
+  for (const r of runs) {
+    // Exactly one accepted result per run.
+    expect(r.transitions.filter((t) => t.to === 'succeeded')).toHaveLength(1);
+    if (victimRuns.includes(r.id)) {
+      expect(r.attempt).toBe(2);
+      expect(r.agentId).not.toBe(victim.agentId);
+      expect(r.transitions.map((t) => t.to)).toEqual(['queued', 'offered', 'running', 'lost', 'queued', 'offered', 'running', 'succeeded']);
+    } else {
+      expect(r.attempt).toBe(1);
+    }
+  }
+  const lostAt = Math.min(...runs.flatMap((r) => r.transitions.filter((t) => t.to === 'lost').map((t) => Date.parse(t.at))));
+  const reofferedAt = Math.max(
+    ...runs.filter((r) => victimRuns.includes(r.id)).map((r) => Date.parse(r.transitions.filter((t) => t.to === 'offered')[1]?.at ?? '')),
+  );
+  // Figures for the record, not assertions: detection and re-dispatch after kill -9.
+  console.log(`kill -9 → runs marked lost: ${lostAt - killedAt} ms; → all ${victimRuns.length} re-offered: ${reofferedAt - killedAt} ms`);
+  const agent = (await client.get<{ state: string }>(`/v1/agents/${victim.agentId}`)).body;
+  expect(agent.state).toBe('down');
+});
