@@ -89,6 +89,9 @@ export const AgentSchema = Type.Object(
     usage: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
     registeredAt: Type.String({ format: 'date-time' }),
     lastHeartbeatAt: Type.String({ format: 'date-time' }),
+    drainDeadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'While draining with a deadline: when the runs still on the agent are taken back.',
+    }),
   },
   { $id: 'Agent', additionalProperties: true },
 );

@@ -3,6 +3,7 @@
 // the lease within its TTL. Two leaders for a moment are harmless: every offer is a guarded
 // update in PostgreSQL, so a run is offered once per attempt whoever dispatches it.
 import type { CapacityEvent } from '@drover/shared';
+import { askAgentsToStop } from '../ops/ask-agents-to-stop.js';
 import type { CoordinatorContext } from '../context.js';
 import { listAgents } from '../store/agents.js';
 import { Dispatcher } from './dispatcher.js';
@@ -91,6 +92,7 @@ export class Leadership {
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
+        stopOnAgents: (byNode, reason) => askAgentsToStop(this.ctx, byNode, reason),
         onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
       });
       // refreshFleet kicks the dispatcher: a safety net, every sweep, for any wake-up that was lost.

@@ -7,6 +7,8 @@ import type { Db } from '../store/db.js';
 import { markSilentAgentsDown } from '../store/agents.js';
 import { returnToQueue } from '../store/offer-runs.js';
 import { loseRunsOfDownAgents } from '../store/lose-runs.js';
+import { takeBackFromDrainedAgents } from '../store/drain.js';
+import type { HeldRun } from '@drover/shared';
 import { releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 
@@ -19,6 +21,8 @@ export interface ReconcilerDeps {
   agentDownAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
   offerTimeoutMs: number;
+  /** Asks agents to stop attempts taken back from them (fire and forget). */
+  stopOnAgents: (byNode: Map<string, HeldRun[]>, reason: string) => void;
   /** Called when the fleet or the queue changed, so the dispatcher looks again. */
   onChange: (what: 'fleet' | 'queue') => void;
 }
@@ -37,6 +41,14 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
       { runs: lost.length, requeued: lost.filter((l) => l.requeued).length, agents: [...new Set(lost.map((l) => l.agentId))] },
       'runs were lost with their agent',
     );
+  }
+  // Draining agents past their deadline give their remaining runs back.
+  const takenBack = await takeBackFromDrainedAgents(d.db, d.now());
+  if (takenBack.length > 0) {
+    const byNode = new Map<string, HeldRun[]>();
+    for (const t of takenBack) byNode.set(t.nodeId, [...(byNode.get(t.nodeId) ?? []), { runId: t.runId, token: t.token }]);
+    d.stopOnAgents(byNode, 'the drain deadline passed; the run was re-queued');
+    d.log.warn({ runs: takenBack.length }, 'took runs back from agents whose drain deadline passed');
   }
   // Offers that were never answered, or made to agents now down, go back to the queue.
   const stuck = await d.db
@@ -90,7 +102,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.now(),
   );
   const retried = lost.filter((l) => l.requeued);
-  await d.queue.enqueue([...back, ...queued, ...released, ...retried]);
-  if (back.length > 0 || queued.length > 0 || released.length > 0 || retried.length > 0) d.onChange('queue');
+  await d.queue.enqueue([...back, ...queued, ...released, ...retried, ...takenBack]);
+  if (back.length > 0 || queued.length > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');
   return { down, requeued: back.length, restored: queued.length };
 }

@@ -1,7 +1,8 @@
 // Cancelling runs (the overlap policy `replace`): runs not yet on an agent end at once; runs an
 // agent holds are asked to stop there, and end `cancelled` when the agent reports it.
 import { sql } from 'kysely';
-import { ACTIONS, type StopRequest } from '@drover/shared';
+import type { StopRequest } from '@drover/shared';
+import { askAgentsToStop } from './ask-agents-to-stop.js';
 import type { CoordinatorContext } from '../context.js';
 
 /** Cancels these runs, whatever their live state; returns how many ended at once. */
@@ -46,11 +47,6 @@ export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly strin
     const node = nodeOf.get(t.agentId);
     if (node) byNode.set(node, [...(byNode.get(node) ?? []), { runId: t.runId, token: t.token }]);
   }
-  for (const [nodeID, runs] of byNode) {
-    const req: StopRequest = { runs, reason };
-    ctx.broker
-      .call(ACTIONS.stop, req, { nodeID, retries: 0 })
-      .catch((err: Error) => ctx.log.warn({ nodeID, err: err.message }, 'could not ask an agent to stop runs'));
-  }
+  askAgentsToStop(ctx, byNode, reason);
   return ended.rows.length;
 }

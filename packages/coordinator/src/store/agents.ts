@@ -19,6 +19,8 @@ export interface Agent {
   usage: AgentUsage | null;
   registeredAt: string;
   lastHeartbeatAt: string;
+  /** While draining with a deadline: when the runs still on the agent are taken back. */
+  drainDeadline: string | null;
 }
 
 type Row = {
@@ -35,6 +37,7 @@ type Row = {
   free: unknown;
   usage: unknown;
   registered_at: Date;
+  drain_deadline?: Date | null;
   last_heartbeat_at: Date;
 };
 
@@ -54,6 +57,7 @@ function toAgent(r: Row): Agent {
     usage: r.usage as AgentUsage | null,
     registeredAt: r.registered_at.toISOString(),
     lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
+    drainDeadline: r.drain_deadline ? new Date(r.drain_deadline).toISOString() : null,
   };
 }
 
@@ -78,7 +82,13 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
     .onConflict((oc) =>
       // A new registered_at marks a new incarnation: the dispatcher then trusts these figures
       // over capacity reports numbered by the agent's previous process.
-      oc.column('id').doUpdateSet({ ...values, registered_at: sql<Date>`now()`, last_heartbeat_at: sql<Date>`now()` }),
+      oc.column('id').doUpdateSet({
+        ...values,
+        // An operator's cordon or drain outlives the agent's reconnects and restarts.
+        state: sql<string>`CASE WHEN agents.state IN ('cordoned', 'draining') THEN agents.state ELSE 'ready' END`,
+        registered_at: sql<Date>`now()`,
+        last_heartbeat_at: sql<Date>`now()`,
+      }),
     )
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -160,4 +170,35 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
       .execute();
   }
   return stop;
+}
+
+/** Operator transitions: which states each action may start from, and where it leads. */
+const OPERATOR_ACTIONS = {
+  cordon: { from: ['ready', 'draining'], to: 'cordoned' },
+  uncordon: { from: ['cordoned', 'draining'], to: 'ready' },
+  drain: { from: ['ready', 'cordoned', 'draining'], to: 'draining' },
+} as const;
+export type OperatorAction = keyof typeof OPERATOR_ACTIONS;
+
+/**
+ * Cordons, uncordons or drains an agent (drain with an optional deadline, epoch ms). Returns the
+ * agent, or `{ refused }` naming its state when the action does not apply to it.
+ */
+export async function setAgentState(
+  db: Db,
+  id: string,
+  action: OperatorAction,
+  deadline: number | null = null,
+): Promise<Agent | { refused: string } | undefined> {
+  const { from, to } = OPERATOR_ACTIONS[action];
+  const row = await db
+    .updateTable('agents')
+    .set({ state: to, drain_deadline: action === 'drain' && deadline !== null ? new Date(deadline) : null })
+    .where('id', '=', id)
+    .where('state', 'in', [...from])
+    .returningAll()
+    .executeTakeFirst();
+  if (row) return toAgent(row as Row);
+  const current = await db.selectFrom('agents').select('state').where('id', '=', id).executeTakeFirst();
+  return current ? { refused: current.state } : undefined;
 }

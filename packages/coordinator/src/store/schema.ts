@@ -39,6 +39,7 @@ export interface AgentsTable {
   usage: Json<unknown> | null;
   registered_at: Generated<Date>;
   last_heartbeat_at: Generated<Date>;
+  drain_deadline: Timestamp | null;
 }
 
 export interface RunsTable {

@@ -2,8 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { CoordinatorContext } from '../../context.js';
-import { getAgent, listAgents } from '../../store/agents.js';
-import { notFound } from '../problem.js';
+import { getAgent, listAgents, setAgentState } from '../../store/agents.js';
+import { EVENTS, parseDuration } from '@drover/shared';
+import { HttpProblem, badRequest, notFound } from '../problem.js';
 import { AgentSchema, ProblemSchema } from '../schemas.js';
 
 export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
@@ -44,4 +45,55 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       return agent;
     },
   );
+
+  for (const action of ['drain', 'cordon', 'uncordon'] as const) {
+    app.post(
+      `/v1/agents/:id/${action}`,
+      {
+        schema: {
+          summary:
+            action === 'drain'
+              ? 'Drain an agent: it finishes its runs and takes nothing new; after the optional deadline the rest are re-queued'
+              : action === 'cordon'
+                ? 'Cordon an agent: it takes nothing new (its runs continue)'
+                : 'Uncordon (or stop draining) an agent: it takes runs again',
+          tags: ['agents'],
+          params: Type.Object({ id: Type.String() }),
+          ...(action === 'drain'
+            ? {
+                body: Type.Object(
+                  { deadline: Type.Optional(Type.String({ description: 'e.g. "10m": then its remaining runs are re-queued.' })) },
+                  { additionalProperties: false },
+                ),
+              }
+            : {}),
+          response: { 200: AgentSchema, 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
+        },
+        preValidation: async (req) => {
+          if (req.body === undefined || req.body === null) req.body = {};
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const { deadline } = (req.body ?? {}) as { deadline?: string };
+        let at: number | null = null;
+        if (deadline !== undefined) {
+          const ms = parseDuration(deadline);
+          if (ms === undefined)
+            throw badRequest([{ field: 'deadline', message: `"${deadline}" is not a duration; use e.g. "30s", "10m"` }]);
+          at = ctx.now() + ms;
+        }
+        const r = await setAgentState(ctx.db, id, action, at);
+        if (!r) throw notFound('agent', id, 'list agents with GET /v1/agents');
+        if ('refused' in r)
+          throw new HttpProblem(
+            409,
+            'Conflict',
+            `agent ${id} is ${r.refused}: it cannot be ${action === 'drain' ? 'drained' : `${action}ed`} from that state`,
+          );
+        ctx.broker.broadcast(EVENTS.fleetChanged, { agentId: id });
+        return r;
+      },
+    );
+  }
 }

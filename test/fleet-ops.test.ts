@@ -1,0 +1,107 @@
+// Operator actions on agents, with real agent processes: cordon keeps new runs away, uncordon
+// lets them back, and drain with a deadline takes back what is still running when it passes.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  api,
+  createTestEnv,
+  startAgent,
+  startCoordinator,
+  waitFor,
+  type ApiClient,
+  type StartedAgent,
+  type TestEnv,
+} from './support/index.js';
+
+interface Run {
+  id: string;
+  state: string;
+  agentId: string | null;
+  transitions: Array<{ to: string; reason: string | null }>;
+}
+interface Problem {
+  status: number;
+  detail: string;
+  errors?: Array<{ field: string }>;
+}
+
+let env: TestEnv;
+let client: ApiClient;
+let a: StartedAgent;
+let b: StartedAgent;
+let jobId: string;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  client = api((await startCoordinator(env, ['--reconcile-interval', '300ms'])).url);
+  [a, b] = await Promise.all([
+    startAgent(env, { labels: { pool: 'ops' }, slots: 2, name: 'agent-a' }),
+    startAgent(env, { labels: { pool: 'ops' }, slots: 3, name: 'agent-b' }),
+  ]);
+  jobId = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'long-ops',
+      executor: { type: 'noop', sleep: '20s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'ops' }],
+    })
+  ).body.id;
+});
+afterAll(async () => env?.cleanup());
+
+async function runningOn(runId: string): Promise<Run> {
+  return waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return r.state === 'running' ? r : undefined;
+    },
+    { description: `run ${runId} to be running` },
+  );
+}
+
+it('cordon keeps new runs off an agent; uncordon lets them back', async () => {
+  const cordoned = await client.post<{ state: string }>(`/v1/agents/${a.agentId}/cordon`);
+  expect(cordoned.status).toBe(200);
+  expect(cordoned.body.state).toBe('cordoned');
+  const first = (await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`)).body.id;
+  const second = (await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`)).body.id;
+  expect((await runningOn(first)).agentId).toBe(b.agentId);
+  expect((await runningOn(second)).agentId).toBe(b.agentId);
+
+  expect((await client.post<{ state: string }>(`/v1/agents/${a.agentId}/uncordon`)).body.state).toBe('ready');
+  const third = (await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`)).body.id;
+  // The least loaded fit: agent a is empty, agent b runs two of its three slots.
+  expect((await runningOn(third)).agentId).toBe(a.agentId);
+});
+
+it('drain with a deadline re-queues what is still running when it passes, and it runs elsewhere', async () => {
+  const onA = (await client.get<{ items: Run[] }>(`/v1/runs?job=${jobId}&status=running`)).body.items.find((r) => r.agentId === a.agentId);
+  expect(onA).toBeDefined();
+  const drained = await client.post<{ state: string; drainDeadline: string | null }>(`/v1/agents/${a.agentId}/drain`, { deadline: '1s' });
+  expect(drained.body.state).toBe('draining');
+  expect(drained.body.drainDeadline).not.toBeNull();
+  const moved = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${onA?.id}`)).body;
+      return r.state === 'running' && r.agentId === b.agentId ? r : undefined;
+    },
+    { description: 'the run to be taken back and run on agent b' },
+  );
+  expect(moved.transitions.some((t) => t.to === 'queued' && (t.reason ?? '').includes('drain deadline'))).toBe(true);
+  // Agent a was told to stop the old attempt: it reports no run any more.
+  await waitFor(
+    async () => {
+      const agent = (await client.get<{ usage: { slotsUsed: number } | null }>(`/v1/agents/${a.agentId}`)).body;
+      return agent.usage?.slotsUsed === 0 ? true : undefined;
+    },
+    { description: 'agent a to have stopped the re-queued attempt' },
+  );
+});
+
+it('answers clearly when an action does not apply, the agent is unknown, or the deadline is bad', async () => {
+  const notCordoned = await client.post<Problem>(`/v1/agents/${b.agentId}/uncordon`);
+  expect(notCordoned.status).toBe(409);
+  expect(notCordoned.body.detail).toContain('is ready');
+  expect((await client.post<Problem>('/v1/agents/no-such-agent/cordon')).status).toBe(404);
+  const bad = await client.post<Problem>(`/v1/agents/${b.agentId}/drain`, { deadline: 'soonish' });
+  expect(bad.status).toBe(400);
+  expect(bad.body.errors?.map((e) => e.field)).toEqual(['deadline']);
+});
