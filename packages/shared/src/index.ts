@@ -8,3 +8,4 @@ export * from './protocol.js';
 export * from './broker.js';
 export * from './options.js';
 export * from './schedule.js';
+export * from './reconcile.js';

@@ -1,6 +1,6 @@
 // Agents: registration, heartbeats, and the fleet view the dispatcher starts from.
 import { sql } from 'kysely';
-import type { AgentUsage, Capacity, HeldRun, RegisterRequest } from '@drover/shared';
+import { reconcileHeldRuns, type AgentUsage, type Capacity, type HeldRun, type RegisterRequest } from '@drover/shared';
 import type { Db } from './db.js';
 
 /** An agent as the API shows it. */
@@ -138,7 +138,7 @@ export async function markSilentAgentsDown(db: Db, silentForMs: number): Promise
   return rows.map((r) => r.id);
 }
 
-/** Of the runs an agent says it holds, those it should not: re-dispatched, finished, or unknown. */
+/** Of the runs an agent says it holds, those it must stop (see reconcileHeldRuns); extends the deadline of offers it holds. */
 export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun[]): Promise<HeldRun[]> {
   if (held.length === 0) return [];
   const rows = await db
@@ -150,21 +150,18 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
       held.map((h) => h.runId),
     )
     .execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const stop: HeldRun[] = [];
-  const stillOffered: string[] = [];
-  for (const h of held) {
-    const r = byId.get(h.runId);
-    if (!r || r.agent_id !== agentId || Number(r.attempt_token) !== h.token || !['offered', 'running'].includes(r.state)) stop.push(h);
-    else if (r.state === 'offered') stillOffered.push(h.runId);
-  }
+  const { stop, confirm } = reconcileHeldRuns(
+    agentId,
+    held,
+    rows.map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id, state: r.state })),
+  );
   // The agent holds these but its `started` report has not arrived (e.g. its outbox is backed
   // up): it owns them, so push their offer deadline on, and the reconciler leaves them be.
-  if (stillOffered.length > 0) {
+  if (confirm.length > 0) {
     await db
       .updateTable('runs')
       .set({ offered_at: sql<Date>`now()` })
-      .where('id', 'in', stillOffered)
+      .where('id', 'in', confirm)
       .where('state', '=', 'offered')
       .where('agent_id', '=', agentId)
       .execute();
