@@ -1,0 +1,87 @@
+// An agent frozen (SIGSTOP) past its heartbeat TTL: its run is lost and finishes on another
+// agent. When the frozen agent wakes (SIGCONT) and reports its old attempt's result, that
+// result is fenced: the run keeps exactly one accepted result, and the rejection is recorded.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import pg from 'pg';
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+
+interface Run {
+  id: string;
+  state: string;
+  agentId: string | null;
+  attemptToken: number;
+  transitions: Array<{ to: string; agentId: string | null }>;
+}
+
+let env: TestEnv;
+let client: ApiClient;
+let db: pg.Client;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  client = api(
+    (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s', '--reconcile-interval', '300ms'])).url,
+  );
+  db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await env?.cleanup();
+});
+
+it('fences the late result of an agent that was frozen past its TTL', { timeout: 60_000 }, async () => {
+  const frozen = await startAgent(env, { labels: { pool: 'freeze' }, slots: 1, name: 'frozen' });
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'freezable',
+      executor: { type: 'noop', sleep: '3s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'freeze' }],
+    })
+  ).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  const first = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return r.state === 'running' ? r : undefined;
+    },
+    { description: 'the run to start on the agent to be frozen' },
+  );
+  expect(first.agentId).toBe(frozen.agentId);
+
+  const other = await startAgent(env, { labels: { pool: 'freeze' }, slots: 1, name: 'other' });
+  frozen.proc.child.kill('SIGSTOP');
+  const done = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return r.state === 'succeeded' ? r : undefined;
+    },
+    { timeoutMs: 40_000, description: 'the run to be lost and succeed on the other agent' },
+  );
+  expect(done.agentId).toBe(other.agentId);
+  expect(done.attemptToken).toBeGreaterThan(first.attemptToken);
+
+  frozen.proc.child.kill('SIGCONT');
+  // The woken agent reports its old attempt; the coordinator records and refuses it.
+  const fenced = await waitFor(
+    async () => {
+      const rows = (
+        await db.query(`SELECT kind, token::int AS token FROM fenced_messages WHERE run_id = $1 AND agent_id = $2`, [runId, frozen.agentId])
+      ).rows;
+      return rows.length > 0 ? rows : undefined;
+    },
+    { timeoutMs: 20_000, description: 'the late result to be fenced' },
+  );
+  expect(fenced.map((f) => f.token)).toContain(first.attemptToken);
+  const after = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+  expect(after.state).toBe('succeeded');
+  expect(after.agentId).toBe(other.agentId);
+  expect(after.transitions.filter((t) => t.to === 'succeeded')).toHaveLength(1);
+  // The woken agent heartbeats again and is back in the fleet.
+  await waitFor(
+    async () => ((await client.get<{ state: string }>(`/v1/agents/${frozen.agentId}`)).body.state === 'ready' ? true : undefined),
+    {
+      description: 'the woken agent to be ready again',
+    },
+  );
+});
