@@ -105,3 +105,36 @@ it('answers clearly when an action does not apply, the agent is unknown, or the 
   expect(bad.status).toBe(400);
   expect(bad.body.errors?.map((e) => e.field)).toEqual(['deadline']);
 });
+
+it("summarises the fleet and keeps each agent's heartbeat history", async () => {
+  const fleet = (
+    await client.get<{
+      agents: { total: number; byState: Record<string, number> };
+      capacity: { total: { slots: number } };
+      byLabel: Array<{ label: string; agents: number; total: { slots: number } }>;
+      down: unknown[];
+      runsLostLastHour: number;
+    }>('/v1/fleet')
+  ).body;
+  expect(fleet.agents.total).toBe(2);
+  expect(fleet.agents.byState).toEqual({ draining: 1, ready: 1 });
+  expect(fleet.capacity.total.slots).toBe(5);
+  expect(fleet.byLabel.find((l) => l.label === 'pool=ops')).toMatchObject({ agents: 2, total: { slots: 5 } });
+  expect(fleet.down).toEqual([]);
+  const history = await waitFor(
+    async () => {
+      const m = (
+        await client.get<{ points: Array<{ samples: number; slotsUsed: number; memoryUsedBytes: number }> }>(
+          `/v1/agents/${b.agentId}/metrics?since=10m`,
+        )
+      ).body;
+      return m.points.length > 0 ? m.points : undefined;
+    },
+    { description: 'a heartbeat in the history' },
+  );
+  expect(history[0]?.samples).toBeGreaterThan(0);
+  expect(history[0]?.memoryUsedBytes).toBeGreaterThan(0);
+  const bad = await client.get<Problem>(`/v1/agents/${b.agentId}/metrics?since=last-week`);
+  expect(bad.status).toBe(400);
+  expect(bad.body.errors?.map((e) => e.field)).toEqual(['since']);
+});

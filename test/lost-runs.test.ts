@@ -92,4 +92,7 @@ it('re-dispatches every run of a killed agent to the others, where each succeeds
   console.log(`kill -9 → runs marked lost: ${lostAt - killedAt} ms; → all ${victimRuns.length} re-offered: ${reofferedAt - killedAt} ms`);
   const agent = (await client.get<{ state: string }>(`/v1/agents/${victim.agentId}`)).body;
   expect(agent.state).toBe('down');
+  const fleet = (await client.get<{ down: Array<{ id: string }>; runsLostLastHour: number }>('/v1/fleet')).body;
+  expect(fleet.down.map((d) => d.id)).toEqual([victim.agentId]);
+  expect(fleet.runsLostLastHour).toBe(victimRuns.length);
 });

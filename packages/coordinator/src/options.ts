@@ -64,6 +64,13 @@ export const coordinatorSettings = {
     description: 'Silence after which an agent is `down` (3 missed heartbeats plus grace).',
     parse: parse.duration,
   },
+  agentGoneAfter: {
+    flag: 'agent-gone-after',
+    env: 'DROVER_AGENT_GONE_AFTER',
+    defaultText: '24h',
+    description: 'An agent `down` for this long becomes `gone` (kept for history, no longer listed as down).',
+    parse: parse.duration,
+  },
   offerTimeout: {
     flag: 'offer-timeout',
     env: 'DROVER_OFFER_TIMEOUT',

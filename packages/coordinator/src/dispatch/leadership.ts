@@ -91,6 +91,7 @@ export class Leadership {
         log: this.ctx.log,
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
+        agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
         stopOnAgents: (byNode, reason) => askAgentsToStop(this.ctx, byNode, reason),
         onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),

@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import { markSilentAgentsDown } from '../store/agents.js';
+import { markSilentAgentsDown, pruneAgentMetrics, retireDownAgents } from '../store/agents.js';
 import { returnToQueue } from '../store/offer-runs.js';
 import { loseRunsOfDownAgents } from '../store/lose-runs.js';
 import { takeBackFromDrainedAgents } from '../store/drain.js';
@@ -19,6 +19,8 @@ export interface ReconcilerDeps {
   now: () => number;
   /** An agent silent for this long is `down`. */
   agentDownAfterMs: number;
+  /** An agent down for this long becomes `gone`. */
+  agentGoneAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
   offerTimeoutMs: number;
   /** Asks agents to stop attempts taken back from them (fire and forget). */
@@ -34,6 +36,9 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
     d.onChange('fleet');
   }
+  const gone = await retireDownAgents(d.db, d.agentGoneAfterMs);
+  if (gone.length > 0) d.log.info({ agents: gone }, 'agents down past the retention are now gone');
+  await pruneAgentMetrics(d.db, 86_400_000);
   // Runs that were running on an agent that is now down are lost, and retried while they may be.
   const lost = await loseRunsOfDownAgents(d.db, d.now());
   if (lost.length > 0) {

@@ -97,20 +97,27 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
 
 /** Stores a heartbeat; returns false when the agent is unknown (it should register again). */
 export async function recordHeartbeat(db: Db, agentId: string, nodeId: string, free: Capacity, usage: AgentUsage): Promise<boolean> {
-  const r = await db
-    .updateTable('agents')
-    .set({
-      node_id: nodeId,
-      free: JSON.stringify(free),
-      usage: JSON.stringify(usage),
-      last_heartbeat_at: sql<Date>`now()`,
-      // A heartbeat brings a `down` agent back; other states (draining, cordoned) are the operator's.
-      state: sql<string>`CASE WHEN state = 'down' THEN 'ready' ELSE state END`,
-    })
-    .where('id', '=', agentId)
-    .where('state', '!=', 'gone')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  // One statement: the agent's current figures, and this minute's average in its history.
+  const res = await sql<{ id: string }>`
+    WITH upd AS (
+      UPDATE agents SET node_id = ${nodeId}, free = ${JSON.stringify(free)}::jsonb, usage = ${JSON.stringify(usage)}::jsonb,
+             last_heartbeat_at = now(),
+             -- A heartbeat brings a down agent back; other states (draining, cordoned) are the operator's.
+             state = CASE WHEN state = 'down' THEN 'ready' ELSE state END, down_since = NULL
+       WHERE id = ${agentId} AND state <> 'gone'
+      RETURNING id
+    ), metric AS (
+      INSERT INTO agent_metrics AS m (agent_id, minute, samples, cpu_percent, load1, memory_used_bytes, slots_used)
+      SELECT id, date_trunc('minute', now()), 1, ${usage.cpuPercent}, ${usage.load1}, ${Math.round(usage.memoryUsedBytes)}, ${usage.slotsUsed} FROM upd
+      ON CONFLICT (agent_id, minute) DO UPDATE SET
+        samples = m.samples + 1,
+        cpu_percent = (m.cpu_percent * m.samples + EXCLUDED.cpu_percent) / (m.samples + 1),
+        load1 = (m.load1 * m.samples + EXCLUDED.load1) / (m.samples + 1),
+        memory_used_bytes = (m.memory_used_bytes * m.samples + EXCLUDED.memory_used_bytes) / (m.samples + 1),
+        slots_used = (m.slots_used * m.samples + EXCLUDED.slots_used) / (m.samples + 1)
+    )
+    SELECT id FROM upd`.execute(db);
+  return res.rows.length > 0;
 }
 
 /** Agents, optionally only those in the given states. */
@@ -130,7 +137,7 @@ export async function getAgent(db: Db, id: string): Promise<Agent | undefined> {
 export async function markSilentAgentsDown(db: Db, silentForMs: number): Promise<string[]> {
   const rows = await db
     .updateTable('agents')
-    .set({ state: 'down' })
+    .set({ state: 'down', down_since: sql<Date>`now()` })
     .where('state', 'in', ['ready', 'draining', 'cordoned'])
     .where('last_heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${silentForMs / 1000})`)
     .returning('id')
@@ -198,4 +205,53 @@ export async function setAgentState(
   if (row) return toAgent(row as Row);
   const current = await db.selectFrom('agents').select('state').where('id', '=', id).executeTakeFirst();
   return current ? { refused: current.state } : undefined;
+}
+
+/** Agents down for longer than the retention become `gone`; returns their ids. */
+export async function retireDownAgents(db: Db, downForMs: number): Promise<string[]> {
+  const rows = await db
+    .updateTable('agents')
+    .set({ state: 'gone' })
+    .where('state', '=', 'down')
+    .where('down_since', '<', sql<Date>`now() - make_interval(secs => ${downForMs / 1000})`)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Forgets heartbeat history older than the retention. */
+export async function pruneAgentMetrics(db: Db, keepMs: number): Promise<void> {
+  await db
+    .deleteFrom('agent_metrics')
+    .where('minute', '<', sql<Date>`now() - make_interval(secs => ${keepMs / 1000})`)
+    .execute();
+}
+
+export interface AgentMetricPoint {
+  at: string;
+  samples: number;
+  cpuPercent: number;
+  load1: number;
+  memoryUsedBytes: number;
+  slotsUsed: number;
+}
+
+/** An agent's per-minute history since the given time, oldest first. */
+export async function agentMetrics(db: Db, agentId: string, since: number): Promise<AgentMetricPoint[]> {
+  const rows = await db
+    .selectFrom('agent_metrics')
+    .selectAll()
+    .where('agent_id', '=', agentId)
+    .where('minute', '>=', new Date(since))
+    .orderBy('minute')
+    .limit(1440)
+    .execute();
+  return rows.map((r) => ({
+    at: new Date(r.minute).toISOString(),
+    samples: r.samples,
+    cpuPercent: Number(Number(r.cpu_percent).toFixed(1)),
+    load1: Number(Number(r.load1).toFixed(2)),
+    memoryUsedBytes: Number(r.memory_used_bytes),
+    slotsUsed: Number(Number(r.slots_used).toFixed(2)),
+  }));
 }

@@ -40,6 +40,17 @@ export interface AgentsTable {
   registered_at: Generated<Date>;
   last_heartbeat_at: Generated<Date>;
   drain_deadline: Timestamp | null;
+  down_since: Timestamp | null;
+}
+
+export interface AgentMetricsTable {
+  agent_id: string;
+  minute: Timestamp;
+  samples: number;
+  cpu_percent: number;
+  load1: number;
+  memory_used_bytes: number;
+  slots_used: number;
 }
 
 export interface RunsTable {
@@ -109,4 +120,5 @@ export interface Database {
   run_logs: RunLogsTable;
   fenced_messages: FencedMessagesTable;
   schedule_state: ScheduleStateTable;
+  agent_metrics: AgentMetricsTable;
 }

@@ -2,8 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { CoordinatorContext } from '../../context.js';
-import { getAgent, listAgents, setAgentState } from '../../store/agents.js';
-import { EVENTS, parseDuration } from '@drover/shared';
+import { agentMetrics, getAgent, listAgents, setAgentState } from '../../store/agents.js';
+import { fleetSummary } from '../../store/fleet-summary.js';
+import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
 import { AgentSchema, ProblemSchema } from '../schemas.js';
 
@@ -96,4 +97,42 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       },
     );
   }
+
+  app.get(
+    '/v1/agents/:id/metrics',
+    {
+      schema: {
+        summary: "An agent's heartbeat history: per-minute averages of CPU, load, memory and slots in use (kept a day)",
+        tags: ['agents'],
+        params: Type.Object({ id: Type.String() }),
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ description: 'A duration back from now ("1h", the default) or an ISO instant.' })) },
+          { additionalProperties: false },
+        ),
+        response: { 404: ProblemSchema, 400: ProblemSchema },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const { since } = req.query as { since?: string };
+      const agent = await getAgent(ctx.db, id);
+      if (!agent) throw notFound('agent', id, 'list agents with GET /v1/agents');
+      const back = since === undefined ? 3_600_000 : parseDuration(since);
+      const from = back !== undefined ? ctx.now() - back : parseInstant(since ?? '');
+      if (from === undefined)
+        throw badRequest([{ field: 'since', message: `"${since}" is neither a duration ("1h") nor an ISO instant with an offset` }]);
+      return { agentId: id, since: new Date(from).toISOString(), points: await agentMetrics(ctx.db, id, from) };
+    },
+  );
+
+  app.get(
+    '/v1/fleet',
+    {
+      schema: {
+        summary: 'The fleet at a glance: agents by state, total and free capacity (by label too), agents down, runs lost in the last hour',
+        tags: ['agents'],
+      },
+    },
+    async () => fleetSummary(ctx.db),
+  );
 }
