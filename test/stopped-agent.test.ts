@@ -1,6 +1,7 @@
 // An agent frozen (SIGSTOP) past its heartbeat TTL: its run is lost and finishes on another
 // agent. When the frozen agent wakes (SIGCONT) and reports its old attempt's result, that
 // result is fenced: the run keeps exactly one accepted result, and the rejection is recorded.
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
@@ -16,16 +17,43 @@ interface Run {
 let env: TestEnv;
 let client: ApiClient;
 let db: pg.Client;
+let webhook: Server;
+const notifications: Array<{ event: string; agents: Array<{ id: string }> }> = [];
 
 beforeAll(async () => {
   env = await createTestEnv();
+  // The fleet webhook: it answers 500 to the first call, so delivery must be retried.
+  let calls = 0;
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      if (++calls === 1) return res.writeHead(500).end();
+      notifications.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/fleet`;
   client = api(
-    (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s', '--reconcile-interval', '300ms'])).url,
+    (
+      await startCoordinator(env, [
+        '--heartbeat-interval',
+        '1s',
+        '--agent-down-after',
+        '3s',
+        '--reconcile-interval',
+        '300ms',
+        '--notify-url',
+        hook,
+      ])
+    ).url,
   );
   db = new pg.Client({ connectionString: env.databaseUrl });
   await db.connect();
 });
 afterAll(async () => {
+  webhook?.close();
   await db?.end();
   await env?.cleanup();
 });
@@ -84,4 +112,8 @@ it('fences the late result of an agent that was frozen past its TTL', { timeout:
       description: 'the woken agent to be ready again',
     },
   );
+  // The webhook heard both, the first after a retry.
+  await waitFor(() => (notifications.some((n) => n.event === 'agent.up') ? true : undefined), { description: 'the agent.up notification' });
+  const events = notifications.filter((n) => n.agents.some((x) => x.id === frozen.agentId)).map((n) => n.event);
+  expect(events).toEqual(['agent.down', 'agent.up']);
 });

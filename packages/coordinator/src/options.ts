@@ -61,8 +61,15 @@ export const coordinatorSettings = {
     flag: 'agent-down-after',
     env: 'DROVER_AGENT_DOWN_AFTER',
     defaultText: '17s',
-    description: 'Silence after which an agent is `down` (3 missed heartbeats plus grace).',
+    description:
+      'Silence after which an agent is `down`; never less than 3 heartbeat intervals plus 2 s (the interval grows with the fleet).',
     parse: parse.duration,
+  },
+  notifyUrl: {
+    flag: 'notify-url',
+    env: 'DROVER_NOTIFY_URL',
+    description: 'A webhook told (POST, JSON) when an agent goes down or comes back; retried with backoff.',
+    parse: parse.url(['http', 'https']),
   },
   agentGoneAfter: {
     flag: 'agent-gone-after',

@@ -4,6 +4,7 @@
 // update in PostgreSQL, so a run is offered once per attempt whoever dispatches it.
 import type { CapacityEvent } from '@drover/shared';
 import { askAgentsToStop } from '../ops/ask-agents-to-stop.js';
+import { notify } from '../ops/notify.js';
 import type { CoordinatorContext } from '../context.js';
 import { listAgents } from '../store/agents.js';
 import { Dispatcher } from './dispatcher.js';
@@ -91,8 +92,11 @@ export class Leadership {
         log: this.ctx.log,
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
+        heartbeatIntervalMs: this.ctx.options.heartbeatInterval,
         agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
+        notifyDown: (ids) =>
+          notify(this.ctx, { event: 'agent.down', agents: ids.map((id) => ({ id })), at: new Date(this.ctx.now()).toISOString() }),
         stopOnAgents: (byNode, reason) => askAgentsToStop(this.ctx, byNode, reason),
         onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
       });

@@ -4,7 +4,8 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import { markSilentAgentsDown, pruneAgentMetrics, retireDownAgents } from '../store/agents.js';
+import { countLiveAgents, markSilentAgentsDown, pruneAgentMetrics, retireDownAgents } from '../store/agents.js';
+import { downAfterFor } from './liveness.js';
 import { returnToQueue } from '../store/offer-runs.js';
 import { loseRunsOfDownAgents } from '../store/lose-runs.js';
 import { takeBackFromDrainedAgents } from '../store/drain.js';
@@ -17,12 +18,16 @@ export interface ReconcilerDeps {
   queue: ReadyQueue;
   log: Logger;
   now: () => number;
-  /** An agent silent for this long is `down`. */
+  /** The configured heartbeat interval (it grows with the fleet; see liveness.ts). */
+  heartbeatIntervalMs: number;
+  /** An agent silent for this long is `down` (at least; see liveness.ts). */
   agentDownAfterMs: number;
   /** An agent down for this long becomes `gone`. */
   agentGoneAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
   offerTimeoutMs: number;
+  /** Tells the fleet webhook which agents just went down. */
+  notifyDown: (agentIds: string[]) => void;
   /** Asks agents to stop attempts taken back from them (fire and forget). */
   stopOnAgents: (byNode: Map<string, HeldRun[]>, reason: string) => void;
   /** Called when the fleet or the queue changed, so the dispatcher looks again. */
@@ -31,9 +36,10 @@ export interface ReconcilerDeps {
 
 /** Runs one sweep; returns what it did, for logs and tests. */
 export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]; requeued: number; restored: number }> {
-  const down = await markSilentAgentsDown(d.db, d.agentDownAfterMs);
+  const down = await markSilentAgentsDown(d.db, downAfterFor(await countLiveAgents(d.db), d.heartbeatIntervalMs, d.agentDownAfterMs));
   if (down.length > 0) {
     d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
+    d.notifyDown(down);
     d.onChange('fleet');
   }
   const gone = await retireDownAgents(d.db, d.agentGoneAfterMs);

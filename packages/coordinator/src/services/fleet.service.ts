@@ -10,7 +10,9 @@ import {
   type RegisterResponse,
 } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
-import { recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+import { countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+import { heartbeatIntervalFor } from '../dispatch/liveness.js';
+import { notify } from '../ops/notify.js';
 
 /** The fleet service; registration refuses agents that speak another protocol version. */
 export function fleetService(ctx: CoordinatorContext): ServiceSchema {
@@ -33,14 +35,24 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           const stop = await runsToStop(ctx.db, agent.id, req.runs);
           ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
           c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
-          return { agentId: agent.id, heartbeatIntervalMs: ctx.options.heartbeatInterval, stop };
+          const live = await countLiveAgents(ctx.db);
+          return { agentId: agent.id, heartbeatIntervalMs: heartbeatIntervalFor(live, ctx.options.heartbeatInterval), stop };
         },
       },
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const hb = c.params;
-          const known = await recordHeartbeat(ctx.db, hb.agentId, hb.nodeId, hb.free, hb.usage);
+          const { known, revived, name } = await recordHeartbeat(ctx.db, hb.agentId, hb.nodeId, hb.free, hb.usage);
           if (!known) return { known: false, stop: [] };
+          if (revived) {
+            ctx.log.info({ agentId: hb.agentId }, 'a down agent is heartbeating again');
+            notify(ctx, {
+              event: 'agent.up',
+              agents: [{ id: hb.agentId, ...(name ? { name } : {}) }],
+              at: new Date(ctx.now()).toISOString(),
+            });
+            c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+          }
           return { known: true, stop: await runsToStop(ctx.db, hb.agentId, hb.runs) };
         },
       },

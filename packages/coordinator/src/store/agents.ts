@@ -96,16 +96,22 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
 }
 
 /** Stores a heartbeat; returns false when the agent is unknown (it should register again). */
-export async function recordHeartbeat(db: Db, agentId: string, nodeId: string, free: Capacity, usage: AgentUsage): Promise<boolean> {
+export async function recordHeartbeat(
+  db: Db,
+  agentId: string,
+  nodeId: string,
+  free: Capacity,
+  usage: AgentUsage,
+): Promise<{ known: boolean; revived: boolean; name?: string }> {
   // One statement: the agent's current figures, and this minute's average in its history.
-  const res = await sql<{ id: string }>`
-    WITH upd AS (
+  const res = await sql<{ id: string; name: string; was: string }>`
+    WITH old AS (SELECT state FROM agents WHERE id = ${agentId}), upd AS (
       UPDATE agents SET node_id = ${nodeId}, free = ${JSON.stringify(free)}::jsonb, usage = ${JSON.stringify(usage)}::jsonb,
              last_heartbeat_at = now(),
              -- A heartbeat brings a down agent back; other states (draining, cordoned) are the operator's.
              state = CASE WHEN state = 'down' THEN 'ready' ELSE state END, down_since = NULL
        WHERE id = ${agentId} AND state <> 'gone'
-      RETURNING id
+      RETURNING id, name
     ), metric AS (
       INSERT INTO agent_metrics AS m (agent_id, minute, samples, cpu_percent, load1, memory_used_bytes, slots_used)
       SELECT id, date_trunc('minute', now()), 1, ${usage.cpuPercent}, ${usage.load1}, ${Math.round(usage.memoryUsedBytes)}, ${usage.slotsUsed} FROM upd
@@ -116,8 +122,9 @@ export async function recordHeartbeat(db: Db, agentId: string, nodeId: string, f
         memory_used_bytes = (m.memory_used_bytes * m.samples + EXCLUDED.memory_used_bytes) / (m.samples + 1),
         slots_used = (m.slots_used * m.samples + EXCLUDED.slots_used) / (m.samples + 1)
     )
-    SELECT id FROM upd`.execute(db);
-  return res.rows.length > 0;
+    SELECT upd.id, upd.name, old.state AS was FROM upd, old`.execute(db);
+  const row = res.rows[0];
+  return row ? { known: true, revived: row.was === 'down', name: row.name } : { known: false, revived: false };
 }
 
 /** Agents, optionally only those in the given states. */
@@ -254,4 +261,14 @@ export async function agentMetrics(db: Db, agentId: string, since: number): Prom
     memoryUsedBytes: Number(r.memory_used_bytes),
     slotsUsed: Number(Number(r.slots_used).toFixed(2)),
   }));
+}
+
+/** How many agents are up (not down or gone): the fleet size liveness scales with. */
+export async function countLiveAgents(db: Db): Promise<number> {
+  const r = await db
+    .selectFrom('agents')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', 'not in', ['down', 'gone'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
