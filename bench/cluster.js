@@ -83,6 +83,12 @@ export async function startCluster() {
       const { line } = await start(['coordinator', '--api-addr', '127.0.0.1:0', ...extra], 'api listening');
       return line.url;
     },
+    /** The coordinator process id and URL, for benchmarks that watch its CPU. */
+    async coordinatorProcess(extra = []) {
+      const { child, line } = await start(['coordinator', '--api-addr', '127.0.0.1:0', ...extra], 'api listening');
+      return { pid: child.pid, url: line.url };
+    },
+    env,
     async agent(extra = []) {
       const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-agent-'));
       dirs.push(dir);

@@ -23,6 +23,8 @@ export class Leadership {
   private leaseTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
 
   constructor(private readonly ctx: CoordinatorContext) {}
 
@@ -108,11 +110,27 @@ export class Leadership {
     this.reconcileTimer = setTimeout(() => void this.reconcile(), this.ctx.options.reconcileInterval);
   }
 
-  /** Reloads the schedulable agents (someone registered, went down, was drained). */
+  /**
+   * Reloads the schedulable agents (someone registered, went down, was drained). Requests
+   * arriving while a reload runs coalesce into one more, so a thousand agents registering at
+   * once cost a handful of reloads, not a thousand.
+   */
   async refreshFleet(): Promise<void> {
     if (!this.dispatcher) return;
-    this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
-    this.dispatcher.kick();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
+        this.dispatcher?.kick();
+      } while (this.refreshAgain && this.dispatcher);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   /** An agent's capacity changed: maybe there is room for queued runs now. */
