@@ -138,3 +138,26 @@ it("summarises the fleet and keeps each agent's heartbeat history", async () => 
   expect(bad.status).toBe(400);
   expect(bad.body.errors?.map((e) => e.field)).toEqual(['since']);
 });
+
+it('SIGTERM drains an agent: the coordinator sees it draining, its run finishes, and it exits cleanly', async () => {
+  const c = await startAgent(env, { labels: { pool: 'term' }, slots: 1, name: 'agent-c' });
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'finishes-on-term',
+      executor: { type: 'noop', sleep: '2s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'term' }],
+    })
+  ).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  expect((await runningOn(runId)).agentId).toBe(c.agentId);
+  c.proc.child.kill('SIGTERM');
+  await waitFor(
+    async () => ((await client.get<{ state: string }>(`/v1/agents/${c.agentId}`)).body.state === 'draining' ? true : undefined),
+    {
+      description: 'the agent to be draining',
+    },
+  );
+  const status = await c.proc.exited;
+  expect(status.code).toBe(0);
+  expect((await client.get<Run>(`/v1/runs/${runId}`)).body.state).toBe('succeeded');
+});

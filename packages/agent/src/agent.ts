@@ -283,6 +283,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       free: supervisor.capacity().free,
       usage: usage.sample(supervisor.slotsUsed),
       runs: supervisor.held(),
+      ...(stopping ? { draining: true } : {}),
     };
     try {
       const res = await broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
@@ -340,6 +341,9 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     stopped ??= (async () => {
       stopping = true;
       supervisor.drain();
+      // Tell the coordinators at once, so they stop offering instead of hearing refusals (but do
+      // not let an unreachable bus hold up the shutdown).
+      await Promise.race([heartbeat(), new Promise((r) => setTimeout(r, 2000).unref())]);
       const held = supervisor.slotsUsed;
       log.info({ agentId, runs: held, graceMs }, 'agent stopping');
       if (!(await supervisor.idle(graceMs))) {

@@ -82,6 +82,8 @@ export interface HeartbeatRequest {
   free: Capacity;
   usage: AgentUsage;
   runs: HeldRun[];
+  /** The agent is shutting down (SIGTERM): it finishes what it runs and takes nothing new. */
+  draining?: boolean;
 }
 
 export interface HeartbeatResponse {

@@ -42,8 +42,19 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const hb = c.params;
-          const { known, revived, name } = await recordHeartbeat(ctx.db, hb.agentId, hb.nodeId, hb.free, hb.usage);
+          const { known, revived, startedDraining, name } = await recordHeartbeat(
+            ctx.db,
+            hb.agentId,
+            hb.nodeId,
+            hb.free,
+            hb.usage,
+            hb.draining === true,
+          );
           if (!known) return { known: false, stop: [] };
+          if (startedDraining) {
+            ctx.log.info({ agentId: hb.agentId }, 'agent is shutting down; it is draining');
+            c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+          }
           if (revived) {
             ctx.log.info({ agentId: hb.agentId }, 'a down agent is heartbeating again');
             notify(ctx, {

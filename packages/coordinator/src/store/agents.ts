@@ -102,16 +102,19 @@ export async function recordHeartbeat(
   nodeId: string,
   free: Capacity,
   usage: AgentUsage,
-): Promise<{ known: boolean; revived: boolean; name?: string }> {
+  draining = false,
+): Promise<{ known: boolean; revived: boolean; startedDraining: boolean; name?: string }> {
   // One statement: the agent's current figures, and this minute's average in its history.
-  const res = await sql<{ id: string; name: string; was: string }>`
+  const res = await sql<{ id: string; name: string; was: string; state: string }>`
     WITH old AS (SELECT state FROM agents WHERE id = ${agentId}), upd AS (
       UPDATE agents SET node_id = ${nodeId}, free = ${JSON.stringify(free)}::jsonb, usage = ${JSON.stringify(usage)}::jsonb,
              last_heartbeat_at = now(),
              -- A heartbeat brings a down agent back; other states (draining, cordoned) are the operator's.
-             state = CASE WHEN state = 'down' THEN 'ready' ELSE state END, down_since = NULL
+             state = CASE WHEN ${draining} AND state IN ('ready', 'cordoned', 'down') THEN 'draining'
+                          WHEN state = 'down' THEN 'ready' ELSE state END,
+             down_since = NULL
        WHERE id = ${agentId} AND state <> 'gone'
-      RETURNING id, name
+      RETURNING id, name, state
     ), metric AS (
       INSERT INTO agent_metrics AS m (agent_id, minute, samples, cpu_percent, load1, memory_used_bytes, slots_used)
       SELECT id, date_trunc('minute', now()), 1, ${usage.cpuPercent}, ${usage.load1}, ${Math.round(usage.memoryUsedBytes)}, ${usage.slotsUsed} FROM upd
@@ -122,9 +125,10 @@ export async function recordHeartbeat(
         memory_used_bytes = (m.memory_used_bytes * m.samples + EXCLUDED.memory_used_bytes) / (m.samples + 1),
         slots_used = (m.slots_used * m.samples + EXCLUDED.slots_used) / (m.samples + 1)
     )
-    SELECT upd.id, upd.name, old.state AS was FROM upd, old`.execute(db);
+    SELECT upd.id, upd.name, upd.state, old.state AS was FROM upd, old`.execute(db);
   const row = res.rows[0];
-  return row ? { known: true, revived: row.was === 'down', name: row.name } : { known: false, revived: false };
+  if (!row) return { known: false, revived: false, startedDraining: false };
+  return { known: true, revived: row.was === 'down', startedDraining: row.state === 'draining' && row.was !== 'draining', name: row.name };
 }
 
 /** Agents, optionally only those in the given states. */
