@@ -84,8 +84,8 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
       // over capacity reports numbered by the agent's previous process.
       oc.column('id').doUpdateSet({
         ...values,
-        // An operator's cordon or drain outlives the agent's reconnects and restarts.
-        state: sql<string>`CASE WHEN agents.state IN ('cordoned', 'draining') THEN agents.state ELSE 'ready' END`,
+        // An operator's cordon or drain outlives the agent's reconnects and restarts, and its being down.
+        state: sql<string>`CASE WHEN agents.state IN ('cordoned', 'draining') THEN agents.state ELSE agents.operator_state END`,
         registered_at: sql<Date>`now()`,
         last_heartbeat_at: sql<Date>`now()`,
       }),
@@ -109,9 +109,9 @@ export async function recordHeartbeat(
     WITH old AS (SELECT state FROM agents WHERE id = ${agentId}), upd AS (
       UPDATE agents SET node_id = ${nodeId}, free = ${JSON.stringify(free)}::jsonb, usage = ${JSON.stringify(usage)}::jsonb,
              last_heartbeat_at = now(),
-             -- A heartbeat brings a down agent back; other states (draining, cordoned) are the operator's.
+             -- A heartbeat brings a down agent back to what the operator last set; other states are the operator's.
              state = CASE WHEN ${draining} AND state IN ('ready', 'cordoned', 'down') THEN 'draining'
-                          WHEN state = 'down' THEN 'ready' ELSE state END,
+                          WHEN state = 'down' THEN operator_state ELSE state END,
              down_since = NULL
        WHERE id = ${agentId} AND state <> 'gone'
       RETURNING id, name, state
@@ -208,7 +208,7 @@ export async function setAgentState(
   const { from, to } = OPERATOR_ACTIONS[action];
   const row = await db
     .updateTable('agents')
-    .set({ state: to, drain_deadline: action === 'drain' && deadline !== null ? new Date(deadline) : null })
+    .set({ state: to, operator_state: to, drain_deadline: action === 'drain' && deadline !== null ? new Date(deadline) : null })
     .where('id', '=', id)
     .where('state', 'in', [...from])
     .returningAll()

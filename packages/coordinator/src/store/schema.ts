@@ -41,6 +41,8 @@ export interface AgentsTable {
   last_heartbeat_at: Generated<Date>;
   drain_deadline: Timestamp | null;
   down_since: Timestamp | null;
+  /** What the operator last set (ready, cordoned, draining); `state` returns to it after `down`. */
+  operator_state: Generated<string>;
 }
 
 export interface AgentMetricsTable {
