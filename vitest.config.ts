@@ -11,6 +11,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Property tests and the agent's real-process tests can take seconds on a loaded
+          // 2-core machine; a timeout there is noise, not a finding.
+          testTimeout: 30_000,
           include: ['packages/*/src/**/*.test.ts'],
           // *.int.test.ts talk to real servers: they belong to the integration project.
           exclude: ['packages/*/src/**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
