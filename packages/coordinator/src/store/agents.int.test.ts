@@ -71,3 +71,17 @@ it('an uncordoned agent that was down is ready again', async () => {
   await recordHeartbeat(db, 'ready-1', 'agent-ready-1', capacity, usage);
   expect((await getAgent(db, 'ready-1'))?.state).toBe('ready');
 });
+
+it("an agent's own drain (SIGTERM) ends when it registers again; an operator's drain does not", async () => {
+  await upsertAgent(db, register('restarted-1'));
+  expect((await recordHeartbeat(db, 'restarted-1', 'agent-restarted-1', capacity, usage, true)).startedDraining).toBe(true);
+  expect((await getAgent(db, 'restarted-1'))?.state).toBe('draining');
+  expect((await upsertAgent(db, register('restarted-1'))).state).toBe('ready');
+
+  await setAgentState(db, 'restarted-1', 'cordon');
+  await recordHeartbeat(db, 'restarted-1', 'agent-restarted-1', capacity, usage, true);
+  expect((await upsertAgent(db, register('restarted-1'))).state).toBe('cordoned');
+
+  await setAgentState(db, 'restarted-1', 'drain');
+  expect((await upsertAgent(db, register('restarted-1'))).state).toBe('draining');
+});

@@ -61,7 +61,7 @@ function toAgent(r: Row): Agent {
   };
 }
 
-/** Records a (re)registration; a known agent keeps its id, becomes `ready` again and gets a new `registered_at`. */
+/** Records a (re)registration; a known agent keeps its id, returns to the state the operator last set (`ready` unless cordoned or drained) and gets a new `registered_at`. */
 export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> {
   const values = {
     id: req.agentId,
@@ -84,8 +84,9 @@ export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> 
       // over capacity reports numbered by the agent's previous process.
       oc.column('id').doUpdateSet({
         ...values,
-        // An operator's cordon or drain outlives the agent's reconnects and restarts, and its being down.
-        state: sql<string>`CASE WHEN agents.state IN ('cordoned', 'draining') THEN agents.state ELSE agents.operator_state END`,
+        // An operator's cordon or drain outlives the agent's reconnects and restarts, and its being down;
+        // an agent's own drain (SIGTERM) ends with the process that asked for it.
+        state: sql<string>`agents.operator_state`,
         registered_at: sql<Date>`now()`,
         last_heartbeat_at: sql<Date>`now()`,
       }),
