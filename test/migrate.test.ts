@@ -33,16 +33,17 @@ it('creates the database, then applies, lists and reverts migrations', async () 
   const up = await drover(['migrate', 'up'], url);
   expect(up.code).toBe(0);
   expect(up.out).toContain(`created database 127.0.0.1:5432/${name}`);
-  expect(up.out).toContain('applied 0001_init, 0002_schedules, 0003_fleet, 0004_agent_operator_state');
+  expect(up.out).toContain('applied 0001_init, 0002_schedules, 0003_fleet, 0004_agent_operator_state, 0005_agent_heartbeat_interval');
   expect((await drover(['migrate', 'status'], url)).out).toMatch(
-    /applied\s+0001_init[\s\S]*applied\s+0002_schedules[\s\S]*applied\s+0003_fleet[\s\S]*applied\s+0004_agent_operator_state[\s\S]*up to date/,
+    /applied\s+0001_init[\s\S]*applied\s+0002_schedules[\s\S]*applied\s+0003_fleet[\s\S]*applied\s+0004_agent_operator_state[\s\S]*applied\s+0005_agent_heartbeat_interval[\s\S]*up to date/,
   );
+  expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0005_agent_heartbeat_interval');
   expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0004_agent_operator_state');
   expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0003_fleet');
   const down = await drover(['migrate', 'down'], url);
   expect(down.out).toContain('reverted 0002_schedules');
   expect((await drover(['migrate', 'status'], url)).out).toMatch(
-    /applied\s+0001_init[\s\S]*pending\s+0002_schedules[\s\S]*pending\s+0003_fleet[\s\S]*pending\s+0004_agent_operator_state[\s\S]*3 pending/,
+    /applied\s+0001_init[\s\S]*pending\s+0002_schedules[\s\S]*pending\s+0003_fleet[\s\S]*pending\s+0004_agent_operator_state[\s\S]*pending\s+0005_agent_heartbeat_interval[\s\S]*4 pending/,
   );
   expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0001_init');
   const c = new pg.Client({ connectionString: url });

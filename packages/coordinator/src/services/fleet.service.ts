@@ -31,12 +31,13 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
               { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
             );
           }
-          const agent = await upsertAgent(ctx.db, req);
+          // The interval is kept with the agent: it counts as down only after missing beats at that pace.
+          const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
+          const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
           const stop = await runsToStop(ctx.db, agent.id, req.runs);
           ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
           c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
-          const live = await countLiveAgents(ctx.db);
-          return { agentId: agent.id, heartbeatIntervalMs: heartbeatIntervalFor(live, ctx.options.heartbeatInterval), stop };
+          return { agentId: agent.id, heartbeatIntervalMs, stop };
         },
       },
       heartbeat: {

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { reconcileHeldRuns, type AgentUsage, type Capacity, type HeldRun, type RegisterRequest } from '@drover/shared';
 import type { Db } from './db.js';
+import { GRACE_MS, MISSED_HEARTBEATS } from '../dispatch/liveness.js';
 
 /** An agent as the API shows it. */
 export interface Agent {
@@ -62,8 +63,9 @@ function toAgent(r: Row): Agent {
 }
 
 /** Records a (re)registration; a known agent keeps its id, returns to the state the operator last set (`ready` unless cordoned or drained) and gets a new `registered_at`. */
-export async function upsertAgent(db: Db, req: RegisterRequest): Promise<Agent> {
+export async function upsertAgent(db: Db, req: RegisterRequest, heartbeatIntervalMs: number | null = null): Promise<Agent> {
   const values = {
+    heartbeat_interval_ms: heartbeatIntervalMs,
     id: req.agentId,
     node_id: req.nodeId,
     name: req.name,
@@ -145,13 +147,21 @@ export async function getAgent(db: Db, id: string): Promise<Agent | undefined> {
   return row && toAgent(row as Row);
 }
 
-/** Marks agents whose last heartbeat is older than the cut-off `down`; returns their ids. */
+/**
+ * Marks agents whose last heartbeat is older than the cut-off `down`; returns their ids. An agent
+ * given a longer heartbeat interval at registration (the fleet was larger then) is allowed as
+ * many missed heartbeats at that interval, so a shrinking fleet does not mark it down between beats.
+ */
 export async function markSilentAgentsDown(db: Db, silentForMs: number): Promise<string[]> {
   const rows = await db
     .updateTable('agents')
     .set({ state: 'down', down_since: sql<Date>`now()` })
     .where('state', 'in', ['ready', 'draining', 'cordoned'])
-    .where('last_heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${silentForMs / 1000})`)
+    .where(
+      'last_heartbeat_at',
+      '<',
+      sql<Date>`now() - make_interval(secs => greatest(${silentForMs}::float8, coalesce(heartbeat_interval_ms, 0) * ${MISSED_HEARTBEATS} + ${GRACE_MS}) / 1000.0)`,
+    )
     .returning('id')
     .execute();
   return rows.map((r) => r.id);

@@ -43,6 +43,8 @@ export interface AgentsTable {
   down_since: Timestamp | null;
   /** What the operator last set (ready, cordoned, draining); `state` returns to it after `down`. */
   operator_state: Generated<string>;
+  /** The heartbeat interval handed to the agent when it registered. */
+  heartbeat_interval_ms: number | null;
 }
 
 export interface AgentMetricsTable {
