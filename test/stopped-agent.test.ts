@@ -117,3 +117,20 @@ it('fences the late result of an agent that was frozen past its TTL', { timeout:
   const events = notifications.filter((n) => n.agents.some((x) => x.id === frozen.agentId)).map((n) => n.event);
   expect(events).toEqual(['agent.down', 'agent.up']);
 });
+
+it('tells the webhook an agent is up again when it comes back by restarting rather than heartbeating', { timeout: 60_000 }, async () => {
+  const crashed = await startAgent(env, { labels: { pool: 'crash' }, slots: 1, name: 'crashed' });
+  await crashed.kill();
+  await waitFor(
+    async () => ((await client.get<{ state: string }>(`/v1/agents/${crashed.agentId}`)).body.state === 'down' ? true : undefined),
+    { timeoutMs: 20_000, description: 'the killed agent to be down' },
+  );
+  const restarted = await startAgent(env, { labels: { pool: 'crash' }, slots: 1, name: 'crashed', stateDir: crashed.stateDir });
+  expect(restarted.agentId).toBe(crashed.agentId);
+  await waitFor(
+    () => (notifications.some((n) => n.event === 'agent.up' && n.agents.some((x) => x.id === crashed.agentId)) ? true : undefined),
+    { timeoutMs: 20_000, description: 'the agent.up notification for the restarted agent' },
+  );
+  const events = notifications.filter((n) => n.agents.some((x) => x.id === crashed.agentId)).map((n) => n.event);
+  expect(events).toEqual(['agent.down', 'agent.up']);
+});

@@ -10,7 +10,7 @@ import {
   type RegisterResponse,
 } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
-import { countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+import { agentState, countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 
@@ -33,7 +33,13 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           }
           // The interval is kept with the agent: it counts as down only after missing beats at that pace.
           const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
+          const was = await agentState(ctx.db, req.agentId);
           const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
+          // An agent that was down and comes back by registering (it restarted) is back as much as one that heartbeats.
+          if (was === 'down' || was === 'gone') {
+            ctx.log.info({ agentId: agent.id }, 'a down agent registered again');
+            notify(ctx, { event: 'agent.up', agents: [{ id: agent.id, name: agent.name }], at: new Date(ctx.now()).toISOString() });
+          }
           const stop = await runsToStop(ctx.db, agent.id, req.runs);
           ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
           c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });

@@ -141,6 +141,11 @@ export async function listAgents(db: Db, states?: string[]): Promise<Agent[]> {
   return (await q.orderBy('name').orderBy('id').execute()).map((r) => toAgent(r as Row));
 }
 
+/** An agent's state, or undefined when it never registered. */
+export async function agentState(db: Db, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('agents').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
 /** One agent by id. */
 export async function getAgent(db: Db, id: string): Promise<Agent | undefined> {
   const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
