@@ -6,6 +6,8 @@ import { getJobsByIds, type Job } from '../store/jobs.js';
 export interface CachedJob {
   id: string;
   name: string;
+  /** The job as the API shows it. */
+  job: Job;
   compiled: CompiledJob;
   /** The schedule's overlap policy: `queue` makes a finished run release the one waiting. */
   overlap: string | undefined;
@@ -13,6 +15,7 @@ export interface CachedJob {
 
 export class JobCache {
   private readonly jobs = new Map<string, CachedJob | null>();
+  private readonly idByName = new Map<string, string>();
   constructor(private readonly db: Db) {}
 
   /** The compiled jobs for these ids; `null` for a job that no longer exists. */
@@ -28,9 +31,11 @@ export class JobCache {
 
   /** Stores a job just written by this process. */
   put(job: Job): void {
+    this.idByName.set(job.name, job.id);
     this.jobs.set(job.id, {
       id: job.id,
       name: job.name,
+      job,
       compiled: compileJob(job),
       overlap: (job as { schedule?: { overlap?: string } }).schedule?.overlap,
     });
@@ -38,6 +43,17 @@ export class JobCache {
 
   /** Forgets a job changed elsewhere; the next lookup reads it again. */
   invalidate(id: string): void {
+    const name = this.jobs.get(id)?.name;
+    if (name !== undefined && this.idByName.get(name) === id) this.idByName.delete(name);
     this.jobs.delete(id);
+  }
+
+  /**
+   * A live job by id or name if this process has it cached, without a query (the trigger hot
+   * path). A job changed or deleted on another coordinator is dropped by the broadcast that
+   * announces it; a run triggered in that instant for a deleted job is cancelled by the dispatcher.
+   */
+  cached(idOrName: string): Job | undefined {
+    return (this.jobs.get(idOrName) ?? this.jobs.get(this.idByName.get(idOrName) ?? ''))?.job;
   }
 }

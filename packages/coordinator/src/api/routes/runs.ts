@@ -34,7 +34,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const job = await requireJob(ctx.db, id);
+      let job = ctx.jobs.cached(id);
+      if (!job) {
+        job = await requireJob(ctx.db, id);
+        ctx.jobs.put(job);
+      }
       const key = req.headers['idempotency-key'];
       const { run, created } = await triggerRun(ctx, job, (req.body ?? {}) as TriggerBody, typeof key === 'string' ? key : undefined);
       return reply
