@@ -51,9 +51,14 @@ export async function pauseJob(ctx: CoordinatorContext, jobId: string): Promise<
 /** Resumes a paused schedule; fires missed while paused follow the job's catch-up policy. */
 export async function resumeJob(ctx: CoordinatorContext, jobId: string): Promise<Job | undefined> {
   const now = ctx.now();
-  const r = await setPaused(ctx.db, jobId, null);
+  // One transaction: a scheduler must never see the job unpaused without the pause window, or
+  // it would take the fires the pause cost for merely late ones and run them.
+  const r = await ctx.db.transaction().execute(async (trx) => {
+    const done = await setPaused(trx, jobId, null);
+    if (done?.wasPausedAt) await recordResume(trx, jobId, done.wasPausedAt, now);
+    return done;
+  });
   if (!r) return undefined;
-  if (r.wasPausedAt) await recordResume(ctx.db, jobId, r.wasPausedAt, now);
   ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
   return r.job;
 }
