@@ -236,6 +236,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         isRegistered = true;
         log.info({ agentId, nodeId, name, heartbeatIntervalMs, executors: supervisor.executorTypes, total }, 'agent registered');
         resolveRegistered();
+        if (res?.heartbeatIntervalMs && res.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
         return;
       } catch (err) {
@@ -294,6 +295,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         void register();
         return;
       }
+      if (res?.heartbeatIntervalMs && res.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
       stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
     } catch (err) {
       if (!heartbeatFailing) log.warn({ err: errorMessage(err) }, 'heartbeat failed; will keep trying');

@@ -89,6 +89,8 @@ export interface HeartbeatRequest {
 export interface HeartbeatResponse {
   /** False when the coordinator does not know this agent (e.g. after its database was reset): register again. */
   known: boolean;
+  /** The interval to heartbeat at from now on (it grows with the fleet). */
+  heartbeatIntervalMs?: number;
   stop: HeldRun[];
 }
 

@@ -16,6 +16,13 @@ import { notify } from '../ops/notify.js';
 
 /** The fleet service; registration refuses agents that speak another protocol version. */
 export function fleetService(ctx: CoordinatorContext): ServiceSchema {
+  // The fleet size that heartbeat intervals scale with, read at most every 5 s: heartbeats are
+  // the busiest message a coordinator gets, and the size changes slowly.
+  let live = { n: 0, at: -Infinity };
+  const liveAgents = async (): Promise<number> => {
+    if (ctx.now() - live.at > 5000) live = { n: await countLiveAgents(ctx.db), at: ctx.now() };
+    return live.n;
+  };
   return {
     name: SERVICES.fleet,
     actions: {
@@ -49,6 +56,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const hb = c.params;
+          const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
           const { known, revived, startedDraining, name } = await recordHeartbeat(
             ctx.db,
             hb.agentId,
@@ -56,6 +64,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
             hb.free,
             hb.usage,
             hb.draining === true,
+            heartbeatIntervalMs,
           );
           if (!known) return { known: false, stop: [] };
           if (startedDraining) {
@@ -71,7 +80,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
             });
             c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
           }
-          return { known: true, stop: await runsToStop(ctx.db, hb.agentId, hb.runs) };
+          return { known: true, heartbeatIntervalMs, stop: await runsToStop(ctx.db, hb.agentId, hb.runs) };
         },
       },
     },

@@ -106,12 +106,16 @@ export async function recordHeartbeat(
   free: Capacity,
   usage: AgentUsage,
   draining = false,
+  heartbeatIntervalMs: number | null = null,
 ): Promise<{ known: boolean; revived: boolean; startedDraining: boolean; name?: string }> {
   // One statement: the agent's current figures, and this minute's average in its history.
   const res = await sql<{ id: string; name: string; was: string; state: string }>`
     WITH old AS (SELECT state FROM agents WHERE id = ${agentId}), upd AS (
       UPDATE agents SET node_id = ${nodeId}, free = ${JSON.stringify(free)}::jsonb, usage = ${JSON.stringify(usage)}::jsonb,
              last_heartbeat_at = now(),
+             -- A longer interval (the fleet grew) applies at once; a shorter one waits for the next
+             -- registration, so an agent is never judged by beats faster than it was told to send.
+             heartbeat_interval_ms = greatest(heartbeat_interval_ms, ${heartbeatIntervalMs}::int),
              -- A heartbeat brings a down agent back to what the operator last set; other states are the operator's.
              state = CASE WHEN ${draining} AND state IN ('ready', 'cordoned', 'down') THEN 'draining'
                           WHEN state = 'down' THEN operator_state ELSE state END,
