@@ -50,12 +50,19 @@ export async function startCluster() {
       procs.push(child);
       let buf = '';
       const tail = [];
+      let ready = false;
       const onLine = (line) => {
         tail.push(line);
         if (tail.length > 30) tail.shift();
+        // Once the process is up, its log lines are kept for errors but not parsed: parsing
+        // thousands of lines a second would load the benchmark client itself.
+        if (ready) return;
         try {
           const obj = JSON.parse(line);
-          if (obj.msg === readyMsg) resolve({ child, line: obj });
+          if (obj.msg === readyMsg) {
+            ready = true;
+            resolve({ child, line: obj });
+          }
         } catch {
           /* not JSON */
         }
