@@ -10,6 +10,7 @@ import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.
 import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
+import { avoidAgents } from './avoid-agents.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 
 /** Jobs read from the ready queue per round trip. */
@@ -17,6 +18,8 @@ const PAGE = 500;
 
 export interface DispatcherDeps {
   db: Db;
+  /** Runs retried after being lost with an agent, and the agent they should avoid. */
+  avoid?: Map<string, string>;
   /** Asynchronous-commit connections for offers (see CoordinatorContext.dispatchDb). */
   dispatchDb: Db;
   queue: ReadyQueue;
@@ -149,8 +152,13 @@ export class Dispatcher {
     if (planned.length === 0) return 0;
     // One round trip claims the runs of every placed job.
     const claimed = await this.d.queue.claimMany(planned.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
-    const assignments = planned.flatMap((p, i) => (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string })));
+    const assignments = planned.flatMap((p, i) => {
+      const forJob = (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string }));
+      if (this.d.avoid && this.d.avoid.size > 0) avoidAgents(forJob, this.d.avoid);
+      return forJob;
+    });
     if (assignments.length === 0) return 0;
+    for (const a of assignments) this.d.avoid?.delete(a.runId);
     const offered = await markOffered(this.d.dispatchDb, assignments, this.d.now());
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
     this.stats.offered += offered.length;

@@ -20,6 +20,8 @@ export class Leadership {
   private dispatcher: Dispatcher | undefined;
   private scheduler: Scheduler | undefined;
   private readonly fleet = new FleetView();
+  /** Runs retried after their agent went down → that agent, for the dispatcher to avoid. Bounded. */
+  private readonly avoid = new Map<string, string>();
   private leaseTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -60,6 +62,7 @@ export class Leadership {
     this.dispatcher = new Dispatcher({
       db: this.ctx.db,
       dispatchDb: this.ctx.dispatchDb,
+      avoid: this.avoid,
       queue: this.ctx.queue,
       fleet: this.fleet,
       jobs: this.ctx.jobs,
@@ -97,6 +100,9 @@ export class Leadership {
         heartbeatIntervalMs: this.ctx.options.heartbeatInterval,
         agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
+        onLost: (runs) => {
+          for (const r of runs) if (r.requeued && this.avoid.size < 100_000) this.avoid.set(r.runId, r.agentId);
+        },
         notifyDown: (ids) =>
           notify(this.ctx, { event: 'agent.down', agents: ids.map((id) => ({ id })), at: new Date(this.ctx.now()).toISOString() }),
         stopOnAgents: (byNode, reason) => askAgentsToStop(this.ctx, byNode, reason),

@@ -26,6 +26,8 @@ export interface ReconcilerDeps {
   agentGoneAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
   offerTimeoutMs: number;
+  /** Told which runs were lost with their agents (so their retries can avoid them). */
+  onLost?: (runs: Array<{ runId: string; agentId: string; requeued: boolean }>) => void;
   /** Tells the fleet webhook which agents just went down. */
   notifyDown: (agentIds: string[]) => void;
   /** Asks agents to stop attempts taken back from them (fire and forget). */
@@ -48,6 +50,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   // Runs that were running on an agent that is now down are lost, and retried while they may be.
   const lost = await loseRunsOfDownAgents(d.db, d.now());
   if (lost.length > 0) {
+    d.onLost?.(lost);
     d.log.warn(
       { runs: lost.length, requeued: lost.filter((l) => l.requeued).length, agents: [...new Set(lost.map((l) => l.agentId))] },
       'runs were lost with their agent',
