@@ -96,3 +96,31 @@ it('re-dispatches every run of a killed agent to the others, where each succeeds
   expect(fleet.down.map((d) => d.id)).toEqual([victim.agentId]);
   expect(fleet.runsLostLastHour).toBe(victimRuns.length);
 });
+
+it('loses and retries the runs of an agent that restarted before it could be declared down', { timeout: 60_000 }, async () => {
+  const first = await startAgent(env, { labels: { pool: 'restart' }, slots: 2, name: 'restarting' });
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'outlived-its-agent',
+      executor: { type: 'noop', sleep: '2s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'restart' }],
+    })
+  ).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  await waitFor(async () => ((await client.get<Run>(`/v1/runs/${runId}`)).body.state === 'running' ? true : undefined), {
+    description: 'the run to be running',
+  });
+  await first.kill();
+  // The same agent (same state dir, same id) is back at once: it never misses a heartbeat.
+  const again = await startAgent(env, { labels: { pool: 'restart' }, slots: 2, name: 'restarting', stateDir: first.stateDir });
+  expect(again.agentId).toBe(first.agentId);
+  const run = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return r.state === 'succeeded' ? r : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the run to be retried and succeed' },
+  );
+  expect(run.attempt).toBe(2);
+  expect(run.transitions.map((t) => t.to)).toEqual(['queued', 'offered', 'running', 'lost', 'queued', 'offered', 'running', 'succeeded']);
+});

@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { randomId, spawnDrover, createTestEnv, type TestEnv } from './support/index.js';
-import { ADMIN_URL, databaseUrl } from './support/database.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_URL, REPO_ROOT, databaseUrl } from './support/database.js';
 
 let env: TestEnv;
 const name = `drover_m_${randomId()}`;
@@ -25,7 +27,13 @@ async function drover(args: string[], url: string): Promise<{ code: number | nul
   return { code: status.code, out: proc.lines.map((l) => l.text).join('\n') };
 }
 
-it('creates the database, then applies, lists and reverts migrations', async () => {
+// Every migration in the repository, in order: the test follows the folder, not a list.
+const MIGRATIONS = readdirSync(join(REPO_ROOT, 'migrations'))
+  .filter((f) => f.endsWith('.sql'))
+  .sort()
+  .map((f) => f.replace(/\.sql$/, ''));
+
+it('creates the database, then applies, lists and reverts every migration, each down part undoing its up part', async () => {
   const url = databaseUrl(name);
   const missing = await drover(['migrate', 'status'], url);
   expect(missing.code).toBe(1);
@@ -33,22 +41,19 @@ it('creates the database, then applies, lists and reverts migrations', async () 
   const up = await drover(['migrate', 'up'], url);
   expect(up.code).toBe(0);
   expect(up.out).toContain(`created database 127.0.0.1:5432/${name}`);
-  expect(up.out).toContain('applied 0001_init, 0002_schedules, 0003_fleet, 0004_agent_operator_state, 0005_agent_heartbeat_interval');
-  expect((await drover(['migrate', 'status'], url)).out).toMatch(
-    /applied\s+0001_init[\s\S]*applied\s+0002_schedules[\s\S]*applied\s+0003_fleet[\s\S]*applied\s+0004_agent_operator_state[\s\S]*applied\s+0005_agent_heartbeat_interval[\s\S]*up to date/,
-  );
-  expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0005_agent_heartbeat_interval');
-  expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0004_agent_operator_state');
-  expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0003_fleet');
-  const down = await drover(['migrate', 'down'], url);
-  expect(down.out).toContain('reverted 0002_schedules');
-  expect((await drover(['migrate', 'status'], url)).out).toMatch(
-    /applied\s+0001_init[\s\S]*pending\s+0002_schedules[\s\S]*pending\s+0003_fleet[\s\S]*pending\s+0004_agent_operator_state[\s\S]*pending\s+0005_agent_heartbeat_interval[\s\S]*4 pending/,
-  );
-  expect((await drover(['migrate', 'down'], url)).out).toContain('reverted 0001_init');
+  expect(up.out).toContain(`applied ${MIGRATIONS.join(', ')}`);
+  const status = (await drover(['migrate', 'status'], url)).out;
+  for (const m of MIGRATIONS) expect(status).toMatch(new RegExp(`applied\\s+${m}`));
+  expect(status).toContain('up to date');
+  for (const [i, m] of [...MIGRATIONS].reverse().entries()) {
+    expect((await drover(['migrate', 'down'], url)).out).toContain(`reverted ${m}`);
+    if (i === 0) expect((await drover(['migrate', 'status'], url)).out).toMatch(new RegExp(`pending\\s+${m}[\\s\\S]*1 pending`));
+  }
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const tables = await c.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'runs'`);
+  const tables = await c.query(
+    `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'drover_migrations%'`,
+  );
   await c.end();
   expect(tables.rows[0].n).toBe(0);
 });

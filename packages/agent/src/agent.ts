@@ -135,6 +135,14 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       log.warn({ err: errorMessage(err), retryInMs, queued: outbox.size }, 'reporting run events failed; will retry'),
   });
 
+  // What this agent holds, as the coordinator must see it: attempts still running, and finished
+  // ones whose result the outbox has not delivered yet (so they are not taken for lost).
+  const heldRuns = (): HeldRun[] => {
+    const all = new Map<string, HeldRun>();
+    for (const h of [...supervisor.held(), ...outbox.pendingAttempts()]) all.set(`${h.runId}:${h.token}`, h);
+    return [...all.values()];
+  };
+
   const broadcastCapacity = (event: CapacityEvent): void => {
     if (!broker.started) return;
     Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) =>
@@ -212,7 +220,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     executors: supervisor.executorTypes,
     total,
     free: supervisor.capacity().free,
-    runs: supervisor.held(),
+    runs: heldRuns(),
   });
 
   const registerOnce = async (): Promise<void> => {
@@ -283,7 +291,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       at: Date.now(),
       free: supervisor.capacity().free,
       usage: usage.sample(supervisor.slotsUsed),
-      runs: supervisor.held(),
+      runs: heldRuns(),
       ...(stopping ? { draining: true } : {}),
     };
     try {

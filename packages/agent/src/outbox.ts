@@ -68,6 +68,13 @@ export class Outbox {
   }
 
   /** Events waiting, including those of the call in flight. */
+  /** Attempts with events still waiting for the coordinator (finished runs whose result is not yet acknowledged). */
+  pendingAttempts(): HeldRun[] {
+    const seen = new Map<string, HeldRun>();
+    for (const e of [...(this.inFlight ?? []), ...this.queue]) seen.set(`${e.runId}:${e.token}`, { runId: e.runId, token: e.token });
+    return [...seen.values()];
+  }
+
   get size(): number {
     return this.queue.length + (this.inFlight?.length ?? 0);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { reconcileHeldRuns, type RunRecord } from './reconcile.js';
+import { reconcileHeldRuns, unheldAttempts, type RunRecord } from './reconcile.js';
 
 const held = (runId: string, token: number) => ({ runId, token });
 const rec = (runId: string, token: number, agentId: string | null, state: string): RunRecord => ({ runId, token, agentId, state });
@@ -40,5 +40,26 @@ describe('reconcileHeldRuns', () => {
         },
       ),
     );
+  });
+});
+
+describe('unheldAttempts', () => {
+  const running = [
+    { runId: 'kept', token: 2, startedAt: 1000 },
+    { runId: 'forgotten', token: 1, startedAt: 1000 },
+    { runId: 'old-token', token: 3, startedAt: 1000 },
+    { runId: 'just-started', token: 1, startedAt: 5000 },
+  ];
+  it('names the attempts the agent runs in the records but does not hold, except those newer than its list', () => {
+    expect(unheldAttempts([held('kept', 2), held('old-token', 2)], running, 4000)).toEqual([held('forgotten', 1), held('old-token', 3)]);
+  });
+  it('names none when the agent holds everything', () => {
+    expect(
+      unheldAttempts(
+        running.map((r) => held(r.runId, r.token)),
+        running,
+        9000,
+      ),
+    ).toEqual([]);
   });
 });

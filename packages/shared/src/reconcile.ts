@@ -35,3 +35,19 @@ export function reconcileHeldRuns(agentId: string, held: readonly HeldRun[], rec
   }
   return { stop, confirm };
 }
+
+/**
+ * Attempts the records say an agent is running but that it does not hold: it restarted or lost
+ * them. Only attempts started before `heldAsOf` count, since a heartbeat's list was taken then
+ * and a run started just after it is simply not in it yet.
+ */
+export function unheldAttempts(
+  held: readonly HeldRun[],
+  running: ReadonlyArray<{ runId: string; token: number; startedAt: number }>,
+  heldAsOf: number,
+): HeldRun[] {
+  const holds = new Set(held.map((h) => `${h.runId}:${h.token}`));
+  return running
+    .filter((r) => r.startedAt < heldAsOf && !holds.has(`${r.runId}:${r.token}`))
+    .map((r) => ({ runId: r.runId, token: r.token }));
+}

@@ -13,6 +13,7 @@ import type { CoordinatorContext } from '../context.js';
 import { agentState, countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
+import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
 
 /** The fleet service; registration refuses agents that speak another protocol version. */
 export function fleetService(ctx: CoordinatorContext): ServiceSchema {
@@ -50,6 +51,9 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           const stop = await runsToStop(ctx.db, agent.id, req.runs);
           ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
           c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
+          // A restarted agent holds nothing its previous process ran: those runs are lost now,
+          // not when a heartbeat timeout would have said so.
+          await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
           return { agentId: agent.id, heartbeatIntervalMs, stop };
         },
       },
@@ -80,7 +84,10 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
             });
             c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
           }
-          return { known: true, heartbeatIntervalMs, stop: await runsToStop(ctx.db, hb.agentId, hb.runs) };
+          const stop = await runsToStop(ctx.db, hb.agentId, hb.runs);
+          // The list was taken when the agent sent the beat; a run started after that is not in it.
+          await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
+          return { known: true, heartbeatIntervalMs, stop };
         },
       },
     },

@@ -1,0 +1,35 @@
+// An agent's list of held runs against the coordinator's records: attempts it was running but
+// no longer holds (its process restarted faster than it could be declared down, or it lost
+// them) are lost and retried, instead of staying `running` forever.
+import { EVENTS, unheldAttempts, type HeldRun } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { loseUnheldAttempts } from '../store/lose-runs.js';
+
+/** Loses the attempts `agentId` runs in the records but did not list in `held` (taken at `heldAsOf`). */
+export async function loseForgottenAttempts(
+  ctx: CoordinatorContext,
+  agentId: string,
+  held: readonly HeldRun[],
+  heldAsOf: number,
+): Promise<void> {
+  const running = await ctx.db
+    .selectFrom('runs')
+    .select(['id', 'attempt_token', 'started_at'])
+    .where('agent_id', '=', agentId)
+    .where('state', '=', 'running')
+    .execute();
+  const forgotten = unheldAttempts(
+    held,
+    running.map((r) => ({ runId: r.id, token: Number(r.attempt_token), startedAt: r.started_at ? new Date(r.started_at).getTime() : 0 })),
+    heldAsOf,
+  );
+  if (forgotten.length === 0) return;
+  const lost = await loseUnheldAttempts(ctx.db, agentId, forgotten, ctx.now());
+  if (lost.length === 0) return;
+  ctx.log.warn({ agentId, runs: lost.map((l) => l.runId) }, 'the agent no longer holds runs it was running; they are lost');
+  const requeued = lost.filter((l) => l.requeued);
+  if (requeued.length > 0) {
+    await ctx.queue.enqueue(requeued);
+    ctx.broker.broadcast(EVENTS.queueReady, {});
+  }
+}
