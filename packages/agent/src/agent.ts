@@ -40,6 +40,9 @@ import { UsageSampler } from './usage.js';
 import { AGENT_VERSION } from './version.js';
 
 /** A running agent. */
+
+/** Events within this window share a report (and one commit on the coordinator). */
+const REPORT_LINGER_MS = 5;
 export interface AgentHandle {
   readonly agentId: string;
   readonly nodeId: string;
@@ -125,6 +128,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   let stopping = false;
 
   const outbox = new Outbox({
+    lingerMs: REPORT_LINGER_MS,
     send: (events: AgentEvent[]) => broker.call<ReportResponse, ReportRequest>(ACTIONS.report, { agentId, events }),
     onStale: (runs) => {
       log.warn({ runs }, 'the coordinator reports these attempts stale; stopping them');

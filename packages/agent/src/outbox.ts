@@ -33,6 +33,12 @@ export interface OutboxOptions {
   /** Queued bytes above which `roomForOutput()` asks producers to wait; they resume below half of it. */
   highWaterBytes?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * How long an idle outbox waits before sending, so events close together (a run's start and
+   * end, the next run's start) share one report and one PostgreSQL commit. Run timestamps are
+   * taken on the agent, so this delays acknowledgements, never what is measured. Default 0.
+   */
+  lingerMs?: number;
 }
 
 function attemptKey(runId: string, token: number): string {
@@ -152,10 +158,12 @@ export class Outbox {
   private schedule(): void {
     if (this.scheduled || this.inFlight || this.retryTimer || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       void this.sendNext();
-    });
+    };
+    if (this.opts.lingerMs && this.opts.lingerMs > 0) setTimeout(go, this.opts.lingerMs);
+    else setImmediate(go);
   }
 
   private takeBatch(): AgentEvent[] {
