@@ -34,6 +34,7 @@ export async function startCluster() {
     DROVER_NATS_URL: process.env.DROVER_NATS_URL ?? 'nats://127.0.0.1:4222',
     DROVER_NAMESPACE: `bench${id}`,
     DROVER_LOG_LEVEL: 'warn',
+    DROVER_EXIT_WITH_PARENT: '1',
   };
   const procs = [];
   const dirs = [];

@@ -6,6 +6,15 @@ import { registerMigrateCommand } from './commands/migrate.js';
 import { registerDocsCommand } from './commands/docs.js';
 import { registerDevCommand } from './commands/dev.js';
 
+// Test harnesses set DROVER_EXIT_WITH_PARENT so that a drover process never outlives the test
+// that started it, even when that test's worker is killed before it can clean up.
+if (process.env.DROVER_EXIT_WITH_PARENT === '1') {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 1000).unref();
+}
+
 const program = new Command('drover')
   .description('Drover: a distributed job scheduler. Run a coordinator, agents, and manage the database.')
   .version('0.1.0')
