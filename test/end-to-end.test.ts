@@ -60,6 +60,17 @@ async function finished(runId: string, timeoutMs = 30_000): Promise<Run> {
   );
 }
 
+/** The run once the dispatcher has said why it waits. */
+async function waitingWithReason(runId: string): Promise<Run> {
+  return waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
+      return r.queueReason ? r : undefined;
+    },
+    { description: `run ${runId} to get a queue reason` },
+  );
+}
+
 async function allLogs(runId: string): Promise<LogChunk[]> {
   const out: LogChunk[] = [];
   let cursor = '';
@@ -158,13 +169,7 @@ describe('a fleet of two agents', () => {
       constraints: [{ attribute: 'label.region', operator: '=', value: 'ap' }],
     });
     const runId = await trigger(jobId);
-    const waiting = await waitFor(
-      async () => {
-        const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-        return r.queueReason ? r : undefined;
-      },
-      { description: 'a queue reason' },
-    );
+    const waiting = await waitingWithReason(runId);
     expect(waiting.state).toBe('queued');
     expect(waiting.queueReason).toBe('no agent matches label.region = ap');
     const ap = await startAgent(env, { labels: { region: 'ap' }, slots: 1, name: 'agent-ap' });
@@ -176,13 +181,7 @@ describe('a fleet of two agents', () => {
   it('does not run a shell job on agents without --allow-shell, and runs it on one that allows it', async () => {
     const jobId = await createJob({ name: 'shell-script', executor: { type: 'shell', script: 'echo "from $0"; exit 0' } });
     const runId = await trigger(jobId);
-    const waiting = await waitFor(
-      async () => {
-        const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-        return r.queueReason ? r : undefined;
-      },
-      { description: 'a queue reason' },
-    );
+    const waiting = await waitingWithReason(runId);
     expect(waiting.queueReason).toBe('no agent allows the shell executor (start an agent with --allow-shell)');
     const shelly = await startAgent(env, { allowShell: true, slots: 1, name: 'agent-shell' });
     const run = await finished(runId);

@@ -30,6 +30,25 @@ interface RunChange {
   steps: Step[];
 }
 
+/** A change that moves nothing yet: the run stays in `from`, no result fields, no steps. */
+function blankChange(id: string, token: number, from: string): RunChange {
+  return {
+    id,
+    token,
+    from_state: from,
+    state: from,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    signal: null,
+    error: null,
+    duration_ms: null,
+    cpu_time_ms: null,
+    peak_memory_bytes: null,
+    steps: [],
+  };
+}
+
 /**
  * Folds events into one change per run, so a run that started and finished within one batch
  * costs one row update (offered → running → succeeded) with both transitions recorded.
@@ -53,37 +72,14 @@ export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
     if (e.kind === 'started') {
       if (change) continue; // a resent start after the run already moved on within this batch
       pass.set(e.runId, {
-        id: e.runId,
-        token: e.token,
-        from_state: 'offered',
+        ...blankChange(e.runId, e.token, 'offered'),
         state: 'running',
         started_at: e.at,
-        finished_at: null,
-        exit_code: null,
-        signal: null,
-        error: null,
-        duration_ms: null,
-        cpu_time_ms: null,
-        peak_memory_bytes: null,
         steps: [{ from_state: 'offered', to_state: 'running', at: e.at, reason: null }],
       });
       continue;
     }
-    const c: RunChange = change ?? {
-      id: e.runId,
-      token: e.token,
-      from_state: 'running',
-      state: 'running',
-      started_at: null,
-      finished_at: null,
-      exit_code: null,
-      signal: null,
-      error: null,
-      duration_ms: null,
-      cpu_time_ms: null,
-      peak_memory_bytes: null,
-      steps: [],
-    };
+    const c: RunChange = change ?? blankChange(e.runId, e.token, 'running');
     if (isTerminal(c.state as RunState)) continue; // duplicate finish in one batch
     c.steps.push({ from_state: c.state, to_state: e.outcome, at: e.at, reason: e.error });
     Object.assign(c, {
