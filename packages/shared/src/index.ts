@@ -9,3 +9,6 @@ export * from './broker.js';
 export * from './options.js';
 export * from './schedule.js';
 export * from './reconcile.js';
+export * from './retry.js';
+export * from './actions.js';
+export * from './template.js';

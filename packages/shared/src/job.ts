@@ -6,6 +6,8 @@ import { CONSTRAINT_OPERATORS, isOrderingOperator, operatorTakesValue, type Cons
 import { ValidationError, type FieldError } from './errors.js';
 import { parseBytes, parseDuration, parseQuantity } from './units.js';
 import { ScheduleSchema, validateSchedule } from './schedule.js';
+import { compileRetryPolicy, retryErrors, RetrySchema, type RetryPolicy, type RetrySpec } from './retry.js';
+import { ACTION_TYPES, ActionSchema, SkipNextActionSchema, TriggerJobActionSchema, WebhookActionSchema, type ActionSpec } from './actions.js';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
@@ -84,7 +86,23 @@ export const JobDefinitionSchema = Type.Object(
     executor: ExecutorSchema,
     constraints: Type.Optional(Type.Array(ConstraintSchema, { maxItems: 64 })),
     resources: Type.Optional(ResourcesSchema),
-    timeout: Type.Optional(Duration),
+    timeout: Type.Optional(
+      Type.String({ description: 'Longest an attempt may run: its process tree is stopped (SIGTERM, then SIGKILL) and it ends `timed_out`.' }),
+    ),
+    expectedRunTime: Type.Optional(
+      Type.String({ description: 'An attempt running longer records a violation and fires `on_violation` actions; it goes on running.' }),
+    ),
+    killGracePeriod: Type.Optional(
+      Type.String({ description: 'Between SIGTERM and SIGKILL when an attempt is stopped (timeout, cancel); default "10s".' }),
+    ),
+    maxQueueTime: Type.Optional(Type.String({ description: 'A run waiting longer than this for an agent ends `expired`.' })),
+    retry: Type.Optional(RetrySchema),
+    actions: Type.Optional(Type.Array(ActionSchema, { maxItems: 32 })),
+    logLimit: Type.Optional(
+      Type.Union([Type.String(), Type.Number({ minimum: 0 })], {
+        description: 'Most output kept per attempt ("10MiB" by default); the rest is dropped and a marker says how much.',
+      }),
+    ),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Higher runs first; default 50.' })),
     parameters: Type.Optional(StringMap),
     schedule: Type.Optional(ScheduleSchema),
@@ -95,6 +113,7 @@ export const JobDefinitionSchema = Type.Object(
   { additionalProperties: false, $id: 'JobDefinition' },
 );
 export type JobDefinition = Static<typeof JobDefinitionSchema>;
+export type { ActionSpec };
 
 /** A job definition with its units resolved, as the dispatcher and agents use it. */
 export interface CompiledJob {
@@ -103,9 +122,25 @@ export interface CompiledJob {
   resources: { cpu: number; memoryBytes: number };
   timeoutMs: number | null;
   priority: number;
+  expectedRunMs: number | null;
+  killGraceMs: number;
+  maxQueueMs: number | null;
+  logLimitBytes: number;
+  retry: RetryPolicy;
 }
 
 export const DEFAULT_PRIORITY = 50;
+/** Between SIGTERM and SIGKILL when an attempt is stopped, unless the job says otherwise. */
+export const DEFAULT_KILL_GRACE_MS = 10_000;
+/** Output kept per attempt unless the job says otherwise. */
+export const DEFAULT_LOG_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Durations a job definition may give, with whether zero is allowed. */
+const DURATION_FIELDS = [
+  ['timeout', false],
+  ['expectedRunTime', false],
+  ['killGracePeriod', true],
+  ['maxQueueTime', false],
+] as const;
 
 function pathOf(instancePath: string): string {
   return instancePath.replace(/^\//, '').replace(/\//g, '.');
@@ -192,6 +227,18 @@ function constraintErrors(constraints: unknown): FieldError[] {
   return errs;
 }
 
+function actionErrors(actions: unknown): FieldError[] {
+  if (!Array.isArray(actions)) return [{ field: 'actions', message: 'must be an array of { trigger, type, … }' }];
+  const variants: Record<string, TSchema> = { webhook: WebhookActionSchema, trigger_job: TriggerJobActionSchema, skip_next: SkipNextActionSchema };
+  return actions.flatMap((a: unknown, i): FieldError[] => {
+    const at = `actions.${i}`;
+    const type = (a as Record<string, unknown> | null)?.type;
+    const schema = typeof type === 'string' ? variants[type] : undefined;
+    if (!schema) return [{ field: `${at}.type`, message: `unknown action ${JSON.stringify(type)}; expected one of: ${ACTION_TYPES.join(', ')}` }];
+    return schemaErrors(schema, a, at);
+  });
+}
+
 /** Checks a job definition and lists every problem with its field; returns the definition when valid. */
 export function validateJobDefinition(input: unknown): JobDefinition {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -205,12 +252,24 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   else errs.push(...executorErrors(job.executor));
   if (job.constraints !== undefined) errs.push(...constraintErrors(job.constraints));
   if (job.schedule !== undefined) errs.push(...validateSchedule(job.schedule, 'schedule'));
-  if (
-    job.timeout !== undefined &&
-    (typeof job.timeout !== 'string' || parseDuration(job.timeout) === undefined || parseDuration(job.timeout) === 0)
-  ) {
-    errs.push({ field: 'timeout', message: `${JSON.stringify(job.timeout)} is not a positive duration; use e.g. "30s", "1h"` });
+  for (const [field, zeroOk] of DURATION_FIELDS) {
+    const v = job[field];
+    if (v === undefined) continue;
+    const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+    if (ms === undefined || (ms === 0 && !zeroOk)) {
+      errs.push({ field, message: `${JSON.stringify(v)} is not a ${zeroOk ? '' : 'positive '}duration; use e.g. "30s", "1h"` });
+    }
   }
+  if (job.logLimit !== undefined && (typeof job.logLimit === 'string' || typeof job.logLimit === 'number')) {
+    const bytes = parseBytes(job.logLimit);
+    if (bytes === undefined || bytes < 1024)
+      errs.push({ field: 'logLimit', message: `"${String(job.logLimit)}" is not a size of at least 1KiB; use e.g. "10MiB"` });
+  }
+  if (job.retry !== undefined) {
+    const own = schemaErrors(RetrySchema, job.retry, 'retry');
+    errs.push(...(own.length > 0 ? own : retryErrors(job.retry as RetrySpec, 'retry')));
+  }
+  if (job.actions !== undefined) errs.push(...actionErrors(job.actions));
   const res = job.resources as Record<string, unknown> | undefined;
   if (
     res &&
@@ -230,7 +289,7 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   const overlaps = (f: string) => reported.some((r) => r === f || f.startsWith(`${r}.`) || r.startsWith(`${f}.`));
   for (const e of schemaErrors(JobDefinitionSchema, input)) {
     const top = e.field.split('.')[0] ?? '';
-    if (top !== 'executor' && top !== 'constraints' && top !== 'schedule' && !overlaps(e.field)) {
+    if (!['executor', 'constraints', 'schedule', 'retry', 'actions'].includes(top) && !overlaps(e.field)) {
       errs.push(e);
       reported.push(e.field);
     }
@@ -250,5 +309,10 @@ export function compileJob(def: JobDefinition): CompiledJob {
     },
     timeoutMs: def.timeout === undefined ? null : (parseDuration(def.timeout) ?? null),
     priority: def.priority ?? DEFAULT_PRIORITY,
+    expectedRunMs: def.expectedRunTime === undefined ? null : (parseDuration(def.expectedRunTime) ?? null),
+    killGraceMs: def.killGracePeriod === undefined ? DEFAULT_KILL_GRACE_MS : (parseDuration(def.killGracePeriod) ?? DEFAULT_KILL_GRACE_MS),
+    maxQueueMs: def.maxQueueTime === undefined ? null : (parseDuration(def.maxQueueTime) ?? null),
+    logLimitBytes: def.logLimit === undefined ? DEFAULT_LOG_LIMIT_BYTES : (parseBytes(def.logLimit) ?? DEFAULT_LOG_LIMIT_BYTES),
+    retry: compileRetryPolicy(def.retry),
   };
 }

@@ -6,7 +6,7 @@ import type { AttemptOutcome } from './run.js';
 import type { ExecutorSpec } from './job.js';
 
 /** Bumped on any incompatible change to the messages below. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Moleculer service and action names. */
 export const SERVICES = {
@@ -111,6 +111,11 @@ export interface RunOffer {
   executor: ExecutorSpec;
   resources: ResourceRequest;
   timeoutMs: number | null;
+  /** Between SIGTERM and SIGKILL when the attempt is stopped (timeout, cancel, shutdown). */
+  killGraceMs: number;
+  /** Output kept for this attempt; beyond it output is dropped and a marker says how much. */
+  logLimitBytes: number;
+  /** The run's parameters (job defaults merged with the trigger's). */
   parameters: Record<string, string>;
 }
 
@@ -162,6 +167,14 @@ export interface FinishedEvent {
   durationMs: number;
   cpuTimeMs: number | null;
   peakMemoryBytes: number | null;
+  /** The response status of an `http` attempt; null for other executors or when none arrived. */
+  httpStatus: number | null;
+  /** Bytes of output the attempt produced, kept or not. */
+  outputBytes: number;
+  /** Bytes of output dropped beyond the attempt's log limit. */
+  droppedBytes: number;
+  /** The attempt's last lines of output (at most 20 lines, 4 KiB), kept even when output was dropped. */
+  lastLines: string[];
 }
 
 /** A batch of events from one agent's outbox, in the order they happened. */

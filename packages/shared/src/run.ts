@@ -11,11 +11,14 @@ export const RUN_STATES = [
   'timed_out',
   'cancelled',
   'lost',
+  'expired',
   'skipped',
 ] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'skipped'];
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+/** States of a run that is not over: waiting, on an agent, or waiting for its next attempt. */
+export const LIVE_RUN_STATES: readonly RunState[] = ['pending', 'queued', 'offered', 'running', 'retrying'];
 
 /** Whether a run in this state will never change again. */
 export function isTerminal(state: RunState): boolean {
@@ -23,7 +26,7 @@ export function isTerminal(state: RunState): boolean {
 }
 
 /** How a run came to exist. */
-export type RunTrigger = 'manual' | 'batch' | 'schedule' | 'retry';
+export type RunTrigger = 'manual' | 'batch' | 'schedule' | 'retry' | 'action';
 
 /** Outcomes an agent may report for an attempt it ran. */
 export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;

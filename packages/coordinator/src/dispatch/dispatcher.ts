@@ -204,6 +204,8 @@ export class Dispatcher {
         executor: o.job.compiled.executor,
         resources: o.job.compiled.resources,
         timeoutMs: o.job.compiled.timeoutMs,
+        killGraceMs: o.job.compiled.killGraceMs,
+        logLimitBytes: o.job.compiled.logLimitBytes,
         parameters: o.parameters,
       });
       byAgent.set(o.agentId, list);

@@ -1,6 +1,6 @@
 // Jobs: definitions as accepted, soft-deleted so that their runs keep their history.
 import { sql } from 'kysely';
-import type { JobDefinition } from '@drover/shared';
+import { compileJob, type JobDefinition } from '@drover/shared';
 import type { Db } from './db.js';
 
 /** A job as the API shows it. */
@@ -37,11 +37,17 @@ export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === '23505';
 }
 
+/** The limits the coordinator's sweeps look for, kept in columns so the sweeps need no JSON. */
+function sweptLimits(def: JobDefinition): { expected_run_ms: number | null; max_queue_ms: number | null } {
+  const c = compileJob(def);
+  return { expected_run_ms: c.expectedRunMs, max_queue_ms: c.maxQueueMs };
+}
+
 /** Inserts a new job. */
 export async function insertJob(db: Db, id: string, def: JobDefinition): Promise<Job> {
   const row = await db
     .insertInto('jobs')
-    .values({ id, name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50 })
+    .values({ id, name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, ...sweptLimits(def) })
     .returning([...COLUMNS])
     .executeTakeFirstOrThrow();
   return toJob(row);
@@ -92,7 +98,7 @@ export async function listJobs(db: Db, opts: { limit: number; after?: string }):
 export async function updateJob(db: Db, id: string, def: JobDefinition): Promise<Job | undefined> {
   const row = await db
     .updateTable('jobs')
-    .set({ name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, updated_at: sql<Date>`now()` })
+    .set({ name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, ...sweptLimits(def), updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
     .returning([...COLUMNS])

@@ -13,6 +13,9 @@ export interface JobsTable {
   updated_at: Generated<Date>;
   deleted_at: Timestamp | null;
   paused_at: Timestamp | null;
+  /** Compiled from the definition, for the sweeps: expectedRunTime and maxQueueTime in ms. */
+  expected_run_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  max_queue_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ScheduleStateTable {
@@ -22,6 +25,8 @@ export interface ScheduleStateTable {
   paused_from: Timestamp | null;
   resumed_at: Timestamp | null;
   updated_at: Generated<Date>;
+  /** The `skip_next` action: the first fire at or after this instant is skipped. */
+  skip_next_after: Timestamp | null;
 }
 
 export interface AgentsTable {
@@ -84,6 +89,64 @@ export interface RunsTable {
   idempotency_key: string | null;
   request_hash: string | null;
   skip_reason: string | null;
+  retry_base: Generated<number>;
+  violated_at: Timestamp | null;
+  http_status: number | null;
+  output_bytes: number | null;
+  dropped_bytes: number | null;
+  last_lines: Json<string[]> | null;
+}
+
+export interface RunAttemptsTable {
+  run_id: string;
+  attempt: number;
+  attempt_token: number;
+  agent_id: string | null;
+  outcome: string;
+  offered_at: Timestamp | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp;
+  exit_code: number | null;
+  signal: string | null;
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  cpu_time_ms: number | null;
+  peak_memory_bytes: number | null;
+  violated_at: Timestamp | null;
+  output_bytes: number | null;
+  dropped_bytes: number | null;
+  last_lines: Json<string[]> | null;
+  retry_at: Timestamp | null;
+}
+
+export interface DeadLettersTable {
+  run_id: string;
+  job_id: string;
+  attempt: number;
+  state: string;
+  reason: string;
+  created_at: Timestamp;
+  resolved_at: Timestamp | null;
+  resolution: string | null;
+}
+
+export interface ActionRunsTable {
+  id: Generated<number>;
+  run_id: string;
+  job_id: string;
+  attempt: number;
+  trigger: string;
+  action_index: number;
+  spec: Json<unknown>;
+  state: Generated<string>;
+  tries: Generated<number>;
+  next_at: Timestamp;
+  last_error: string | null;
+  last_status: number | null;
+  result: Json<unknown> | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 export interface RunTransitionsTable {
@@ -125,4 +188,7 @@ export interface Database {
   fenced_messages: FencedMessagesTable;
   schedule_state: ScheduleStateTable;
   agent_metrics: AgentMetricsTable;
+  run_attempts: RunAttemptsTable;
+  dead_letters: DeadLettersTable;
+  action_runs: ActionRunsTable;
 }

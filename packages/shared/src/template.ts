@@ -1,0 +1,80 @@
+// Parameter templates: `{{ param.NAME }}`, `{{ run.id }}`, `{{ job.id }}`, `{{ job.name }}` and
+// `{{ attempt }}` in `exec` arguments, `env` values and `http` URLs, headers and bodies. A
+// value replaces its placeholder inside one string and never splits or joins argv elements,
+// so a parameter holding `; rm -rf /` stays one literal argument. Any other `{{ … }}` is left
+// as written.
+import type { ExecutorSpec } from './job.js';
+
+const PLACEHOLDER = /\{\{\s*(param\.([A-Za-z_][A-Za-z0-9_.-]*)|run\.id|job\.id|job\.name|attempt)\s*\}\}/g;
+
+/** What placeholders resolve to for one attempt. */
+export interface TemplateContext {
+  parameters: Record<string, string>;
+  runId: string;
+  jobId: string;
+  jobName: string;
+  attempt: number;
+}
+
+/** Replaces every placeholder in `text`; a parameter that is not given stays as written. */
+export function renderTemplate(text: string, ctx: TemplateContext): string {
+  return text.replace(PLACEHOLDER, (whole: string, what: string, param: string | undefined) => {
+    if (param !== undefined) return ctx.parameters[param] ?? whole;
+    if (what === 'run.id') return ctx.runId;
+    if (what === 'job.id') return ctx.jobId;
+    if (what === 'job.name') return ctx.jobName;
+    return String(ctx.attempt);
+  });
+}
+
+/** Every string inside a JSON value, rendered; keys are left alone. */
+function renderDeep(value: unknown, ctx: TemplateContext): unknown {
+  if (typeof value === 'string') return renderTemplate(value, ctx);
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, ctx));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, renderDeep(v, ctx)]));
+  return value;
+}
+
+const renderMap = (m: Record<string, string> | undefined, ctx: TemplateContext) =>
+  m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, renderTemplate(v, ctx)]));
+
+/** The executor spec with its placeholders filled in for one attempt. */
+export function renderExecutor(spec: ExecutorSpec, ctx: TemplateContext): ExecutorSpec {
+  switch (spec.type) {
+    case 'exec':
+      return { ...spec, command: spec.command.map((a) => renderTemplate(a, ctx)), env: renderMap(spec.env, ctx) };
+    case 'shell':
+      // The script is not rendered: a value pasted into shell code would be code. Scripts read
+      // parameters from $DROVER_PARAM_<NAME>, which the shell quotes for them.
+      return { ...spec, env: renderMap(spec.env, ctx) };
+    case 'http':
+      return {
+        ...spec,
+        url: renderTemplate(spec.url, ctx),
+        headers: renderMap(spec.headers, ctx),
+        body: spec.body === undefined ? undefined : (renderDeep(spec.body, ctx) as typeof spec.body),
+      };
+    default:
+      return spec;
+  }
+}
+
+/** The parameter names a spec's placeholders use, in order of first use. */
+export function templateParameters(value: unknown): string[] {
+  const names = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(PLACEHOLDER)) if (m[2] !== undefined) names.add(m[2]);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return [...names];
+}
+
+/** Parameters the executor's placeholders need that `given` lacks. */
+export function missingParameters(spec: ExecutorSpec, given: Record<string, string>): string[] {
+  const used = spec.type === 'shell' ? templateParameters(spec.env) : templateParameters(spec);
+  return used.filter((name) => given[name] === undefined);
+}
