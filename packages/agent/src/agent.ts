@@ -10,6 +10,7 @@ import type { Context, ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
 import {
   ACTIONS,
+  DEFAULT_KILL_GRACE_MS,
   DroverError,
   EVENTS,
   PROTOCOL_VERSION,
@@ -57,7 +58,7 @@ export interface AgentHandle {
 /** Less common knobs for embedding the agent (dev mode, tests). */
 export interface AgentExtras {
   hooks?: AttemptHooks;
-  /** Between SIGTERM and SIGKILL when an attempt's processes are stopped; default 10 s. */
+  /** Between SIGTERM and SIGKILL when an attempt's processes are stopped, for offers that name none; default 10 s. */
   killGraceMs?: number;
 }
 
@@ -363,7 +364,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       if (!(await supervisor.idle(graceMs))) {
         log.warn({ runs: supervisor.held() }, 'stopping attempts still running at shutdown');
         supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
-        await supervisor.idle((extras.killGraceMs ?? 10_000) + 5_000);
+        await supervisor.idle(supervisor.longestKillGraceMs(extras.killGraceMs ?? DEFAULT_KILL_GRACE_MS) + 5_000);
       }
       stopController.abort();
       clearTimeout(heartbeatTimer);

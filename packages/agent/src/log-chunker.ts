@@ -19,7 +19,7 @@ export interface LogChunkerOptions {
 }
 
 /** Length of the longest prefix of `buf` that does not end inside a UTF-8 character. */
-function completeUtf8Length(buf: Buffer): number {
+export function completeUtf8Length(buf: Buffer): number {
   let i = buf.length;
   // Walk back over at most 3 continuation bytes to the lead byte of the last character.
   let back = 0;

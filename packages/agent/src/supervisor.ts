@@ -27,6 +27,7 @@ import { formatBytes } from '@drover/shared';
 import { failedResult, type AttemptResult, type RunningAttempt, type StopReason } from './executors/executor.js';
 import type { ExecutorRegistry } from './executors/index.js';
 import { LogChunker } from './log-chunker.js';
+import { OutputLimit } from './output-limit.js';
 
 export interface AttemptHooks {
   prerun?(offer: RunOffer): void | Promise<void>;
@@ -89,6 +90,14 @@ export class Supervisor {
   /** Runs executing here (including those stopping), with their tokens. */
   held(): HeldRun[] {
     return [...this.attempts.values()].map((a) => ({ runId: a.offer.runId, token: a.offer.token }));
+  }
+
+  /** The longest kill grace among the attempts held here (`fallbackMs` for offers that name none): how long a stopAll may take. */
+  longestKillGraceMs(fallbackMs: number): number {
+    return Math.max(
+      0,
+      ...[...this.attempts.values()].map((a) => (Number.isFinite(a.offer.killGraceMs) ? a.offer.killGraceMs : fallbackMs)),
+    );
   }
 
   get slotsUsed(): number {
@@ -215,7 +224,7 @@ export class Supervisor {
   private async execute(attempt: Attempt): Promise<void> {
     const { offer } = attempt;
     const { runId, token } = offer;
-    const chunker = new LogChunker({ runId, token, emit: this.opts.emit, now: this.now });
+    const output = new OutputLimit(new LogChunker({ runId, token, emit: this.opts.emit, now: this.now }), offer.logLimitBytes);
     let startedAt: number | undefined;
     const markStarted = (at: number) => {
       if (startedAt !== undefined) return;
@@ -236,7 +245,7 @@ export class Supervisor {
           output: (stream, data) => {
             // Output before the start signal still belongs after the started event.
             markStarted(this.now());
-            chunker.write(stream, data);
+            output.write(stream, data);
           },
           roomForOutput: this.opts.roomForOutput,
         });
@@ -257,7 +266,7 @@ export class Supervisor {
     }
     const end = this.now();
     markStarted(end);
-    chunker.flush();
+    const summary = output.end();
     const finished: FinishedEvent = {
       kind: 'finished',
       runId,
@@ -270,6 +279,8 @@ export class Supervisor {
       durationMs: Math.max(0, end - (startedAt ?? end)),
       cpuTimeMs: result.cpuTimeMs,
       peakMemoryBytes: result.peakMemoryBytes,
+      httpStatus: result.httpStatus ?? null,
+      ...summary,
     };
     this.opts.emit(finished);
     try {

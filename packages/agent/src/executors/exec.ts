@@ -1,7 +1,7 @@
 // The exec executor: runs argv directly (the first element is the program), never through a shell.
 import type { ExecutorSpec } from '@drover/shared';
-import type { Executor } from './executor.js';
-import { attemptEnv, startProcess, type ProcessExecutorOptions } from './process.js';
+import { renderedSpec, type Executor } from './executor.js';
+import { attemptEnv, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
 
 type ExecSpec = Extract<ExecutorSpec, { type: 'exec' }>;
 
@@ -10,8 +10,9 @@ export function execExecutor(options: ProcessExecutorOptions = {}): Executor<Exe
   return {
     type: 'exec',
     start(offer, io) {
-      const [program = '', ...args] = offer.executor.command;
-      return startProcess(program, args, { env: attemptEnv(offer, offer.executor.env), cwd: offer.executor.cwd }, io, options);
+      const spec = renderedSpec(offer);
+      const [program = '', ...args] = spec.command;
+      return startProcess(program, args, { env: attemptEnv(offer, spec.env), cwd: spec.cwd }, io, offerProcessOptions(offer, options));
     },
   };
 }

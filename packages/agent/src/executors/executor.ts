@@ -1,5 +1,5 @@
 // The executor seam: one implementation per executor type of a job definition.
-import type { AttemptOutcome, ExecutorSpec, ExecutorType, RunOffer } from '@drover/shared';
+import { renderExecutor, type AttemptOutcome, type ExecutorSpec, type ExecutorType, type RunOffer } from '@drover/shared';
 
 /** Where an attempt's output and start go; called by the executor, never after the result settles. */
 export interface AttemptIO {
@@ -29,6 +29,8 @@ export interface AttemptResult {
   error: string | null;
   cpuTimeMs: number | null;
   peakMemoryBytes: number | null;
+  /** The response status of an http attempt; null for other executors or when no response arrived. */
+  httpStatus: number | null;
 }
 
 /** An attempt in progress. */
@@ -48,5 +50,11 @@ export interface Executor<S extends ExecutorSpec = ExecutorSpec> {
 
 /** A result for an attempt that ended without running anything of its own. */
 export function failedResult(error: string, outcome: AttemptOutcome = 'failed'): AttemptResult {
-  return { outcome, exitCode: null, signal: null, error, cpuTimeMs: null, peakMemoryBytes: null };
+  return { outcome, exitCode: null, signal: null, error, cpuTimeMs: null, peakMemoryBytes: null, httpStatus: null };
+}
+
+/** The offer's executor spec with its `{{ … }}` placeholders filled in for this attempt. */
+export function renderedSpec<S extends ExecutorSpec>(offer: RunOffer & { executor: S }): S {
+  const { parameters, runId, jobId, jobName, attempt } = offer;
+  return renderExecutor(offer.executor, { parameters: parameters ?? {}, runId, jobId, jobName, attempt }) as S;
 }

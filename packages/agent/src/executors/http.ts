@@ -1,7 +1,7 @@
 // The http executor: one request from the agent's host. Succeeds on the expected status
 // (default any 2xx); the response body goes to the stdout log, capped.
 import type { ExecutorSpec } from '@drover/shared';
-import { failedResult, type AttemptResult, type Executor, type StopReason } from './executor.js';
+import { failedResult, renderedSpec, type AttemptResult, type Executor, type StopReason } from './executor.js';
 
 type HttpSpec = Extract<ExecutorSpec, { type: 'http' }>;
 
@@ -42,15 +42,18 @@ export function httpExecutor(options: HttpExecutorOptions = {}): Executor<HttpSp
   return {
     type: 'http',
     start(offer, io) {
-      const spec = offer.executor;
+      const spec = renderedSpec(offer);
       const abort = new AbortController();
       let stopReason: StopReason | undefined;
+      // Kept outside run() so an attempt stopped while reading the body still reports the status it got.
+      let httpStatus: number | null = null;
       const run = async (): Promise<AttemptResult> => {
         const headers = new Headers(spec.headers);
         const method = spec.method ?? 'GET';
         const body = requestBody(spec, headers);
         io.started(Date.now());
         const res = await fetch(spec.url, { method, headers, body, signal: abort.signal, redirect: 'follow' });
+        httpStatus = res.status;
         let logged = 0;
         if (res.body) {
           for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -64,7 +67,7 @@ export function httpExecutor(options: HttpExecutorOptions = {}): Executor<HttpSp
             }
           }
         }
-        const base = { exitCode: null, signal: null, cpuTimeMs: null, peakMemoryBytes: null };
+        const base = { exitCode: null, signal: null, cpuTimeMs: null, peakMemoryBytes: null, httpStatus };
         if (statusExpected(res.status, spec.expectedStatus)) return { ...base, outcome: 'succeeded', error: null };
         return {
           ...base,
@@ -72,11 +75,12 @@ export function httpExecutor(options: HttpExecutorOptions = {}): Executor<HttpSp
           error: `${method} ${spec.url} answered ${[res.status, res.statusText].filter(Boolean).join(' ')} (expected ${describeExpected(spec.expectedStatus)})`,
         };
       };
-      const result = run().catch((err: unknown) =>
-        stopReason
+      const result = run().catch((err: unknown) => ({
+        ...(stopReason
           ? failedResult(stopReason.message, stopReason.outcome)
-          : failedResult(`${spec.method ?? 'GET'} ${spec.url} failed: ${networkError(err)}`),
-      );
+          : failedResult(`${spec.method ?? 'GET'} ${spec.url} failed: ${networkError(err)}`)),
+        httpStatus,
+      }));
       return {
         result,
         stop(reason) {

@@ -15,7 +15,7 @@ export function noopExecutor(): Executor<NoopSpec> {
       const result = new Promise<AttemptResult>((resolve) => {
         finish = resolve;
       });
-      const base = { exitCode: null, signal: null, cpuTimeMs: null, peakMemoryBytes: null };
+      const base = { exitCode: null, signal: null, cpuTimeMs: null, peakMemoryBytes: null, httpStatus: null };
       io.started(Date.now());
       const timer = setTimeout(() => finish({ ...base, outcome: 'succeeded', error: null }), sleepMs);
       return {

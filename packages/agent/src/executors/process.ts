@@ -3,20 +3,29 @@
 // SIGKILL after a grace period. Shared by the exec and shell executors; never uses a shell
 // itself. An attempt owns its process group: when its main process exits, whatever is left
 // in the group is killed, so no attempt leaks processes into the next.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { RunOffer } from '@drover/shared';
+import { DEFAULT_KILL_GRACE_MS, type RunOffer } from '@drover/shared';
 import { failedResult, type AttemptIO, type AttemptResult, type RunningAttempt, type StopReason } from './executor.js';
+import { ProcessGroup } from './process-group.js';
 import { processGroupSampler } from './process-usage.js';
 
-/** How long a stopped process group has between SIGTERM and SIGKILL. */
-export const DEFAULT_KILL_GRACE_MS = 10_000;
-/** How long to wait for the output pipes to close after the main process exited. */
+/** How long to wait for the output pipes to close after the main process exited normally. */
 const OUTPUT_DRAIN_MS = 1_000;
+/** How often a stopping attempt whose main process is gone looks whether the rest of its group is. */
+const STOPPING_POLL_MS = 100;
+/** How long a SIGKILLed group may take to disappear before the attempt is reported anyway (a process stuck in the kernel). */
+const KILLED_GROUP_GONE_MS = 5_000;
 
 export interface ProcessExecutorOptions {
-  /** Between SIGTERM and SIGKILL when an attempt is stopped; default 10 s. */
+  /** Between SIGTERM and SIGKILL when an attempt is stopped, for offers that do not say; default 10 s. */
   killGraceMs?: number;
+}
+
+/** The options for one offer's attempt: its own kill grace wins over the executor's. */
+export function offerProcessOptions(offer: RunOffer, fallback: ProcessExecutorOptions): ProcessExecutorOptions {
+  const grace = offer.killGraceMs;
+  return typeof grace === 'number' && Number.isFinite(grace) && grace >= 0 ? { ...fallback, killGraceMs: grace } : fallback;
 }
 
 /** The environment of an attempt: the agent's, then the job's, then Drover's own variables. */
@@ -48,14 +57,6 @@ async function cwdProblem(cwd: string | undefined): Promise<string | undefined> 
   }
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
 /** Starts `program args…` as the leader of a new process group. */
 export function startProcess(
   program: string,
@@ -66,16 +67,25 @@ export function startProcess(
 ): RunningAttempt {
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   let stopReason: StopReason | undefined;
-  let child: ChildProcess | undefined;
+  let group: ProcessGroup | undefined;
   let leaderExited = false;
+  let termSent = false;
+  let graceOver = false;
   let graceTimer: NodeJS.Timeout | undefined;
+  // Re-evaluates whether the attempt is over; set once the process is spawned.
+  let check: () => void = () => undefined;
 
   const terminate = (): void => {
-    const pgid = child?.pid;
-    if (pgid === undefined) return;
-    if (leaderExited) return signalGroup(pgid, 'SIGKILL');
-    signalGroup(pgid, 'SIGTERM');
-    graceTimer ??= setTimeout(() => signalGroup(pgid, 'SIGKILL'), killGraceMs);
+    // Once only: a member that traps SIGTERM to clean up should not run its handler twice.
+    if (!group || termSent) return;
+    termSent = true;
+    group.signal('SIGTERM');
+    graceTimer = setTimeout(() => {
+      graceOver = true;
+      group?.signal('SIGKILL');
+      check();
+    }, killGraceMs);
+    check();
   };
 
   const run = async (): Promise<AttemptResult> => {
@@ -91,31 +101,54 @@ export function startProcess(
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
-      child = proc;
+      if (proc.pid !== undefined) group = new ProcessGroup(proc.pid);
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       let outputClosed = false;
+      let drained = false;
+      let drainTimer: NodeJS.Timeout | undefined;
+      let pollTimer: NodeJS.Timeout | undefined;
+      let polling = false;
       let finished = false;
 
-      const finish = async (result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes'>, pgid: number | undefined) => {
+      const finish = async (result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes' | 'httpStatus'>, groupGone: boolean) => {
         if (finished) return;
         finished = true;
         clearTimeout(graceTimer);
-        if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
+        clearTimeout(drainTimer);
+        clearInterval(pollTimer);
+        // Whatever the main process left behind is killed, and the result waits until it is gone,
+        // so nothing of this attempt outlives its report.
+        if (group && !groupGone && (await group.running())) {
+          group.signal('SIGKILL');
+          await group.gone(KILLED_GROUP_GONE_MS);
+        }
         proc.stdout?.destroy();
         proc.stderr?.destroy();
-        const usage = pgid === undefined ? { cpuTimeMs: null, peakMemoryBytes: null } : await processGroupSampler.finish(pgid);
-        resolve({ ...result, ...usage });
+        const usage = group ? await processGroupSampler.finish(group.pgid) : { cpuTimeMs: null, peakMemoryBytes: null };
+        resolve({ ...result, ...usage, httpStatus: null });
       };
-
-      const settle = () => {
+      const settle = (groupGone: boolean) => {
         if (!exit) return;
         const { code, signal } = exit;
-        let result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes'>;
+        let result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes' | 'httpStatus'>;
         if (stopReason) result = { outcome: stopReason.outcome, exitCode: code, signal, error: stopReason.message };
         else if (code === 0) result = { outcome: 'succeeded', exitCode: 0, signal: null, error: null };
         else if (code !== null) result = { outcome: 'failed', exitCode: code, signal: null, error: `exited with code ${code}` };
         else result = { outcome: 'failed', exitCode: null, signal, error: `killed by signal ${signal ?? 'unknown'}` };
-        void finish(result, proc.pid);
+        void finish(result, groupGone);
+      };
+      check = () => {
+        if (!exit || finished || !(outputClosed || drained)) return;
+        if (!stopReason || graceOver) return settle(false);
+        // Stopping, and the main process is gone: what is left of the group (a child cleaning up
+        // after SIGTERM) gets the rest of its grace. End as soon as nothing of it runs.
+        pollTimer ??= setInterval(check, STOPPING_POLL_MS);
+        if (polling || !group) return;
+        polling = true;
+        void group.running().then((running) => {
+          polling = false;
+          if (!running && !finished && !graceOver) settle(true);
+        });
       };
 
       proc.once('spawn', () => {
@@ -125,7 +158,7 @@ export function startProcess(
       });
       proc.once('error', (err: NodeJS.ErrnoException) => {
         // Before 'spawn' this is a failure to start; afterwards only a failed kill, which we ignore.
-        if (proc.pid === undefined) void finish(failedResult(spawnError(program, err)), undefined);
+        if (proc.pid === undefined) void finish(failedResult(spawnError(program, err)), true);
       });
       // When the agent holds too much unreported output, stop reading: the child then blocks
       // on its next write instead of the agent buffering without bound.
@@ -152,13 +185,18 @@ export function startProcess(
         // What is left in the pipes is bounded by their size: read it so they can close.
         resume();
         exit = { code, signal };
-        if (outputClosed) return settle();
-        // Output still open: a leftover process holds the pipes. Give it a moment, then end it.
-        setTimeout(settle, OUTPUT_DRAIN_MS).unref();
+        // Output still open: a leftover process holds the pipes. Give it a moment, then end it
+        // (or, when stopping, let it have its grace).
+        if (!outputClosed)
+          drainTimer = setTimeout(() => {
+            drained = true;
+            check();
+          }, OUTPUT_DRAIN_MS);
+        check();
       });
       proc.once('close', () => {
         outputClosed = true;
-        settle();
+        check();
       });
     });
   };

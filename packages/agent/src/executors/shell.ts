@@ -1,8 +1,8 @@
 // The shell executor: a script run by /bin/sh -c. Agents offer it only with --allow-shell,
 // since a script can do anything the agent's user can.
 import type { ExecutorSpec } from '@drover/shared';
-import type { Executor } from './executor.js';
-import { attemptEnv, startProcess, type ProcessExecutorOptions } from './process.js';
+import { renderedSpec, type Executor } from './executor.js';
+import { attemptEnv, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
 
 type ShellSpec = Extract<ExecutorSpec, { type: 'shell' }>;
 
@@ -11,12 +11,14 @@ export function shellExecutor(options: ProcessExecutorOptions = {}): Executor<Sh
   return {
     type: 'shell',
     start(offer, io) {
+      // Only the env is rendered: the script reads parameters from $DROVER_PARAM_<NAME> (see renderExecutor).
+      const spec = renderedSpec(offer);
       return startProcess(
         '/bin/sh',
-        ['-c', offer.executor.script],
-        { env: attemptEnv(offer, offer.executor.env), cwd: offer.executor.cwd },
+        ['-c', spec.script],
+        { env: attemptEnv(offer, spec.env), cwd: spec.cwd },
         io,
-        options,
+        offerProcessOptions(offer, options),
       );
     },
   };
