@@ -19,7 +19,8 @@ export interface TemplateContext {
 /** Replaces every placeholder in `text`; a parameter that is not given stays as written. */
 export function renderTemplate(text: string, ctx: TemplateContext): string {
   return text.replace(PLACEHOLDER, (whole: string, what: string, param: string | undefined) => {
-    if (param !== undefined) return ctx.parameters[param] ?? whole;
+    // Own keys only: `{{ param.constructor }}` must not reach Object.prototype.
+    if (param !== undefined) return Object.hasOwn(ctx.parameters, param) ? (ctx.parameters[param] ?? whole) : whole;
     if (what === 'run.id') return ctx.runId;
     if (what === 'job.id') return ctx.jobId;
     if (what === 'job.name') return ctx.jobName;
@@ -73,8 +74,21 @@ export function templateParameters(value: unknown): string[] {
   return [...names];
 }
 
+/** The parts of a spec renderExecutor fills in; placeholders anywhere else (a cwd, a shell script) stay as written. */
+function renderedParts(spec: ExecutorSpec): unknown[] {
+  switch (spec.type) {
+    case 'exec':
+      return [spec.command, spec.env];
+    case 'shell':
+      return [spec.env];
+    case 'http':
+      return [spec.url, spec.headers, spec.body];
+    default:
+      return [];
+  }
+}
+
 /** Parameters the executor's placeholders need that `given` lacks. */
 export function missingParameters(spec: ExecutorSpec, given: Record<string, string>): string[] {
-  const used = spec.type === 'shell' ? templateParameters(spec.env) : templateParameters(spec);
-  return used.filter((name) => given[name] === undefined);
+  return templateParameters(renderedParts(spec)).filter((name) => !Object.hasOwn(given, name) || given[name] === undefined);
 }
