@@ -11,6 +11,7 @@ ALTER TABLE runs ADD COLUMN http_status integer;
 ALTER TABLE runs ADD COLUMN output_bytes bigint;
 ALTER TABLE runs ADD COLUMN dropped_bytes bigint;
 ALTER TABLE runs ADD COLUMN last_lines jsonb;                       -- the last attempt's last lines of output
+ALTER TABLE runs ADD COLUMN cancel_requested_at timestamptz;        -- a cancel was asked while the run was on an agent
 CREATE INDEX runs_waiting_until ON runs (not_before) WHERE state IN ('pending', 'retrying');
 CREATE INDEX runs_running ON runs (started_at) WHERE state = 'running';
 
@@ -82,6 +83,7 @@ DROP TABLE dead_letters;
 DROP TABLE run_attempts;
 DROP INDEX runs_running;
 DROP INDEX runs_waiting_until;
+ALTER TABLE runs DROP COLUMN cancel_requested_at;
 ALTER TABLE runs DROP COLUMN last_lines;
 ALTER TABLE runs DROP COLUMN dropped_bytes;
 ALTER TABLE runs DROP COLUMN output_bytes;

@@ -6,6 +6,7 @@ import { CONSTRAINT_OPERATORS, isOrderingOperator, operatorTakesValue, type Cons
 import { ValidationError, type FieldError } from './errors.js';
 import { parseBytes, parseDuration, parseQuantity } from './units.js';
 import { ScheduleSchema, validateSchedule } from './schedule.js';
+import { missingParameters } from './template.js';
 import { compileRetryPolicy, retryErrors, RetrySchema, type RetryPolicy, type RetrySpec } from './retry.js';
 import { ACTION_TYPES, ActionSchema, SkipNextActionSchema, TriggerJobActionSchema, WebhookActionSchema, type ActionSpec } from './actions.js';
 
@@ -270,6 +271,15 @@ export function validateJobDefinition(input: unknown): JobDefinition {
     errs.push(...(own.length > 0 ? own : retryErrors(job.retry as RetrySpec, 'retry')));
   }
   if (job.actions !== undefined) errs.push(...actionErrors(job.actions));
+  if (job.schedule !== undefined && errs.length === 0) {
+    const defaults = (job.parameters ?? {}) as Record<string, string>;
+    for (const name of missingParameters(job.executor as ExecutorSpec, defaults)) {
+      errs.push({
+        field: `parameters.${name}`,
+        message: `needs a default: the executor uses {{ param.${name} }} and schedule fires carry no parameters`,
+      });
+    }
+  }
   const res = job.resources as Record<string, unknown> | undefined;
   if (
     res &&

@@ -40,7 +40,7 @@ export const RunSchema = Type.Object(
     priority: Type.Integer(),
     trigger: Type.String(),
     parameters: Type.Record(Type.String(), Type.String()),
-    attempt: Type.Integer({ description: 'How many times the run has been dispatched.' }),
+    attempt: Type.Integer({ description: 'The number of the current (or last) attempt; 0 before the first.' }),
     attemptToken: Type.Integer({ description: 'Grows on every dispatch; messages quoting an older token are ignored.' }),
     agentId: Nullable(Type.String()),
     queueReason: Nullable(Type.String({ description: 'Why a queued or pending run is not running yet.' })),
@@ -53,6 +53,12 @@ export const RunSchema = Type.Object(
     durationMs: NullableNumber,
     cpuTimeMs: NullableNumber,
     peakMemoryBytes: NullableNumber,
+    httpStatus: NullableNumber,
+    outputBytes: Type.Union([Type.Number(), Type.Null()], { description: 'Output bytes the last attempt produced, kept or not.' }),
+    droppedBytes: Type.Union([Type.Number(), Type.Null()], { description: 'Output bytes dropped beyond the job\'s logLimit.' }),
+    lastLines: Type.Array(Type.String(), { description: 'The last attempt\'s last lines of output (at most 20).' }),
+    violatedAt: Nullable(Type.String({ description: 'When the current attempt ran past the job\'s expectedRunTime.' })),
+    cancelRequestedAt: Nullable(Type.String({ description: 'When a cancel was asked while the run was on an agent.' })),
     createdAt: Type.String({ format: 'date-time' }),
     queuedAt: Nullable(Type.String()),
     offeredAt: Nullable(Type.String()),
@@ -70,6 +76,46 @@ export const TransitionSchema = Type.Object({
   reason: Nullable(Type.String()),
   at: Type.String({ format: 'date-time' }),
 });
+
+export const AttemptSchema = Type.Object(
+  {
+    attempt: Type.Integer(),
+    attemptToken: Type.Integer(),
+    agentId: Nullable(Type.String()),
+    outcome: Type.String({ description: 'succeeded, failed, timed_out, cancelled or lost; "running" for the attempt under way.' }),
+    offeredAt: Nullable(Type.String()),
+    startedAt: Nullable(Type.String()),
+    finishedAt: Nullable(Type.String()),
+    exitCode: NullableNumber,
+    signal: Nullable(Type.String()),
+    httpStatus: NullableNumber,
+    error: Nullable(Type.String()),
+    durationMs: NullableNumber,
+    cpuTimeMs: NullableNumber,
+    peakMemoryBytes: NullableNumber,
+    violatedAt: Nullable(Type.String()),
+    outputBytes: NullableNumber,
+    droppedBytes: NullableNumber,
+    lastLines: Type.Array(Type.String()),
+    retryAt: Nullable(Type.String({ description: 'When the next attempt was due, if this one was retried.' })),
+  },
+  { $id: 'Attempt' },
+);
+
+export const DeadLetterSchema = Type.Object(
+  {
+    runId: Type.String(),
+    jobId: Type.String(),
+    jobName: Type.String(),
+    attempt: Type.Integer({ description: 'The attempt that exhausted the retries.' }),
+    state: RunStateSchema,
+    reason: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    resolvedAt: Nullable(Type.String()),
+    resolution: Type.Union([Type.Literal('replayed'), Type.Literal('dismissed'), Type.Null()]),
+  },
+  { $id: 'DeadLetter' },
+);
 
 export const CapacitySchema = Type.Object({ slots: Type.Number(), cpu: Type.Number(), memoryBytes: Type.Number() });
 

@@ -10,6 +10,8 @@ import { logRoutes } from './routes/logs.js';
 import { agentRoutes } from './routes/agents.js';
 import { healthRoutes } from './routes/health.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { actionRoutes } from './routes/actions.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -32,7 +34,7 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
         version: API_VERSION,
         description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.',
       },
-      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'schedules' }, { name: 'agents' }, { name: 'health' }],
+      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'actions' }, { name: 'schedules' }, { name: 'agents' }, { name: 'health' }],
     },
   });
   await jobRoutes(app, ctx);
@@ -40,6 +42,8 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
   await logRoutes(app, ctx);
   await agentRoutes(app, ctx);
   await scheduleRoutes(app, ctx);
+  await actionRoutes(app, ctx);
+  await deadLetterRoutes(app, ctx);
   await healthRoutes(app, ctx, redis, isLeader);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

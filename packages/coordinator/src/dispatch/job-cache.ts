@@ -1,5 +1,5 @@
 // Compiled job definitions for the dispatcher, so the hot path never parses a definition.
-import { compileJob, type CompiledJob } from '@drover/shared';
+import { compileJob, type CompiledJob, type RetryPolicy } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { getJobsByIds, type Job } from '../store/jobs.js';
 
@@ -27,6 +27,12 @@ export class JobCache {
       for (const j of found) this.put(j);
     }
     return new Map(ids.map((id) => [id, this.jobs.get(id) ?? null]));
+  }
+
+  /** The retry policies of these jobs (by id); deleted jobs are left out. */
+  async retryPolicies(ids: readonly string[]): Promise<Map<string, RetryPolicy>> {
+    const jobs = await this.getMany(ids);
+    return new Map([...jobs].flatMap(([id, j]) => (j ? [[id, j.compiled.retry] as const] : [])));
   }
 
   /** Stores a job just written by this process. */

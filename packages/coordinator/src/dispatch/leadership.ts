@@ -11,6 +11,7 @@ import { Dispatcher } from './dispatcher.js';
 import { FleetView } from './fleet-view.js';
 import { reconcileOnce } from './reconciler.js';
 import { Scheduler } from '../schedule/scheduler.js';
+import { LimitSweeper } from './limit-sweeper.js';
 
 const LEASE_TTL_MS = 6000;
 const LEASE_RENEW_MS = 2000;
@@ -19,6 +20,7 @@ export class Leadership {
   private epoch = 0;
   private dispatcher: Dispatcher | undefined;
   private scheduler: Scheduler | undefined;
+  private limits: LimitSweeper | undefined;
   private readonly fleet = new FleetView();
   /** Runs retried after their agent went down → that agent, for the dispatcher to avoid. Bounded. */
   private readonly avoid = new Map<string, string>();
@@ -73,6 +75,8 @@ export class Leadership {
     });
     this.scheduler = new Scheduler(this.ctx);
     this.scheduler.poke();
+    this.limits = new LimitSweeper(this.ctx);
+    this.limits.start();
     this.ctx.log.info({ epoch, agents: this.fleet.size }, 'took the dispatcher lease');
     await this.reconcile();
     this.dispatcher.kick();
@@ -84,6 +88,8 @@ export class Leadership {
     this.dispatcher = undefined;
     this.scheduler?.stop();
     this.scheduler = undefined;
+    this.limits?.stop();
+    this.limits = undefined;
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
   }
 
@@ -100,6 +106,8 @@ export class Leadership {
         heartbeatIntervalMs: this.ctx.options.heartbeatInterval,
         agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
+        retryPolicies: (ids) => this.ctx.jobs.retryPolicies(ids),
+        onActions: () => this.ctx.actions.poke(),
         onLost: (runs) => {
           for (const r of runs) if (r.requeued && this.avoid.size < 100_000) this.avoid.set(r.runId, r.agentId);
         },
@@ -163,6 +171,7 @@ export class Leadership {
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.dispatcher?.stop();
     this.scheduler?.stop();
+    this.limits?.stop();
     if (this.dispatcher) await this.ctx.queue.releaseLease(this.ctx.broker.nodeID).catch(() => undefined);
     this.dispatcher = undefined;
   }

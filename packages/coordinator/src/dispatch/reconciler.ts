@@ -12,6 +12,7 @@ import { takeBackFromDrainedAgents } from '../store/drain.js';
 import type { HeldRun } from '@drover/shared';
 import { releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
+import type { RetryPolicies } from '../store/apply-events.js';
 
 export interface ReconcilerDeps {
   db: Db;
@@ -26,6 +27,10 @@ export interface ReconcilerDeps {
   agentGoneAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
   offerTimeoutMs: number;
+  /** The retry policies of jobs, by id. */
+  retryPolicies: RetryPolicies;
+  /** Actions were recorded: the action runner should look. */
+  onActions: () => void;
   /** Told which runs were lost with their agents (so their retries can avoid them). */
   onLost?: (runs: Array<{ runId: string; agentId: string; requeued: boolean }>) => void;
   /** Tells the fleet webhook which agents just went down. */
@@ -48,7 +53,8 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   if (gone.length > 0) d.log.info({ agents: gone }, 'agents down past the retention are now gone');
   await pruneAgentMetrics(d.db, 86_400_000);
   // Runs that were running on an agent that is now down are lost, and retried while they may be.
-  const lost = await loseRunsOfDownAgents(d.db, d.now());
+  const { runs: lost, actions } = await loseRunsOfDownAgents(d.db, d.now(), d.retryPolicies);
+  if (actions > 0) d.onActions();
   if (lost.length > 0) {
     d.onLost?.(lost);
     d.log.warn(

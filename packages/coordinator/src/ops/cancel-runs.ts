@@ -1,5 +1,8 @@
-// Cancelling runs (the overlap policy `replace`): runs not yet on an agent end at once; runs an
-// agent holds are asked to stop there, and end `cancelled` when the agent reports it.
+// Cancelling runs (the API, the overlap policy `replace`): runs not on an agent end at once
+// (waiting, queued, offered, or between attempts); runs an agent holds are marked
+// cancel-requested (so that no retry follows, whatever their attempt ends as) and asked to
+// stop there — SIGTERM, then SIGKILL after the job's grace — ending `cancelled` when the agent
+// reports it.
 import { sql } from 'kysely';
 import type { StopRequest } from '@drover/shared';
 import { askAgentsToStop } from './ask-agents-to-stop.js';
@@ -7,12 +10,21 @@ import type { CoordinatorContext } from '../context.js';
 
 /** Cancels these runs, whatever their live state; returns how many ended at once. */
 export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly string[], reason: string): Promise<number> {
-  if (runIds.length === 0) return 0;
+  return (await cancelRunsDetailed(ctx, runIds, reason)).ended;
+}
+
+/** Cancels these runs; says how many ended at once and how many agents were asked to stop. */
+export async function cancelRunsDetailed(
+  ctx: CoordinatorContext,
+  runIds: readonly string[],
+  reason: string,
+): Promise<{ ended: number; stopping: number }> {
+  if (runIds.length === 0) return { ended: 0, stopping: 0 };
   const at = ctx.now();
   // pending, queued and offered runs end here; an agent quoting an offered run later is fenced.
   const ended = await sql<{ id: string; job_id: string; from_state: string; agent_id: string | null; attempt_token: number }>`
     WITH old AS (
-      SELECT id, state FROM runs WHERE id = ANY(${[...runIds]}::text[]) AND state IN ('pending', 'queued', 'offered') FOR UPDATE
+      SELECT id, state FROM runs WHERE id = ANY(${[...runIds]}::text[]) AND state IN ('pending', 'queued', 'offered', 'retrying') FOR UPDATE
     ), upd AS (
       UPDATE runs r SET state = 'cancelled', finished_at = to_timestamp(${at} / 1000.0), error = ${reason}
         FROM old WHERE r.id = old.id
@@ -27,10 +39,11 @@ export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly strin
   await Promise.all([...byJob].map(([jobId, ids]) => ctx.queue.remove(jobId, ids)));
   // Runs on agents (running, or just offered and maybe starting): ask their agents to stop them.
   const running = await ctx.db
-    .selectFrom('runs')
-    .select(['id', 'attempt_token', 'agent_id'])
+    .updateTable('runs')
+    .set({ cancel_requested_at: sql<Date>`COALESCE(cancel_requested_at, to_timestamp(${at} / 1000.0))` })
     .where('id', 'in', [...runIds])
     .where('state', '=', 'running')
+    .returning(['id', 'attempt_token', 'agent_id'])
     .execute();
   const targets = [
     ...running.map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id })),
@@ -48,5 +61,5 @@ export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly strin
     if (node) byNode.set(node, [...(byNode.get(node) ?? []), { runId: t.runId, token: t.token }]);
   }
   askAgentsToStop(ctx, byNode, reason);
-  return ended.rows.length;
+  return { ended: ended.rows.length, stopping: running.length };
 }

@@ -24,7 +24,8 @@ export async function loseForgottenAttempts(
     heldAsOf,
   );
   if (forgotten.length === 0) return;
-  const lost = await loseUnheldAttempts(ctx.db, agentId, forgotten, ctx.now());
+  const { runs: lost, actions } = await loseUnheldAttempts(ctx.db, agentId, forgotten, ctx.now(), (ids) => ctx.jobs.retryPolicies(ids));
+  if (actions > 0) ctx.actions.poke();
   if (lost.length === 0) return;
   ctx.log.warn({ agentId, runs: lost.map((l) => l.runId) }, 'the agent no longer holds runs it was running; they are lost');
   const requeued = lost.filter((l) => l.requeued);

@@ -1,7 +1,7 @@
 // A manual trigger: now or after a delay, with an optional Idempotency-Key so that a client
 // retrying the same request gets the same run instead of a second one.
 import { createHash } from 'node:crypto';
-import { parseDuration } from '@drover/shared';
+import { missingParameters, parseDuration, type FieldError } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import type { Job } from '../store/jobs.js';
 import { getRunByIdempotencyKey } from '../store/query-runs.js';
@@ -44,6 +44,15 @@ function sameRequestOrConflict(existing: Run & { requestHash: string | null }, h
   return existing;
 }
 
+/** Field errors for parameters the job's templates use that neither the trigger nor the job's defaults give. */
+export function parameterErrors(job: Job, given: Record<string, string> | undefined, at = 'parameters'): FieldError[] {
+  const merged = { ...(job.parameters ?? {}), ...(given ?? {}) };
+  return missingParameters(job.executor, merged).map((name) => ({
+    field: `${at}.${name}`,
+    message: `is required: the job's executor uses {{ param.${name} }} and the job gives no default`,
+  }));
+}
+
 /** Creates the run (201), or returns the run an earlier request with the same key created (200). */
 export async function triggerRun(
   ctx: CoordinatorContext,
@@ -59,6 +68,8 @@ export async function triggerRun(
     if (delayMs > MAX_DELAY_MS)
       throw badRequest([{ field: 'delay', message: `"${body.delay}" is more than 366 days; schedule the job with "at" instead` }]);
   }
+  const missing = parameterErrors(job, body.parameters);
+  if (missing.length > 0) throw badRequest(missing);
   if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
     throw badRequest([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
   }

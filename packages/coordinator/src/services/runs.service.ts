@@ -3,6 +3,7 @@ import type { Context, ServiceSchema } from 'moleculer';
 import { SERVICES, type ReportRequest, type ReportResponse } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
+import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
 
 /** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
 export type RunChangeListener = (changed: Map<string, string>, endedJobs: Set<string>) => void;
@@ -15,7 +16,12 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
-          const { changed, endedJobs, stale } = await applyAgentEvents(ctx.db, agentId, events);
+          const { changed, endedJobs, stale, retrying, actions } = await applyAgentEvents(ctx.db, agentId, events, (ids) =>
+            ctx.jobs.retryPolicies(ids),
+          );
+          if (actions > 0) ctx.actions.poke();
+          // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.
+          if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
           if (stale.length > 0)
             ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
           if (changed.size > 0) onChange(changed, endedJobs);

@@ -3,51 +3,10 @@
 // One batch costs at most three statements however many runs it mentions (one more when
 // a resent start comes with a result).
 import { sql } from 'kysely';
-import { isTerminal, type AgentEvent, type HeldRun, type RunState } from '@drover/shared';
+import { isTerminal, NO_RETRY_POLICY, type AgentEvent, type HeldRun, type RetryPolicy, type RunState } from '@drover/shared';
 import type { Db } from './db.js';
-
-interface Step {
-  from_state: string;
-  to_state: string;
-  at: number;
-  reason: string | null;
-}
-
-/** The net change one batch makes to one attempt of one run. */
-interface RunChange {
-  id: string;
-  token: number;
-  from_state: string;
-  state: string;
-  started_at: number | null;
-  finished_at: number | null;
-  exit_code: number | null;
-  signal: string | null;
-  error: string | null;
-  duration_ms: number | null;
-  cpu_time_ms: number | null;
-  peak_memory_bytes: number | null;
-  steps: Step[];
-}
-
-/** A change that moves nothing yet: the run stays in `from`, no result fields, no steps. */
-function blankChange(id: string, token: number, from: string): RunChange {
-  return {
-    id,
-    token,
-    from_state: from,
-    state: from,
-    started_at: null,
-    finished_at: null,
-    exit_code: null,
-    signal: null,
-    error: null,
-    duration_ms: null,
-    cpu_time_ms: null,
-    peak_memory_bytes: null,
-    steps: [],
-  };
-}
+import { applyRunChanges, blankChange, type RunChange } from './run-changes.js';
+import { settleEnd, type EndingRun } from './settle-ends.js';
 
 /**
  * Folds events into one change per run, so a run that started and finished within one batch
@@ -84,48 +43,57 @@ export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
     c.steps.push({ from_state: c.state, to_state: e.outcome, at: e.at, reason: e.error });
     Object.assign(c, {
       state: e.outcome,
+      attempt_outcome: e.outcome,
       finished_at: e.at,
       exit_code: e.exitCode,
       signal: e.signal,
+      http_status: e.httpStatus ?? null,
       error: e.error,
       duration_ms: Math.round(e.durationMs),
       cpu_time_ms: e.cpuTimeMs === null ? null : Math.round(e.cpuTimeMs),
       peak_memory_bytes: e.peakMemoryBytes,
+      output_bytes: e.outputBytes ?? null,
+      dropped_bytes: e.droppedBytes ?? null,
+      last_lines: Array.isArray(e.lastLines) ? e.lastLines.slice(-20) : null,
     });
     pass.set(e.runId, c);
   }
   return passes.map((p) => [...p.values()]).filter((p) => p.length > 0);
 }
 
-/** Applies changes; returns the runs updated, each with its job. */
-async function applyChanges(db: Db, agentId: string, changes: RunChange[]): Promise<Map<string, string>> {
-  const input = JSON.stringify(changes);
-  const res = await sql<{ id: string; job_id: string }>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(
-        id text, token bigint, from_state text, state text, started_at double precision, finished_at double precision,
-        exit_code int, signal text, error text, duration_ms int, cpu_time_ms int, peak_memory_bytes bigint, steps jsonb)
-    ), upd AS (
-      UPDATE runs r SET
-        state = i.state,
-        started_at = COALESCE(to_timestamp(i.started_at / 1000.0), r.started_at),
-        finished_at = COALESCE(to_timestamp(i.finished_at / 1000.0), r.finished_at),
-        exit_code = COALESCE(i.exit_code, r.exit_code),
-        signal = COALESCE(i.signal, r.signal),
-        error = COALESCE(i.error, r.error),
-        duration_ms = COALESCE(i.duration_ms, r.duration_ms),
-        cpu_time_ms = COALESCE(i.cpu_time_ms, r.cpu_time_ms),
-        peak_memory_bytes = COALESCE(i.peak_memory_bytes, r.peak_memory_bytes)
-      FROM input i
-      WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = i.from_state AND r.agent_id = ${agentId}
-      RETURNING r.id, r.job_id, r.attempt_token, i.steps
-    ), tr AS (
-      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
-      SELECT u.id, s.from_state, s.to_state, u.attempt_token, ${agentId}, s.reason, to_timestamp(s.at / 1000.0)
-        FROM upd u, jsonb_to_recordset(u.steps) AS s(from_state text, to_state text, at double precision, reason text)
+/** Looks up the retry policies of jobs (by id); a job missing from the answer gets none. */
+export type RetryPolicies = (jobIds: string[]) => Promise<Map<string, RetryPolicy>>;
+
+/**
+ * Settles the changes whose attempts failed or timed out: reads the runs' counters (one query,
+ * only when a batch has such an ending) and decides retry or final state under each job's policy.
+ */
+async function settleFailures(db: Db, changes: RunChange[], policies: RetryPolicies): Promise<RunChange[]> {
+  const failing = changes.filter((c) => c.attempt_outcome === 'failed' || c.attempt_outcome === 'timed_out');
+  const settled = changes.map((c) => (c.attempt_outcome === 'succeeded' ? { ...c, triggers: ['on_success'] } : c));
+  if (failing.length === 0) return settled;
+  const rows = await db
+    .selectFrom('runs')
+    .select(['id', 'job_id', 'attempt', 'retry_base', 'cancel_requested_at'])
+    .where(
+      'id',
+      'in',
+      failing.map((c) => c.id),
     )
-    SELECT id, job_id FROM upd`.execute(db);
-  return new Map(res.rows.map((r) => [r.id, r.job_id]));
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const policyOf = await policies([...new Set(rows.map((r) => r.job_id))]);
+  return settled.map((c) => {
+    const row = byId.get(c.id);
+    if (!row || (c.attempt_outcome !== 'failed' && c.attempt_outcome !== 'timed_out')) return c;
+    const run: EndingRun = {
+      jobId: row.job_id,
+      attempt: row.attempt,
+      retryBase: row.retry_base,
+      cancelRequested: row.cancel_requested_at !== null,
+    };
+    return settleEnd(c, run, policyOf.get(row.job_id) ?? NO_RETRY_POLICY);
+  });
 }
 
 async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<Set<string>> {
@@ -138,7 +106,9 @@ async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(logs)}::jsonb) AS x(id text, token bigint, seq int, stream text, data text, at double precision)
     ), ok AS (
+      -- Not for an attempt handed back to the queue: its number is reused by the next attempt.
       SELECT i.*, r.attempt FROM input i JOIN runs r ON r.id = i.id AND r.attempt_token = i.token AND r.agent_id = ${agentId}
+       WHERE r.state NOT IN ('pending', 'queued')
     ), ins AS (
       INSERT INTO run_logs (run_id, attempt, seq, stream, data, at)
       SELECT id, attempt, seq, stream, data, to_timestamp(at / 1000.0) FROM ok
@@ -152,6 +122,10 @@ async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]
 export interface AppliedBatch {
   /** Runs whose state changed: id → new state. */
   changed: Map<string, string>;
+  /** Runs now waiting for a retry: the scheduler should wake for them. */
+  retrying: number;
+  /** Action rows recorded: the action runner should look. */
+  actions: number;
   /** Jobs of the runs that reached a terminal state in this batch. */
   endedJobs: Set<string>;
   /** Attempts the agent must stop: re-dispatched elsewhere, cancelled, or unknown. */
@@ -162,23 +136,36 @@ export interface AppliedBatch {
  * Applies one agent's batch. Messages that fail fencing are recorded in `fenced_messages`
  * and reported back as stale; exact resends of already-applied events are ignored quietly.
  */
-export async function applyAgentEvents(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<AppliedBatch> {
+export async function applyAgentEvents(
+  db: Db,
+  agentId: string,
+  events: readonly AgentEvent[],
+  policies: RetryPolicies = async () => new Map(),
+): Promise<AppliedBatch> {
   const acceptedLogs = await insertLogs(db, agentId, events);
   const changed = new Map<string, string>();
   const endedJobs = new Set<string>();
+  let retrying = 0;
+  let actions = 0;
   const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
-  for (const pass of foldEvents(events)) {
-    const applied = await applyChanges(db, agentId, pass);
+  const guard = { agentId };
+  for (const folded of foldEvents(events)) {
+    const pass = await settleFailures(db, folded, policies);
+    const first = await applyRunChanges(db, pass, guard);
+    const applied = first.jobOf;
     // A start resent with the result (the report that carried the start was applied but its
     // answer was lost): the run is already running, so apply the rest of the change from there.
     const resumed = pass
       .filter((c) => !applied.has(c.id) && c.from_state === 'offered' && c.steps.length > 1)
       .map((c) => ({ ...c, from_state: 'running', started_at: null, steps: c.steps.slice(1) }));
-    const reapplied = resumed.length > 0 ? await applyChanges(db, agentId, resumed) : new Map<string, string>();
+    const second = resumed.length > 0 ? await applyRunChanges(db, resumed, guard) : { jobOf: new Map<string, string>(), actions: 0 };
+    const reapplied = second.jobOf;
+    actions += first.actions + second.actions;
     for (const c of pass) {
       const jobId = applied.get(c.id) ?? reapplied.get(c.id);
       if (jobId !== undefined) {
         changed.set(c.id, c.state);
+        if (c.state === 'retrying') retrying++;
         if (isTerminal(c.state as RunState)) endedJobs.add(jobId);
       } else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
     }
@@ -189,8 +176,8 @@ export async function applyAgentEvents(db: Db, agentId: string, events: readonly
     seenLogReject.add(`${e.runId}:${e.token}`);
     rejected.push({ runId: e.runId, token: e.token, kind: 'log' });
   }
-  if (rejected.length === 0) return { changed, endedJobs, stale: [] };
-  return { changed, endedJobs, stale: await classifyRejected(db, agentId, rejected) };
+  if (rejected.length === 0) return { changed, endedJobs, retrying, actions, stale: [] };
+  return { changed, endedJobs, retrying, actions, stale: await classifyRejected(db, agentId, rejected) };
 }
 
 /** Separates harmless resends from fenced messages, records the latter, and lists what to stop. */

@@ -1,61 +1,88 @@
 // Runs whose agent can no longer be running them are lost: the agent went `down`, or it came
-// back without them (it restarted faster than it could be declared down). Their attempt ends
-// `lost` and, while the run has retries left, it goes straight back to the queue; the next
-// offer gives it a new attempt token, so anything the agent says about the old one is fenced.
+// back without them (it restarted faster than it could be declared down). The attempt ends
+// `lost` and, when the job's retry policy allows (by default once), the run goes straight back
+// to the queue; the next offer gives it a new attempt token, so anything the agent says about
+// the old one is fenced. A run someone was cancelling ends `cancelled` instead.
 import { sql, type RawBuilder } from 'kysely';
+import { NO_RETRY_POLICY } from '@drover/shared';
 import type { Db } from './db.js';
-
-/** A run lost with its agent is retried once by default. */
-export const DEFAULT_LOST_RETRIES = 1;
+import type { RetryPolicies } from './apply-events.js';
+import { applyRunChanges, blankChange } from './run-changes.js';
+import { settleEnd } from './settle-ends.js';
 
 export interface LostRun {
   runId: string;
   jobId: string;
   priority: number;
   agentId: string;
-  /** True when the run went back to the queue; false when it ended `lost`. */
+  /** True when the run went back to the queue; false when it ended. */
   requeued: boolean;
 }
 
-/**
- * Loses the running attempts `candidates` selects (`id, agent_id, attempt, attempt_token` of
- * runs, locked FOR UPDATE), saying `why` in each run's error and transition.
- */
-async function loseAttempts(db: Db, candidates: RawBuilder<unknown>, why: string, at: number, retries: number): Promise<LostRun[]> {
-  const res = await sql<{ id: string; job_id: string; priority: number; agent_id: string; requeued: boolean }>`
-    WITH candidates AS (${candidates}),
-    lost AS (
-      -- Attempts refused or never taken up do not count against the retries: only earlier losses do.
-      SELECT c.*, (SELECT count(*) FROM run_transitions t WHERE t.run_id = c.id AND t.to_state = 'lost') < ${retries} AS retry
-        FROM candidates c
-    ), upd AS (
-      UPDATE runs r SET
-        state = CASE WHEN lost.retry THEN 'queued' ELSE 'lost' END,
-        queued_at = CASE WHEN lost.retry THEN to_timestamp(${at} / 1000.0) ELSE r.queued_at END,
-        finished_at = CASE WHEN lost.retry THEN NULL ELSE to_timestamp(${at} / 1000.0) END,
-        agent_id = CASE WHEN lost.retry THEN NULL ELSE r.agent_id END,
-        error = 'agent ' || lost.agent_id || ' ' || ${why} || ' (attempt ' || lost.attempt || ')'
-      FROM lost WHERE r.id = lost.id AND r.state = 'running'
-      RETURNING r.id, r.job_id, r.priority, lost.agent_id, lost.attempt, lost.attempt_token, r.state = 'queued' AS requeued
-    ), tr AS (
-      INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
-      SELECT id, 'running', 'lost', attempt_token, agent_id, ${why}, to_timestamp(${at} / 1000.0) FROM upd
-      UNION ALL
-      SELECT id, 'lost', 'queued', attempt_token, NULL, 'retrying a run lost with its agent (attempt ' || (attempt + 1) || ')', to_timestamp(${at} / 1000.0)
-        FROM upd WHERE requeued
-    )
-    SELECT id, job_id, priority, agent_id, requeued FROM upd`.execute(db);
-  return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: r.requeued }));
+/** What losing attempts did: the runs, and how many actions were recorded. */
+export interface LostAttempts {
+  runs: LostRun[];
+  actions: number;
 }
 
+interface Candidate {
+  id: string;
+  job_id: string;
+  priority: number;
+  agent_id: string;
+  attempt: number;
+  attempt_token: number;
+  retry_base: number;
+  cancel_requested_at: Date | null;
+}
+
+/**
+ * Loses the running attempts `candidates` selects (`runs` rows with the columns of
+ * `Candidate`), saying `why` in each run's error and transition. Every change is guarded by
+ * state and token, so a result that arrives meanwhile wins and the attempt is not lost.
+ */
+async function loseAttempts(db: Db, candidates: RawBuilder<Candidate>, why: string, at: number, policies: RetryPolicies): Promise<LostAttempts> {
+  const rows = (await candidates.execute(db)).rows;
+  if (rows.length === 0) return { runs: [], actions: 0 };
+  const policyOf = await policies([...new Set(rows.map((r) => r.job_id))]);
+  const changes = rows.map((r) => {
+    const error = `agent ${r.agent_id} ${why} (attempt ${r.attempt})`;
+    const change = {
+      ...blankChange(r.id, Number(r.attempt_token), 'running'),
+      state: 'lost',
+      attempt_outcome: 'lost',
+      finished_at: at,
+      error,
+      steps: [{ from_state: 'running', to_state: 'lost', at, reason: why }],
+    };
+    return settleEnd(
+      change,
+      { jobId: r.job_id, attempt: r.attempt, retryBase: r.retry_base, cancelRequested: r.cancel_requested_at !== null },
+      policyOf.get(r.job_id) ?? NO_RETRY_POLICY,
+    );
+  });
+  const agentOf = new Map(rows.map((r) => [r.id, r.agent_id]));
+  const applied = await applyRunChanges(db, changes, { agentId: null }, (c) => agentOf.get(c.id) ?? null);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const runs = changes
+    .filter((c) => applied.jobOf.has(c.id))
+    .map((c) => {
+      const r = byId.get(c.id) as Candidate;
+      return { runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: c.state === 'queued' };
+    });
+  return { runs, actions: applied.actions };
+}
+
+const COLUMNS = sql`r.id, r.job_id, r.priority, r.agent_id, r.attempt, r.attempt_token, r.retry_base, r.cancel_requested_at`;
+
 /** Ends the running attempts of every `down` or `gone` agent; returns what it did. */
-export async function loseRunsOfDownAgents(db: Db, at: number, retries = DEFAULT_LOST_RETRIES): Promise<LostRun[]> {
-  const candidates = sql`
-    SELECT r.id, r.agent_id, r.attempt, r.attempt_token
+export async function loseRunsOfDownAgents(db: Db, at: number, policies: RetryPolicies): Promise<LostAttempts> {
+  const candidates = sql<Candidate>`
+    SELECT ${COLUMNS}
       FROM runs r JOIN agents a ON a.id = r.agent_id
      WHERE r.state = 'running' AND a.state IN ('down', 'gone')
-     FOR UPDATE OF r`;
-  return loseAttempts(db, candidates, 'stopped heartbeating', at, retries);
+     LIMIT 10000`;
+  return loseAttempts(db, candidates, 'stopped heartbeating', at, policies);
 }
 
 /** Ends attempts an agent was running but no longer holds (guarded by token and state). */
@@ -64,14 +91,13 @@ export async function loseUnheldAttempts(
   agentId: string,
   attempts: ReadonlyArray<{ runId: string; token: number }>,
   at: number,
-  retries = DEFAULT_LOST_RETRIES,
-): Promise<LostRun[]> {
-  if (attempts.length === 0) return [];
+  policies: RetryPolicies,
+): Promise<LostAttempts> {
+  if (attempts.length === 0) return { runs: [], actions: 0 };
   const input = JSON.stringify(attempts.map((a) => ({ id: a.runId, token: a.token })));
-  const candidates = sql`
-    SELECT r.id, r.agent_id, r.attempt, r.attempt_token
+  const candidates = sql<Candidate>`
+    SELECT ${COLUMNS}
       FROM runs r JOIN jsonb_to_recordset(${input}::jsonb) AS i(id text, token bigint) ON i.id = r.id AND i.token = r.attempt_token
-     WHERE r.state = 'running' AND r.agent_id = ${agentId}
-     FOR UPDATE OF r`;
-  return loseAttempts(db, candidates, 'no longer holds the attempt (it restarted or lost it)', at, retries);
+     WHERE r.state = 'running' AND r.agent_id = ${agentId}`;
+  return loseAttempts(db, candidates, 'no longer holds the attempt (it restarted or lost it)', at, policies);
 }

@@ -36,7 +36,8 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
              offered_at = to_timestamp(${at} / 1000.0), queue_reason = NULL,
              -- A new attempt starts clean; what earlier attempts did stays in run_transitions.
              started_at = NULL, finished_at = NULL, exit_code = NULL, signal = NULL, error = NULL,
-             duration_ms = NULL, cpu_time_ms = NULL, peak_memory_bytes = NULL
+             duration_ms = NULL, cpu_time_ms = NULL, peak_memory_bytes = NULL, http_status = NULL,
+             output_bytes = NULL, dropped_bytes = NULL, last_lines = NULL, violated_at = NULL, not_before = NULL
         FROM input i
        WHERE r.id = i.id AND r.state = 'queued'
       RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters
@@ -57,7 +58,8 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
 
 /**
  * offered → queued for runs an agent refused or never answered for, guarded by the token
- * that was offered. Returns the runs actually put back (to re-add to the ready queue).
+ * that was offered. The attempt never ran, so its number is given back (the token, which
+ * fences, keeps growing). Returns the runs actually put back (to re-add to the ready queue).
  */
 export async function returnToQueue(
   db: Db,
@@ -70,7 +72,7 @@ export async function returnToQueue(
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, token bigint, reason text)
     ), upd AS (
-      UPDATE runs r SET state = 'queued', agent_id = NULL, queued_at = to_timestamp(${at} / 1000.0)
+      UPDATE runs r SET state = 'queued', agent_id = NULL, queued_at = to_timestamp(${at} / 1000.0), attempt = r.attempt - 1
         FROM input i
        WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = 'offered'
       RETURNING r.id, r.job_id, r.priority, r.attempt_token, i.reason

@@ -1,7 +1,7 @@
 // Reading runs for the API: one run with its history, and filtered, cursor-paginated lists.
 import type { RunState } from '@drover/shared';
 import type { Db } from './db.js';
-import { toRun, type Run } from './run-model.js';
+import { iso, toRun, type Run } from './run-model.js';
 
 export interface Transition {
   from: string | null;
@@ -69,4 +69,78 @@ export async function getRunByIdempotencyKey(
 ): Promise<(Run & { requestHash: string | null }) | undefined> {
   const row = await db.selectFrom('runs').selectAll().where('job_id', '=', jobId).where('idempotency_key', '=', key).executeTakeFirst();
   return row && { ...toRun(row), requestHash: row.request_hash };
+}
+
+/** A run's attempt as the API shows it. */
+export interface Attempt {
+  attempt: number;
+  attemptToken: number;
+  agentId: string | null;
+  outcome: string;
+  offeredAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  httpStatus: number | null;
+  error: string | null;
+  durationMs: number | null;
+  cpuTimeMs: number | null;
+  peakMemoryBytes: number | null;
+  violatedAt: string | null;
+  outputBytes: number | null;
+  droppedBytes: number | null;
+  lastLines: string[];
+  retryAt: string | null;
+}
+
+/** A run's attempts, oldest first: each ended one from its record, then the one under way. */
+export async function getAttempts(db: Db, run: Run): Promise<Attempt[]> {
+  const rows = await db.selectFrom('run_attempts').selectAll().where('run_id', '=', run.id).orderBy('attempt').execute();
+  const ended: Attempt[] = rows.map((a) => ({
+    attempt: a.attempt,
+    attemptToken: Number(a.attempt_token),
+    agentId: a.agent_id,
+    outcome: a.outcome,
+    offeredAt: iso(a.offered_at),
+    startedAt: iso(a.started_at),
+    finishedAt: iso(a.finished_at),
+    exitCode: a.exit_code,
+    signal: a.signal,
+    httpStatus: a.http_status,
+    error: a.error,
+    durationMs: a.duration_ms,
+    cpuTimeMs: a.cpu_time_ms,
+    peakMemoryBytes: a.peak_memory_bytes === null ? null : Number(a.peak_memory_bytes),
+    violatedAt: iso(a.violated_at),
+    outputBytes: a.output_bytes === null ? null : Number(a.output_bytes),
+    droppedBytes: a.dropped_bytes === null ? null : Number(a.dropped_bytes),
+    lastLines: (a.last_lines as unknown as string[] | null) ?? [],
+    retryAt: iso(a.retry_at),
+  }));
+  const underWay = run.state === 'offered' || run.state === 'running';
+  if (underWay && !ended.some((a) => a.attemptToken === run.attemptToken)) {
+    ended.push({
+      attempt: run.attempt,
+      attemptToken: run.attemptToken,
+      agentId: run.agentId,
+      outcome: run.state,
+      offeredAt: run.offeredAt,
+      startedAt: run.startedAt,
+      finishedAt: null,
+      exitCode: null,
+      signal: null,
+      httpStatus: null,
+      error: null,
+      durationMs: null,
+      cpuTimeMs: null,
+      peakMemoryBytes: null,
+      violatedAt: run.violatedAt,
+      outputBytes: null,
+      droppedBytes: null,
+      lastLines: [],
+      retryAt: null,
+    });
+  }
+  return ended;
 }

@@ -27,6 +27,17 @@ export interface Run {
   durationMs: number | null;
   cpuTimeMs: number | null;
   peakMemoryBytes: number | null;
+  /** The response status of the last `http` attempt. */
+  httpStatus: number | null;
+  /** Output the last attempt produced, and how much of it was dropped beyond the job's logLimit. */
+  outputBytes: number | null;
+  droppedBytes: number | null;
+  /** The last attempt's last lines of output, for a quick look without reading the logs. */
+  lastLines: string[];
+  /** When the current attempt ran past the job's expectedRunTime. */
+  violatedAt: string | null;
+  /** When a cancel was asked while the run was on an agent. */
+  cancelRequestedAt: string | null;
   createdAt: string;
   queuedAt: string | null;
   offeredAt: string | null;
@@ -36,7 +47,7 @@ export interface Run {
 
 export type RunRow = Selectable<RunsTable>;
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 /** Maps a database row to the API shape. */
 export function toRun(r: RunRow): Run {
@@ -60,6 +71,12 @@ export function toRun(r: RunRow): Run {
     durationMs: r.duration_ms,
     cpuTimeMs: r.cpu_time_ms,
     peakMemoryBytes: r.peak_memory_bytes === null ? null : Number(r.peak_memory_bytes),
+    httpStatus: r.http_status,
+    outputBytes: r.output_bytes === null ? null : Number(r.output_bytes),
+    droppedBytes: r.dropped_bytes === null ? null : Number(r.dropped_bytes),
+    lastLines: (r.last_lines as unknown as string[] | null) ?? [],
+    violatedAt: iso(r.violated_at),
+    cancelRequestedAt: iso(r.cancel_requested_at),
     createdAt: iso(r.created_at) as string,
     queuedAt: iso(r.queued_at),
     offeredAt: iso(r.offered_at),
@@ -102,6 +119,12 @@ export function newRunView(r: {
     durationMs: null,
     cpuTimeMs: null,
     peakMemoryBytes: null,
+    httpStatus: null,
+    outputBytes: null,
+    droppedBytes: null,
+    lastLines: [],
+    violatedAt: null,
+    cancelRequestedAt: null,
     createdAt: at,
     queuedAt: r.state === 'queued' ? at : null,
     offeredAt: null,

@@ -88,17 +88,17 @@ export async function advanceSchedules(
      WHERE s.job_id = i.job_id AND s.next_fire_at = to_timestamp(i.expected / 1000.0)`.execute(db);
 }
 
-/** When the scheduler must wake next: the earliest due fire or delayed run, or null. */
+/** When the scheduler must wake next: the earliest due fire, delayed run or retry, or null. */
 export async function nextWake(db: Db): Promise<number | null> {
   const res = await sql<{ at: Date | null }>`
     SELECT least(
       (SELECT min(s.next_fire_at) FROM schedule_state s JOIN jobs j ON j.id = s.job_id WHERE j.deleted_at IS NULL AND j.paused_at IS NULL),
-      (SELECT min(not_before) FROM runs WHERE state = 'pending' AND not_before IS NOT NULL)
+      (SELECT min(not_before) FROM runs WHERE state IN ('pending', 'retrying') AND not_before IS NOT NULL)
     ) AS at`.execute(db);
   return res.rows[0]?.at?.getTime() ?? null;
 }
 
-/** Live runs per job: active (queued, offered, running) and waiting behind them (overlap `queue`). */
+/** Live runs per job: active (queued, offered, running, retrying) and waiting behind them (overlap `queue`). */
 export async function liveRunCounts(db: Db, jobIds: readonly string[]): Promise<Map<string, { active: string[]; waiting: number }>> {
   const out = new Map<string, { active: string[]; waiting: number }>();
   if (jobIds.length === 0) return out;
@@ -106,7 +106,7 @@ export async function liveRunCounts(db: Db, jobIds: readonly string[]): Promise<
     .selectFrom('runs')
     .select(['id', 'job_id', 'state', 'not_before'])
     .where('job_id', 'in', [...jobIds])
-    .where('state', 'in', ['pending', 'queued', 'offered', 'running'])
+    .where('state', 'in', ['pending', 'queued', 'offered', 'running', 'retrying'])
     .execute();
   for (const r of rows) {
     const e = out.get(r.job_id) ?? { active: [], waiting: 0 };
@@ -140,16 +140,25 @@ export async function firesWithRuns(db: Db, jobIds: readonly string[], after: nu
   return out;
 }
 
-/** pending → queued for delayed runs whose time has come; returns them for the ready queue. */
+/**
+ * → queued for delayed runs (pending) and retries (retrying) whose time has come; returns them
+ * for the ready queue.
+ */
 export async function releaseDelayedRuns(db: Db, now: number): Promise<Array<{ runId: string; jobId: string; priority: number }>> {
   const res = await sql<{ id: string; job_id: string; priority: number }>`
-    WITH upd AS (
-      UPDATE runs SET state = 'queued', queued_at = to_timestamp(${now} / 1000.0), queue_reason = NULL
-       WHERE state = 'pending' AND not_before <= to_timestamp(${now} / 1000.0)
-      RETURNING id, job_id, priority, attempt_token
+    WITH due AS (
+      SELECT id, state FROM runs
+       WHERE state IN ('pending', 'retrying') AND not_before <= to_timestamp(${now} / 1000.0)
+       FOR UPDATE SKIP LOCKED
+    ), upd AS (
+      UPDATE runs r SET state = 'queued', queued_at = to_timestamp(${now} / 1000.0), queue_reason = NULL
+        FROM due WHERE r.id = due.id
+      RETURNING r.id, r.job_id, r.priority, r.attempt_token, r.attempt, due.state AS from_state
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, reason, at)
-      SELECT id, 'pending', 'queued', attempt_token, 'its delay is over', to_timestamp(${now} / 1000.0) FROM upd
+      SELECT id, from_state, 'queued', attempt_token,
+             CASE WHEN from_state = 'retrying' THEN 'its backoff is over (attempt ' || (attempt + 1) || ' next)' ELSE 'its delay is over' END,
+             to_timestamp(${now} / 1000.0) FROM upd
     )
     SELECT id, job_id, priority FROM upd`.execute(db);
   return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority }));

@@ -95,6 +95,7 @@ export interface RunsTable {
   output_bytes: number | null;
   dropped_bytes: number | null;
   last_lines: Json<string[]> | null;
+  cancel_requested_at: Timestamp | null;
 }
 
 export interface RunAttemptsTable {

@@ -1,15 +1,35 @@
 // /v1/runs and /v1/jobs/{id}/runs: trigger runs, enqueue batches, list and read runs.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { RUN_STATES, type RunState } from '@drover/shared';
+import { isTerminal, RUN_STATES, type RunState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { getJob, type Job } from '../../store/jobs.js';
-import { getRun, getTransitions, listRuns } from '../../store/query-runs.js';
+import { getAttempts, getRun, getTransitions, listRuns } from '../../store/query-runs.js';
+import { cancelRunsDetailed } from '../../ops/cancel-runs.js';
+import { retryRunsByHand } from '../../ops/retry-runs.js';
+import type { Run } from '../../store/run-model.js';
 import { enqueueRuns, type RunRequest } from '../../ops/enqueue.js';
-import { triggerRun, type TriggerBody } from '../../ops/trigger.js';
-import { badRequest, notFound } from '../problem.js';
+import { parameterErrors, triggerRun, type TriggerBody } from '../../ops/trigger.js';
+import { badRequest, HttpProblem, notFound } from '../problem.js';
 import { requireJob } from '../require.js';
-import { BatchSchema, MAX_BATCH_RUNS, ProblemSchema, RunSchema, TransitionSchema, TriggerSchema, pageOf } from '../schemas.js';
+import {
+  AttemptSchema,
+  BatchSchema,
+  MAX_BATCH_RUNS,
+  ProblemSchema,
+  RunSchema,
+  TransitionSchema,
+  TriggerSchema,
+  pageOf,
+} from '../schemas.js';
+
+const RunIdParams = Type.Object({ id: Type.String() });
+
+async function requireRun(ctx: CoordinatorContext, id: string): Promise<Run> {
+  const run = await getRun(ctx.db, id);
+  if (!run) throw notFound('run', id, 'list runs with GET /v1/runs');
+  return run;
+}
 
 export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
   app.post(
@@ -75,6 +95,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         jobs.get(r.job) ? [] : [{ field: `runs.${i}.job`, message: `no job with id or name ${JSON.stringify(r.job)}` }],
       );
       if (missing.length > 0) throw badRequest(missing);
+      const unset = runs.flatMap((r, i) => parameterErrors(jobs.get(r.job) as Job, r.parameters, `runs.${i}.parameters`));
+      if (unset.length > 0) throw badRequest(unset);
       const requests: RunRequest[] = runs.flatMap((r) =>
         Array.from({ length: r.count ?? 1 }, () => ({
           job: jobs.get(r.job) as Job,
@@ -136,17 +158,82 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     '/v1/runs/:id',
     {
       schema: {
-        summary: 'Get a run with its state history',
+        summary: 'Get a run with its attempts and state history',
         tags: ['runs'],
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Type.Intersect([RunSchema, Type.Object({ transitions: Type.Array(TransitionSchema) })]), 404: ProblemSchema },
+        params: RunIdParams,
+        response: {
+          200: Type.Intersect([
+            RunSchema,
+            Type.Object({ attempts: Type.Array(AttemptSchema), transitions: Type.Array(TransitionSchema) }),
+          ]),
+          404: ProblemSchema,
+        },
       },
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const run = await getRun(ctx.db, id);
-      if (!run) throw notFound('run', id, 'list runs with GET /v1/runs');
-      return { ...run, transitions: await getTransitions(ctx.db, id) };
+      const run = await requireRun(ctx, id);
+      const [attempts, transitions] = await Promise.all([getAttempts(ctx.db, run), getTransitions(ctx.db, id)]);
+      return { ...run, attempts, transitions };
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a run: at once when it is not on an agent (200), else its agent stops it — SIGTERM, then SIGKILL after the job\'s killGracePeriod (202)',
+        tags: ['runs'],
+        params: RunIdParams,
+        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false })),
+        response: { 200: RunSchema, 202: RunSchema, 404: ProblemSchema, 409: ProblemSchema },
+      },
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const before = await requireRun(ctx, id);
+      if (isTerminal(before.state))
+        throw new HttpProblem(
+          409,
+          'Conflict',
+          `run ${id} already ended ${before.state}${before.finishedAt ? ` at ${before.finishedAt}` : ''}; there is nothing to cancel (run it again with POST /v1/runs/${id}/retry)`,
+        );
+      const reason = (req.body as { reason?: string }).reason ?? 'cancelled through the API';
+      const { stopping } = await cancelRunsDetailed(ctx, [id], reason);
+      const after = await requireRun(ctx, id);
+      return reply.status(stopping > 0 && !isTerminal(after.state) ? 202 : 200).send(after);
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/retry',
+    {
+      schema: {
+        summary: 'Retry a finished run by hand: one more attempt, with a fresh retry budget; its dead letter, if any, is resolved',
+        tags: ['runs'],
+        params: RunIdParams,
+        response: { 202: RunSchema, 404: ProblemSchema, 409: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const before = await requireRun(ctx, id);
+      if (!isTerminal(before.state))
+        throw new HttpProblem(
+          409,
+          'Conflict',
+          `run ${id} is ${before.state}, not finished; wait for it to end, or cancel it first with POST /v1/runs/${id}/cancel`,
+        );
+      const requeued = await retryRunsByHand(ctx, [id], 'retried by hand');
+      if (requeued.length === 0) {
+        const now = await requireRun(ctx, id);
+        if (!isTerminal(now.state)) throw new HttpProblem(409, 'Conflict', `run ${id} is already ${now.state} again`);
+        throw new HttpProblem(409, 'Conflict', `the job of run ${id} was deleted; create the job again to run it`);
+      }
+      return reply.status(202).send(await requireRun(ctx, id));
     },
   );
 }

@@ -1,0 +1,41 @@
+// On the leader, once a second: records expectedRunTime violations and expires runs that
+// waited past their maxQueueTime (see store/run-limits.ts). A second is the precision both
+// limits promise; the agent enforces `timeout` itself, to the millisecond.
+import type { CoordinatorContext } from '../context.js';
+import { expireQueuedRuns, markViolations } from '../store/run-limits.js';
+
+const SWEEP_MS = 1000;
+
+export class LimitSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly ctx: CoordinatorContext) {}
+
+  start(): void {
+    this.timer = setTimeout(() => void this.sweep(), SWEEP_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** One sweep; exported for tests through the leader's timer only. */
+  private async sweep(): Promise<void> {
+    try {
+      const at = this.ctx.now();
+      const violations = await markViolations(this.ctx.db, at);
+      if (violations.runs.length > 0) this.ctx.log.warn({ runs: violations.runs }, 'runs are past their expected run time');
+      const expired = await expireQueuedRuns(this.ctx.db, at);
+      const byJob = new Map<string, string[]>();
+      for (const r of expired.runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r.runId]);
+      await Promise.all([...byJob].map(([jobId, ids]) => this.ctx.queue.remove(jobId, ids)));
+      if (expired.runs.length > 0) this.ctx.log.warn({ runs: expired.runs.map((r) => r.runId) }, 'runs waited past their maxQueueTime');
+      if (violations.actions + expired.actions > 0) this.ctx.actions.poke();
+    } catch (err) {
+      this.ctx.log.error({ err }, 'limit sweep failed');
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.sweep(), SWEEP_MS);
+  }
+}
