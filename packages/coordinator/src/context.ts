@@ -18,6 +18,8 @@ export interface CoordinatorContext {
   readonly queue: ReadyQueue;
   readonly broker: ServiceBroker;
   readonly jobs: JobCache;
+  /** Runs the actions recorded on run events; poke it after recording some. */
+  readonly actions: { poke(): void };
   readonly log: Logger;
   /** The clock, passed in so time-dependent logic is testable. */
   readonly now: () => number;

@@ -14,6 +14,7 @@ import { fleetService } from './services/fleet.service.js';
 import { runsService } from './services/runs.service.js';
 import { dispatchService } from './services/dispatch.service.js';
 import { buildApi } from './api/server.js';
+import { ActionRunner, type ActionRunnerOptions } from './actions/runner.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -40,8 +41,13 @@ async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void
   }
 }
 
+/** Settings not offered as flags: for embedding and tests (e.g. fast action retries). */
+export interface CoordinatorTuning {
+  actions?: Partial<ActionRunnerOptions>;
+}
+
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
-export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<CoordinatorHandle> {
+export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tuning: CoordinatorTuning = {}): Promise<CoordinatorHandle> {
   if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl)))
     log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
   const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
@@ -61,6 +67,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
       nodeId,
       logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
     });
+    const actions = new ActionRunner(tuning.actions);
     const ctx: CoordinatorContext = {
       options: opts,
       db,
@@ -68,6 +75,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
       queue: new ReadyQueue(redis, opts.redisPrefix),
       broker,
       jobs: new JobCache(db),
+      actions,
       log,
       now: Date.now,
     };
@@ -81,6 +89,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     broker.createService(dispatchService(ctx, leadership));
     await startBroker(broker, opts.natsUrl);
     cleanups.push(() => broker.stop());
+    // Every coordinator runs actions, leader or not; they create runs, so the broker must be up.
+    actions.start(ctx);
+    cleanups.push(() => actions.stop());
     await leadership.start();
     cleanups.push(() => leadership.stop());
     const app = await buildApi(ctx, redis, () => leadership.isLeader);
