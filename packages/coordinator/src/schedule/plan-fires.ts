@@ -22,6 +22,8 @@ export interface FireInput {
   /** The last pause of the job, to explain fires it cost. */
   pausedFrom: number | null;
   resumedAt: number | null;
+  /** A `skip_next` mark: the first fire at or after `after` is skipped, with `reason`. */
+  skipNext?: { after: number; reason: string } | null;
 }
 
 export type FireAction =
@@ -33,6 +35,8 @@ export interface FirePlan {
   actions: FireAction[];
   /** Active runs to cancel first (overlap `replace`). */
   cancel: string[];
+  /** A fire came at or after the `skip_next` mark and was skipped: the mark is used up. */
+  skippedNext: boolean;
 }
 
 const firedWhilePaused = (fireAt: number, i: FireInput): boolean =>
@@ -62,7 +66,16 @@ export function planFires(i: FireInput): FirePlan {
   const cancel: string[] = [];
   let startedHere: FireAction | undefined; // the run this plan started last, if any
   const toRun = [...catchUp.run, ...onTime].sort((a, b) => a - b);
+  // The fire `skip_next` takes. If catch-up skips it anyway, that uses the mark up as well:
+  // the next fire was skipped, as asked.
+  const skipNext = i.skipNext;
+  const skippedFire = skipNext ? i.fires.find((f) => f >= skipNext.after) : undefined;
   for (const fireAt of toRun) {
+    if (skipNext && fireAt === skippedFire) {
+      // Skipped before the overlap policy sees it: it never becomes active.
+      actions.push({ fireAt, action: 'skip', reason: skipNext.reason });
+      continue;
+    }
     const decision = decideOverlap(i.schedule.overlap, active, waiting, i.maxConcurrentRuns);
     if (decision === 'start') {
       startedHere = { fireAt, action: 'start' };
@@ -88,5 +101,10 @@ export function planFires(i: FireInput): FirePlan {
       actions.push({ fireAt, action: 'skip', reason: why });
     }
   }
-  return { actions: actions.sort((a, b) => a.fireAt - b.fireAt), cancel: [...new Set(cancel)] };
+  return { actions: actions.sort((a, b) => a.fireAt - b.fireAt), cancel: [...new Set(cancel)], skippedNext: skippedFire !== undefined };
+}
+
+/** Why a fire was skipped by a `skip_next` action (naming its run, when its record is still there). */
+export function skipNextReason(runId: string | null): string {
+  return runId ? `skipped by the skip_next action of run ${runId}` : 'skipped by a skip_next action';
 }

@@ -13,6 +13,8 @@ import type { CoordinatorContext } from '../context.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { insertJob } from '../store/jobs.js';
 import { resetScheduleState } from '../store/schedules.js';
+import { insertRuns } from '../store/insert-runs.js';
+import { markSkipNext, skipNextMarks } from '../store/skip-next.js';
 import { openRedis, ReadyQueue } from '../queue/ready-queue.js';
 import { JobCache } from '../dispatch/job-cache.js';
 import { compileCoordinatorOptions } from '../options.js';
@@ -41,6 +43,7 @@ beforeAll(async () => {
     queue: new ReadyQueue(redis, env.redisPrefix),
     broker,
     jobs: new JobCache(db),
+    actions: { poke: () => undefined },
     log: pino({ level: 'silent' }),
     now: () => clock,
   };
@@ -171,5 +174,76 @@ describe('catch-up after an hour without a scheduler (every-minute job)', () => 
     await resetScheduleState(db, jobId, T0 + MINUTE, T0);
     await new Scheduler(ctx).tick();
     expect((await runsOf(jobId)).map((r) => r.state)).toEqual(['queued']);
+  });
+});
+
+describe('skip_next: the next fire after the mark becomes a skipped run', () => {
+  /** A finished run of the job whose skip_next action fired, and that action's record. */
+  async function skipNextAction(jobId: string): Promise<{ runId: string; actionId: number }> {
+    const runId = ulid();
+    await insertRuns(db, [{ id: runId, jobId, state: 'skipped', priority: 50, trigger: 'manual', parameters: {}, createdAt: clock }]);
+    const row = await db
+      .insertInto('action_runs')
+      .values({
+        run_id: runId,
+        job_id: jobId,
+        attempt: 1,
+        trigger: 'on_failure',
+        action_index: 0,
+        spec: JSON.stringify({ trigger: 'on_failure', type: 'skip_next' }),
+        next_at: new Date(clock),
+        created_at: new Date(clock),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { runId, actionId: row.id };
+  }
+
+  const markOf = async (jobId: string) =>
+    (await db.selectFrom('schedule_state').select('skip_next_after').where('job_id', '=', jobId).executeTakeFirstOrThrow()).skip_next_after;
+
+  it('skips exactly one fire, names the run whose action asked, and clears the mark', async () => {
+    const jobId = await everyMinuteJob('skip-next-once', 'skip', '1h');
+    clock = T0 + 30_000;
+    const first = await skipNextAction(jobId);
+    expect(await markSkipNext(db, first.actionId, jobId, clock)).toMatchObject({ nextFireAt: expect.any(String) });
+    // A second action before the fire keeps the first mark: still one fire skipped.
+    clock = T0 + 40_000;
+    const second = await skipNextAction(jobId);
+    await markSkipNext(db, second.actionId, jobId, clock);
+
+    clock = T0 + MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    clock = T0 + 2 * MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    const runs = await runsOf(jobId);
+    const fired = runs.filter((r) => r.fire_at !== null);
+    expect(fired.map((r) => [minuteOf(r.fire_at), r.state])).toEqual([
+      [1, 'skipped'],
+      [2, 'queued'],
+    ]);
+    expect(fired[0]?.skip_reason).toBe(`skipped by the skip_next action of run ${first.runId}`);
+    expect(await markOf(jobId)).toBeNull();
+  });
+
+  it('a mark whose fire already has a run is spent, even if the column was not cleared (a crash in between)', async () => {
+    const jobId = await everyMinuteJob('skip-next-crash', 'skip', '1h');
+    clock = T0 + 30_000;
+    const { actionId } = await skipNextAction(jobId);
+    await markSkipNext(db, actionId, jobId, clock);
+    const mark = await markOf(jobId);
+    clock = T0 + MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    // The scheduler died after creating the skipped run and before clearing the mark.
+    await db.updateTable('schedule_state').set({ skip_next_after: mark }).where('job_id', '=', jobId).execute();
+    expect((await skipNextMarks(db, [jobId])).size).toBe(0);
+    clock = T0 + 2 * MINUTE + 1000;
+    await new Scheduler(ctx).tick();
+    expect((await runsOf(jobId)).filter((r) => r.fire_at !== null).map((r) => r.state)).toEqual(['skipped', 'queued']);
+    // A new action replaces the spent mark rather than keeping it.
+    clock = T0 + 2 * MINUTE + 30_000;
+    const next = await skipNextAction(jobId);
+    const set = await markSkipNext(db, next.actionId, jobId, clock);
+    expect(Date.parse(set?.skipNextAfter ?? '')).toBe(clock);
   });
 });

@@ -26,7 +26,8 @@ import {
   type DueSchedule,
 } from '../store/schedules.js';
 import type { Job } from '../store/jobs.js';
-import { planFires } from './plan-fires.js';
+import { clearSkipNext, skipNextMarks } from '../store/skip-next.js';
+import { planFires, skipNextReason } from './plan-fires.js';
 
 const BATCH = 10_000;
 /** Due schedules handled per statement, and how many such chunks are in flight at once. */
@@ -153,6 +154,11 @@ export class Scheduler {
       due.map((d) => d.jobId),
       Math.min(...due.map((d) => (d.lastFireAt !== null && d.lastFireAt < d.nextFireAt ? d.lastFireAt : d.nextFireAt - 1))),
     );
+    const marks = await skipNextMarks(
+      this.ctx.db,
+      due.map((d) => d.jobId),
+    );
+    const usedMarks: Array<{ jobId: string; after: number }> = [];
     const requests: RunRequest[] = [];
     const cancel: string[] = [];
     const moves: Array<{ jobId: string; expectedNext: number; last: number; next: number | null }> = [];
@@ -171,6 +177,7 @@ export class Scheduler {
       const fresh = done ? fires.filter((f) => !done.has(f)) : fires;
       const counts = live.get(d.jobId) ?? { active: [], waiting: 0 };
       const def = d.definition as JobDefinition & { maxConcurrentRuns?: number };
+      const mark = marks.get(d.jobId);
       const plan = planFires({
         schedule,
         fires: fresh,
@@ -181,7 +188,9 @@ export class Scheduler {
         maxConcurrentRuns: def.maxConcurrentRuns ?? null,
         pausedFrom: d.pausedFrom,
         resumedAt: d.resumedAt,
+        skipNext: mark && { after: mark.after, reason: skipNextReason(mark.runId) },
       });
+      if (mark && plan.skippedNext) usedMarks.push({ jobId: d.jobId, after: mark.after });
       const job = { ...def, id: d.jobId, priority: d.priority } as Job;
       for (const a of plan.actions) {
         if (a.action === 'start') requests.push({ job, trigger: 'schedule', fireAt: a.fireAt });
@@ -204,6 +213,8 @@ export class Scheduler {
     }
     if (cancel.length > 0) await cancelRuns(this.ctx, cancel, 'replaced by a newer fire (overlap policy "replace")');
     await enqueueRuns(this.ctx, requests);
+    // After the skipped runs exist: a mark whose fire has a run is no longer live anyway.
+    await clearSkipNext(this.ctx.db, usedMarks);
     await advanceSchedules(this.ctx.db, moves);
   }
 }
