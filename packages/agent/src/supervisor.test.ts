@@ -1,20 +1,35 @@
-import type { AgentEvent, CapacityEvent, FinishedEvent, RunOffer } from '@drover/shared';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AgentEvent, CapacityEvent, FinishedEvent, LogEvent, RunOffer } from '@drover/shared';
 import { describe, expect, it } from 'vitest';
 import { createExecutors } from './executors/index.js';
+import { truncationMarker } from './output-limit.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { eventually, makeOffer, processGone } from '../test/fixtures.js';
 
 const GiB = 2 ** 30;
 
 function supervisor(
-  opts: { allowShell?: boolean; allowHttp?: boolean; slots?: number; cpu?: number; memoryBytes?: number; hooks?: AttemptHooks } = {},
+  opts: {
+    allowShell?: boolean;
+    allowHttp?: boolean;
+    slots?: number;
+    cpu?: number;
+    memoryBytes?: number;
+    hooks?: AttemptHooks;
+    killGraceMs?: number;
+  } = {},
 ) {
   const events: AgentEvent[] = [];
   const capacity: CapacityEvent[] = [];
   const s = new Supervisor({
     agentId: 'AGENT',
     total: { slots: opts.slots ?? 4, cpu: opts.cpu ?? 4, memoryBytes: opts.memoryBytes ?? 8 * GiB },
-    executors: createExecutors({ allowShell: opts.allowShell ?? false, allowHttp: opts.allowHttp ?? true, killGraceMs: 2_000 }),
+    executors: createExecutors({
+      allowShell: opts.allowShell ?? false,
+      allowHttp: opts.allowHttp ?? true,
+      killGraceMs: opts.killGraceMs ?? 2_000,
+    }),
     emit: (e) => events.push(e),
     onCapacity: (c) => capacity.push(c),
     hooks: opts.hooks,
@@ -214,5 +229,97 @@ describe('Supervisor attempts', () => {
     await s.idle(5_000);
     expect(calls).toEqual(['prerun fine', 'postrun fine succeeded', 'prerun refuse-me', 'postrun refuse-me failed']);
     expect(finished(bad.runId)).toMatchObject({ outcome: 'failed', error: 'working directory unavailable' });
+  });
+});
+
+describe('Supervisor output and results', () => {
+  const logsOf = (events: AgentEvent[], runId: string) => events.filter((e): e is LogEvent => e.kind === 'log' && e.runId === runId);
+
+  it('keeps the first logLimitBytes of output, reports the totals and last lines, and ends the log with a marker', async () => {
+    const { s, events, finished } = supervisor();
+    // 300,000 bytes: lines of 99 x's, then a last line that only the dropped part holds.
+    const script = 'yes "$(printf %099d 0 | tr 0 x)" | head -n 3000; echo the end >&2';
+    const offer = makeOffer({ logLimitBytes: 64 * 1024, executor: { type: 'exec', command: ['sh', '-c', script] } });
+    s.offer({ offers: [offer] });
+    await s.idle(20_000);
+    const end = finished(offer.runId);
+    expect(end).toMatchObject({ outcome: 'succeeded', outputBytes: 300_008, droppedBytes: 300_008 - 64 * 1024, httpStatus: null });
+    expect(end?.lastLines).toHaveLength(20);
+    expect(end?.lastLines.at(-1)).toBe('the end');
+    expect(end?.lastLines.at(-2)).toBe('x'.repeat(99));
+    const logs = logsOf(events, offer.runId);
+    const marker = logs.at(-1);
+    expect(marker?.stream).toBe('stderr');
+    expect(marker?.data).toContain(truncationMarker(64 * 1024, 300_008, 64 * 1024));
+    const kept = logs.slice(0, -1).reduce((n, l) => n + Buffer.byteLength(l.data), 0);
+    expect(kept).toBe(64 * 1024);
+    // The finished event comes after the marker.
+    expect(events.at(-1)).toBe(end);
+  });
+
+  it('reports no drop, and no marker, for output within the limit', async () => {
+    const { s, events, finished } = supervisor();
+    const offer = makeOffer({ executor: { type: 'exec', command: ['sh', '-c', 'echo one; echo two >&2'] } });
+    s.offer({ offers: [offer] });
+    await s.idle(10_000);
+    expect(finished(offer.runId)).toMatchObject({ outputBytes: 8, droppedBytes: 0, lastLines: ['one', 'two'] });
+    expect(logsOf(events, offer.runId).some((l) => l.data.includes('[drover]'))).toBe(false);
+  });
+
+  it('reports the status of an http attempt', async () => {
+    const server = createServer((req, res) => res.writeHead(req.url === '/teapot' ? 418 : 204).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { s, finished } = supervisor();
+      const ok = makeOffer({ executor: { type: 'http', url: `${base}/ok` } });
+      const teapot = makeOffer({ executor: { type: 'http', url: `${base}/teapot` } });
+      s.offer({ offers: [ok, teapot] });
+      await s.idle(10_000);
+      expect(finished(ok.runId)).toMatchObject({ outcome: 'succeeded', httpStatus: 204 });
+      expect(finished(teapot.runId)).toMatchObject({ outcome: 'failed', httpStatus: 418 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("stops with the offer's killGraceMs, not the agent's", async () => {
+    // The agent's own grace is longer than the test may take: only the offer's lets it end.
+    const { s, events, finished } = supervisor({ killGraceMs: 120_000 });
+    const offer = makeOffer({
+      timeoutMs: 200,
+      killGraceMs: 300,
+      executor: { type: 'exec', command: ['sh', '-c', 'trap "" TERM; sleep 60 & echo $!; wait'] },
+    });
+    s.offer({ offers: [offer] });
+    expect(s.longestKillGraceMs(10_000)).toBe(300);
+    await s.idle(20_000);
+    expect(finished(offer.runId)).toMatchObject({ outcome: 'timed_out', signal: 'SIGKILL' });
+    const grandchild = Number(
+      logsOf(events, offer.runId)
+        .map((l) => l.data)
+        .join('')
+        .trim(),
+    );
+    expect(await processGone(grandchild)).toBe(true);
+  });
+
+  it('renders parameter templates into the command', async () => {
+    const { s, events, finished } = supervisor();
+    const offer = makeOffer({
+      jobName: 'templated',
+      attempt: 2,
+      parameters: { who: 'a b; $(id)' },
+      executor: { type: 'exec', command: ['printf', '%s|', '{{ param.who }}', '{{ job.name }}#{{ attempt }}'] },
+    });
+    s.offer({ offers: [offer] });
+    await s.idle(10_000);
+    expect(finished(offer.runId)?.outcome).toBe('succeeded');
+    expect(
+      logsOf(events, offer.runId)
+        .map((l) => l.data)
+        .join(''),
+    ).toBe('a b; $(id)|templated#2|');
   });
 });

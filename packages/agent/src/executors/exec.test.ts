@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
+import { mkdtemp, writeFile, chmod, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,75 @@ describe('exec executor', () => {
     await eventually(() => processGone(Number(stdout.trim())), 10_000, 'the leftover process to be killed');
   });
 
+  // A group member that traps SIGTERM to clean up, taking longer than the 1 s the agent waits
+  // for leftover output after a normal exit; `redirect` detaches it from the output pipes.
+  const cleanupScript = (redirect: boolean) =>
+    `sh -c 'trap "sleep 1.5; echo cleaned > \\"$0\\"; exit 0" TERM; echo $$ > "$0.pid"; sleep 60' "$1" ${redirect ? '>/dev/null 2>&1' : ''} & wait`;
+
+  for (const redirect of [false, true]) {
+    it(`gives a stopped attempt's members the rest of the grace to clean up (${redirect ? 'output redirected' : 'holding the output pipes'})`, async () => {
+      const { makeOffer } = await import('../../test/fixtures.js');
+      const marker = join(dir, `cleanup-${redirect ? 'redirected' : 'piped'}`);
+      const running = exec.start(
+        makeOffer({ killGraceMs: 20_000, executor: { type: 'exec', command: ['sh', '-c', cleanupScript(redirect), 'sh', marker] } }),
+        { started: () => undefined, output: () => undefined },
+      );
+      let child = 0;
+      await eventually(async () => (child = Number(await readFile(`${marker}.pid`, 'utf8').catch(() => '0'))) > 0, 10_000, 'the child');
+      running.stop({ outcome: 'cancelled', message: 'cancelled' });
+      const result = await running.result;
+      expect(result).toMatchObject({ outcome: 'cancelled', signal: 'SIGTERM' });
+      expect(await readFile(marker, 'utf8')).toBe('cleaned\n');
+      // The result came only once the group was gone.
+      expect(await processGone(child)).toBe(true);
+    });
+  }
+
+  it("kills a stopped attempt's members that ignore SIGTERM at the end of the grace, even with the pipes closed", async () => {
+    const { makeOffer } = await import('../../test/fixtures.js');
+    const pidFile = join(dir, 'stubborn.pid');
+    const script = `sh -c 'trap "" TERM; echo $$ > "$0"; sleep 60' "$1" >/dev/null 2>&1 & wait`;
+    const running = exec.start(makeOffer({ killGraceMs: 300, executor: { type: 'exec', command: ['sh', '-c', script, 'sh', pidFile] } }), {
+      started: () => undefined,
+      output: () => undefined,
+    });
+    let child = 0;
+    await eventually(async () => (child = Number(await readFile(pidFile, 'utf8').catch(() => '0'))) > 0, 10_000, 'the child');
+    running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
+    expect(await running.result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s' });
+    expect(await processGone(child)).toBe(true);
+  });
+
+  it("uses the offer's killGraceMs over the executor's", async () => {
+    const { makeOffer } = await import('../../test/fixtures.js');
+    // The executor's grace is longer than the test may take: only the offer's lets it end.
+    const patient = execExecutor({ killGraceMs: 120_000 });
+    let pid = 0;
+    const running = patient.start(
+      makeOffer({ killGraceMs: 200, executor: { type: 'exec', command: ['sh', '-c', 'trap "" TERM; sleep 60 & echo $!; wait'] } }),
+      { started: () => undefined, output: (_s, d) => (pid = Number(String(d).trim())) },
+    );
+    await eventually(() => pid > 0, 10_000, 'the grandchild to start');
+    running.stop({ outcome: 'cancelled', message: 'cancelled' });
+    expect(await running.result).toMatchObject({ outcome: 'cancelled', signal: 'SIGKILL' });
+    expect(await processGone(pid)).toBe(true);
+  });
+
+  it('substitutes parameters into arguments: each value stays one argument, verbatim', async () => {
+    const values = ['; rm -rf /', '$(id) `id`', 'two\nlines', '@/etc/passwd', '../x', '--help', '', ' spaced ', '{{ run.id }}'];
+    const parameters = Object.fromEntries(values.map((v, i) => [`p${i}`, v]));
+    const { result, stdout } = await runToEnd(
+      exec,
+      {
+        type: 'exec',
+        command: ['printf', '%s\\0', ...values.map((_, i) => `{{ param.p${i} }}`), 'run={{ run.id }}', 'attempt={{ attempt }}'],
+      },
+      { runId: 'RUN9', attempt: 4, parameters },
+    );
+    expect(result.outcome).toBe('succeeded');
+    expect(stdout.split('\0').slice(0, -1)).toEqual([...values, 'run=RUN9', 'attempt=4']);
+  });
+
   it('measures CPU time and peak memory by sampling /proc on Linux', async () => {
     const { result } = await runToEnd(exec, {
       type: 'exec',
@@ -145,6 +214,15 @@ describe('shell executor', () => {
   it('reports the exit code of a failing script', async () => {
     const { result } = await runToEnd(shellExecutor(), { type: 'shell', script: 'exit 7' });
     expect(result).toMatchObject({ outcome: 'failed', exitCode: 7 });
+  });
+
+  it('renders templates in the env, never in the script', async () => {
+    const { stdout } = await runToEnd(
+      shellExecutor(),
+      { type: 'shell', script: 'echo "$GREETING {{ param.x }} $DROVER_PARAM_X"', env: { GREETING: 'hi {{ param.x }}' } },
+      { parameters: { x: '$(echo injected)' } },
+    );
+    expect(stdout).toBe('hi $(echo injected) {{ param.x }} $(echo injected)\n');
   });
 });
 

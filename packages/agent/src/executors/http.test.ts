@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpExecutor } from './http.js';
 import { noopExecutor } from './noop.js';
-import { makeOffer, runToEnd } from '../../test/fixtures.js';
+import { eventually, makeOffer, runToEnd } from '../../test/fixtures.js';
 
 async function bodyOf(req: IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
@@ -37,7 +37,7 @@ describe('http executor', () => {
 
   it('succeeds on 2xx and logs the response body', async () => {
     const { result, stdout, startedAt } = await runToEnd(httpExecutor(), { type: 'http', url: `${base}/ok` });
-    expect(result).toMatchObject({ outcome: 'succeeded', error: null, exitCode: null });
+    expect(result).toMatchObject({ outcome: 'succeeded', error: null, exitCode: null, httpStatus: 200 });
     expect(stdout).toBe('hello GET');
     expect(startedAt).toBeTypeOf('number');
   });
@@ -59,7 +59,11 @@ describe('http executor', () => {
 
   it('fails with the status when it is not expected', async () => {
     const { result, stdout } = await runToEnd(httpExecutor(), { type: 'http', url: `${base}/fail` });
-    expect(result).toMatchObject({ outcome: 'failed', error: `GET ${base}/fail answered 503 Service Unavailable (expected 2xx)` });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      httpStatus: 503,
+      error: `GET ${base}/fail answered 503 Service Unavailable (expected 2xx)`,
+    });
     expect(stdout).toBe('down for maintenance');
   });
 
@@ -85,7 +89,29 @@ describe('http executor', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const { result } = await runToEnd(httpExecutor(), { type: 'http', url: `http://127.0.0.1:${port}/` });
-    expect(result).toMatchObject({ outcome: 'failed', error: `GET http://127.0.0.1:${port}/ failed: fetch failed: ECONNREFUSED` });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      httpStatus: null,
+      error: `GET http://127.0.0.1:${port}/ failed: fetch failed: ECONNREFUSED`,
+    });
+  });
+
+  it('renders parameter templates into the url, headers and body', async () => {
+    const { result } = await runToEnd(
+      httpExecutor(),
+      {
+        type: 'http',
+        method: 'POST',
+        url: `${base}/templated/{{ run.id }}?region={{ param.region }}`,
+        headers: { 'x-attempt': '{{ attempt }}' },
+        body: { job: '{{ job.name }}', region: '{{ param.region }}' },
+      },
+      { runId: 'RUN7', jobName: 'ping', attempt: 2, parameters: { region: 'eu' } },
+    );
+    expect(result).toMatchObject({ outcome: 'succeeded', httpStatus: 200 });
+    const req = seen.find((r) => r.url?.startsWith('/templated/'));
+    expect(req).toMatchObject({ url: '/templated/RUN7?region=eu', body: '{"job":"ping","region":"eu"}' });
+    expect(req?.headers['x-attempt']).toBe('2');
   });
 
   it('stops a request in flight with the stop outcome', async () => {
@@ -94,7 +120,27 @@ describe('http executor', () => {
       output: () => undefined,
     });
     running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
-    expect(await running.result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s' });
+    expect(await running.result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s', httpStatus: null });
+  });
+});
+
+describe('http executor status', () => {
+  it('keeps the status of a response whose body was still coming when the attempt was stopped', async () => {
+    const server = createServer((_req, res) => res.writeHead(200).write('partial'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      let out = '';
+      const running = httpExecutor().start(
+        makeOffer({ executor: { type: 'http', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` } }),
+        { started: () => undefined, output: (_s, d) => (out += String(d)) },
+      );
+      await eventually(() => out === 'partial', 10_000, 'the first bytes of the body');
+      running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
+      expect(await running.result).toMatchObject({ outcome: 'timed_out', httpStatus: 200 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
