@@ -5,6 +5,7 @@
 import { renderTemplate, type TemplateContext, type TriggerJobActionSchema } from '@drover/shared';
 import type { Static } from '@sinclair/typebox';
 import { enqueueRuns } from '../ops/enqueue.js';
+import { parameterErrors } from '../ops/trigger.js';
 import { actionSource } from '../store/action-runs.js';
 import { getJob } from '../store/jobs.js';
 import { getRunByIdempotencyKey } from '../store/query-runs.js';
@@ -34,6 +35,14 @@ export const runTriggerJob: ActionExecutor = async (action, env) => {
     jobName,
     attempt: action.attempt,
   });
+  // As a trigger through the API would be refused: retrying cannot supply what is missing.
+  const missing = parameterErrors(job, parameters);
+  if (missing.length > 0)
+    return {
+      ok: false,
+      permanent: true,
+      error: `job ${job.name} cannot start: ${missing.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+    };
   const key = actionIdempotencyKey(action.id);
   const [created] = await enqueueRuns(ctx, [{ job, parameters, trigger: 'action', idempotencyKey: key }]);
   const runId = created?.id ?? (await getRunByIdempotencyKey(ctx.db, job.id, key))?.id;
