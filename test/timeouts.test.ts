@@ -1,0 +1,99 @@
+// A job that outlives its `timeout`, with a child that ignores SIGTERM, on a real agent: the
+// run ends `timed_out`, and nothing of it is left running. The agent sends SIGTERM to the
+// job's process group at the timeout and SIGKILL once the job's `killGracePeriod` is over.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+
+interface Run {
+  id: string;
+  state: string;
+  signal: string | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+
+// $1 is the pid file. The child ignores SIGTERM (an ignored signal stays ignored across exec);
+// the main process does not. Both record their pid, then sleep far past the timeout.
+const SCRIPT = `sh -c 'trap "" TERM; echo $$ >> "$0"; exec sleep 300' "$1" &
+echo $$ >> "$1"
+exec sleep 300`;
+
+/**
+ * Whether a process is gone: kill(pid, 0) fails with ESRCH, or the process is a zombie. The
+ * orphaned child's zombie is reaped by init, which on some hosts (a container whose init does
+ * not reap) never happens; a zombie runs nothing and holds nothing.
+ */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+let env: TestEnv;
+let client: ApiClient;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  const coordinator = await startCoordinator(env);
+  client = api(coordinator.url);
+  await startAgent(env, { labels: { pool: 'timeouts' } });
+});
+afterAll(async () => env?.cleanup());
+
+it('a timed-out run leaves nothing running: SIGTERM at the timeout, SIGKILL after killGracePeriod', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-timeouts-'));
+  env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const pidFile = join(dir, 'pids');
+  const job = await client.post<{ id: string }>('/v1/jobs', {
+    name: 'outlives-its-timeout',
+    executor: { type: 'exec', command: ['sh', '-c', SCRIPT, 'sh', pidFile] },
+    constraints: [{ attribute: 'label.pool', operator: '=', value: 'timeouts' }],
+    timeout: '1s',
+    killGracePeriod: '2s',
+  });
+  expect(job.status, JSON.stringify(job.body)).toBe(201);
+  const triggered = await client.post<{ id: string }>(`/v1/jobs/${job.body.id}/runs`, {});
+  expect(triggered.status).toBe(201);
+
+  const pids = await waitFor(
+    () => {
+      const text = (() => {
+        try {
+          return readFileSync(pidFile, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      const found = text.split('\n').filter(Boolean).map(Number);
+      return found.length === 2 ? found : undefined;
+    },
+    { description: 'both processes to write their pids' },
+  );
+  const run = await waitFor(
+    async () => {
+      const r = (await client.get<Run>(`/v1/runs/${triggered.body.id}`)).body;
+      return TERMINAL.includes(r.state) ? r : undefined;
+    },
+    { description: 'the run to end' },
+  );
+  expect(run).toMatchObject({ state: 'timed_out', error: 'timed out after 1s' });
+  await waitFor(() => (pids.every(gone) ? true : undefined), { timeoutMs: 10_000, description: `processes ${pids.join(', ')} to be gone` });
+
+  // Measured, never asserted: the timeout plus whatever the grace took (the child ignores SIGTERM, so all of it).
+  const seconds = (Date.parse(run.finishedAt ?? '') - Date.parse(run.startedAt ?? '')) / 1000;
+  console.log(`timeouts: run ${run.id} started → timed_out in ${seconds.toFixed(2)} s (timeout 1s, killGracePeriod 2s)`);
+});
