@@ -121,6 +121,10 @@ it('accepts one result per attempt and records every stale message', async () =>
       durationMs: 5,
       cpuTimeMs: 1,
       peakMemoryBytes: 1024,
+      httpStatus: null,
+      outputBytes: 0,
+      droppedBytes: 0,
+      lastLines: [],
     },
   ]);
   expect(ok.stale).toEqual([{ runId, token: t - 1 }]);
@@ -139,6 +143,10 @@ it('accepts one result per attempt and records every stale message', async () =>
       durationMs: 5,
       cpuTimeMs: 1,
       peakMemoryBytes: 1024,
+      httpStatus: null,
+      outputBytes: 0,
+      droppedBytes: 0,
+      lastLines: [],
     },
   ]);
   expect(resend.stale).toEqual([]);
@@ -157,6 +165,10 @@ it('accepts one result per attempt and records every stale message', async () =>
       durationMs: 9,
       cpuTimeMs: 1,
       peakMemoryBytes: 1024,
+      httpStatus: null,
+      outputBytes: 0,
+      droppedBytes: 0,
+      lastLines: [],
     },
   ]);
 
@@ -209,6 +221,10 @@ it('accepts a result resent together with a start that was already applied (its 
       durationMs: 3,
       cpuTimeMs: 1,
       peakMemoryBytes: 1024,
+      httpStatus: null,
+      outputBytes: 0,
+      droppedBytes: 0,
+      lastLines: [],
     },
   ]);
   expect(again.stale).toEqual([]);
@@ -244,6 +260,6 @@ it('cancels a run of a deleted job that came back to the queue after its offer w
 
 it('refuses an agent that speaks another protocol version, saying so', async () => {
   await expect(broker.call(ACTIONS.register, { ...register('fake-9', 'agent-fake-1'), protocol: PROTOCOL_VERSION + 1 })).rejects.toThrow(
-    /speaks Drover protocol 1, the agent speaks 2/,
+    new RegExp(`speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${PROTOCOL_VERSION + 1}`),
   );
 });

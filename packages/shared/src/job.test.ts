@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type FieldError } from './errors.js';
-import { DEFAULT_PRIORITY, compileJob, validateJobDefinition, type JobDefinition } from './job.js';
+import {
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_LOG_LIMIT_BYTES,
+  DEFAULT_PRIORITY,
+  compileJob,
+  validateJobDefinition,
+  type JobDefinition,
+} from './job.js';
+import { NO_RETRY_POLICY } from './retry.js';
 
 // The example from the documentation, exactly as a user would write it.
 const nightlyReportText = `{
@@ -62,6 +70,14 @@ describe('validateJobDefinition accepts', () => {
   });
 });
 
+const LIMIT_DEFAULTS = {
+  expectedRunMs: null,
+  killGraceMs: DEFAULT_KILL_GRACE_MS,
+  maxQueueMs: null,
+  logLimitBytes: DEFAULT_LOG_LIMIT_BYTES,
+  retry: NO_RETRY_POLICY,
+};
+
 describe('compileJob', () => {
   it('resolves the units of the nightly-report definition', () => {
     expect(compileJob(validateJobDefinition(nightlyReport()))).toEqual({
@@ -73,6 +89,7 @@ describe('compileJob', () => {
       resources: { cpu: 0.5, memoryBytes: 268435456 },
       timeoutMs: 3600000,
       priority: 50,
+      ...LIMIT_DEFAULTS,
     });
   });
 
@@ -84,6 +101,7 @@ describe('compileJob', () => {
       resources: { cpu: 0, memoryBytes: 0 },
       timeoutMs: null,
       priority: 50,
+      ...LIMIT_DEFAULTS,
     });
   });
 
@@ -93,6 +111,12 @@ describe('compileJob', () => {
     [{ timeout: '1h30m' }, { timeoutMs: 5_400_000 }],
     [{ resources: { memory: 4096 } }, { resources: { cpu: 0, memoryBytes: 4096 } }],
     [{ resources: { cpu: 2, memory: '1GB' } }, { resources: { cpu: 2, memoryBytes: 1e9 } }],
+    [{ expectedRunTime: '90s', killGracePeriod: '0s', maxQueueTime: '5m' }, { expectedRunMs: 90_000, killGraceMs: 0, maxQueueMs: 300_000 }],
+    [{ logLimit: '1MiB' }, { logLimitBytes: 1_048_576 }],
+    [
+      { retry: { maxAttempts: 5, initialDelay: '2s', maxDelay: '1m' } },
+      { retry: expect.objectContaining({ maxAttempts: 5, backoff: 'exponential', initialDelayMs: 2000, maxDelayMs: 60_000 }) },
+    ],
   ])('%j compiles to include %j', (extra, expected) => {
     expect(compileJob(validateJobDefinition({ ...minimal(), ...extra }))).toMatchObject(expected);
   });
@@ -147,6 +171,29 @@ describe('validateJobDefinition rejects', () => {
     ['negative priority', { ...minimal(), priority: -1 }, 'priority'],
     ['a fractional priority', { ...minimal(), priority: 50.5 }, 'priority'],
     ['a non-string parameter', { ...minimal(), parameters: { day: 1 } }, 'parameters.day'],
+    ['a bad expectedRunTime', { ...minimal(), expectedRunTime: 'a bit' }, 'expectedRunTime'],
+    ['a bad killGracePeriod', { ...minimal(), killGracePeriod: 'polite' }, 'killGracePeriod'],
+    ['a zero maxQueueTime', { ...minimal(), maxQueueTime: '0s' }, 'maxQueueTime'],
+    ['a tiny logLimit', { ...minimal(), logLimit: '10B' }, 'logLimit'],
+    ['zero maxAttempts', { ...minimal(), retry: { maxAttempts: 0 } }, 'retry.maxAttempts'],
+    ['an unknown backoff', { ...minimal(), retry: { backoff: 'fibonacci' } }, 'retry.backoff'],
+    ['a bad initialDelay', { ...minimal(), retry: { initialDelay: 'soon' } }, 'retry.initialDelay'],
+    ['maxDelay under initialDelay', { ...minimal(), retry: { initialDelay: '1m', maxDelay: '10s' } }, 'retry.maxDelay'],
+    ['jitter above 1', { ...minimal(), retry: { jitter: 2 } }, 'retry.jitter'],
+    ['a backwards exit-code range', { ...minimal(), retry: { nonRetryableExitCodes: ['9-3'] } }, 'retry.nonRetryableExitCodes.0'],
+    ['an unknown retryOn field', { ...minimal(), retry: { retryOn: { signals: true } } }, 'retry.retryOn.signals'],
+    ['an unknown action type', { ...minimal(), actions: [{ trigger: 'on_success', type: 'email' }] }, 'actions.0.type'],
+    [
+      'an unknown action trigger',
+      { ...minimal(), actions: [{ trigger: 'on_boredom', type: 'skip_next' }] },
+      'actions.0.trigger',
+    ],
+    ['a webhook without a url', { ...minimal(), actions: [{ trigger: 'on_failure', type: 'webhook' }] }, 'actions.0.url'],
+    [
+      'a scheduled job using a parameter without a default',
+      { ...minimal(), executor: { type: 'exec', command: ['echo', '{{ param.day }}'] }, schedule: { cron: '0 * * * *' } },
+      'parameters.day',
+    ],
   ])('%s, naming the field', (_name, input, field) => {
     expect(fieldsOf(input)).toEqual([field]);
   });

@@ -15,6 +15,10 @@ const finished = (runId: string, token: number, outcome: 'succeeded' | 'failed' 
   durationMs: 1.4,
   cpuTimeMs: null,
   peakMemoryBytes: null,
+  httpStatus: null,
+  outputBytes: 0,
+  droppedBytes: 0,
+  lastLines: [],
 });
 const log = (runId: string, token: number, seq: number): AgentEvent => ({
   kind: 'log',

@@ -37,7 +37,7 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
              -- A new attempt starts clean; what earlier attempts did stays in run_transitions.
              started_at = NULL, finished_at = NULL, exit_code = NULL, signal = NULL, error = NULL,
              duration_ms = NULL, cpu_time_ms = NULL, peak_memory_bytes = NULL, http_status = NULL,
-             output_bytes = NULL, dropped_bytes = NULL, last_lines = NULL, violated_at = NULL, not_before = NULL
+             output_bytes = NULL, dropped_bytes = NULL, last_lines = NULL, violated_at = NULL
         FROM input i
        WHERE r.id = i.id AND r.state = 'queued'
       RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters
