@@ -4,6 +4,9 @@
 //
 //   offer ─▶ accept (capacity reserved) ─▶ prerun ─▶ executor ─▶ started, log…, finished ─▶ postrun ─▶ release
 //
+// Output goes through the attempt's log limit (output-limit.ts) on its way to the chunker, so
+// the finished event can say how much there was, how much was dropped, and how it ended.
+//
 // Lifecycle hooks, for what an operator or embedding wants around every attempt:
 //   - prerun(offer): runs after the offer was accepted and its capacity reserved, before the
 //     executor starts. It may assume nothing of the attempt runs yet. Throwing fails the

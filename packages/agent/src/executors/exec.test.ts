@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile, chmod, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execExecutor } from './exec.js';
 import { shellExecutor } from './shell.js';
 import { eventually, processGone, runToEnd } from '../../test/fixtures.js';
@@ -152,6 +152,22 @@ describe('exec executor', () => {
     running.stop({ outcome: 'timed_out', message: 'timed out after 1s' });
     expect(await running.result).toMatchObject({ outcome: 'timed_out', error: 'timed out after 1s' });
     expect(await processGone(child)).toBe(true);
+  });
+
+  it('sends no signal for a stop that comes after the attempt ended: its group number may name another group by then', async () => {
+    const { makeOffer } = await import('../../test/fixtures.js');
+    const running = exec.start(makeOffer({ executor: { type: 'exec', command: ['true'] } }), {
+      started: () => undefined,
+      output: () => undefined,
+    });
+    expect((await running.result).outcome).toBe('succeeded');
+    const kill = vi.spyOn(process, 'kill');
+    try {
+      running.stop({ outcome: 'cancelled', message: 'too late' });
+      expect(kill).not.toHaveBeenCalled();
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it("uses the offer's killGraceMs over the executor's", async () => {

@@ -1,8 +1,12 @@
 // Runs one attempt as a child process in its own process group, so that stopping it (a
 // cancel, a timeout, agent shutdown) reaches everything it started: SIGTERM to the group,
-// SIGKILL after a grace period. Shared by the exec and shell executors; never uses a shell
-// itself. An attempt owns its process group: when its main process exits, whatever is left
-// in the group is killed, so no attempt leaks processes into the next.
+// SIGKILL once the offer's kill grace is over. Shared by the exec and shell executors; never
+// uses a shell itself. An attempt owns its process group and its result waits until nothing
+// of the group runs, so no attempt leaks processes into the next:
+//   - the main process exits on its own: whatever is left in the group is killed, once the
+//     output pipes close or at most OUTPUT_DRAIN_MS later;
+//   - the attempt is stopped: what is left after the main process exits keeps the rest of the
+//     grace (a child trapping SIGTERM to clean up deserves it), then the group is SIGKILLed.
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { DEFAULT_KILL_GRACE_MS, type RunOffer } from '@drover/shared';
@@ -70,6 +74,8 @@ export function startProcess(
   let group: ProcessGroup | undefined;
   let leaderExited = false;
   let termSent = false;
+  /** The attempt is ending: its group is being killed, or is gone. */
+  let over = false;
   let graceOver = false;
   let graceTimer: NodeJS.Timeout | undefined;
   // Re-evaluates whether the attempt is over; set once the process is spawned.
@@ -77,7 +83,7 @@ export function startProcess(
 
   const terminate = (): void => {
     // Once only: a member that traps SIGTERM to clean up should not run its handler twice.
-    if (!group || termSent) return;
+    if (!group || termSent || over) return;
     termSent = true;
     group.signal('SIGTERM');
     graceTimer = setTimeout(() => {
@@ -108,11 +114,12 @@ export function startProcess(
       let drainTimer: NodeJS.Timeout | undefined;
       let pollTimer: NodeJS.Timeout | undefined;
       let polling = false;
-      let finished = false;
 
       const finish = async (result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes' | 'httpStatus'>, groupGone: boolean) => {
-        if (finished) return;
-        finished = true;
+        if (over) return;
+        // From here on only this function signals the group: a late stop() must not start a
+        // grace timer that fires after the group is gone, when its number may name another.
+        over = true;
         clearTimeout(graceTimer);
         clearTimeout(drainTimer);
         clearInterval(pollTimer);
@@ -138,7 +145,7 @@ export function startProcess(
         void finish(result, groupGone);
       };
       check = () => {
-        if (!exit || finished || !(outputClosed || drained)) return;
+        if (!exit || over || !(outputClosed || drained)) return;
         if (!stopReason || graceOver) return settle(false);
         // Stopping, and the main process is gone: what is left of the group (a child cleaning up
         // after SIGTERM) gets the rest of its grace. End as soon as nothing of it runs.
@@ -147,7 +154,7 @@ export function startProcess(
         polling = true;
         void group.running().then((running) => {
           polling = false;
-          if (!running && !finished && !graceOver) settle(true);
+          if (!running && !over && !graceOver) settle(true);
         });
       };
 
