@@ -17,3 +17,12 @@ export {
   type StartedCoordinator,
 } from './processes.js';
 export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
+export {
+  runHelpers,
+  processAlive,
+  TERMINAL_STATES,
+  type Attempt,
+  type LogChunk,
+  type Problem,
+  type Run,
+} from './runs.js';

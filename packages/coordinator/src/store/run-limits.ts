@@ -23,7 +23,7 @@ export async function markViolations(db: Db, at: number): Promise<{ runs: string
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
       SELECT id, 'running', 'running', attempt_token, agent_id,
-             'violation: attempt ' || attempt || ' is running past its expected run time of ' || (expected_run_ms / 1000.0) || 's',
+             'violation: attempt ' || attempt || ' is running past its expected run time of ' || round(expected_run_ms / 1000.0, 3)::float8 || 's',
              to_timestamp(${at} / 1000.0)
         FROM upd
     ), act AS (${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd`)})
@@ -41,7 +41,7 @@ export async function expireQueuedRuns(db: Db, at: number): Promise<{ runs: Arra
        FOR UPDATE OF r SKIP LOCKED
     ), upd AS (
       UPDATE runs r SET state = 'expired', finished_at = to_timestamp(${at} / 1000.0),
-             error = 'waited longer than its maxQueueTime of ' || (late.max_queue_ms / 1000.0) || 's for an agent'
+             error = 'waited longer than its maxQueueTime of ' || round(late.max_queue_ms / 1000.0, 3)::float8 || 's for an agent'
                      || COALESCE(': ' || late.queue_reason, '')
         FROM late WHERE r.id = late.id AND r.state = 'queued'
       RETURNING r.id, r.job_id, r.attempt, r.attempt_token, r.error, '["on_failure"]'::jsonb AS triggers

@@ -1,0 +1,110 @@
+// What tests do with jobs and runs through the REST API: create a job, trigger it, wait for a
+// run to reach a state, read its logs. One place, so each test file states only its scenario.
+import { expect } from 'vitest';
+import { waitFor, type ApiClient } from './http.js';
+
+export interface Attempt {
+  attempt: number;
+  outcome: string;
+  agentId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  durationMs: number | null;
+  cpuTimeMs: number | null;
+  peakMemoryBytes: number | null;
+  violatedAt: string | null;
+  retryAt: string | null;
+  lastLines: string[];
+}
+
+export interface Run {
+  id: string;
+  jobId: string;
+  state: string;
+  attempt: number;
+  agentId: string | null;
+  exitCode: number | null;
+  error: string | null;
+  queueReason: string | null;
+  violatedAt: string | null;
+  cancelRequestedAt: string | null;
+  lastLines: string[];
+  outputBytes: number | null;
+  droppedBytes: number | null;
+  parameters: Record<string, string>;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempts: Attempt[];
+  transitions: Array<{ from: string | null; to: string; reason: string | null; at: string }>;
+}
+
+export interface Problem {
+  status: number;
+  title: string;
+  detail: string;
+  errors?: Array<{ field: string; message: string }>;
+}
+
+export interface LogChunk {
+  attempt: number;
+  seq: number;
+  stream: string;
+  data: string;
+}
+
+export const TERMINAL_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+
+/** Job and run helpers bound to one API client. */
+export function runHelpers(client: ApiClient) {
+  const getRun = async (id: string): Promise<Run> => (await client.get<Run>(`/v1/runs/${id}`)).body;
+  return {
+    getRun,
+    async createJob(def: Record<string, unknown>): Promise<string> {
+      const res = await client.post<{ id: string }>('/v1/jobs', def);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.id;
+    },
+    async trigger(jobId: string, parameters?: Record<string, string>): Promise<string> {
+      const res = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, parameters ? { parameters } : {});
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.id;
+    },
+    /** The run once `until` holds (default: it reached a terminal state). */
+    async waitForRun(id: string, until: (r: Run) => boolean = (r) => TERMINAL_STATES.includes(r.state), timeoutMs = 30_000): Promise<Run> {
+      return waitFor(
+        async () => {
+          const r = await getRun(id);
+          return until(r) ? r : undefined;
+        },
+        { timeoutMs, description: `run ${id} to reach the expected state` },
+      );
+    },
+    async allLogs(id: string): Promise<LogChunk[]> {
+      const out: LogChunk[] = [];
+      let cursor = '';
+      for (;;) {
+        const page = (
+          await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
+            `/v1/runs/${id}/logs?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+          )
+        ).body;
+        out.push(...page.items);
+        if (page.items.length < 1000 || !page.nextCursor) return out;
+        cursor = page.nextCursor;
+      }
+    },
+  };
+}
+
+/** Whether a process exists (signal 0 reaches it). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
