@@ -19,7 +19,7 @@ export {
 export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
 export {
   runHelpers,
-  processAlive,
+  processGone,
   TERMINAL_STATES,
   type Attempt,
   type LogChunk,

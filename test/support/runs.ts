@@ -1,5 +1,6 @@
 // What tests do with jobs and runs through the REST API: create a job, trigger it, wait for a
 // run to reach a state, read its logs. One place, so each test file states only its scenario.
+import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { waitFor, type ApiClient } from './http.js';
 
@@ -99,12 +100,21 @@ export function runHelpers(client: ApiClient) {
   };
 }
 
-/** Whether a process exists (signal 0 reaches it). */
-export function processAlive(pid: number): boolean {
+/**
+ * Whether a process is gone: kill(pid, 0) fails with ESRCH, or the process is a zombie. An
+ * orphaned child's zombie is reaped by init, which on some hosts (a container whose init does
+ * not reap) never happens; a zombie runs nothing and holds nothing.
+ */
+export function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }
