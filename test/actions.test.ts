@@ -251,6 +251,30 @@ describe('webhook', () => {
   });
 });
 
+describe('a coordinator that dies mid-action', () => {
+  it('leaves its claim until the lease is over; then another coordinator tries again', async () => {
+    const hook = await receiver(() => 200);
+    const jobId = await createJob({ name: 'orphaned-hooks', executor: { type: 'noop' } });
+    const runId = await finishedRun(jobId, 'succeeded');
+    // Both were claimed once by a coordinator that died: one lease runs another minute, one is
+    // over. One transaction, so no runner sees them before they look claimed.
+    await db.query('BEGIN');
+    const [held, expired] = (await recordActions(runId, jobId, { trigger: 'on_success', type: 'webhook', url: hook.url }, 2)) as [
+      string,
+      string,
+    ];
+    await db.query(`UPDATE action_runs SET tries = 1, next_at = now() + interval '60 seconds' WHERE id = $1`, [held]);
+    await db.query(`UPDATE action_runs SET tries = 1, next_at = now() - interval '1 second' WHERE id = $1`, [expired]);
+    await db.query('COMMIT');
+    await waitFor(() => (hook.requests.length > 0 ? true : undefined), { description: 'the expired claim to be retried' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const byId = new Map((await actionsOf(runId)).map((a) => [a.id, a]));
+    expect(byId.get(expired)).toMatchObject({ state: 'succeeded', tries: 2 });
+    expect(byId.get(held)).toMatchObject({ state: 'pending', tries: 1 });
+    expect(hook.requests.map((r) => r.headers['drover-action-id'])).toEqual([expired]);
+  });
+});
+
 describe('trigger_job', () => {
   it('starts the other job with the rendered parameters, once however often the action is tried', async () => {
     const sourceJob = await createJob({ name: 'nightly', executor: { type: 'noop' } });
@@ -334,6 +358,12 @@ describe('the API', () => {
     const res = await client.get<{ detail: string }>('/v1/runs/nope/actions');
     expect(res.status).toBe(404);
     expect(res.body.detail).toContain('nope');
+  });
+
+  it('documents both endpoints in the OpenAPI document', async () => {
+    const doc = (await client.get<{ paths: Record<string, Record<string, unknown>> }>('/openapi.json')).body;
+    expect(doc.paths['/v1/actions']?.get).toBeDefined();
+    expect(doc.paths['/v1/runs/{id}/actions']?.get).toBeDefined();
   });
 
   it('pages through action runs, newest first', async () => {
