@@ -27,7 +27,9 @@ export const ActionRunSchema = Type.Object(
     }),
     state: Type.Union(ACTION_STATES.map((s) => Type.Literal(s))),
     tries: Type.Integer({ description: 'Tries so far (a try in progress counts).' }),
-    nextAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a pending action is tried next.' }),
+    nextAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When a pending action is tried next (during a try: when its lease ends).',
+    }),
     lastError: NullableString,
     lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'The HTTP status of the last webhook try.' }),
     result: Type.Unknown({ description: 'What a succeeded action did: { runId, jobId } for trigger_job, the mark for skip_next.' }),
