@@ -26,3 +26,4 @@ export {
   type Problem,
   type Run,
 } from './runs.js';
+export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';

@@ -1,10 +1,12 @@
-// On the leader, once a second: records expectedRunTime violations and expires runs that
-// waited past their maxQueueTime (see store/run-limits.ts). A second is the precision both
-// limits promise; the agent enforces `timeout` itself, to the millisecond.
+// On the leader: records expectedRunTime violations and expires runs that waited past their
+// maxQueueTime (see store/run-limits.ts). It sleeps until the next limit due among the runs it
+// knows of, and at most a second, so a run that started meanwhile is seen within a second.
+// The agent enforces `timeout` itself, to the millisecond.
 import type { CoordinatorContext } from '../context.js';
-import { expireQueuedRuns, markViolations } from '../store/run-limits.js';
+import { expireQueuedRuns, markViolations, nextLimitDue } from '../store/run-limits.js';
 
 const SWEEP_MS = 1000;
+const MIN_SLEEP_MS = 20;
 
 export class LimitSweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -21,8 +23,8 @@ export class LimitSweeper {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** One sweep; exported for tests through the leader's timer only. */
   private async sweep(): Promise<void> {
+    let sleep = SWEEP_MS;
     try {
       const at = this.ctx.now();
       const violations = await markViolations(this.ctx.db, at);
@@ -33,9 +35,11 @@ export class LimitSweeper {
       await Promise.all([...byJob].map(([jobId, ids]) => this.ctx.queue.remove(jobId, ids)));
       if (expired.runs.length > 0) this.ctx.log.warn({ runs: expired.runs.map((r) => r.runId) }, 'runs waited past their maxQueueTime');
       if (violations.actions + expired.actions > 0) this.ctx.actions.poke();
+      const due = await nextLimitDue(this.ctx.db);
+      if (due !== null) sleep = Math.min(SWEEP_MS, Math.max(MIN_SLEEP_MS, due - this.ctx.now() + 5));
     } catch (err) {
       this.ctx.log.error({ err }, 'limit sweep failed');
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.sweep(), SWEEP_MS);
+    if (!this.stopped) this.timer = setTimeout(() => void this.sweep(), sleep);
   }
 }

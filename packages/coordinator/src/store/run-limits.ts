@@ -52,3 +52,15 @@ export async function expireQueuedRuns(db: Db, at: number): Promise<{ runs: Arra
     SELECT id, job_id, (SELECT count(*) FROM act)::int AS actions FROM upd`.execute(db);
   return { runs: res.rows.map((r) => ({ runId: r.id, jobId: r.job_id })), actions: res.rows[0]?.actions ?? 0 };
 }
+
+/** When the next violation or expiry is due among runs that exist now (ms), or null. */
+export async function nextLimitDue(db: Db): Promise<number | null> {
+  const res = await sql<{ at: Date | null }>`
+    SELECT least(
+      (SELECT min(r.started_at + make_interval(secs => j.expected_run_ms / 1000.0)) FROM runs r JOIN jobs j ON j.id = r.job_id
+        WHERE r.state = 'running' AND r.violated_at IS NULL AND j.expected_run_ms IS NOT NULL),
+      (SELECT min(r.queued_at + make_interval(secs => j.max_queue_ms / 1000.0)) FROM runs r JOIN jobs j ON j.id = r.job_id
+        WHERE r.state = 'queued' AND j.max_queue_ms IS NOT NULL)
+    ) AS at`.execute(db);
+  return res.rows[0]?.at?.getTime() ?? null;
+}
