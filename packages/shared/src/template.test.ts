@@ -80,6 +80,12 @@ describe('renderExecutor', () => {
     });
   });
 
+  it('percent-encodes values in an http url, so a value cannot add a query parameter or a path', () => {
+    const spec: ExecutorSpec = { type: 'http', url: 'https://example.test/r/{{ param.who }}?q={{ param.q }}' };
+    const rendered = renderExecutor(spec, { ...ctx, parameters: { who: '../admin', q: 'a&b=c #x' } });
+    expect(rendered).toMatchObject({ url: 'https://example.test/r/..%2Fadmin?q=a%26b%3Dc%20%23x' });
+  });
+
   it('leaves the spec it was given unchanged', () => {
     const spec: ExecutorSpec = { type: 'exec', command: ['echo', '{{ param.region }}'] };
     renderExecutor(spec, ctx);

@@ -1,5 +1,6 @@
 // Parameter templates: `{{ param.NAME }}`, `{{ run.id }}`, `{{ job.id }}`, `{{ job.name }}` and
-// `{{ attempt }}` in `exec` arguments, `env` values and `http` URLs, headers and bodies. A
+// `{{ attempt }}` in `exec` arguments, `env` values and `http` URLs (percent-encoded), headers
+// and bodies (string values inside the JSON, which is serialised afterwards). A
 // value replaces its placeholder inside one string and never splits or joins argv elements,
 // so a parameter holding `; rm -rf /` stays one literal argument. Any other `{{ … }}` is left
 // as written.
@@ -16,14 +17,17 @@ export interface TemplateContext {
   attempt: number;
 }
 
-/** Replaces every placeholder in `text`; a parameter that is not given stays as written. */
-export function renderTemplate(text: string, ctx: TemplateContext): string {
+/**
+ * Replaces every placeholder in `text`; a parameter that is not given stays as written.
+ * `encode` transforms each value filled in (URLs percent-encode them).
+ */
+export function renderTemplate(text: string, ctx: TemplateContext, encode: (value: string) => string = (v) => v): string {
   return text.replace(PLACEHOLDER, (whole: string, what: string, param: string | undefined) => {
     // Own keys only: `{{ param.constructor }}` must not reach Object.prototype.
-    if (param !== undefined) return Object.hasOwn(ctx.parameters, param) ? (ctx.parameters[param] ?? whole) : whole;
-    if (what === 'run.id') return ctx.runId;
-    if (what === 'job.id') return ctx.jobId;
-    if (what === 'job.name') return ctx.jobName;
+    if (param !== undefined) return Object.hasOwn(ctx.parameters, param) ? encode(ctx.parameters[param] ?? '') : whole;
+    if (what === 'run.id') return encode(ctx.runId);
+    if (what === 'job.id') return encode(ctx.jobId);
+    if (what === 'job.name') return encode(ctx.jobName);
     return String(ctx.attempt);
   });
 }
@@ -52,7 +56,8 @@ export function renderExecutor(spec: ExecutorSpec, ctx: TemplateContext): Execut
     case 'http':
       return {
         ...spec,
-        url: renderTemplate(spec.url, ctx),
+        // Percent-encoded, so a value is one path segment or query value: `a&b=c` adds no parameter.
+        url: renderTemplate(spec.url, ctx, encodeURIComponent),
         headers: renderMap(spec.headers, ctx),
         body: spec.body === undefined ? undefined : (renderDeep(spec.body, ctx) as typeof spec.body),
       };
