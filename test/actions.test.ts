@@ -4,14 +4,12 @@
 // here (retried until it answers 2xx, given up after the last try), trigger_job starts the
 // other job once however often it is tried, skip_next turns the next fire into a skipped run.
 // The last case goes through a real agent: a run that succeeds starts the job its action names.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
 import { ulid } from 'ulid';
 import { compileCoordinatorOptions, startCoordinator as startCoordinatorInProcess, type CoordinatorHandle } from '@drover/coordinator';
-import { api, createTestEnv, startAgent, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { api, createTestEnv, startAgent, startReceiver, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
 interface ActionRun {
   id: string;
@@ -79,26 +77,7 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.cleanup());
 
-/** A test webhook receiver: `answer` picks the status of the n-th request (1-based). */
-interface Receiver {
-  url: string;
-  requests: Array<{ headers: http.IncomingHttpHeaders; body: Record<string, unknown> }>;
-}
-
-async function receiver(answer: (n: number) => number | Promise<number>): Promise<Receiver> {
-  const requests: Receiver['requests'] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
-      void Promise.resolve(answer(requests.length)).then((status) => res.writeHead(status).end(status >= 300 ? 'try again' : 'ok'));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  env.onCleanup(() => new Promise((resolve) => server.close(resolve)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, requests };
-}
+const receiver = (answer: (n: number) => number | Promise<number>) => startReceiver(env, answer);
 
 async function createJob(def: Record<string, unknown>): Promise<string> {
   const res = await client.post<{ id: string }>('/v1/jobs', def);

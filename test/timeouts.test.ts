@@ -5,7 +5,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import {
+  api,
+  createTestEnv,
+  processGone as gone,
+  startAgent,
+  startCoordinator,
+  waitFor,
+  type ApiClient,
+  type TestEnv,
+} from './support/index.js';
 
 interface Run {
   id: string;
@@ -23,25 +32,6 @@ const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expi
 const SCRIPT = `sh -c 'trap "" TERM; echo $$ >> "$0"; exec sleep 300' "$1" &
 echo $$ >> "$1"
 exec sleep 300`;
-
-/**
- * Whether a process is gone: kill(pid, 0) fails with ESRCH, or the process is a zombie. The
- * orphaned child's zombie is reaped by init, which on some hosts (a container whose init does
- * not reap) never happens; a zombie runs nothing and holds nothing.
- */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 let env: TestEnv;
 let client: ApiClient;

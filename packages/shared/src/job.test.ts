@@ -111,7 +111,10 @@ describe('compileJob', () => {
     [{ timeout: '1h30m' }, { timeoutMs: 5_400_000 }],
     [{ resources: { memory: 4096 } }, { resources: { cpu: 0, memoryBytes: 4096 } }],
     [{ resources: { cpu: 2, memory: '1GB' } }, { resources: { cpu: 2, memoryBytes: 1e9 } }],
-    [{ expectedRunTime: '90s', killGracePeriod: '0s', maxQueueTime: '5m' }, { expectedRunMs: 90_000, killGraceMs: 0, maxQueueMs: 300_000 }],
+    [
+      { expectedRunTime: '90s', killGracePeriod: '0s', maxQueueTime: '5m' },
+      { expectedRunMs: 90_000, killGraceMs: 0, maxQueueMs: 300_000 },
+    ],
     [{ logLimit: '1MiB' }, { logLimitBytes: 1_048_576 }],
     [
       { retry: { maxAttempts: 5, initialDelay: '2s', maxDelay: '1m' } },
@@ -183,11 +186,7 @@ describe('validateJobDefinition rejects', () => {
     ['a backwards exit-code range', { ...minimal(), retry: { nonRetryableExitCodes: ['9-3'] } }, 'retry.nonRetryableExitCodes.0'],
     ['an unknown retryOn field', { ...minimal(), retry: { retryOn: { signals: true } } }, 'retry.retryOn.signals'],
     ['an unknown action type', { ...minimal(), actions: [{ trigger: 'on_success', type: 'email' }] }, 'actions.0.type'],
-    [
-      'an unknown action trigger',
-      { ...minimal(), actions: [{ trigger: 'on_boredom', type: 'skip_next' }] },
-      'actions.0.trigger',
-    ],
+    ['an unknown action trigger', { ...minimal(), actions: [{ trigger: 'on_boredom', type: 'skip_next' }] }, 'actions.0.trigger'],
     ['a webhook without a url', { ...minimal(), actions: [{ trigger: 'on_failure', type: 'webhook' }] }, 'actions.0.url'],
     [
       'a scheduled job using a parameter without a default',

@@ -8,7 +8,14 @@ import { parseBytes, parseDuration, parseQuantity } from './units.js';
 import { ScheduleSchema, validateSchedule } from './schedule.js';
 import { missingParameters } from './template.js';
 import { compileRetryPolicy, retryErrors, RetrySchema, type RetryPolicy, type RetrySpec } from './retry.js';
-import { ACTION_TYPES, ActionSchema, SkipNextActionSchema, TriggerJobActionSchema, WebhookActionSchema, type ActionSpec } from './actions.js';
+import {
+  ACTION_TYPES,
+  ActionSchema,
+  SkipNextActionSchema,
+  TriggerJobActionSchema,
+  WebhookActionSchema,
+  type ActionSpec,
+} from './actions.js';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
@@ -88,7 +95,9 @@ export const JobDefinitionSchema = Type.Object(
     constraints: Type.Optional(Type.Array(ConstraintSchema, { maxItems: 64 })),
     resources: Type.Optional(ResourcesSchema),
     timeout: Type.Optional(
-      Type.String({ description: 'Longest an attempt may run: its process tree is stopped (SIGTERM, then SIGKILL) and it ends `timed_out`.' }),
+      Type.String({
+        description: 'Longest an attempt may run: its process tree is stopped (SIGTERM, then SIGKILL) and it ends `timed_out`.',
+      }),
     ),
     expectedRunTime: Type.Optional(
       Type.String({ description: 'An attempt running longer records a violation and fires `on_violation` actions; it goes on running.' }),
@@ -230,12 +239,17 @@ function constraintErrors(constraints: unknown): FieldError[] {
 
 function actionErrors(actions: unknown): FieldError[] {
   if (!Array.isArray(actions)) return [{ field: 'actions', message: 'must be an array of { trigger, type, … }' }];
-  const variants: Record<string, TSchema> = { webhook: WebhookActionSchema, trigger_job: TriggerJobActionSchema, skip_next: SkipNextActionSchema };
+  const variants: Record<string, TSchema> = {
+    webhook: WebhookActionSchema,
+    trigger_job: TriggerJobActionSchema,
+    skip_next: SkipNextActionSchema,
+  };
   return actions.flatMap((a: unknown, i): FieldError[] => {
     const at = `actions.${i}`;
     const type = (a as Record<string, unknown> | null)?.type;
     const schema = typeof type === 'string' ? variants[type] : undefined;
-    if (!schema) return [{ field: `${at}.type`, message: `unknown action ${JSON.stringify(type)}; expected one of: ${ACTION_TYPES.join(', ')}` }];
+    if (!schema)
+      return [{ field: `${at}.type`, message: `unknown action ${JSON.stringify(type)}; expected one of: ${ACTION_TYPES.join(', ')}` }];
     return schemaErrors(schema, a, at);
   });
 }

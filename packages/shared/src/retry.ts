@@ -17,17 +17,27 @@ export const RetrySchema = Type.Object(
     maxDelay: Type.Optional(Type.String({ description: 'Longest delay between attempts; default "5m".' })),
     multiplier: Type.Optional(Type.Number({ minimum: 1, maximum: 100, description: 'Exponential growth per retry; default 2.' })),
     jitter: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of each delay chosen at random (0.2: between 80% and 100%); default 0.' }),
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'Fraction of each delay chosen at random (0.2: between 80% and 100%); default 0.',
+      }),
     ),
     retryOn: Type.Optional(
       Type.Object(
         {
-          exitCodes: Type.Optional(Type.Union([Codes, Type.Literal('any')], { description: 'Exit codes retried; default "any" non-zero.' })),
+          exitCodes: Type.Optional(
+            Type.Union([Codes, Type.Literal('any')], { description: 'Exit codes retried; default "any" non-zero.' }),
+          ),
           timedOut: Type.Optional(Type.Boolean({ description: 'Retry attempts that hit `timeout`; default true.' })),
           lost: Type.Optional(Type.Boolean({ description: 'Retry attempts lost with their agent; default true.' })),
-          httpStatuses: Type.Optional(Type.Union([Codes, Type.Literal('any')], { description: 'http jobs: statuses retried; default 429 and 500-599.' })),
+          httpStatuses: Type.Optional(
+            Type.Union([Codes, Type.Literal('any')], { description: 'http jobs: statuses retried; default 429 and 500-599.' }),
+          ),
           errors: Type.Optional(
-            Type.Boolean({ description: 'Retry failures with neither exit code nor status (program not found, connection refused); default true.' }),
+            Type.Boolean({
+              description: 'Retry failures with neither exit code nor status (program not found, connection refused); default true.',
+            }),
           ),
         },
         { additionalProperties: false },
@@ -129,15 +139,7 @@ export function compileRetryPolicy(spec: RetrySpec | undefined): RetryPolicy {
     exitCodes: on.exitCodes === undefined || on.exitCodes === 'any' ? 'any' : codeRanges(on.exitCodes),
     timedOut: on.timedOut ?? true,
     lost: on.lost ?? true,
-    httpStatuses:
-      on.httpStatuses === 'any'
-        ? 'any'
-        : codeRanges(
-            on.httpStatuses ?? [
-              429,
-              '500-599',
-            ],
-          ),
+    httpStatuses: on.httpStatuses === 'any' ? 'any' : codeRanges(on.httpStatuses ?? [429, '500-599']),
     errors: on.errors ?? true,
     nonRetryableExitCodes: codeRanges(spec.nonRetryableExitCodes ?? []),
   };
@@ -186,8 +188,7 @@ export function decideRetry(policy: RetryPolicy, end: AttemptEnd, random: () => 
   else if (end.httpStatus !== null) retryable = inRanges(policy.httpStatuses, end.httpStatus);
   else retryable = policy.errors;
   if (!retryable) return { retry: false, reason: `${what}; the retry policy does not retry that` };
-  if (end.attemptsUsed >= policy.maxAttempts)
-    return { retry: false, reason: `${what}; all ${policy.maxAttempts} attempts are used` };
+  if (end.attemptsUsed >= policy.maxAttempts) return { retry: false, reason: `${what}; all ${policy.maxAttempts} attempts are used` };
   // A lost attempt is retried at once: the job did not fail, its agent did.
   const delayMs = end.outcome === 'lost' ? 0 : backoffDelay(policy, end.attemptsUsed, random);
   return { retry: true, delayMs, reason: `${what}; retrying (attempt ${end.attemptsUsed + 1} of ${policy.maxAttempts})` };

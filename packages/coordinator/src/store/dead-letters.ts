@@ -32,7 +32,17 @@ export interface DeadLetterFilter {
   status?: 'open' | 'replayed' | 'dismissed' | 'all';
 }
 
-const COLUMNS = ['d.run_id', 'd.job_id', 'j.name', 'd.attempt', 'd.state', 'd.reason', 'd.created_at', 'd.resolved_at', 'd.resolution'] as const;
+const COLUMNS = [
+  'd.run_id',
+  'd.job_id',
+  'j.name',
+  'd.attempt',
+  'd.state',
+  'd.reason',
+  'd.created_at',
+  'd.resolved_at',
+  'd.resolution',
+] as const;
 
 interface Row {
   run_id: string;
@@ -81,9 +91,7 @@ export async function listDeadLetters(
   f: DeadLetterFilter,
   page: { limit: number; cursor?: { at: number; runId: string } },
 ): Promise<{ items: DeadLetter[]; total: number }> {
-  let q = filtered(db, f)
-    .innerJoin('jobs as j', 'j.id', 'd.job_id')
-    .select(COLUMNS);
+  let q = filtered(db, f).innerJoin('jobs as j', 'j.id', 'd.job_id').select(COLUMNS);
   if (page.cursor) {
     const c = page.cursor;
     q = q.where(sql<boolean>`(d.created_at, d.run_id) < (${new Date(c.at)}, ${c.runId})`);
@@ -118,6 +126,11 @@ export async function dismissDeadLetters(db: Db, runIds: readonly string[], at: 
 
 /** One entry by run id, whatever its status. */
 export async function getDeadLetter(db: Db, runId: string): Promise<DeadLetter | undefined> {
-  const row = await db.selectFrom('dead_letters as d').innerJoin('jobs as j', 'j.id', 'd.job_id').select(COLUMNS).where('d.run_id', '=', runId).executeTakeFirst();
+  const row = await db
+    .selectFrom('dead_letters as d')
+    .innerJoin('jobs as j', 'j.id', 'd.job_id')
+    .select(COLUMNS)
+    .where('d.run_id', '=', runId)
+    .executeTakeFirst();
   return row && toDeadLetter(row);
 }

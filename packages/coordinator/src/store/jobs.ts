@@ -98,7 +98,13 @@ export async function listJobs(db: Db, opts: { limit: number; after?: string }):
 export async function updateJob(db: Db, id: string, def: JobDefinition): Promise<Job | undefined> {
   const row = await db
     .updateTable('jobs')
-    .set({ name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, ...sweptLimits(def), updated_at: sql<Date>`now()` })
+    .set({
+      name: def.name,
+      definition: JSON.stringify(def),
+      priority: def.priority ?? 50,
+      ...sweptLimits(def),
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
     .returning([...COLUMNS])

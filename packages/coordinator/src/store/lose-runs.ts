@@ -41,7 +41,13 @@ interface Candidate {
  * `Candidate`), saying `why` in each run's error and transition. Every change is guarded by
  * state and token, so a result that arrives meanwhile wins and the attempt is not lost.
  */
-async function loseAttempts(db: Db, candidates: RawBuilder<Candidate>, why: string, at: number, policies: RetryPolicies): Promise<LostAttempts> {
+async function loseAttempts(
+  db: Db,
+  candidates: RawBuilder<Candidate>,
+  why: string,
+  at: number,
+  policies: RetryPolicies,
+): Promise<LostAttempts> {
   const rows = (await candidates.execute(db)).rows;
   if (rows.length === 0) return { runs: [], actions: 0 };
   const policyOf = await policies([...new Set(rows.map((r) => r.job_id))]);

@@ -44,7 +44,11 @@ describe('settleEnd', () => {
   });
 
   it('requeues a lost attempt at once, recording lost then queued', () => {
-    const c = settleEnd(ended('lost', { steps: [{ from_state: 'running', to_state: 'lost', at: 10_000, reason: 'x' }] }), run(), NO_RETRY_POLICY);
+    const c = settleEnd(
+      ended('lost', { steps: [{ from_state: 'running', to_state: 'lost', at: 10_000, reason: 'x' }] }),
+      run(),
+      NO_RETRY_POLICY,
+    );
     expect(c.state).toBe('queued');
     expect(c.triggers).toEqual(['on_lost']);
     expect(c.steps.map((s) => `${s.from_state}>${s.to_state}`)).toEqual(['running>lost', 'lost>queued']);

@@ -36,7 +36,9 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
   const perAttempt = outcome === 'timed_out' ? ['on_timeout'] : outcome === 'lost' ? ['on_lost'] : [];
   if (run.cancelRequested) {
     // The attempt ended another way just as it was being cancelled: the cancel wins.
-    const steps = last ? [...change.steps.slice(0, -1), { ...last, reason: `${last.reason ?? outcome}; not retried: the run was cancelled` }] : [];
+    const steps = last
+      ? [...change.steps.slice(0, -1), { ...last, reason: `${last.reason ?? outcome}; not retried: the run was cancelled` }]
+      : [];
     return { ...change, state: outcome === 'lost' ? 'cancelled' : change.state, triggers: perAttempt, steps };
   }
   const decision = decideRetry(

@@ -137,7 +137,9 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
   const bulk = async (body: FilterInput & { all?: boolean }) => {
     const given = Object.entries(body).some(([k, v]) => k !== 'all' && v !== undefined);
     if (!given && body.all !== true)
-      throw badRequest([{ field: '', message: 'give a filter (job, state, reason, before, after) or "all": true to act on every open dead letter' }]);
+      throw badRequest([
+        { field: '', message: 'give a filter (job, state, reason, before, after) or "all": true to act on every open dead letter' },
+      ]);
     const ids = await deadLetterRunIds(ctx.db, await toFilter(ctx, body), MAX_BULK + 1);
     return { ids: ids.slice(0, MAX_BULK), more: ids.length > MAX_BULK };
   };

@@ -162,10 +162,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         tags: ['runs'],
         params: RunIdParams,
         response: {
-          200: Type.Intersect([
-            RunSchema,
-            Type.Object({ attempts: Type.Array(AttemptSchema), transitions: Type.Array(TransitionSchema) }),
-          ]),
+          200: Type.Intersect([RunSchema, Type.Object({ attempts: Type.Array(AttemptSchema), transitions: Type.Array(TransitionSchema) })]),
           404: ProblemSchema,
         },
       },
@@ -182,7 +179,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     '/v1/runs/:id/cancel',
     {
       schema: {
-        summary: 'Cancel a run: at once when it is not on an agent (200), else its agent stops it — SIGTERM, then SIGKILL after the job\'s killGracePeriod (202)',
+        summary:
+          "Cancel a run: at once when it is not on an agent (200), else its agent stops it — SIGTERM, then SIGKILL after the job's killGracePeriod (202)",
         tags: ['runs'],
         params: RunIdParams,
         body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false })),
