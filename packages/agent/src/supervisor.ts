@@ -273,6 +273,7 @@ export class Supervisor {
     const finished: FinishedEvent = {
       kind: 'finished',
       runId,
+      jobId: offer.jobId,
       token,
       at: end,
       outcome: result.outcome,

@@ -158,6 +158,8 @@ export interface LogEvent {
 export interface FinishedEvent {
   kind: 'finished';
   runId: string;
+  /** The run's job, from the offer: lets the coordinator skip looking for actions of jobs that have none. */
+  jobId?: string;
   token: number;
   at: number;
   outcome: AttemptOutcome;

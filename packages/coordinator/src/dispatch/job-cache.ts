@@ -35,6 +35,12 @@ export class JobCache {
     return new Map([...jobs].flatMap(([id, j]) => (j ? [[id, j.compiled.retry] as const] : [])));
   }
 
+  /** The action triggers each job's actions use (by id); deleted jobs are left out. */
+  async actionTriggers(ids: readonly string[]): Promise<Map<string, Set<string>>> {
+    const jobs = await this.getMany(ids);
+    return new Map([...jobs].flatMap(([id, j]) => (j ? [[id, new Set((j.job.actions ?? []).map((a) => a.trigger))] as const] : [])));
+  }
+
   /** Stores a job just written by this process. */
   put(job: Job): void {
     this.idByName.set(job.name, job.id);

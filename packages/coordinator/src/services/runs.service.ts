@@ -16,8 +16,12 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
-          const { changed, endedJobs, stale, retrying, actions } = await applyAgentEvents(ctx.db, agentId, events, (ids) =>
-            ctx.jobs.retryPolicies(ids),
+          const { changed, endedJobs, stale, retrying, actions } = await applyAgentEvents(
+            ctx.db,
+            agentId,
+            events,
+            (ids) => ctx.jobs.retryPolicies(ids),
+            (ids) => ctx.jobs.actionTriggers(ids),
           );
           if (actions > 0) ctx.actions.poke();
           // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.

@@ -63,6 +63,24 @@ export function foldEvents(events: readonly AgentEvent[]): RunChange[][] {
 
 /** Looks up the retry policies of jobs (by id); a job missing from the answer gets none. */
 export type RetryPolicies = (jobIds: string[]) => Promise<Map<string, RetryPolicy>>;
+/** Looks up the triggers each job's actions use (by id); a job missing from the answer is looked for in SQL. */
+export type ActionTriggers = (jobIds: string[]) => Promise<Map<string, Set<string>>>;
+
+/**
+ * Drops the triggers of changes whose job (named by the agent's finished event) has no action
+ * on them, so that the common case — a job without actions — makes the statement skip the
+ * action lookup altogether. The statement still joins the run's real job for what remains.
+ */
+async function pruneTriggers(changes: RunChange[], jobOfRun: Map<string, string>, triggersOf: ActionTriggers): Promise<RunChange[]> {
+  const ids = [...new Set(changes.flatMap((c) => (c.triggers.length > 0 && jobOfRun.has(c.id) ? [jobOfRun.get(c.id) as string] : [])))];
+  if (ids.length === 0) return changes;
+  const used = await triggersOf(ids);
+  return changes.map((c) => {
+    const jobId = jobOfRun.get(c.id);
+    const has = jobId === undefined ? undefined : used.get(jobId);
+    return has === undefined ? c : { ...c, triggers: c.triggers.filter((t) => has.has(t)) };
+  });
+}
 
 /**
  * Settles the changes whose attempts failed or timed out: reads the runs' counters (one query,
@@ -141,7 +159,11 @@ export async function applyAgentEvents(
   agentId: string,
   events: readonly AgentEvent[],
   policies: RetryPolicies = async () => new Map(),
+  triggersOf: ActionTriggers = async () => new Map(),
 ): Promise<AppliedBatch> {
+  const jobOfRun = new Map(
+    events.flatMap((e) => (e.kind === 'finished' && typeof e.jobId === 'string' ? [[e.runId, e.jobId] as const] : [])),
+  );
   const acceptedLogs = await insertLogs(db, agentId, events);
   const changed = new Map<string, string>();
   const endedJobs = new Set<string>();
@@ -150,7 +172,7 @@ export async function applyAgentEvents(
   const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
   const guard = { agentId };
   for (const folded of foldEvents(events)) {
-    const pass = await settleFailures(db, folded, policies);
+    const pass = await pruneTriggers(await settleFailures(db, folded, policies), jobOfRun, triggersOf);
     const first = await applyRunChanges(db, pass, guard);
     const applied = first.jobOf;
     // A start resent with the result (the report that carried the start was applied but its

@@ -88,6 +88,39 @@ export async function applyRunChanges(
 ): Promise<AppliedChanges> {
   if (changes.length === 0) return { jobOf: new Map(), actions: 0 };
   const input = JSON.stringify(changes.map((c) => ({ ...c, agent: attemptAgent(c), steps: c.steps })));
+  // The attempt, dead-letter and action parts are left out of the statement when no change needs them:
+  // planning them costs more than running them, and most batches are successes of jobs
+  // without actions.
+  const attempts = changes.some((c) => c.attempt_outcome !== null)
+    ? sql`, att AS (
+      INSERT INTO run_attempts (run_id, attempt, attempt_token, agent_id, outcome, offered_at, started_at, finished_at,
+        exit_code, signal, http_status, error, duration_ms, cpu_time_ms, peak_memory_bytes, violated_at, output_bytes,
+        dropped_bytes, last_lines, retry_at)
+      SELECT u.id, u.attempt, u.attempt_token, u.agent, u.attempt_outcome, u.offered_at, u.attempt_started_at,
+        to_timestamp(u.finished_at / 1000.0), u.exit_code, u.signal, u.http_status, u.error, u.duration_ms, u.cpu_time_ms,
+        u.peak_memory_bytes, u.violated_at, u.output_bytes, u.dropped_bytes, u.last_lines,
+        CASE WHEN u.state = 'retrying' THEN to_timestamp(u.retry_at / 1000.0)
+             WHEN u.state = 'queued' THEN to_timestamp(u.finished_at / 1000.0) END
+        FROM upd u WHERE u.attempt_outcome IS NOT NULL
+      ON CONFLICT DO NOTHING
+    )`
+    : sql``;
+  const deadLetters = changes.some((c) => c.dead_reason !== null)
+    ? sql`, dl AS (
+      INSERT INTO dead_letters (run_id, job_id, attempt, state, reason, created_at)
+      SELECT u.id, u.job_id, u.attempt, u.state, u.dead_reason, to_timestamp(u.finished_at / 1000.0)
+        FROM upd u WHERE u.dead_reason IS NOT NULL
+      ON CONFLICT (run_id) DO UPDATE SET attempt = EXCLUDED.attempt, state = EXCLUDED.state, reason = EXCLUDED.reason,
+        created_at = EXCLUDED.created_at, resolved_at = NULL, resolution = NULL
+    )`
+    : sql``;
+  const withActions = changes.some((c) => c.triggers.length > 0);
+  const actions = withActions
+    ? sql`, act AS (
+      ${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd WHERE jsonb_array_length(triggers) > 0`)}
+    )`
+    : sql``;
+  const countActions = withActions ? sql`(SELECT count(*) FROM act)::int` : sql`0`;
   const res = await sql<{ id: string; job_id: string; actions: number }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(
@@ -125,27 +158,8 @@ export async function applyRunChanges(
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
       SELECT u.id, s.from_state, s.to_state, u.attempt_token, u.agent, s.reason, to_timestamp(s.at / 1000.0)
         FROM upd u, jsonb_to_recordset(u.steps) AS s(from_state text, to_state text, at double precision, reason text)
-    ), att AS (
-      INSERT INTO run_attempts (run_id, attempt, attempt_token, agent_id, outcome, offered_at, started_at, finished_at,
-        exit_code, signal, http_status, error, duration_ms, cpu_time_ms, peak_memory_bytes, violated_at, output_bytes,
-        dropped_bytes, last_lines, retry_at)
-      SELECT u.id, u.attempt, u.attempt_token, u.agent, u.attempt_outcome, u.offered_at, u.attempt_started_at,
-        to_timestamp(u.finished_at / 1000.0), u.exit_code, u.signal, u.http_status, u.error, u.duration_ms, u.cpu_time_ms,
-        u.peak_memory_bytes, u.violated_at, u.output_bytes, u.dropped_bytes, u.last_lines,
-        CASE WHEN u.state = 'retrying' THEN to_timestamp(u.retry_at / 1000.0)
-             WHEN u.state = 'queued' THEN to_timestamp(u.finished_at / 1000.0) END
-        FROM upd u WHERE u.attempt_outcome IS NOT NULL
-      ON CONFLICT DO NOTHING
-    ), dl AS (
-      INSERT INTO dead_letters (run_id, job_id, attempt, state, reason, created_at)
-      SELECT u.id, u.job_id, u.attempt, u.state, u.dead_reason, to_timestamp(u.finished_at / 1000.0)
-        FROM upd u WHERE u.dead_reason IS NOT NULL
-      ON CONFLICT (run_id) DO UPDATE SET attempt = EXCLUDED.attempt, state = EXCLUDED.state, reason = EXCLUDED.reason,
-        created_at = EXCLUDED.created_at, resolved_at = NULL, resolution = NULL
-    ), act AS (
-      ${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd WHERE jsonb_array_length(triggers) > 0`)}
-    )
-    SELECT u.id, u.job_id, (SELECT count(*) FROM act)::int AS actions FROM upd u`.execute(db);
+    )${attempts}${deadLetters}${actions}
+    SELECT u.id, u.job_id, ${countActions} AS actions FROM upd u`.execute(db);
   return { jobOf: new Map(res.rows.map((r) => [r.id, r.job_id])), actions: res.rows[0]?.actions ?? 0 };
 }
 
