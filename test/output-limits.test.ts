@@ -4,33 +4,9 @@
 // memory stays bounded because dropped output is never buffered.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  api,
-  createTestEnv,
-  startAgent,
-  startCoordinator,
-  waitFor,
-  type ApiClient,
-  type StartedAgent,
-  type TestEnv,
-} from './support/index.js';
-
-interface Run {
-  id: string;
-  state: string;
-  outputBytes: number | null;
-  droppedBytes: number | null;
-  lastLines: string[];
-}
-interface LogChunk {
-  attempt: number;
-  seq: number;
-  stream: string;
-  data: string;
-}
+import { api, createTestEnv, runHelpers, startAgent, startCoordinator, type StartedAgent, type TestEnv } from './support/index.js';
 
 const MiB = 1024 * 1024;
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
 /** The agent's log chunks are at most 16 KiB. */
 const CHUNK_BYTES = 16 * 1024;
 /** Generous: the agent idles well under 150 MiB; buffering the dropped 40 MiB would show. */
@@ -40,7 +16,7 @@ const AGENT_PEAK_RSS_BOUND = 300 * MiB;
 const SCRIPT = `yes "$(printf %1023d 0 | tr 0 x)" | head -n 51199; printf '%-1023s\\n' 'the very end'`;
 
 let env: TestEnv;
-let client: ApiClient;
+let h: ReturnType<typeof runHelpers>;
 let agent: StartedAgent;
 
 /** VmHWM (peak resident set) of a process, in bytes. */
@@ -49,50 +25,26 @@ function peakRss(pid: number): number {
   return Number(m?.[1] ?? NaN) * 1024;
 }
 
-async function allLogs(runId: string): Promise<LogChunk[]> {
-  const out: LogChunk[] = [];
-  let cursor = '';
-  for (;;) {
-    const page = (
-      await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
-        `/v1/runs/${runId}/logs?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-      )
-    ).body;
-    out.push(...page.items);
-    if (page.items.length < 1000 || !page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
-}
-
 beforeAll(async () => {
   env = await createTestEnv();
   const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
+  h = runHelpers(api(coordinator.url));
   agent = await startAgent(env, { labels: { pool: 'output-limits' } });
 });
 afterAll(async () => env?.cleanup());
 
 it('keeps the first 10 MiB of a 50 MiB output, marks the cut, and keeps the agent small', { timeout: 120_000 }, async () => {
   const before = peakRss(agent.proc.pid);
-  const job = await client.post<{ id: string }>('/v1/jobs', {
+  const jobId = await h.createJob({
     name: 'prints-50-mib',
     executor: { type: 'exec', command: ['sh', '-c', SCRIPT] },
     constraints: [{ attribute: 'label.pool', operator: '=', value: 'output-limits' }],
   });
-  expect(job.status, JSON.stringify(job.body)).toBe(201);
-  const triggered = await client.post<{ id: string }>(`/v1/jobs/${job.body.id}/runs`, {});
-  expect(triggered.status).toBe(201);
-  const run = await waitFor(
-    async () => {
-      const r = (await client.get<Run>(`/v1/runs/${triggered.body.id}`)).body;
-      return TERMINAL.includes(r.state) ? r : undefined;
-    },
-    { timeoutMs: 90_000, description: 'the run to end' },
-  );
+  const run = await h.waitForRun(await h.trigger(jobId), undefined, 90_000);
   expect(run.state).toBe('succeeded');
   const after = peakRss(agent.proc.pid);
 
-  const logs = await allLogs(run.id);
+  const logs = await h.allLogs(run.id);
   const bytes = logs.reduce((n, c) => n + Buffer.byteLength(c.data), 0);
   expect(bytes).toBeGreaterThanOrEqual(10 * MiB);
   expect(bytes).toBeLessThanOrEqual(10 * MiB + CHUNK_BYTES);

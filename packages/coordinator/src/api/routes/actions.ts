@@ -7,6 +7,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { listActions, listRunActions } from '../../store/action-runs.js';
 import { getJob } from '../../store/jobs.js';
 import { getRun } from '../../store/query-runs.js';
+import { stateList } from '../query.js';
 import { badRequest, notFound } from '../problem.js';
 import { ProblemSchema, pageOf } from '../schemas.js';
 
@@ -78,18 +79,7 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
     },
     async (req) => {
       const q = req.query as { state?: string; job?: string; limit?: number; cursor?: string };
-      const states = q.state
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = states?.filter((s) => !(ACTION_STATES as readonly string[]).includes(s)) ?? [];
-      if (bad.length > 0)
-        throw badRequest([
-          {
-            field: 'state',
-            message: `unknown state ${bad.map((s) => JSON.stringify(s)).join(', ')}; expected any of: ${ACTION_STATES.join(', ')}`,
-          },
-        ]);
+      const states = stateList(q.state, ACTION_STATES, 'state');
       if (q.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(q.cursor))
         throw badRequest([{ field: 'cursor', message: 'is not a cursor returned by this endpoint (nextCursor)' }]);
       let jobId: string | undefined;
@@ -100,7 +90,7 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
       }
       const limit = q.limit ?? 100;
       const before = q.cursor === undefined ? undefined : Number(q.cursor);
-      const { items, total } = await listActions(ctx.db, { states: states as ActionState[] | undefined, jobId }, { limit, before });
+      const { items, total } = await listActions(ctx.db, { states, jobId }, { limit, before });
       return { items, total, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
     },
   );

@@ -1,7 +1,7 @@
 // /v1/runs and /v1/jobs/{id}/runs: trigger runs, enqueue batches, list and read runs.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { isTerminal, RUN_STATES, type RunState } from '@drover/shared';
+import { isTerminal, RUN_STATES } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { getJob, type Job } from '../../store/jobs.js';
 import { getAttempts, getRun, getTransitions, listRuns } from '../../store/query-runs.js';
@@ -10,6 +10,7 @@ import { retryRunsByHand } from '../../ops/retry-runs.js';
 import type { Run } from '../../store/run-model.js';
 import { enqueueRuns, type RunRequest } from '../../ops/enqueue.js';
 import { parameterErrors, triggerRun, type TriggerBody } from '../../ops/trigger.js';
+import { stateList } from '../query.js';
 import { badRequest, HttpProblem, notFound } from '../problem.js';
 import { requireJob } from '../require.js';
 import {
@@ -130,18 +131,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const q = req.query as { job?: string; status?: string; limit?: number; cursor?: string };
-      const states = q.status
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = states?.filter((s) => !(RUN_STATES as readonly string[]).includes(s)) ?? [];
-      if (bad.length > 0)
-        throw badRequest([
-          {
-            field: 'status',
-            message: `unknown state ${bad.map((s) => JSON.stringify(s)).join(', ')}; expected any of: ${RUN_STATES.join(', ')}`,
-          },
-        ]);
+      const states = stateList(q.status, RUN_STATES, 'status');
       let jobId: string | undefined;
       if (q.job) {
         const job = await getJob(ctx.db, q.job);
@@ -149,7 +139,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         jobId = job.id;
       }
       const limit = q.limit ?? 100;
-      const { runs, total } = await listRuns(ctx.db, { jobId, states: states as RunState[] | undefined }, { limit, before: q.cursor });
+      const { runs, total } = await listRuns(ctx.db, { jobId, states }, { limit, before: q.cursor });
       return { items: runs, total, nextCursor: runs.length === limit ? (runs[runs.length - 1]?.id ?? null) : null };
     },
   );
