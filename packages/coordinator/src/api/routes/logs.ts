@@ -23,13 +23,15 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     '/v1/runs/:id/logs',
     {
       schema: {
-        summary: "Read a run's output; follow=1 streams it (text/event-stream) until the run ends",
+        summary:
+          "Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends",
         tags: ['runs'],
         params: Type.Object({ id: Type.String() }),
         querystring: Type.Object(
           {
             follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
             cursor: Type.Optional(Type.String()),
+            attempt: Type.Optional(Type.Integer({ minimum: 1, description: "Only this attempt's output." })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
           },
           { additionalProperties: false },
@@ -46,13 +48,13 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const q = req.query as { follow?: string; cursor?: string; limit?: number };
+      const q = req.query as { follow?: string; cursor?: string; limit?: number; attempt?: number };
       let after = parseCursor(q.cursor);
       const run = await getRun(ctx.db, id);
       if (!run) throw notFound('run', id);
       const follow = q.follow === '1' || q.follow === 'true';
       if (!follow) {
-        const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000);
+        const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000, q.attempt);
         const last = items[items.length - 1];
         return { items, nextCursor: last ? `${last.attempt}:${last.seq}` : (q.cursor ?? null), runState: run.state };
       }
@@ -73,7 +75,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           // Read the state before the chunks: if the run had ended then, these chunks are the last.
           const state = ((await getRun(ctx.db, id))?.state ?? 'cancelled') as RunState;
           for (;;) {
-            const chunks = await getLogChunks(ctx.db, id, after, 1000);
+            const chunks = await getLogChunks(ctx.db, id, after, 1000, q.attempt);
             for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
             const last = chunks[chunks.length - 1];
             if (last) after = { attempt: last.attempt, seq: last.seq };
