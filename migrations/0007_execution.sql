@@ -58,6 +58,7 @@ CREATE TABLE action_runs (
   run_id        text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   job_id        text NOT NULL,
   attempt       integer NOT NULL,
+  attempt_token bigint NOT NULL DEFAULT 0,    -- with the trigger, names the event: a run retried by hand gets a new token
   trigger       text NOT NULL,                -- on_success | on_failure | on_timeout | on_violation | on_lost | on_dead_letter
   action_index  integer NOT NULL,             -- position in the job's actions
   spec          jsonb NOT NULL,               -- the action as the job defined it when it fired
@@ -69,7 +70,7 @@ CREATE TABLE action_runs (
   result        jsonb,
   created_at    timestamptz NOT NULL,
   finished_at   timestamptz,
-  UNIQUE (run_id, attempt, trigger, action_index)
+  UNIQUE (run_id, attempt_token, trigger, action_index)
 );
 CREATE INDEX action_runs_due ON action_runs (next_at) WHERE state = 'pending';
 

@@ -161,3 +161,38 @@ it('SIGTERM drains an agent: the coordinator sees it draining, its run finishes,
   expect(status.code).toBe(0);
   expect((await client.get<Run>(`/v1/runs/${runId}`)).body.state).toBe('succeeded');
 });
+
+it('a second SIGTERM gives the agent’s runs up as lost, and the run is retried on another agent', async () => {
+  const d = await startAgent(env, { labels: { pool: 'quit' }, slots: 1, name: 'agent-d' });
+  const job = (
+    await client.post<{ id: string }>('/v1/jobs', {
+      name: 'outlives-its-agent',
+      executor: { type: 'noop', sleep: '30s' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'quit' }],
+    })
+  ).body;
+  const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;
+  expect((await runningOn(runId)).agentId).toBe(d.agentId);
+  d.proc.child.kill('SIGTERM');
+  await waitFor(
+    async () => ((await client.get<{ state: string }>(`/v1/agents/${d.agentId}`)).body.state === 'draining' ? true : undefined),
+    { description: 'the agent to be draining' },
+  );
+  d.proc.child.kill('SIGTERM');
+  expect((await d.proc.exited).code).toBe(0);
+  // Not a failure of the job: the attempt is lost, and the default policy retries it once.
+  const e = await startAgent(env, { labels: { pool: 'quit' }, slots: 1, name: 'agent-e' });
+  const run = await waitFor(
+    async () => {
+      const r = (await client.get<Run & { attempts: Array<{ outcome: string; agentId: string }> }>(`/v1/runs/${runId}`)).body;
+      return r.state === 'running' && r.agentId === e.agentId ? r : undefined;
+    },
+    { description: 'the run to be retried on the other agent', timeoutMs: 30_000 },
+  );
+  expect(run.attempts.map((a) => [a.outcome, a.agentId])).toEqual([
+    ['lost', d.agentId],
+    ['running', e.agentId],
+  ]);
+  expect(run.transitions.map((t) => t.to).slice(-5)).toEqual(['running', 'lost', 'queued', 'offered', 'running']);
+  await client.post(`/v1/runs/${runId}/cancel`, {});
+});

@@ -363,7 +363,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       log.info({ agentId, runs: held, graceMs }, 'agent stopping');
       if (!(await supervisor.idle(graceMs))) {
         log.warn({ runs: supervisor.held() }, 'stopping attempts still running at shutdown');
-        supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
+        supervisor.stopAll({ outcome: 'lost', message: 'the agent shut down before the attempt finished' });
         await supervisor.idle(supervisor.longestKillGraceMs(extras.killGraceMs ?? DEFAULT_KILL_GRACE_MS) + 5_000);
       }
       stopController.abort();
@@ -395,7 +395,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     async stop(opts = {}) {
       // A second, impatient call (e.g. a second Ctrl-C) ends running attempts now.
       if (stopped && opts.graceMs === 0)
-        supervisor.stopAll({ outcome: 'failed', message: 'the agent shut down before the attempt finished' });
+        supervisor.stopAll({ outcome: 'lost', message: 'the agent shut down before the attempt finished' });
       await shutdown(opts.graceMs ?? 30_000);
       resolveDone();
     },

@@ -15,6 +15,11 @@ describe('reconcileHeldRuns', () => {
     ['stops an attempt whose run already ended', rec('r', 3, 'a', 'succeeded'), 'stop'],
     ['stops an attempt of a run marked lost', rec('r', 3, 'a', 'lost'), 'stop'],
     ['stops an attempt the coordinator never heard of', undefined, 'stop'],
+    [
+      'stops a running attempt someone asked to cancel (again, until it has)',
+      { ...rec('r', 3, 'a', 'running'), cancelRequested: true },
+      'stop',
+    ],
   ])('%s', (_what, record, expected) => {
     const d = reconcileHeldRuns('a', [held('r', 3)], record ? [record] : []);
     expect(d.stop.length > 0 ? 'stop' : d.confirm.length > 0 ? 'confirm' : 'keep').toBe(expected);

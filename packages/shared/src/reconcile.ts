@@ -8,6 +8,8 @@ export interface RunRecord {
   token: number;
   agentId: string | null;
   state: string;
+  /** Someone asked to cancel the run: the agent is told to stop it on every heartbeat until it has. */
+  cancelRequested?: boolean;
 }
 
 export interface ReconcileDecision {
@@ -19,8 +21,8 @@ export interface ReconcileDecision {
 
 /**
  * The reconcile rule. An agent keeps an attempt only if the records assign that very attempt
- * (same token) to it and the run is live (`offered` or `running`); everything else it holds is
- * stopped. Held runs the records show as `offered` are confirmed (the agent took the offer,
+ * (same token) to it, the run is live (`offered` or `running`) and nobody asked to cancel it;
+ * everything else it holds is stopped (so a stop request lost on the way is sent again). Held runs the records show as `offered` are confirmed (the agent took the offer,
  * even if its start report is still on the way).
  */
 export function reconcileHeldRuns(agentId: string, held: readonly HeldRun[], records: readonly RunRecord[]): ReconcileDecision {
@@ -29,7 +31,12 @@ export function reconcileHeldRuns(agentId: string, held: readonly HeldRun[], rec
   const confirm: string[] = [];
   for (const h of held) {
     const r = byId.get(h.runId);
-    const ours = r !== undefined && r.agentId === agentId && r.token === h.token && (r.state === 'offered' || r.state === 'running');
+    const ours =
+      r !== undefined &&
+      r.agentId === agentId &&
+      r.token === h.token &&
+      (r.state === 'offered' || r.state === 'running') &&
+      r.cancelRequested !== true;
     if (!ours) stop.push(h);
     else if (r.state === 'offered') confirm.push(h.runId);
   }

@@ -28,6 +28,10 @@ export function isTerminal(state: RunState): boolean {
 /** How a run came to exist. */
 export type RunTrigger = 'manual' | 'batch' | 'schedule' | 'retry' | 'action';
 
-/** Outcomes an agent may report for an attempt it ran. */
-export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+/**
+ * Outcomes an agent may report for an attempt it ran. `lost`: the agent gave the attempt up
+ * (it shut down before the attempt finished), which the retry policy treats like an agent that
+ * vanished — the job did not fail.
+ */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];

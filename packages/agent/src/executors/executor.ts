@@ -16,7 +16,7 @@ export interface AttemptIO {
 
 /** Why an attempt is being stopped early, and the outcome to report for it. */
 export interface StopReason {
-  outcome: Extract<AttemptOutcome, 'cancelled' | 'timed_out' | 'failed'>;
+  outcome: Extract<AttemptOutcome, 'cancelled' | 'timed_out' | 'failed' | 'lost'>;
   message: string;
 }
 

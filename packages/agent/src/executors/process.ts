@@ -73,6 +73,8 @@ export function startProcess(
   let stopReason: StopReason | undefined;
   let group: ProcessGroup | undefined;
   let leaderExited = false;
+  /** The stop came after the main process had exited: the job's own outcome stands. */
+  let stoppedAfterExit = false;
   let termSent = false;
   /** The attempt is ending: its group is being killed, or is gone. */
   let over = false;
@@ -138,7 +140,7 @@ export function startProcess(
         if (!exit) return;
         const { code, signal } = exit;
         let result: Omit<AttemptResult, 'cpuTimeMs' | 'peakMemoryBytes' | 'httpStatus'>;
-        if (stopReason) result = { outcome: stopReason.outcome, exitCode: code, signal, error: stopReason.message };
+        if (stopReason && !stoppedAfterExit) result = { outcome: stopReason.outcome, exitCode: code, signal, error: stopReason.message };
         else if (code === 0) result = { outcome: 'succeeded', exitCode: 0, signal: null, error: null };
         else if (code !== null) result = { outcome: 'failed', exitCode: code, signal: null, error: `exited with code ${code}` };
         else result = { outcome: 'failed', exitCode: null, signal, error: `killed by signal ${signal ?? 'unknown'}` };
@@ -213,6 +215,9 @@ export function startProcess(
     stop(reason) {
       if (stopReason) return;
       stopReason = reason;
+      // The job already decided its outcome (exited) while its output drains: leftovers are
+      // still stopped, but a job that exited 0 is not reported as timed out or cancelled.
+      stoppedAfterExit = leaderExited;
       terminate();
     },
   };

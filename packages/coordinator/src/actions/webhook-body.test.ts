@@ -37,14 +37,22 @@ const event = (over: Partial<WebhookEvent> = {}): WebhookEvent => ({
   run: run(),
   job: { id: '01JJOB', name: 'nightly-report' },
   attempt: 2,
+  attemptRecord: null,
   at: '2026-11-22T10:00:01.300Z',
   ...over,
 });
 
 describe('jsonBody', () => {
-  it('is the event, the run as the API shows it, the job, the attempt and the time', () => {
+  it('is the event, the run as the API shows it, the job, the attempt, its record and the time', () => {
     const e = event();
-    expect(jsonBody(e)).toEqual({ event: 'on_failure', run: e.run, job: { id: '01JJOB', name: 'nightly-report' }, attempt: 2, at: e.at });
+    expect(jsonBody(e)).toEqual({
+      event: 'on_failure',
+      run: e.run,
+      job: { id: '01JJOB', name: 'nightly-report' },
+      attempt: 2,
+      attemptRecord: null,
+      at: e.at,
+    });
   });
 });
 

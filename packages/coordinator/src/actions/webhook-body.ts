@@ -2,6 +2,7 @@
 // exact bodies are unit-tested.
 import type { ActionTrigger } from '@drover/shared';
 import type { Run } from '../store/run-model.js';
+import type { Attempt } from '../store/query-runs.js';
 
 /** The event, the run that fired it and when it happened. */
 export interface WebhookEvent {
@@ -11,13 +12,18 @@ export interface WebhookEvent {
   job: { id: string; name: string };
   /** The attempt the event belongs to. */
   attempt: number;
+  /**
+   * That attempt's record (outcome, exit code, timing) once it has ended; null while it runs
+   * (a violation). The run may have moved on to a later attempt by the time this is sent.
+   */
+  attemptRecord: Attempt | null;
   /** When the event happened (the action was recorded), ISO 8601. */
   at: string;
 }
 
 /** The `json` format: the event as it is. */
 export function jsonBody(e: WebhookEvent): WebhookEvent {
-  return { event: e.event, run: e.run, job: e.job, attempt: e.attempt, at: e.at };
+  return { event: e.event, run: e.run, job: e.job, attempt: e.attempt, attemptRecord: e.attemptRecord, at: e.at };
 }
 
 const HAPPENED: Record<ActionTrigger, { icon: string; words: string }> = {
@@ -47,7 +53,12 @@ export function slackMessage(e: WebhookEvent): { text: string; blocks: unknown[]
   const { icon, words } = HAPPENED[e.event] ?? { icon: ':information_source:', words: e.event };
   const error = errorLine(e.run);
   const headline = `${icon} Job *${escape(e.job.name)}* ${words}`;
-  const fields = [`*Run*\n\`${e.run.id}\``, `*State*\n${e.run.state}`, `*Attempt*\n${e.attempt}`, `*Exit code*\n${e.run.exitCode ?? '–'}`];
+  const fields = [
+    `*Run*\n\`${e.run.id}\``,
+    `*State*\n${e.run.state}`,
+    `*Attempt*\n${e.attempt}`,
+    `*Exit code*\n${(e.attemptRecord ?? e.run).exitCode ?? '–'}`,
+  ];
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: headline } },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },

@@ -4,6 +4,7 @@
 import type { WebhookActionSchema } from '@drover/shared';
 import type { Static } from '@sinclair/typebox';
 import { actionSource } from '../store/action-runs.js';
+import { getAttempts } from '../store/query-runs.js';
 import type { ActionExecutor } from './executor.js';
 import { jsonBody, slackMessage } from './webhook-body.js';
 
@@ -22,11 +23,13 @@ export const runWebhook: ActionExecutor = async (action, env) => {
   const spec = action.spec as WebhookSpec;
   const { run, jobName } = await actionSource(env.ctx.db, action.runId, action.jobId);
   if (!run) return { ok: false, permanent: true, error: `run ${action.runId} no longer exists` };
+  const attempts = await getAttempts(env.ctx.db, run);
   const event = {
     event: action.trigger,
     run,
     job: { id: action.jobId, name: jobName },
     attempt: action.attempt,
+    attemptRecord: attempts.find((a) => a.attempt === action.attempt && a.finishedAt !== null) ?? null,
     at: action.createdAt.toISOString(),
   };
   const body = spec.format === 'slack' ? slackMessage(event) : jsonBody(event);

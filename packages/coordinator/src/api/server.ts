@@ -26,6 +26,13 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
     bodyLimit: 1024 * 1024,
   });
   installProblemHandlers(app);
+  // An empty body sent as JSON is no body (e.g. a client's POST /v1/runs/{id}/cancel with a
+  // content-type and nothing else), not a 400; anything else goes to fastify's own parser.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, undefined) : json(req, body as string, done),
+  );
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -34,7 +41,15 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
         version: API_VERSION,
         description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.',
       },
-      tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'actions' }, { name: 'schedules' }, { name: 'agents' }, { name: 'health' }],
+      tags: [
+        { name: 'jobs' },
+        { name: 'runs' },
+        { name: 'dead letters' },
+        { name: 'actions' },
+        { name: 'schedules' },
+        { name: 'agents' },
+        { name: 'health' },
+      ],
     },
   });
   await jobRoutes(app, ctx);

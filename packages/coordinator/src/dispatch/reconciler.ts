@@ -122,7 +122,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.now(),
   );
   const retried = lost.filter((l) => l.requeued);
-  await d.queue.enqueue([...back, ...queued, ...released, ...retried, ...takenBack]);
+  await d.queue.enqueue([...back, ...queued, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
   if (back.length > 0 || queued.length > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');
   return { down, requeued: back.length, restored: queued.length };
 }

@@ -1,8 +1,10 @@
-// Cancelling runs (the API, the overlap policy `replace`): runs not on an agent end at once
-// (waiting, queued, offered, or between attempts); runs an agent holds are marked
-// cancel-requested (so that no retry follows, whatever their attempt ends as) and asked to
-// stop there — SIGTERM, then SIGKILL after the job's grace — ending `cancelled` when the agent
-// reports it.
+// Cancelling runs (the API, the overlap policy `replace`). One statement locks each run and
+// decides by the state it finds: a run not on an agent (waiting, queued, offered, or between
+// attempts) ends `cancelled` at once; a running one is marked cancel-requested and its agent is
+// asked to stop it — SIGTERM, then SIGKILL after the job's grace — and it ends `cancelled` when
+// the agent reports. Whatever that attempt ends as, no retry follows: the statement applying
+// the end reads the mark under the same row lock (store/run-changes.ts), and every heartbeat
+// repeats the stop until the agent has obeyed (shared/reconcile.ts).
 import { sql } from 'kysely';
 import type { StopRequest } from '@drover/shared';
 import { askAgentsToStop } from './ask-agents-to-stop.js';
@@ -13,7 +15,7 @@ export async function cancelRuns(ctx: CoordinatorContext, runIds: readonly strin
   return (await cancelRunsDetailed(ctx, runIds, reason)).ended;
 }
 
-/** Cancels these runs; says how many ended at once and how many agents were asked to stop. */
+/** Cancels these runs; says how many ended at once and how many their agents were asked to stop. */
 export async function cancelRunsDetailed(
   ctx: CoordinatorContext,
   runIds: readonly string[],
@@ -21,36 +23,35 @@ export async function cancelRunsDetailed(
 ): Promise<{ ended: number; stopping: number }> {
   if (runIds.length === 0) return { ended: 0, stopping: 0 };
   const at = ctx.now();
-  // pending, queued and offered runs end here; an agent quoting an offered run later is fenced.
-  const ended = await sql<{ id: string; job_id: string; from_state: string; agent_id: string | null; attempt_token: number }>`
+  const res = await sql<{ id: string; job_id: string; from_state: string; agent_id: string | null; attempt_token: number }>`
     WITH old AS (
-      SELECT id, state FROM runs WHERE id = ANY(${[...runIds]}::text[]) AND state IN ('pending', 'queued', 'offered', 'retrying') FOR UPDATE
+      SELECT id, state FROM runs
+       WHERE id = ANY(${[...runIds]}::text[]) AND state IN ('pending', 'queued', 'offered', 'retrying', 'running')
+       FOR UPDATE
     ), upd AS (
-      UPDATE runs r SET state = 'cancelled', finished_at = to_timestamp(${at} / 1000.0), error = ${reason}
+      UPDATE runs r SET
+        state = CASE WHEN old.state = 'running' THEN r.state ELSE 'cancelled' END,
+        finished_at = CASE WHEN old.state = 'running' THEN r.finished_at ELSE to_timestamp(${at} / 1000.0) END,
+        error = CASE WHEN old.state = 'running' THEN r.error ELSE ${reason} END,
+        cancel_requested_at = CASE WHEN old.state = 'running' THEN COALESCE(r.cancel_requested_at, to_timestamp(${at} / 1000.0))
+                                   ELSE r.cancel_requested_at END
         FROM old WHERE r.id = old.id
       RETURNING r.id, r.job_id, old.state AS from_state, r.agent_id, r.attempt_token
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
-      SELECT id, from_state, 'cancelled', attempt_token, agent_id, ${reason}, to_timestamp(${at} / 1000.0) FROM upd
+      SELECT id, from_state, CASE WHEN from_state = 'running' THEN 'running' ELSE 'cancelled' END, attempt_token, agent_id,
+             CASE WHEN from_state = 'running' THEN 'cancel requested: ' || ${reason} ELSE ${reason} END, to_timestamp(${at} / 1000.0)
+        FROM upd
     )
     SELECT * FROM upd`.execute(ctx.db);
   const byJob = new Map<string, string[]>();
-  for (const r of ended.rows) if (r.from_state === 'queued') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.id]);
+  for (const r of res.rows) if (r.from_state === 'queued') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.id]);
   await Promise.all([...byJob].map(([jobId, ids]) => ctx.queue.remove(jobId, ids)));
   // Runs on agents (running, or just offered and maybe starting): ask their agents to stop them.
-  const running = await ctx.db
-    .updateTable('runs')
-    .set({ cancel_requested_at: sql<Date>`COALESCE(cancel_requested_at, to_timestamp(${at} / 1000.0))` })
-    .where('id', 'in', [...runIds])
-    .where('state', '=', 'running')
-    .returning(['id', 'attempt_token', 'agent_id'])
-    .execute();
-  const targets = [
-    ...running.map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id })),
-    ...ended.rows
-      .filter((r) => r.from_state === 'offered')
-      .map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id })),
-  ].filter((t): t is { runId: string; token: number; agentId: string } => t.agentId !== null);
+  const targets = res.rows
+    .filter((r) => r.from_state === 'running' || r.from_state === 'offered')
+    .map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id }))
+    .filter((t): t is { runId: string; token: number; agentId: string } => t.agentId !== null);
   const agentIds = [...new Set(targets.map((t) => t.agentId))];
   const nodes =
     agentIds.length === 0 ? [] : await ctx.db.selectFrom('agents').select(['id', 'node_id']).where('id', 'in', agentIds).execute();
@@ -61,5 +62,6 @@ export async function cancelRunsDetailed(
     if (node) byNode.set(node, [...(byNode.get(node) ?? []), { runId: t.runId, token: t.token }]);
   }
   askAgentsToStop(ctx, byNode, reason);
-  return { ended: ended.rows.length, stopping: running.length };
+  const stopping = res.rows.filter((r) => r.from_state === 'running').length;
+  return { ended: res.rows.length - stopping, stopping };
 }

@@ -1,6 +1,6 @@
 // Moleculer service `drover.runs`: agents report run events here, in batches.
 import type { Context, ServiceSchema } from 'moleculer';
-import { SERVICES, type ReportRequest, type ReportResponse } from '@drover/shared';
+import { EVENTS, SERVICES, type ReportRequest, type ReportResponse } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
 import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
@@ -16,7 +16,7 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
-          const { changed, endedJobs, stale, retrying, actions } = await applyAgentEvents(
+          const { changed, endedJobs, stale, retrying, actions, requeued } = await applyAgentEvents(
             ctx.db,
             agentId,
             events,
@@ -24,6 +24,10 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
             (ids) => ctx.jobs.actionTriggers(ids),
           );
           if (actions > 0) ctx.actions.poke();
+          if (requeued.length > 0) {
+            await ctx.queue.enqueue(requeued);
+            ctx.broker.broadcast(EVENTS.queueReady, {});
+          }
           // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.
           if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
           if (stale.length > 0)

@@ -181,7 +181,7 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
   if (held.length === 0) return [];
   const rows = await db
     .selectFrom('runs')
-    .select(['id', 'attempt_token', 'agent_id', 'state'])
+    .select(['id', 'attempt_token', 'agent_id', 'state', 'cancel_requested_at'])
     .where(
       'id',
       'in',
@@ -191,7 +191,13 @@ export async function runsToStop(db: Db, agentId: string, held: readonly HeldRun
   const { stop, confirm } = reconcileHeldRuns(
     agentId,
     held,
-    rows.map((r) => ({ runId: r.id, token: Number(r.attempt_token), agentId: r.agent_id, state: r.state })),
+    rows.map((r) => ({
+      runId: r.id,
+      token: Number(r.attempt_token),
+      agentId: r.agent_id,
+      state: r.state,
+      cancelRequested: r.cancel_requested_at !== null,
+    })),
   );
   // The agent holds these but its `started` report has not arrived (e.g. its outbox is backed
   // up): it owns them, so push their offer deadline on, and the reconciler leaves them be.

@@ -82,17 +82,20 @@ async function pruneTriggers(changes: RunChange[], jobOfRun: Map<string, string>
   });
 }
 
+/** Attempt outcomes the retry policy decides about. */
+const FAILED_OUTCOMES = new Set<string | null>(['failed', 'timed_out', 'lost']);
+
 /**
- * Settles the changes whose attempts failed or timed out: reads the runs' counters (one query,
+ * Settles the changes whose attempts failed, timed out or were given up by their agent: reads the runs' counters (one query,
  * only when a batch has such an ending) and decides retry or final state under each job's policy.
  */
 async function settleFailures(db: Db, changes: RunChange[], policies: RetryPolicies): Promise<RunChange[]> {
-  const failing = changes.filter((c) => c.attempt_outcome === 'failed' || c.attempt_outcome === 'timed_out');
+  const failing = changes.filter((c) => FAILED_OUTCOMES.has(c.attempt_outcome));
   const settled = changes.map((c) => (c.attempt_outcome === 'succeeded' ? { ...c, triggers: ['on_success'] } : c));
   if (failing.length === 0) return settled;
   const rows = await db
     .selectFrom('runs')
-    .select(['id', 'job_id', 'attempt', 'retry_base', 'cancel_requested_at'])
+    .select(['id', 'job_id', 'attempt', 'retry_base'])
     .where(
       'id',
       'in',
@@ -103,13 +106,8 @@ async function settleFailures(db: Db, changes: RunChange[], policies: RetryPolic
   const policyOf = await policies([...new Set(rows.map((r) => r.job_id))]);
   return settled.map((c) => {
     const row = byId.get(c.id);
-    if (!row || (c.attempt_outcome !== 'failed' && c.attempt_outcome !== 'timed_out')) return c;
-    const run: EndingRun = {
-      jobId: row.job_id,
-      attempt: row.attempt,
-      retryBase: row.retry_base,
-      cancelRequested: row.cancel_requested_at !== null,
-    };
+    if (!row || !FAILED_OUTCOMES.has(c.attempt_outcome)) return c;
+    const run: EndingRun = { jobId: row.job_id, attempt: row.attempt, retryBase: row.retry_base };
     return settleEnd(c, run, policyOf.get(row.job_id) ?? NO_RETRY_POLICY);
   });
 }
@@ -140,6 +138,8 @@ async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]
 export interface AppliedBatch {
   /** Runs whose state changed: id → new state. */
   changed: Map<string, string>;
+  /** Runs back in the queue at once (their agent gave the attempt up): add them to the ready queue. */
+  requeued: Array<{ runId: string; jobId: string; priority: number }>;
   /** Runs now waiting for a retry: the scheduler should wake for them. */
   retrying: number;
   /** Action rows recorded: the action runner should look. */
@@ -169,6 +169,7 @@ export async function applyAgentEvents(
   const endedJobs = new Set<string>();
   let retrying = 0;
   let actions = 0;
+  const requeued: AppliedBatch['requeued'] = [];
   const rejected: Array<{ change?: RunChange; runId: string; token: number; kind: string }> = [];
   const guard = { agentId };
   for (const folded of foldEvents(events)) {
@@ -179,17 +180,25 @@ export async function applyAgentEvents(
     // answer was lost): the run is already running, so apply the rest of the change from there.
     const resumed = pass
       .filter((c) => !applied.has(c.id) && c.from_state === 'offered' && c.steps.length > 1)
-      .map((c) => ({ ...c, from_state: 'running', started_at: null, steps: c.steps.slice(1) }));
-    const second = resumed.length > 0 ? await applyRunChanges(db, resumed, guard) : { jobOf: new Map<string, string>(), actions: 0 };
-    const reapplied = second.jobOf;
-    actions += first.actions + second.actions;
+      .map((c) => ({
+        ...c,
+        from_state: 'running',
+        started_at: null,
+        steps: c.steps.slice(1),
+        if_cancelled: c.if_cancelled && { ...c.if_cancelled, steps: c.if_cancelled.steps.slice(1) },
+      }));
+    const second = resumed.length > 0 ? await applyRunChanges(db, resumed, guard) : undefined;
+    actions += first.actions + (second?.actions ?? 0);
     for (const c of pass) {
-      const jobId = applied.get(c.id) ?? reapplied.get(c.id);
-      if (jobId !== undefined) {
-        changed.set(c.id, c.state);
-        if (c.state === 'retrying') retrying++;
-        if (isTerminal(c.state as RunState)) endedJobs.add(jobId);
-      } else rejected.push({ change: c, runId: c.id, token: c.token, kind: isTerminal(c.state as RunState) ? 'finished' : 'started' });
+      const jobId = applied.get(c.id) ?? second?.jobOf.get(c.id);
+      const state = first.stateOf.get(c.id) ?? second?.stateOf.get(c.id);
+      if (jobId !== undefined && state !== undefined) {
+        changed.set(c.id, state);
+        if (state === 'retrying') retrying++;
+        const priority = first.priorityOf.get(c.id) ?? second?.priorityOf.get(c.id);
+        if (state === 'queued' && priority !== undefined) requeued.push({ runId: c.id, jobId, priority });
+        if (isTerminal(state as RunState)) endedJobs.add(jobId);
+      } else rejected.push({ change: c, runId: c.id, token: c.token, kind: c.attempt_outcome !== null ? 'finished' : 'started' });
     }
   }
   const seenLogReject = new Set<string>();
@@ -198,8 +207,8 @@ export async function applyAgentEvents(
     seenLogReject.add(`${e.runId}:${e.token}`);
     rejected.push({ runId: e.runId, token: e.token, kind: 'log' });
   }
-  if (rejected.length === 0) return { changed, endedJobs, retrying, actions, stale: [] };
-  return { changed, endedJobs, retrying, actions, stale: await classifyRejected(db, agentId, rejected) };
+  if (rejected.length === 0) return { changed, endedJobs, requeued, retrying, actions, stale: [] };
+  return { changed, endedJobs, requeued, retrying, actions, stale: await classifyRejected(db, agentId, rejected) };
 }
 
 /** Separates harmless resends from fenced messages, records the latter, and lists what to stop. */
@@ -218,8 +227,15 @@ async function classifyRejected(
     const sameAttempt = row !== undefined && Number(row.attempt_token) === r.token && row.agent_id === agentId;
     if (sameAttempt) {
       const state = row.state as RunState;
-      // A resend of something already applied: the run is at or past what the event says.
-      if (r.kind === 'log' || (r.kind === 'started' && state === 'running') || isTerminal(state)) {
+      // A resend of something already applied: the run is at or past what the event says (a
+      // run waiting for its next attempt, or queued for it, still names this attempt's agent).
+      if (
+        r.kind === 'log' ||
+        (r.kind === 'started' && state === 'running') ||
+        isTerminal(state) ||
+        state === 'retrying' ||
+        state === 'queued'
+      ) {
         if (r.kind === 'started' && isTerminal(state) && !r.change?.steps.some((s) => isTerminal(s.to_state as RunState))) {
           stale.set(r.runId, { runId: r.runId, token: r.token }); // it was cancelled before it started: stop it
         }

@@ -33,7 +33,6 @@ interface Candidate {
   attempt: number;
   attempt_token: number;
   retry_base: number;
-  cancel_requested_at: Date | null;
 }
 
 /**
@@ -61,11 +60,7 @@ async function loseAttempts(
       error,
       steps: [{ from_state: 'running', to_state: 'lost', at, reason: why }],
     };
-    return settleEnd(
-      change,
-      { jobId: r.job_id, attempt: r.attempt, retryBase: r.retry_base, cancelRequested: r.cancel_requested_at !== null },
-      policyOf.get(r.job_id) ?? NO_RETRY_POLICY,
-    );
+    return settleEnd(change, { jobId: r.job_id, attempt: r.attempt, retryBase: r.retry_base }, policyOf.get(r.job_id) ?? NO_RETRY_POLICY);
   });
   const agentOf = new Map(rows.map((r) => [r.id, r.agent_id]));
   const applied = await applyRunChanges(db, changes, { agentId: null }, (c) => agentOf.get(c.id) ?? null);
@@ -74,12 +69,12 @@ async function loseAttempts(
     .filter((c) => applied.jobOf.has(c.id))
     .map((c) => {
       const r = byId.get(c.id) as Candidate;
-      return { runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: c.state === 'queued' };
+      return { runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: applied.stateOf.get(c.id) === 'queued' };
     });
   return { runs, actions: applied.actions };
 }
 
-const COLUMNS = sql`r.id, r.job_id, r.priority, r.agent_id, r.attempt, r.attempt_token, r.retry_base, r.cancel_requested_at`;
+const COLUMNS = sql`r.id, r.job_id, r.priority, r.agent_id, r.attempt, r.attempt_token, r.retry_base`;
 
 /** Ends the running attempts of every `down` or `gone` agent; returns what it did. */
 export async function loseRunsOfDownAgents(db: Db, at: number, policies: RetryPolicies): Promise<LostAttempts> {

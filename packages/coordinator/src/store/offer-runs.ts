@@ -72,13 +72,18 @@ export async function returnToQueue(
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, token bigint, reason text)
     ), upd AS (
-      UPDATE runs r SET state = 'queued', agent_id = NULL, queued_at = to_timestamp(${at} / 1000.0), attempt = r.attempt - 1
+      -- queued_at stays: the run has been waiting since then (maxQueueTime counts it all).
+      UPDATE runs r SET state = 'queued', agent_id = NULL, attempt = r.attempt - 1
         FROM input i
        WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = 'offered'
-      RETURNING r.id, r.job_id, r.priority, r.attempt_token, i.reason
+      RETURNING r.id, r.job_id, r.priority, r.attempt, r.attempt_token, i.reason
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, reason, at)
       SELECT id, 'offered', 'queued', attempt_token, reason, to_timestamp(${at} / 1000.0) FROM upd
+    ), gone AS (
+      -- Output an agent reported for the offer before it was handed back belongs to no attempt:
+      -- the number is given to the next one, whose output must not collide with it.
+      DELETE FROM run_logs l USING upd WHERE l.run_id = upd.id AND l.attempt = upd.attempt + 1
     )
     SELECT id, job_id, priority FROM upd`.execute(db);
   return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority }));

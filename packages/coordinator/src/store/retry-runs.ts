@@ -20,7 +20,9 @@ export async function requeueFinishedRuns(db: Db, runIds: readonly string[], at:
        WHERE r.id = ANY(${[...runIds]}::text[]) AND r.state = ANY(${[...TERMINAL_RUN_STATES]}::text[])
        FOR UPDATE OF r
     ), upd AS (
+      -- A new token: events of the run from here on are new ones (the actions' unique key).
       UPDATE runs r SET state = 'queued', queued_at = to_timestamp(${at} / 1000.0), retry_base = r.attempt,
+             attempt_token = r.attempt_token + 1,
              finished_at = NULL, not_before = NULL, agent_id = NULL, queue_reason = NULL, cancel_requested_at = NULL
         FROM old WHERE r.id = old.id
       RETURNING r.id, r.job_id, r.priority, r.attempt_token, old.state AS from_state

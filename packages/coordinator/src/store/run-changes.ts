@@ -39,6 +39,11 @@ export interface RunChange {
   /** Set when the run goes to the dead-letter list: why. */
   dead_reason: string | null;
   steps: Step[];
+  /**
+   * What the change becomes instead if the run has a cancel requested when the statement
+   * locks it (see settle-ends.ts): chosen in SQL, so a cancel racing an attempt's end wins.
+   */
+  if_cancelled: { state: string; steps: Step[]; triggers: string[] } | null;
 }
 
 /** A change that moves nothing yet: the run stays in `from`, no result fields, no steps. */
@@ -65,6 +70,7 @@ export function blankChange(id: string, token: number, from: string): RunChange 
     triggers: [],
     dead_reason: null,
     steps: [],
+    if_cancelled: null,
   };
 }
 
@@ -72,6 +78,10 @@ export function blankChange(id: string, token: number, from: string): RunChange 
 export interface AppliedChanges {
   /** Runs updated: id → job id. */
   jobOf: Map<string, string>;
+  /** Runs updated: id → the state they are in now (a cancel may have changed what the change said). */
+  stateOf: Map<string, string>;
+  /** Runs updated: id → priority (for those going back to the ready queue). */
+  priorityOf: Map<string, number>;
   /** Action rows recorded (the action runner should look). */
   actions: number;
 }
@@ -86,8 +96,20 @@ export async function applyRunChanges(
   guard: { agentId: string | null },
   attemptAgent: (change: RunChange) => string | null = () => guard.agentId,
 ): Promise<AppliedChanges> {
-  if (changes.length === 0) return { jobOf: new Map(), actions: 0 };
-  const input = JSON.stringify(changes.map((c) => ({ ...c, agent: attemptAgent(c), steps: c.steps })));
+  if (changes.length === 0) return { jobOf: new Map(), stateOf: new Map(), priorityOf: new Map(), actions: 0 };
+  const input = JSON.stringify(
+    changes.map(({ if_cancelled: alt, ...c }) => ({
+      ...c,
+      agent: attemptAgent(c as RunChange),
+      c_state: alt?.state ?? null,
+      c_steps: alt?.steps ?? null,
+      c_triggers: alt?.triggers ?? null,
+    })),
+  );
+  // True when the run has a cancel requested and the change has a variant for that. Read from
+  // the row the UPDATE locked (never from a snapshot taken before), so a cancel committed
+  // while this statement waited for the lock is seen.
+  const cancelled = sql`(r.cancel_requested_at IS NOT NULL AND i.c_state IS NOT NULL)`;
   // The attempt, dead-letter and action parts are left out of the statement when no change needs them:
   // planning them costs more than running them, and most batches are successes of jobs
   // without actions.
@@ -114,25 +136,25 @@ export async function applyRunChanges(
         created_at = EXCLUDED.created_at, resolved_at = NULL, resolution = NULL
     )`
     : sql``;
-  const withActions = changes.some((c) => c.triggers.length > 0);
+  const withActions = changes.some((c) => c.triggers.length > 0 || (c.if_cancelled?.triggers.length ?? 0) > 0);
   const actions = withActions
     ? sql`, act AS (
-      ${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd WHERE jsonb_array_length(triggers) > 0`)}
+      ${recordActions(sql`SELECT id, job_id, attempt, attempt_token, triggers FROM upd WHERE jsonb_array_length(triggers) > 0`)}
     )`
     : sql``;
   const countActions = withActions ? sql`(SELECT count(*) FROM act)::int` : sql`0`;
-  const res = await sql<{ id: string; job_id: string; actions: number }>`
+  const res = await sql<{ id: string; job_id: string; state: string; priority: number; actions: number }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(
         id text, token bigint, from_state text, state text, started_at double precision, finished_at double precision,
         exit_code int, signal text, http_status int, error text, duration_ms int, cpu_time_ms int, peak_memory_bytes bigint,
         output_bytes bigint, dropped_bytes bigint, last_lines jsonb, attempt_outcome text, retry_at double precision,
-        triggers jsonb, dead_reason text, steps jsonb, agent text)
+        triggers jsonb, dead_reason text, steps jsonb, agent text, c_state text, c_steps jsonb, c_triggers jsonb)
     ), upd AS (
       UPDATE runs r SET
-        state = i.state,
+        state = CASE WHEN ${cancelled} THEN i.c_state ELSE i.state END,
         started_at = COALESCE(to_timestamp(i.started_at / 1000.0), r.started_at),
-        finished_at = CASE WHEN i.state IN ('queued', 'retrying') THEN NULL
+        finished_at = CASE WHEN i.state IN ('queued', 'retrying') AND NOT ${cancelled} THEN NULL
                            ELSE COALESCE(to_timestamp(i.finished_at / 1000.0), r.finished_at) END,
         exit_code = COALESCE(i.exit_code, r.exit_code),
         signal = COALESCE(i.signal, r.signal),
@@ -144,35 +166,44 @@ export async function applyRunChanges(
         output_bytes = COALESCE(i.output_bytes, r.output_bytes),
         dropped_bytes = COALESCE(i.dropped_bytes, r.dropped_bytes),
         last_lines = COALESCE(i.last_lines, r.last_lines),
-        not_before = CASE WHEN i.state = 'retrying' THEN to_timestamp(i.retry_at / 1000.0) ELSE r.not_before END,
-        queued_at = CASE WHEN i.state = 'queued' THEN to_timestamp(i.finished_at / 1000.0) ELSE r.queued_at END,
-        agent_id = CASE WHEN i.state = 'queued' THEN NULL ELSE r.agent_id END
+        not_before = CASE WHEN i.state = 'retrying' AND NOT ${cancelled} THEN to_timestamp(i.retry_at / 1000.0) ELSE r.not_before END,
+        queued_at = CASE WHEN i.state = 'queued' AND NOT ${cancelled} THEN to_timestamp(i.finished_at / 1000.0) ELSE r.queued_at END,
+        agent_id = CASE WHEN i.state = 'queued' AND NOT ${cancelled} THEN NULL ELSE r.agent_id END
       FROM input i
       WHERE r.id = i.id AND r.attempt_token = i.token AND r.state = i.from_state
         AND (${guard.agentId}::text IS NULL OR r.agent_id = ${guard.agentId}::text)
-      RETURNING r.id, r.job_id, r.attempt, r.attempt_token, r.offered_at, r.started_at AS attempt_started_at, r.violated_at,
-        i.state, i.steps, i.agent, i.attempt_outcome, i.finished_at, i.exit_code, i.signal, i.http_status, i.error,
-        i.duration_ms, i.cpu_time_ms, i.peak_memory_bytes, i.output_bytes, i.dropped_bytes, i.last_lines, i.retry_at,
-        i.triggers, i.dead_reason
+      RETURNING r.id, r.job_id, r.priority, r.attempt, r.attempt_token, r.offered_at, r.started_at AS attempt_started_at, r.violated_at,
+        r.state, CASE WHEN ${cancelled} THEN i.c_steps ELSE i.steps END AS steps, i.agent, i.attempt_outcome, i.finished_at,
+        i.exit_code, i.signal, i.http_status, i.error, i.duration_ms, i.cpu_time_ms, i.peak_memory_bytes, i.output_bytes,
+        i.dropped_bytes, i.last_lines, CASE WHEN ${cancelled} THEN NULL ELSE i.retry_at END AS retry_at,
+        CASE WHEN ${cancelled} THEN i.c_triggers ELSE i.triggers END AS triggers,
+        CASE WHEN ${cancelled} THEN NULL ELSE i.dead_reason END AS dead_reason
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, reason, at)
       SELECT u.id, s.from_state, s.to_state, u.attempt_token, u.agent, s.reason, to_timestamp(s.at / 1000.0)
         FROM upd u, jsonb_to_recordset(u.steps) AS s(from_state text, to_state text, at double precision, reason text)
     )${attempts}${deadLetters}${actions}
-    SELECT u.id, u.job_id, ${countActions} AS actions FROM upd u`.execute(db);
-  return { jobOf: new Map(res.rows.map((r) => [r.id, r.job_id])), actions: res.rows[0]?.actions ?? 0 };
+    SELECT u.id, u.job_id, u.state, u.priority, ${countActions} AS actions FROM upd u`.execute(db);
+  return {
+    jobOf: new Map(res.rows.map((r) => [r.id, r.job_id])),
+    stateOf: new Map(res.rows.map((r) => [r.id, r.state])),
+    priorityOf: new Map(res.rows.map((r) => [r.id, r.priority])),
+    actions: res.rows[0]?.actions ?? 0,
+  };
 }
 
 /**
  * The INSERT that records the actions `source` fires: `source` yields `id, job_id, attempt,
- * triggers (a jsonb array)`; every action of the run's job whose trigger is listed becomes a
- * pending row. The unique key makes a repeated event record nothing twice. Returns one row
- * per action recorded.
+ * attempt_token, triggers (a jsonb array)`; every action of the run's job whose trigger is
+ * listed becomes a pending row. The unique key (run, attempt token, trigger, action) makes a
+ * repeated event record nothing twice; the token grows with every dispatch and every retry by
+ * hand, so a later event of the same kind is never mistaken for a repeat. Returns one row per
+ * action recorded.
  */
 export function recordActions(source: ReturnType<typeof sql>) {
   return sql`
-    INSERT INTO action_runs (run_id, job_id, attempt, trigger, action_index, spec, next_at, created_at)
-    SELECT s.id, s.job_id, s.attempt, a.spec->>'trigger', (a.idx - 1)::int, a.spec, now(), now()
+    INSERT INTO action_runs (run_id, job_id, attempt, attempt_token, trigger, action_index, spec, next_at, created_at)
+    SELECT s.id, s.job_id, s.attempt, s.attempt_token, a.spec->>'trigger', (a.idx - 1)::int, a.spec, now(), now()
       FROM (${source}) s
       JOIN jobs j ON j.id = s.job_id
       CROSS JOIN LATERAL jsonb_array_elements(COALESCE(j.definition->'actions', '[]'::jsonb)) WITH ORDINALITY AS a(spec, idx)

@@ -26,7 +26,7 @@ export async function markViolations(db: Db, at: number): Promise<{ runs: string
              'violation: attempt ' || attempt || ' is running past its expected run time of ' || round(expected_run_ms / 1000.0, 3)::float8 || 's',
              to_timestamp(${at} / 1000.0)
         FROM upd
-    ), act AS (${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd`)})
+    ), act AS (${recordActions(sql`SELECT id, job_id, attempt, attempt_token, triggers FROM upd`)})
     SELECT id, (SELECT count(*) FROM act)::int AS actions FROM upd`.execute(db);
   return { runs: res.rows.map((r) => r.id), actions: res.rows[0]?.actions ?? 0 };
 }
@@ -48,7 +48,7 @@ export async function expireQueuedRuns(db: Db, at: number): Promise<{ runs: Arra
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, reason, at)
       SELECT id, 'queued', 'expired', attempt_token, error, to_timestamp(${at} / 1000.0) FROM upd
-    ), act AS (${recordActions(sql`SELECT id, job_id, attempt, triggers FROM upd`)})
+    ), act AS (${recordActions(sql`SELECT id, job_id, attempt, attempt_token, triggers FROM upd`)})
     SELECT id, job_id, (SELECT count(*) FROM act)::int AS actions FROM upd`.execute(db);
   return { runs: res.rows.map((r) => ({ runId: r.id, jobId: r.job_id })), actions: res.rows[0]?.actions ?? 0 };
 }

@@ -137,6 +137,7 @@ export interface ActionRunsTable {
   run_id: string;
   job_id: string;
   attempt: number;
+  attempt_token: Generated<number>;
   trigger: string;
   action_index: number;
   spec: Json<unknown>;

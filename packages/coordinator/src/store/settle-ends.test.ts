@@ -12,7 +12,7 @@ const ended = (outcome: string, over: Partial<RunChange> = {}): RunChange => ({
   steps: [{ from_state: 'running', to_state: outcome, at: 10_000, reason: 'exited with code 1' }],
   ...over,
 });
-const run = (over: Partial<EndingRun> = {}): EndingRun => ({ jobId: 'j', attempt: 1, retryBase: 0, cancelRequested: false, ...over });
+const run = (over: Partial<EndingRun> = {}): EndingRun => ({ jobId: 'j', attempt: 1, retryBase: 0, ...over });
 const policy = compileRetryPolicy({ maxAttempts: 3, initialDelay: '2s' });
 
 describe('settleEnd', () => {
@@ -54,8 +54,19 @@ describe('settleEnd', () => {
     expect(c.steps.map((s) => `${s.from_state}>${s.to_state}`)).toEqual(['running>lost', 'lost>queued']);
   });
 
-  it('never retries a run being cancelled; a lost one ends cancelled', () => {
-    expect(settleEnd(ended('failed'), run({ cancelRequested: true }), policy)).toMatchObject({ state: 'failed', dead_reason: null });
-    expect(settleEnd(ended('lost'), run({ cancelRequested: true }), policy)).toMatchObject({ state: 'cancelled', triggers: ['on_lost'] });
+  it('carries the variant a pending cancel turns it into: cancelled, recorded, no retry, no dead letter, no on_failure', () => {
+    const retried = settleEnd(ended('failed'), run(), policy);
+    expect(retried.if_cancelled).toEqual({
+      state: 'cancelled',
+      triggers: [],
+      steps: [
+        { from_state: 'running', to_state: 'failed', at: 10_000, reason: 'exited with code 1' },
+        { from_state: 'failed', to_state: 'cancelled', at: 10_000, reason: 'the run was being cancelled: not retried' },
+      ],
+    });
+    const lost = settleEnd(ended('lost', { steps: [{ from_state: 'running', to_state: 'lost', at: 10_000, reason: 'x' }] }), run(), policy);
+    expect(lost.if_cancelled?.triggers).toEqual(['on_lost']);
+    expect(lost.if_cancelled?.steps.map((s) => `${s.from_state}>${s.to_state}`)).toEqual(['running>lost', 'lost>cancelled']);
+    expect(settleEnd(ended('succeeded'), run(), policy).if_cancelled).toBeNull();
   });
 });

@@ -10,8 +10,22 @@ export interface EndingRun {
   attempt: number;
   /** The attempt count at the last manual retry: retries are counted from there. */
   retryBase: number;
-  /** Someone asked to cancel the run: it is not retried, whatever happened. */
-  cancelRequested: boolean;
+}
+
+/**
+ * What a change becomes when someone asked to cancel the run: an attempt that failed, timed
+ * out or was lost ends the run `cancelled` (the cancel probably caused it, and either way it
+ * was asked for), with no retry, no dead letter and no `on_failure`. The statement applying the
+ * change picks this variant under the row lock, so a cancel racing the attempt's end is never lost.
+ */
+function cancelledVariant(change: RunChange, perAttempt: string[]): NonNullable<RunChange['if_cancelled']> {
+  const outcome = change.attempt_outcome ?? change.state;
+  const at = change.finished_at ?? 0;
+  return {
+    state: 'cancelled',
+    steps: [...change.steps, { from_state: outcome, to_state: 'cancelled', at, reason: 'the run was being cancelled: not retried' }],
+    triggers: perAttempt,
+  };
 }
 
 function formatDelay(ms: number): string {
@@ -34,13 +48,7 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
   if (outcome === 'succeeded') return { ...change, triggers: ['on_success'] };
   if (outcome === 'cancelled') return change;
   const perAttempt = outcome === 'timed_out' ? ['on_timeout'] : outcome === 'lost' ? ['on_lost'] : [];
-  if (run.cancelRequested) {
-    // The attempt ended another way just as it was being cancelled: the cancel wins.
-    const steps = last
-      ? [...change.steps.slice(0, -1), { ...last, reason: `${last.reason ?? outcome}; not retried: the run was cancelled` }]
-      : [];
-    return { ...change, state: outcome === 'lost' ? 'cancelled' : change.state, triggers: perAttempt, steps };
-  }
+  const ifCancelled = cancelledVariant(change, perAttempt);
   const decision = decideRetry(
     policy,
     {
@@ -52,7 +60,12 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
     random,
   );
   if (!decision.retry) {
-    return { ...change, triggers: [...perAttempt, 'on_failure', 'on_dead_letter'], dead_reason: decision.reason };
+    return {
+      ...change,
+      triggers: [...perAttempt, 'on_failure', 'on_dead_letter'],
+      dead_reason: decision.reason,
+      if_cancelled: ifCancelled,
+    };
   }
   const base = last ? change.steps.slice(0, -1) : change.steps;
   if (outcome === 'lost') {
@@ -61,6 +74,7 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
       ...change,
       state: 'queued',
       triggers: perAttempt,
+      if_cancelled: ifCancelled,
       steps: [...change.steps, { from_state: 'lost', to_state: 'queued', at, reason: decision.reason }],
     };
   }
@@ -71,6 +85,7 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
     state: 'retrying',
     retry_at: retryAt,
     triggers: perAttempt,
+    if_cancelled: ifCancelled,
     steps: [...base, { from_state: last?.from_state ?? 'running', to_state: 'retrying', at, reason }],
   };
 }

@@ -7,7 +7,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { deadLetterRunIds, dismissDeadLetters, getDeadLetter, listDeadLetters, type DeadLetterFilter } from '../../store/dead-letters.js';
 import { retryRunsByHand } from '../../ops/retry-runs.js';
 import { badRequest, HttpProblem, notFound } from '../problem.js';
-import { requireJob } from '../require.js';
+import { getJob } from '../../store/jobs.js';
 import { DeadLetterSchema, ProblemSchema, RunSchema, pageOf } from '../schemas.js';
 import { getRun } from '../../store/query-runs.js';
 
@@ -36,6 +36,13 @@ const BulkResult = Type.Object({
 
 type FilterInput = { job?: string; state?: string; reason?: string; before?: string; after?: string };
 
+/** The id of a filter's job; an unknown one is a 400 naming the field, as on the other lists. */
+async function jobIdOf(ctx: CoordinatorContext, idOrName: string): Promise<string> {
+  const job = await getJob(ctx.db, idOrName);
+  if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(idOrName)}` }]);
+  return job.id;
+}
+
 async function toFilter(ctx: CoordinatorContext, q: FilterInput): Promise<DeadLetterFilter> {
   const instant = (field: 'before' | 'after'): number | undefined => {
     const v = q[field];
@@ -45,7 +52,7 @@ async function toFilter(ctx: CoordinatorContext, q: FilterInput): Promise<DeadLe
     return ms;
   };
   return {
-    jobId: q.job ? (await requireJob(ctx.db, q.job)).id : undefined,
+    jobId: q.job ? await jobIdOf(ctx, q.job) : undefined,
     state: q.state,
     reasonContains: q.reason,
     before: instant('before'),
@@ -76,7 +83,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
           },
           { additionalProperties: false },
         ),
-        response: { 200: pageOf(DeadLetterSchema), 400: ProblemSchema, 404: ProblemSchema },
+        response: { 200: pageOf(DeadLetterSchema), 400: ProblemSchema },
       },
     },
     async (req) => {
@@ -111,7 +118,11 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
       const { runId } = req.params as { runId: string };
       await one(runId);
       const requeued = await retryRunsByHand(ctx, [runId], 'dead letter replayed');
-      if (requeued.length === 0) throw new HttpProblem(409, 'Conflict', `the job of run ${runId} was deleted; it cannot run again`);
+      if (requeued.length === 0) {
+        // Another replay won meanwhile: this throws the 409 that says it was already replayed.
+        const now = await one(runId);
+        throw new HttpProblem(409, 'Conflict', `the job ${now.jobName} of run ${runId} was deleted; it cannot run again`);
+      }
       return reply.status(202).send(await getRun(ctx.db, runId));
     },
   );
@@ -151,7 +162,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
         summary: `Replay every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
         tags: ['dead letters'],
         body: BulkSchema,
-        response: { 200: BulkResult, 400: ProblemSchema, 404: ProblemSchema },
+        response: { 200: BulkResult, 400: ProblemSchema },
       },
     },
     async (req) => {
@@ -168,7 +179,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
         summary: `Dismiss every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
         tags: ['dead letters'],
         body: BulkSchema,
-        response: { 200: BulkResult, 400: ProblemSchema, 404: ProblemSchema },
+        response: { 200: BulkResult, 400: ProblemSchema },
       },
     },
     async (req) => {

@@ -192,6 +192,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       const reason = (req.body as { reason?: string }).reason ?? 'cancelled through the API';
       const { stopping } = await cancelRunsDetailed(ctx, [id], reason);
       const after = await requireRun(ctx, id);
+      if (isTerminal(after.state) && after.state !== 'cancelled')
+        throw new HttpProblem(409, 'Conflict', `run ${id} ended ${after.state} before the cancel took effect`);
       return reply.status(stopping > 0 && !isTerminal(after.state) ? 202 : 200).send(after);
     },
   );
