@@ -159,6 +159,8 @@ describe('webhook', () => {
       run: runAsShown,
       job: { id: jobId, name: 'hooked' },
       attempt: 1,
+      // The run was written by hand here, without an attempt record.
+      attemptRecord: null,
       at: action.createdAt,
     });
   });

@@ -74,6 +74,12 @@ describe('retry policy', () => {
     });
     console.log(`backoff: policy 500/1000/2000 ms; finish → next start measured ${gaps.join('/')} ms`);
     expect(run.attempts[3]!.retryAt).toBeNull();
+    // Each attempt keeps its own timing and resource usage.
+    for (const a of run.attempts) {
+      expect(a.durationMs).not.toBeNull();
+      expect(ms(a.finishedAt)).toBeGreaterThanOrEqual(ms(a.startedAt));
+      expect(a.agentId).not.toBeNull();
+    }
     expect(run.transitions.filter((t) => t.to === 'retrying')).toHaveLength(3);
     // Every attempt keeps its own logs.
     const logs = await h.allLogs(run.id);
