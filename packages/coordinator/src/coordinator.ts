@@ -7,7 +7,8 @@ import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
 import { openDatabase, describeDatabaseUrl, ensureDatabaseExists } from './store/db.js';
 import { migrateToLatest, migrationStatus } from './store/migrator.js';
-import { openRedis, ReadyQueue } from './queue/ready-queue.js';
+import { openRedis, RedisReadyQueue, type ReadyQueue } from './queue/ready-queue.js';
+import { MemoryReadyQueue } from './queue/memory-queue.js';
 import { JobCache } from './dispatch/job-cache.js';
 import { Leadership } from './dispatch/leadership.js';
 import { fleetService } from './services/fleet.service.js';
@@ -58,8 +59,13 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
   };
   try {
     await ensureSchema(opts, log);
-    const redis = await openRedis(opts.redisUrl);
-    cleanups.push(async () => redis.disconnect());
+    let queue: ReadyQueue;
+    if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue();
+    else {
+      const redis = await openRedis(opts.redisUrl);
+      cleanups.push(async () => redis.disconnect());
+      queue = new RedisReadyQueue(redis, opts.redisPrefix);
+    }
     const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
     const broker = createBroker({
       natsUrl: opts.natsUrl,
@@ -72,7 +78,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       options: opts,
       db,
       dispatchDb,
-      queue: new ReadyQueue(redis, opts.redisPrefix),
+      queue,
       broker,
       jobs: new JobCache(db),
       actions,
@@ -94,7 +100,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     cleanups.push(() => actions.stop());
     await leadership.start();
     cleanups.push(() => leadership.stop());
-    const app = await buildApi(ctx, redis, () => leadership.isLeader);
+    const app = await buildApi(ctx, () => leadership.isLeader);
     const url = await app.listen({ host: opts.apiAddr.host, port: opts.apiAddr.port });
     cleanups.push(() => app.close());
     log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader }, 'api listening');

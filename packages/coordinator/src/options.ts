@@ -6,15 +6,17 @@ export const coordinatorSettings = {
     flag: 'database-url',
     env: 'DROVER_DATABASE_URL',
     defaultText: 'postgres://postgres@127.0.0.1:5432/drover',
-    description: 'PostgreSQL connection URL (all durable state).',
-    parse: parse.url(['postgres', 'postgresql']),
+    description:
+      'PostgreSQL connection URL (all durable state); `pglite:<directory>` for embedded PostgreSQL (PGlite) kept in that directory, `pglite:memory` for a throwaway one.',
+    parse: (raw: string | string[]) =>
+      typeof raw === 'string' && raw.startsWith('pglite:') ? parse.string(raw) : parse.url(['postgres', 'postgresql'])(raw),
   },
   redisUrl: {
     flag: 'redis-url',
     env: 'DROVER_REDIS_URL',
     defaultText: 'redis://127.0.0.1:6379',
-    description: 'Redis URL (ready queues, dispatcher lease).',
-    parse: parse.url(['redis', 'rediss']),
+    description: 'Redis URL (ready queues, dispatcher lease); `memory` keeps them in this process (one coordinator only, as `drover dev` does).',
+    parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['redis', 'rediss'])(raw)),
   },
   redisPrefix: {
     flag: 'redis-prefix',

@@ -1,7 +1,6 @@
 // The REST API: fastify, with its OpenAPI document generated from the route schemas.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Redis } from 'ioredis';
 import type { CoordinatorContext } from '../context.js';
 import { installProblemHandlers } from './problem.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -16,7 +15,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 export const API_VERSION = '0.1.0';
 
 /** Builds the API (not yet listening). */
-export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: () => boolean): Promise<FastifyInstance> {
+export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Per-request lines would dominate the log at thousands of requests a second.
@@ -59,7 +58,7 @@ export async function buildApi(ctx: CoordinatorContext, redis: Redis, isLeader: 
   await scheduleRoutes(app, ctx);
   await actionRoutes(app, ctx);
   await deadLetterRoutes(app, ctx);
-  await healthRoutes(app, ctx, redis, isLeader);
+  await healthRoutes(app, ctx, isLeader);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,5 +1,7 @@
-// The ready queue and the dispatcher lease, in Redis. PostgreSQL stays the truth: the
-// reconciler can rebuild everything here from the runs table.
+// The ready queue and the dispatcher lease: the interface every backend implements, and the
+// Redis backend. PostgreSQL stays the truth: the reconciler can rebuild everything here from
+// the runs table. The in-memory backend (memory-queue.ts) serves `drover dev`; both pass the
+// same contract tests (queue-contract.ts).
 import { Redis } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
@@ -65,14 +67,45 @@ export async function openRedis(url: string): Promise<Redis> {
   return redis;
 }
 
-/** The ready queues and the dispatcher lease. */
-export class ReadyQueue {
+/**
+ * The ready queues and the dispatcher lease. Runs are ordered by queueScore (higher priority,
+ * then older); jobs by their head run's score, then by job id.
+ */
+export interface ReadyQueue {
+  /** Adds runs to their jobs' queues; a run already queued stays where it is. */
+  enqueue(runs: ReadonlyArray<{ runId: string; jobId: string; priority: number }>): Promise<void>;
+  /** Takes up to `count` runs from the head of each job's queue, in queue order. */
+  claimMany(claims: ReadonlyArray<{ jobId: string; count: number }>): Promise<string[][]>;
+  /** Removes specific runs (e.g. cancelled) from a job's queue; returns how many were there. */
+  remove(jobId: string, runIds: string[]): Promise<number>;
+  /** A page of the jobs with queued runs, in dispatch order; `more` is false once the page reached the end. */
+  readyJobs(offset?: number, limit?: number): Promise<{ jobs: ReadyJob[]; more: boolean }>;
+  /** Total queued runs across all jobs. */
+  depth(): Promise<number>;
+  /** Takes or renews the dispatcher lease; returns the epoch while held (a new one when just taken), 0 otherwise. */
+  acquireLease(nodeId: string, ttlMs: number): Promise<number>;
+  /** Gives the lease up, if this node holds it, so another coordinator can take over at once. */
+  releaseLease(nodeId: string): Promise<void>;
+  /** Resolves when the backend answers (health checks). */
+  ping(): Promise<void>;
+  /** Where the queue lives, for messages: `redis://host:port` or `memory`. */
+  readonly describe: string;
+}
+
+/** The Redis backend: every multi-key change is one Lua script (scripts.ts). */
+export class RedisReadyQueue implements ReadyQueue {
   private readonly r: Scripted;
+  readonly describe: string;
   constructor(
     redis: Redis,
     private readonly prefix: string,
   ) {
     this.r = redis as Scripted;
+    this.describe = `redis://${redis.options.host ?? '?'}:${redis.options.port ?? 6379}`;
+  }
+
+  async ping(): Promise<void> {
+    await this.r.ping();
   }
 
   private jobsKey(): string {

@@ -15,7 +15,7 @@ import { insertJob } from '../store/jobs.js';
 import { resetScheduleState } from '../store/schedules.js';
 import { insertRuns } from '../store/insert-runs.js';
 import { markSkipNext, skipNextMarks } from '../store/skip-next.js';
-import { openRedis, ReadyQueue } from '../queue/ready-queue.js';
+import { openRedis, RedisReadyQueue } from '../queue/ready-queue.js';
 import { JobCache } from '../dispatch/job-cache.js';
 import { compileCoordinatorOptions } from '../options.js';
 import { Scheduler } from './scheduler.js';
@@ -40,7 +40,7 @@ beforeAll(async () => {
     options: compileCoordinatorOptions({ env: {} }),
     db,
     dispatchDb: db,
-    queue: new ReadyQueue(redis, env.redisPrefix),
+    queue: new RedisReadyQueue(redis, env.redisPrefix),
     broker,
     jobs: new JobCache(db),
     actions: { poke: () => undefined },

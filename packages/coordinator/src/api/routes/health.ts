@@ -1,7 +1,6 @@
-// /healthz (the process is alive) and /readyz (PostgreSQL, Redis and NATS all answer).
+// /healthz (the process is alive) and /readyz (the store, the queue backend and the bus all answer).
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
 import type { CoordinatorContext } from '../../context.js';
 
 async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok: boolean; error?: string }> {
@@ -16,18 +15,20 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok
   }
 }
 
-export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext, redis: Redis, leader: () => boolean): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext, leader: () => boolean): Promise<void> {
   app.get('/healthz', { schema: { summary: 'The coordinator process is alive', tags: ['health'] } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
-    { schema: { summary: 'PostgreSQL, Redis and NATS are reachable (503 otherwise)', tags: ['health'] } },
+    { schema: { summary: 'PostgreSQL, the queue backend (Redis) and the bus (NATS) answer (503 otherwise)', tags: ['health'] } },
     async (_req, reply) => {
-      const [postgres, redisCheck] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => redis.ping())]);
+      const [postgres, queue] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => ctx.queue.ping())]);
       const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };
-      const ok = postgres.ok && redisCheck.ok && nats.ok;
-      return reply
-        .status(ok ? 200 : 503)
-        .send({ status: ok ? 'ready' : 'not ready', leader: leader(), checks: { postgres, redis: redisCheck, nats } });
+      const ok = postgres.ok && queue.ok && nats.ok;
+      return reply.status(ok ? 200 : 503).send({
+        status: ok ? 'ready' : 'not ready',
+        leader: leader(),
+        checks: { postgres, queue: { ...queue, backend: ctx.queue.describe }, nats },
+      });
     },
   );
 }

@@ -1,0 +1,152 @@
+// The contract every ready-queue backend keeps, as one test suite run against each (Redis in
+// redis-queue.int.test.ts, memory in memory-queue.test.ts): order, idempotent enqueue, claims,
+// removal, paging, and the lease. A backend that passes can serve the dispatcher.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ulid } from 'ulid';
+import type { ReadyQueue } from './ready-queue.js';
+
+/** A fresh, empty queue per call; the suite never shares one between tests. */
+export type MakeQueue = () => Promise<ReadyQueue>;
+
+const T0 = Date.UTC(2026, 0, 1);
+/** A new run id created `ms` after T0 (ULIDs sort by creation time; each call gives another id). */
+const runAt = (ms: number): string => ulid(T0 + ms);
+
+export function readyQueueContract(backend: string, make: MakeQueue): void {
+  describe(`ready queue contract: ${backend}`, () => {
+    it('hands out runs by priority, then oldest first', async () => {
+      const q = await make();
+      const [old, mid, young, urgent] = [runAt(1), runAt(2), runAt(3), runAt(4)];
+      await q.enqueue([
+        { runId: young, jobId: 'j', priority: 50 },
+        { runId: urgent, jobId: 'j', priority: 90 },
+        { runId: old, jobId: 'j', priority: 50 },
+        { runId: mid, jobId: 'j', priority: 50 },
+      ]);
+      expect(await q.claimMany([{ jobId: 'j', count: 2 }])).toEqual([[urgent, old]]);
+      expect(await q.claimMany([{ jobId: 'j', count: 10 }])).toEqual([[mid, young]]);
+      expect(await q.claimMany([{ jobId: 'j', count: 1 }])).toEqual([[]]);
+    });
+
+    it('keeps a run queued once however often it is enqueued', async () => {
+      const q = await make();
+      const r = runAt(5);
+      await q.enqueue([{ runId: r, jobId: 'j', priority: 50 }]);
+      await q.enqueue([{ runId: r, jobId: 'j', priority: 50 }]);
+      expect(await q.depth()).toBe(1);
+      expect(await q.claimMany([{ jobId: 'j', count: 5 }])).toEqual([[r]]);
+    });
+
+    it('lists jobs with queued runs by their head run, with depth, and forgets emptied ones', async () => {
+      const q = await make();
+      const bHead = runAt(10);
+      await q.enqueue([
+        { runId: bHead, jobId: 'b', priority: 50 },
+        { runId: runAt(11), jobId: 'b', priority: 50 },
+        { runId: runAt(20), jobId: 'a', priority: 80 },
+        { runId: runAt(5), jobId: 'c', priority: 50 },
+      ]);
+      const { jobs, more } = await q.readyJobs(0, 10);
+      expect(more).toBe(false);
+      expect(jobs.map((j) => [j.jobId, j.depth])).toEqual([
+        ['a', 1],
+        ['c', 1],
+        ['b', 2],
+      ]);
+      expect(jobs[2]?.headRunId).toBe(bHead);
+      await q.claimMany([{ jobId: 'a', count: 1 }]);
+      expect((await q.readyJobs(0, 10)).jobs.map((j) => j.jobId)).toEqual(['c', 'b']);
+      expect(await q.depth()).toBe(3);
+    });
+
+    it('pages through the jobs', async () => {
+      const q = await make();
+      await q.enqueue(Array.from({ length: 5 }, (_, i) => ({ runId: runAt(100 + i), jobId: `job-${i}`, priority: 50 })));
+      const first = await q.readyJobs(0, 2);
+      const second = await q.readyJobs(2, 2);
+      const last = await q.readyJobs(4, 2);
+      expect([first.more, second.more, last.more]).toEqual([true, true, false]);
+      expect([...first.jobs, ...second.jobs, ...last.jobs].map((j) => j.jobId)).toEqual(['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+    });
+
+    it('removes given runs, moving the head on', async () => {
+      const q = await make();
+      const [a, b, c] = [runAt(1), runAt(2), runAt(3)];
+      await q.enqueue([a, b, c].map((runId) => ({ runId, jobId: 'j', priority: 50 })));
+      expect(await q.remove('j', [a, 'not-queued'])).toBe(1);
+      expect((await q.readyJobs()).jobs[0]?.headRunId).toBe(b);
+      expect(await q.remove('j', [b, c])).toBe(2);
+      expect((await q.readyJobs()).jobs).toEqual([]);
+      expect(await q.remove('other', [a])).toBe(0);
+    });
+
+    it('claims for several jobs at once', async () => {
+      const q = await make();
+      const [x1, y1, y2] = [runAt(1), runAt(2), runAt(3)];
+      await q.enqueue([
+        { runId: x1, jobId: 'x', priority: 50 },
+        { runId: y1, jobId: 'y', priority: 50 },
+        { runId: y2, jobId: 'y', priority: 50 },
+      ]);
+      expect(
+        await q.claimMany([
+          { jobId: 'x', count: 3 },
+          { jobId: 'y', count: 1 },
+          { jobId: 'z', count: 1 },
+        ]),
+      ).toEqual([[x1], [y1], []]);
+    });
+
+    it('hands runs out in the order of a sort by (priority desc, id asc), for any set of runs', async () => {
+      const q = await make();
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ priority: fc.integer({ min: 0, max: 100 }), at: fc.integer({ min: 0, max: 1_000_000 }) }), {
+            maxLength: 40,
+          }),
+          async (specs) => {
+            const jobId = `prop-${n++}`;
+            const runs = specs.map((s) => ({ runId: runAt(s.at), jobId, priority: s.priority }));
+            await q.enqueue(runs);
+            const expected = [...new Map(runs.map((r) => [r.runId, r])).values()]
+              .sort((a, b) => b.priority - a.priority || (a.runId < b.runId ? -1 : 1))
+              .map((r) => r.runId);
+            const [claimed] = await q.claimMany([{ jobId, count: 1000 }]);
+            // Runs created in the same millisecond share a score; their order is by id either way.
+            expect(claimed).toEqual(expected);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    });
+
+    it('gives the lease to one node at a time, with a new epoch for each new holder', async () => {
+      const q = await make();
+      const first = await q.acquireLease('node-a', 10_000);
+      expect(first).toBeGreaterThan(0);
+      expect(await q.acquireLease('node-b', 10_000)).toBe(0);
+      expect(await q.acquireLease('node-a', 10_000)).toBe(first);
+      await q.releaseLease('node-b'); // not the holder: nothing happens
+      expect(await q.acquireLease('node-b', 10_000)).toBe(0);
+      await q.releaseLease('node-a');
+      const second = await q.acquireLease('node-b', 10_000);
+      expect(second).toBeGreaterThan(first);
+    });
+
+    it('lets another node take a lease that expired', async () => {
+      const q = await make();
+      const first = await q.acquireLease('node-a', 30);
+      await new Promise((r) => setTimeout(r, 80));
+      const second = await q.acquireLease('node-b', 10_000);
+      expect(second).toBeGreaterThan(first);
+    });
+
+    it('answers a ping and says where it lives', async () => {
+      const q = await make();
+      await expect(q.ping()).resolves.toBeUndefined();
+      expect(q.describe).toMatch(/^(memory|redis:\/\/)/);
+    });
+  });
+}

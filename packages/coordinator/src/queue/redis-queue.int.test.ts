@@ -1,0 +1,21 @@
+// The ready-queue contract against real Redis, each test under its own key prefix.
+import { afterAll, beforeAll } from 'vitest';
+import type { Redis } from 'ioredis';
+import { createTestEnv, randomId, type TestEnv } from '../../../../test/support/index.js';
+import { openRedis, RedisReadyQueue } from './ready-queue.js';
+import { readyQueueContract } from './queue-contract.js';
+
+let env: TestEnv;
+let redis: Redis;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  redis = await openRedis(env.redisUrl);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await env?.cleanup();
+});
+
+// Each queue gets a prefix of its own under the environment's, all removed with the environment.
+readyQueueContract('redis', async () => new RedisReadyQueue(redis, `${env.redisPrefix}${randomId()}:`));
