@@ -1,79 +1,132 @@
-// `drover dev`: a coordinator and a local agent in one process, for trying Drover on one
-// machine. They talk over Moleculer's in-process transport unless --nats names a server (so
-// other agents can join); state is in the PostgreSQL and Redis named by the usual settings
-// (the database is created and migrated if needed). The agent may run shell scripts, since
-// the machine is the user's own.
+// `drover dev`: a whole Drover in one process with no servers to install — embedded PostgreSQL
+// (PGlite) kept in the data directory, the in-memory queue and lease, Moleculer's in-process
+// transport, a coordinator with its API, and one local agent that may run shell jobs (the
+// machine is the user's own). `--listen nats://…` puts the bus on a real NATS server instead,
+// so agents on other hosts can join; `--database` and `--redis` point at real servers.
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
 import { createLogger } from '../logger.js';
 import { fail } from './common.js';
+import { holdDataDirLock } from './dev-lock.js';
+import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
+
+interface DevFlags {
+  apiAddr: string;
+  dataDir: string;
+  ephemeral?: boolean;
+  listen?: string;
+  nats?: string;
+  namespace: string;
+  database?: string;
+  redis?: string;
+  slots?: string;
+  examples: boolean;
+  logLevel: string;
+}
 
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('run a coordinator and a local agent in one process (state in the PostgreSQL and Redis of the usual settings)')
-    .option('--api-addr <host:port>', 'where the REST API listens', '127.0.0.1:7400')
-    .option('--nats <url>', 'a NATS server to use instead of the in-process transport, so remote agents can join', 'memory')
-    .option('--slots <n>', 'how many runs the local agent runs at once')
-    .option('--state-dir <dir>', "the local agent's state", '.drover/agent')
+    .description('run a whole Drover in one process: embedded PostgreSQL, in-memory queue, coordinator, API and a local agent')
+    .option('--api-addr <host:port>', 'where the REST API listens (port 0: any free port)', '127.0.0.1:7400')
+    .option('--data-dir <dir>', 'where state is kept across restarts (database, agent id)', '.drover')
+    .option('--ephemeral', 'keep nothing: an in-memory database, gone when the process ends')
+    .option('--listen <nats-url>', 'put the bus on this NATS server, so agents on other hosts can join')
+    .option('--nats <nats-url>', 'the same as --listen')
+    .option('--namespace <name>', 'the cluster name remote agents must use with --listen', 'drover')
+    .option('--database <url>', 'a PostgreSQL URL to use instead of the embedded database')
+    .option('--redis <url>', 'a Redis URL to use instead of the in-memory queue')
+    .option('--slots <n>', 'how many runs the local agent runs at once (default: CPU cores)')
+    .option('--no-examples', 'do not create the example jobs in a new database')
     .option('--log-level <level>', 'debug, info, warn or error', 'warn')
-    .action(async (flags: { apiAddr: string; nats: string; slots?: string; stateDir: string; logLevel: string }) => {
+    .action(async (flags: DevFlags) => {
       try {
-        const coordinatorOptions = compileCoordinatorOptions({
-          flags: { 'api-addr': flags.apiAddr, nats: flags.nats, 'auto-migrate': 'true', 'log-level': flags.logLevel },
-          env: process.env,
-        });
-        const agentOptions = compileAgentOptions({
-          flags: {
-            nats: coordinatorOptions.natsUrl,
-            namespace: coordinatorOptions.namespace,
-            'allow-shell': true,
-            'state-dir': path.resolve(flags.stateDir),
-            name: 'local',
-            'log-level': flags.logLevel,
-            ...(flags.slots ? { slots: flags.slots } : {}),
-          },
-          env: {},
-        });
-        process.stdout.write('starting Drover (coordinator and a local agent)…\n');
-        const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel));
-        const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel));
-        await agent.registered;
-        const api = coordinator.url;
-        process.stdout.write(
-          [
-            '',
-            `Drover is running.`,
-            `  API       ${api}   (OpenAPI document: ${api}/openapi.json)`,
-            `  agent     ${agent.agentId} (local, shell allowed)`,
-            `  bus       ${coordinatorOptions.natsUrl === 'memory' ? 'in-process (start with --nats nats://… to let other agents join)' : `${coordinatorOptions.natsUrl}, namespace ${coordinatorOptions.namespace}`}`,
-            `  database  ${coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
-            '',
-            'Try it:',
-            `  curl -s -X POST ${api}/v1/jobs -H 'content-type: application/json' \\`,
-            `       -d '{"name":"hello","executor":{"type":"shell","script":"echo hello from $(hostname)"}}'`,
-            `  curl -s -X POST ${api}/v1/jobs/hello/runs`,
-            `  curl -s "${api}/v1/runs?job=hello"`,
-            '',
-            'Ctrl-C stops it.',
-            '',
-          ].join('\n'),
-        );
-        let stopping = false;
-        const stop = async () => {
-          if (stopping) process.exit(130);
-          stopping = true;
-          process.stdout.write('stopping…\n');
-          await agent.stop({ graceMs: 5000 });
-          await coordinator.stop();
-          process.exit(0);
-        };
-        process.on('SIGINT', () => void stop());
-        process.on('SIGTERM', () => void stop());
+        await runDev(flags);
       } catch (err) {
         fail(err);
       }
     });
+}
+
+async function runDev(flags: DevFlags): Promise<void> {
+  const startedAt = Date.now();
+  const dataDir = path.resolve(flags.dataDir);
+  const scratch = flags.ephemeral ? await mkdtemp(path.join(os.tmpdir(), 'drover-dev-')) : undefined;
+  const releaseLock = flags.ephemeral || flags.database ? () => undefined : holdDataDirLock(dataDir);
+  const database = flags.database ?? (flags.ephemeral ? 'pglite:memory' : `pglite:${path.join(dataDir, 'postgres')}`);
+  const bus = flags.listen ?? flags.nats ?? 'memory';
+  const coordinatorOptions = compileCoordinatorOptions({
+    flags: {
+      'api-addr': flags.apiAddr,
+      nats: bus,
+      namespace: flags.namespace,
+      'database-url': database,
+      'redis-url': flags.redis ?? 'memory',
+      'auto-migrate': 'true',
+      'log-level': flags.logLevel,
+    },
+    // Dev mode is self-contained: DROVER_* variables meant for a cluster do not redirect it.
+    env: {},
+  });
+  const agentOptions = compileAgentOptions({
+    flags: {
+      nats: coordinatorOptions.natsUrl,
+      namespace: coordinatorOptions.namespace,
+      'allow-shell': true,
+      'state-dir': scratch ?? path.join(dataDir, 'agent'),
+      name: 'local',
+      'log-level': flags.logLevel,
+      ...(flags.slots ? { slots: flags.slots } : {}),
+    },
+    env: {},
+  });
+  process.stdout.write(`starting Drover (${flags.ephemeral ? 'ephemeral' : `state in ${dataDir}`})…\n`);
+  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel));
+  const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel));
+  await agent.registered;
+  const created = flags.examples ? await ensureExampleJobs(coordinator.url) : [];
+  const api = coordinator.url;
+  const lines = [
+    '',
+    `Drover is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).`,
+    `  API        ${api}   (OpenAPI document: ${api}/openapi.json)`,
+    `  agent      ${agent.agentId} (local, shell allowed)`,
+    `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
+    `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : coordinatorOptions.redisUrl}`,
+    `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${bus}, namespace ${coordinatorOptions.namespace}: join with "drover agent --nats ${bus} --namespace ${coordinatorOptions.namespace}"`}`,
+    created.length > 0
+      ? `  examples   created ${created.join(', ')}`
+      : `  examples   ${EXAMPLE_JOBS.map((j) => j.name).join(', ')} (if you kept them)`,
+    '',
+    'Try it:',
+    `  curl -s ${api}/v1/runs?job=example-cron                     # the example cron job's runs`,
+    `  curl -s -X POST ${api}/v1/jobs/example-manual/runs -H 'content-type: application/json' -d '{"parameters":{"name":"you"}}'`,
+    `  curl -s -X POST ${api}/v1/jobs -H 'content-type: application/json' \\`,
+    `       -d '{"name":"hello","executor":{"type":"shell","script":"echo hello from $(hostname)"}}'`,
+    `  curl -s -X POST ${api}/v1/jobs/hello/runs`,
+    `  curl -sN "${api}/v1/runs/<run id>/logs?follow=1"            # follow a run's output`,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write('stopping…\n');
+    await agent.stop({ graceMs: 5000 });
+    await coordinator.stop();
+    releaseLock();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    process.stdout.write('stopped\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { DroverError } from '@drover/shared';
 import type { Database } from './schema.js';
+import { isPgliteUrl, openPglite, pgliteDirectory } from './pglite.js';
 
 // int8 (bigint, count(*)) as JS numbers: attempt tokens and counts stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -11,6 +12,7 @@ export type Db = Kysely<Database>;
 
 /** Where a database URL points, without its password, for messages. */
 export function describeDatabaseUrl(url: string): string {
+  if (isPgliteUrl(url)) return `embedded PostgreSQL (PGlite) ${pgliteDirectory(url) ?? 'in memory'}`;
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || 5432}${u.pathname}`;
@@ -21,6 +23,7 @@ export function describeDatabaseUrl(url: string): string {
 
 /** Opens a pool and checks that PostgreSQL answers, failing with an error that says what to do. */
 export async function openDatabase(url: string, opts: { poolSize?: number; asyncCommit?: boolean } = {}): Promise<Db> {
+  if (isPgliteUrl(url)) return openPglite(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolSize ?? 10,
@@ -52,6 +55,7 @@ export async function openDatabase(url: string, opts: { poolSize?: number; async
 
 /** Creates the database named in the URL if the server does not have it yet; returns true if it did. */
 export async function ensureDatabaseExists(url: string): Promise<boolean> {
+  if (isPgliteUrl(url)) return false; // created on first open
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) return false;
