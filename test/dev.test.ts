@@ -1,10 +1,16 @@
-// `drover dev`: one process with a coordinator and a local agent that may run shell jobs.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// `drover dev` as a newcomer runs it: one process, no servers — embedded PostgreSQL in its data
+// directory, the in-memory queue, a local agent. The example cron job runs by itself; a job
+// created over the API runs on the local agent and its output comes back; after a restart the
+// jobs and their history are still there; a second dev on the same directory is refused; and
+// with --listen an agent in another process joins over a real NATS server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   createTestEnv,
   makeStateDir,
+  runHelpers,
   spawnDrover,
+  startAgent,
   waitFor,
   type ApiClient,
   type DroverProcess,
@@ -12,31 +18,103 @@ import {
 } from './support/index.js';
 
 let env: TestEnv;
-let dev: DroverProcess;
-let client: ApiClient;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  dev = spawnDrover(env, ['dev', '--api-addr', '127.0.0.1:0', '--state-dir', makeStateDir(env, 'dev')], { name: 'dev' });
-  const line = await dev.waitForLine((l) => /^\s+API\s+http:\/\//.test(l.text));
-  client = api(/(http:\/\/\S+)/.exec(line.text)?.[1] ?? '');
 });
 afterAll(async () => env?.cleanup());
 
-it('runs a shell job on its local agent and returns its output', async () => {
-  expect((await client.post('/v1/jobs', { name: 'hello', executor: { type: 'shell', script: 'echo "hello from dev"' } })).status).toBe(201);
-  const run = (await client.post<{ id: string }>('/v1/jobs/hello/runs')).body;
-  const done = await waitFor(async () => {
-    const r = (await client.get<{ state: string }>(`/v1/runs/${run.id}`)).body;
-    return r.state === 'succeeded' || r.state === 'failed' ? r : undefined;
+/** Starts `drover dev` on a free port and returns it with its API client, once it says it runs. */
+async function startDev(args: string[]): Promise<{ dev: DroverProcess; client: ApiClient; readySeconds: number }> {
+  const dev = spawnDrover(env, ['dev', '--api-addr', '127.0.0.1:0', ...args], { name: 'dev' });
+  const line = await dev.waitForLine((l) => /^\s+API\s+http:\/\//.test(l.text), 60_000);
+  const ready = dev.lines.find((l) => /ready in/.test(l.text))?.text ?? '';
+  return { dev, client: api(/(http:\/\/\S+)/.exec(line.text)?.[1] ?? ''), readySeconds: Number(/ready in ([\d.]+) s/.exec(ready)?.[1]) };
+}
+
+describe('drover dev with a data directory', () => {
+  let dataDir: string;
+  let first: Awaited<ReturnType<typeof startDev>>;
+  let manualRun: string;
+
+  beforeAll(async () => {
+    dataDir = makeStateDir(env, 'dev-data');
+    first = await startDev(['--data-dir', dataDir]);
   });
-  expect(done.state).toBe('succeeded');
-  const logs = (await client.get<{ items: Array<{ data: string }> }>(`/v1/runs/${run.id}/logs`)).body.items;
-  expect(logs.map((l) => l.data).join('')).toBe('hello from dev\n');
+
+  it('prints what it started and how to use it', () => {
+    const text = first.dev.lines.map((l) => l.text).join('\n');
+    expect(text).toMatch(/agent\s+\S+ \(local, shell allowed\)/);
+    expect(text).toMatch(/database\s+embedded PostgreSQL/);
+    expect(text).toMatch(/examples\s+created example-cron, example-manual/);
+    expect(text).toContain('Ctrl-C stops it.');
+  });
+
+  it('runs the example cron job by itself', async () => {
+    const started = Date.now();
+    const firstRun = await waitForFirstCronRun(first.client);
+    console.log(
+      `drover dev: ready ${first.readySeconds.toFixed(1)} s after start; first example-cron run succeeded ${((Date.now() - started) / 1000 + first.readySeconds).toFixed(1)} s after start`,
+    );
+    expect(firstRun.lastLines.join('\n')).toMatch(/example-cron ran at/);
+  });
+
+  it('runs a job created over the API on the local agent, and its output comes back', async () => {
+    const h = runHelpers(first.client);
+    const jobId = await h.createJob({ name: 'hello', executor: { type: 'shell', script: 'echo "hello from dev, $DROVER_PARAM_WHO"' } });
+    manualRun = await h.trigger(jobId, { who: 'tester' });
+    const run = await h.waitForRun(manualRun);
+    expect(run.state).toBe('succeeded');
+    expect((await h.allLogs(manualRun)).map((c) => c.data).join('')).toBe('hello from dev, tester\n');
+  });
+
+  it('refuses a second dev on the same data directory, naming the one that holds it', async () => {
+    const second = spawnDrover(env, ['dev', '--api-addr', '127.0.0.1:0', '--data-dir', dataDir], { name: 'dev-2' });
+    const status = await second.exited;
+    expect(status.code).toBe(1);
+    expect(second.lines.map((l) => l.text).join('\n')).toMatch(new RegExp(`another drover dev \\(pid ${first.dev.pid}\\) is using`));
+  });
+
+  it('stops cleanly, and after a restart the jobs and their runs are still there', { timeout: 120_000 }, async () => {
+    const status = await first.dev.stop();
+    expect(status.code).toBe(0);
+    const again = await startDev(['--data-dir', dataDir]);
+    const text = again.dev.lines.map((l) => l.text).join('\n');
+    expect(text).not.toMatch(/created example-cron/);
+    const h = runHelpers(again.client);
+    const run = await h.getRun(manualRun);
+    expect(run.state).toBe('succeeded');
+    expect((await h.allLogs(manualRun)).map((c) => c.data).join('')).toBe('hello from dev, tester\n');
+    const jobs = (await again.client.get<{ items: Array<{ name: string }> }>('/v1/jobs')).body.items.map((j) => j.name);
+    expect(jobs.sort()).toEqual(['example-cron', 'example-manual', 'hello']);
+    // And it goes on working: the manual example, with a parameter.
+    const next = await h.trigger((await again.client.get<{ id: string }>('/v1/jobs/example-manual')).body.id, { name: 'again' });
+    expect((await h.waitForRun(next)).state).toBe('succeeded');
+    expect((await h.allLogs(next)).map((c) => c.data).join('')).toMatch(/^Hello, again! \(run /);
+    expect((await again.dev.stop()).code).toBe(0);
+  });
 });
 
-it('stops cleanly on SIGTERM', async () => {
-  const status = await dev.stop();
-  expect(status.code).toBe(0);
-  expect(dev.lines.map((l) => l.text).join('\n')).toContain('stopping');
+it('--ephemeral keeps nothing, and --listen lets an agent in another process join over NATS', { timeout: 120_000 }, async () => {
+  const { dev, client } = await startDev(['--ephemeral', '--no-examples', '--listen', env.natsUrl, '--namespace', env.namespace]);
+  expect(dev.lines.map((l) => l.text).join('\n')).toMatch(/database\s+embedded PostgreSQL, in memory/);
+  const remote = await startAgent(env, { labels: { site: 'remote' }, name: 'remote-agent' });
+  const h = runHelpers(client);
+  const jobId = await h.createJob({
+    name: 'on-the-remote-agent',
+    executor: { type: 'exec', command: ['echo', 'hi from afar'] },
+    constraints: [{ attribute: 'label.site', operator: '=', value: 'remote' }],
+  });
+  const run = await h.waitForRun(await h.trigger(jobId));
+  expect(run).toMatchObject({ state: 'succeeded', agentId: remote.agentId });
+  expect((await dev.stop()).code).toBe(0);
 });
+
+/** The first example-cron run that succeeded (the job fires every 10 s). */
+async function waitForFirstCronRun(client: ApiClient) {
+  const id = await waitFor(
+    async () => (await client.get<{ items: Array<{ id: string }> }>('/v1/runs?job=example-cron&status=succeeded')).body.items[0]?.id,
+    { timeoutMs: 60_000, description: 'the example cron job to run' },
+  );
+  return runHelpers(client).getRun(id);
+}
