@@ -1,5 +1,5 @@
 /** The integration-test harness: isolated environments, real drover processes, HTTP helpers. */
-export { createTestDatabase, ensureTemplateDatabase, templateDatabaseName, type TestDatabase } from './database.js';
+export { createTestDatabase, ensureTemplateDatabase, templateDatabaseName, REPO_ROOT, type TestDatabase } from './database.js';
 export { createTestEnv, deleteRedisKeys, deleteJetStreamStreams, randomId, type TestEnv } from './isolation.js';
 export {
   spawnDrover,

@@ -7,14 +7,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
+import { existsSync } from 'node:fs';
 import { DroverError } from '@drover/shared';
 import { openDatabase } from './db.js';
 
-/** Where the SQL files live: `<repo>/migrations`, or `DROVER_MIGRATIONS_DIR`. */
+/**
+ * Where the SQL files live: `DROVER_MIGRATIONS_DIR`, else the package's own copy (an installed
+ * package, see scripts/pack.mjs), else the repository's `migrations/`.
+ */
 export function migrationsDir(): string {
   if (process.env.DROVER_MIGRATIONS_DIR) return process.env.DROVER_MIGRATIONS_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '../../../../migrations');
+  const packaged = path.resolve(here, '../../migrations');
+  return existsSync(packaged) ? packaged : path.resolve(here, '../../../../migrations');
 }
 
 const DOWN_MARKER = /^--\s*migrate:down\s*$/m;
