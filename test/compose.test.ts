@@ -1,0 +1,73 @@
+// docker-compose.yml, checked where no compose client exists: its shape (the services, health
+// checks and named volumes a local cluster needs), and every Drover service's command run
+// verbatim against this machine's PostgreSQL, Redis and NATS (the compose file's service
+// addresses are swapped for the test environment's, nothing else).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestEnv, REPO_ROOT, spawnDrover, waitFor, type TestEnv } from './support/index.js';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const services = compose.services;
+const drover = Object.entries(services).filter(([, s]) => s.image === 'drover:local');
+const agents = drover.filter(([, s]) => s.command?.[0] === 'agent');
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => env?.cleanup());
+
+it('has PostgreSQL, Redis, NATS with JetStream, a migration, a coordinator and two agents with different labels', () => {
+  expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'nats', 'migrate', 'coordinator']));
+  expect(services.nats?.command).toContain('-js');
+  expect(agents).toHaveLength(2);
+  const labels = agents.map(([, s]) => s.command?.[s.command.indexOf('--label') + 1]);
+  expect(new Set(labels).size).toBe(2);
+});
+
+it('checks the health of every server it waits on, and keeps state in named volumes', () => {
+  for (const name of ['postgres', 'redis', 'nats', 'coordinator'])
+    expect(services[name]?.healthcheck?.test.length, name).toBeGreaterThan(0);
+  for (const [name, s] of Object.entries(services)) {
+    for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+      if (condition === 'service_healthy') expect(services[dep]?.healthcheck, `${name} waits on ${dep}`).toBeDefined();
+    }
+    for (const volume of s.volumes ?? []) expect(compose.volumes, `${name}: ${volume}`).toHaveProperty(volume.split(':')[0] ?? '');
+  }
+  // Agents hold NATS credentials only.
+  for (const [name, s] of agents) expect(Object.keys(s.environment ?? {}), name).toEqual(['DROVER_NATS_URL']);
+});
+
+it('runs every Drover service command as written: migrate, the coordinator and both agents', { timeout: 120_000 }, async () => {
+  const command = (name: string) => services[name]?.command ?? [];
+  const migrate = spawnDrover(env, command('migrate'), { name: 'migrate' });
+  expect((await migrate.exited).code).toBe(0);
+  const coordinator = spawnDrover(env, command('coordinator'), { name: 'coordinator' });
+  const listening = await coordinator.waitForLog('api listening');
+  // The compose file publishes the API on 0.0.0.0:7400; here it is reached on the loopback.
+  const client = api(String(listening.url).replace('0.0.0.0', '127.0.0.1').replace(/\/$/, ''));
+  for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name });
+  const fleet = await waitFor(
+    async () => {
+      const items = (await client.get<{ items: Array<{ name: string; labels: Record<string, string> }> }>('/v1/agents')).body.items;
+      return items.length === 2 ? items : undefined;
+    },
+    { description: 'both agents to register' },
+  );
+  expect(fleet.map((a) => a.labels.region).sort()).toEqual(['eu', 'us']);
+  expect((await client.get('/readyz')).status).toBe(200);
+});
