@@ -1,5 +1,8 @@
-# Drover: one image for every role (coordinator, agent, migrate); the role is the first argument.
-#   docker build -t drover .   then   docker run --rm drover --help
+# Drover images. The default target serves every role (coordinator, agent, migrate, dev): the
+# role is the first argument. The `coordinator` and `agent` targets start that role by default.
+#   docker build -t drover .                                  docker run --rm drover --help
+#   docker build --target coordinator -t drover-coordinator .  docker run -e DROVER_DATABASE_URL=… drover-coordinator
+#   docker build --target agent -t drover-agent .              docker run -e DROVER_NATS_URL=… drover-agent
 
 FROM node:22-slim AS build
 WORKDIR /app
@@ -14,7 +17,7 @@ COPY packages packages
 COPY migrations migrations
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22-slim
+FROM node:22-slim AS runtime
 ENV NODE_ENV=production \
     DROVER_STATE_DIR=/var/lib/drover
 WORKDIR /app
@@ -26,4 +29,13 @@ RUN mkdir -p /var/lib/drover && chown node:node /var/lib/drover
 USER node
 EXPOSE 7400
 ENTRYPOINT ["node", "packages/cli/bin/drover.js"]
+
+FROM runtime AS coordinator
+CMD ["coordinator", "--api-addr", "0.0.0.0:7400"]
+
+FROM runtime AS agent
+# An agent needs NATS only (DROVER_NATS_URL); its id is kept in /var/lib/drover (mount a volume).
+CMD ["agent"]
+
+FROM runtime AS all
 CMD ["--help"]
