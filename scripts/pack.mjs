@@ -47,11 +47,19 @@ try {
     JSON.stringify({ ...coordinator, files: [...coordinator.files, 'migrations'] }, null, 2),
   );
   cpSync(path.join(root, 'packages/cli/bin'), path.join(stage, 'bin'), { recursive: true });
+  // The agent's systemd unit and environment file travel with the command that runs them.
+  cpSync(path.join(root, 'deploy'), path.join(stage, 'deploy'), { recursive: true });
   cpSync(path.join(root, 'packages/cli/dist'), path.join(stage, 'dist'), { recursive: true });
   // Third-party dependencies first (npm would remove the workspace packages as extraneous),
   // then the workspace packages go in and everything is declared bundled.
-  const thirdParty = Object.fromEntries(Object.entries(deps).filter(([d]) => !d.startsWith('@drover/')));
-  const manifest = { ...cli, dependencies: thirdParty, files: ['bin', 'dist'] };
+  // Pinned to the versions the repository's lockfile installed, the ones the tests ran with.
+  const installed = (dep) => readJson(path.join(root, 'node_modules', dep, 'package.json')).version;
+  const thirdParty = Object.fromEntries(
+    Object.keys(deps)
+      .filter((d) => !d.startsWith('@drover/'))
+      .map((d) => [d, installed(d)]),
+  );
+  const manifest = { ...cli, dependencies: thirdParty, files: ['bin', 'dist', 'deploy'] };
   writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2));
   const held = mkdtempSync(path.join(tmpdir(), 'drover-pack-held-'));
   cpSync(path.join(stage, 'node_modules/@drover'), held, { recursive: true });
@@ -62,7 +70,7 @@ try {
   rmSync(held, { recursive: true, force: true });
   writeFileSync(
     path.join(stage, 'package.json'),
-    JSON.stringify({ ...manifest, dependencies: deps, bundleDependencies: Object.keys(deps) }, null, 2),
+    JSON.stringify({ ...manifest, dependencies: { ...deps, ...thirdParty }, bundleDependencies: Object.keys(deps) }, null, 2),
   );
   mkdirSync(out, { recursive: true });
   step('packing');

@@ -232,7 +232,11 @@ describe('service endpoints', () => {
     expect((await client.get('/healthz')).status).toBe(200);
     const ready = await client.get<{ status: string; checks: Record<string, { ok: boolean }> }>('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ postgres: { ok: true }, queue: { ok: true, backend: expect.stringMatching(/^redis:\/\//) }, nats: { ok: true } });
+    expect(ready.body.checks).toEqual({
+      postgres: { ok: true },
+      queue: { ok: true, backend: expect.stringMatching(/^redis:\/\//) },
+      nats: { ok: true },
+    });
   });
 
   it('answers an unknown route with a problem pointing at the OpenAPI document', async () => {

@@ -1,7 +1,8 @@
-// docker-compose.yml, checked where no compose client exists: its shape (the services, health
-// checks and named volumes a local cluster needs), and every Drover service's command run
-// verbatim against this machine's PostgreSQL, Redis and NATS (the compose file's service
-// addresses are swapped for the test environment's, nothing else).
+// docker-compose.yml: `docker compose config` where a compose client exists; everywhere its
+// shape (the services, health checks and named volumes a local cluster needs), and every
+// Drover service's command run as written against this machine's PostgreSQL, Redis and NATS
+// (the service addresses are the test environment's, and the API port a free one).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -31,6 +32,19 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.cleanup());
 
+const composeClient = (() => {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+it.runIf(composeClient)('passes docker compose config', () => {
+  execFileSync('docker', ['compose', '-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config', '--quiet'], { stdio: 'pipe' });
+});
+
 it('has PostgreSQL, Redis, NATS with JetStream, a migration, a coordinator and two agents with different labels', () => {
   expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'nats', 'migrate', 'coordinator']));
   expect(services.nats?.command).toContain('-js');
@@ -56,10 +70,13 @@ it('runs every Drover service command as written: migrate, the coordinator and b
   const command = (name: string) => services[name]?.command ?? [];
   const migrate = spawnDrover(env, command('migrate'), { name: 'migrate' });
   expect((await migrate.exited).code).toBe(0);
-  const coordinator = spawnDrover(env, command('coordinator'), { name: 'coordinator' });
+  // The compose file's API address (0.0.0.0:7400 in a container) becomes a free loopback port
+  // here, so the test never collides with a Drover running on this machine.
+  const coordinatorArgs = command('coordinator').map((a) => (a === '0.0.0.0:7400' ? '127.0.0.1:0' : a));
+  expect(coordinatorArgs).not.toEqual(command('coordinator'));
+  const coordinator = spawnDrover(env, coordinatorArgs, { name: 'coordinator' });
   const listening = await coordinator.waitForLog('api listening');
-  // The compose file publishes the API on 0.0.0.0:7400; here it is reached on the loopback.
-  const client = api(String(listening.url).replace('0.0.0.0', '127.0.0.1').replace(/\/$/, ''));
+  const client = api(String(listening.url).replace(/\/$/, ''));
   for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name });
   const fleet = await waitFor(
     async () => {

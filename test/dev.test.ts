@@ -72,7 +72,7 @@ describe('drover dev with a data directory', () => {
     const second = spawnDrover(env, ['dev', '--api-addr', '127.0.0.1:0', '--data-dir', dataDir], { name: 'dev-2' });
     const status = await second.exited;
     expect(status.code).toBe(1);
-    expect(second.lines.map((l) => l.text).join('\n')).toMatch(new RegExp(`another drover dev \\(pid ${first.dev.pid}\\) is using`));
+    expect(second.lines.map((l) => l.text).join('\n')).toMatch(new RegExp(`process ${first.dev.pid} is using the data directory`));
   });
 
   it('stops cleanly, and after a restart the jobs and their runs are still there', { timeout: 120_000 }, async () => {

@@ -1,7 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createBroker, DroverError, EVENTS } from '@drover/shared';
+import { createBroker, DroverError, EVENTS, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -95,13 +95,21 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     broker.createService(dispatchService(ctx, leadership));
     await startBroker(broker, opts.natsUrl);
     cleanups.push(() => broker.stop());
+    if (opts.redisUrl === 'memory' && opts.natsUrl !== 'memory') await refuseSecondCoordinator(broker, opts.namespace);
     // Every coordinator runs actions, leader or not; they create runs, so the broker must be up.
     actions.start(ctx);
     cleanups.push(() => actions.stop());
     await leadership.start();
     cleanups.push(() => leadership.stop());
     const app = await buildApi(ctx, () => leadership.isLeader);
-    const url = await app.listen({ host: opts.apiAddr.host, port: opts.apiAddr.port });
+    const url = await app.listen({ host: opts.apiAddr.host, port: opts.apiAddr.port }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new DroverError(
+        'API_ADDRESS_IN_USE',
+        `${opts.apiAddr.host}:${opts.apiAddr.port} is already in use (another Drover?); stop it, or give --api-addr another port (port 0 takes any free one)`,
+        { cause: err },
+      );
+    });
     cleanups.push(() => app.close());
     log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader }, 'api listening');
     return { url, nodeId, isLeader: () => leadership.isLeader, stop: cleanup };
@@ -120,6 +128,23 @@ async function releaseWaiting(ctx: CoordinatorContext, endedJobs: Set<string>): 
   if (released.length === 0) return;
   await ctx.queue.enqueue(released);
   ctx.broker.broadcast(EVENTS.queueReady, {});
+}
+
+/**
+ * The in-memory lease is this process's own: a second coordinator in the namespace would
+ * dispatch too, and both would fight over the agents. Refuse to start beside another one.
+ */
+async function refuseSecondCoordinator(broker: ReturnType<typeof createBroker>, namespace: string): Promise<void> {
+  // Nodes announce themselves when they connect; give the answers a moment to arrive.
+  await new Promise((r) => setTimeout(r, 1500));
+  const others = (broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as Array<{ name: string; nodeID: string }>)
+    .filter((s) => s.name === SERVICES.fleet && s.nodeID !== broker.nodeID)
+    .map((s) => s.nodeID);
+  if (others.length === 0) return;
+  throw new DroverError(
+    'COORDINATOR_ALREADY_RUNNING',
+    `another coordinator (${others.join(', ')}) is in namespace "${namespace}", and the in-memory queue and lease serve one coordinator only: give this one a namespace of its own (--namespace), or use Redis (--redis-url) for several`,
+  );
 }
 
 async function startBroker(broker: ReturnType<typeof createBroker>, natsUrl: string): Promise<void> {

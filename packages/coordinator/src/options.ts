@@ -15,7 +15,8 @@ export const coordinatorSettings = {
     flag: 'redis-url',
     env: 'DROVER_REDIS_URL',
     defaultText: 'redis://127.0.0.1:6379',
-    description: 'Redis URL (ready queues, dispatcher lease); `memory` keeps them in this process (one coordinator only, as `drover dev` does).',
+    description:
+      'Redis URL (ready queues, dispatcher lease); `memory` keeps them in this process (one coordinator only, as `drover dev` does).',
     parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['redis', 'rediss'])(raw)),
   },
   redisPrefix: {

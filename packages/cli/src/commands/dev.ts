@@ -3,16 +3,15 @@
 // transport, a coordinator with its API, and one local agent that may run shell jobs (the
 // machine is the user's own). `--listen nats://…` puts the bus on a real NATS server instead,
 // so agents on other hosts can join; `--database` and `--redis` point at real servers.
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { compileCoordinatorOptions, startCoordinator } from '@drover/coordinator';
+import { compileCoordinatorOptions, holdLockFile, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
 import { createLogger } from '../logger.js';
 import { fail } from './common.js';
-import { holdDataDirLock } from './dev-lock.js';
 import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
 
 interface DevFlags {
@@ -27,6 +26,27 @@ interface DevFlags {
   slots?: string;
   examples: boolean;
   logLevel: string;
+}
+
+/**
+ * Dev mode has no authentication and its agent runs shell scripts: say so loudly when anyone
+ * but this machine's users could reach it.
+ */
+function exposureWarnings(apiHost: string, bus: string): string[] {
+  const out: string[] = [];
+  if (!isLoopback(apiHost))
+    out.push(
+      '',
+      `  WARNING: the API listens on ${apiHost} without authentication, and the local agent runs shell scripts:`,
+      '           anyone who can reach this address can run commands on this machine. Use 127.0.0.1 unless you mean it.',
+    );
+  if (bus !== 'memory')
+    out.push(
+      '',
+      `  WARNING: the bus is ${bus}: anything that can publish there can pose as a coordinator or an agent.`,
+      '           Use a NATS server only you can reach.',
+    );
+  return out;
 }
 
 export function registerDevCommand(program: Command): void {
@@ -53,11 +73,27 @@ export function registerDevCommand(program: Command): void {
     });
 }
 
+/** How long a clean stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 15_000;
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
 async function runDev(flags: DevFlags): Promise<void> {
   const startedAt = Date.now();
   const dataDir = path.resolve(flags.dataDir);
   const scratch = flags.ephemeral ? await mkdtemp(path.join(os.tmpdir(), 'drover-dev-')) : undefined;
-  const releaseLock = flags.ephemeral || flags.database ? () => undefined : holdDataDirLock(dataDir);
+  // Whatever happens from here (a failed start, a crash, a second Ctrl-C), an ephemeral run leaves nothing behind.
+  if (scratch) process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  let releaseLock: () => void = () => undefined;
+  if (!flags.ephemeral) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    releaseLock = holdLockFile(path.join(dataDir, 'dev.pid'), `the data directory ${dataDir} (another drover dev?)`);
+    process.on('exit', () => releaseLock());
+  }
+  // Until the coordinator is up, Ctrl-C simply ends the process (the exit handlers clean up).
+  const early = () => process.exit(130);
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const database = flags.database ?? (flags.ephemeral ? 'pglite:memory' : `pglite:${path.join(dataDir, 'postgres')}`);
   const bus = flags.listen ?? flags.nats ?? 'memory';
   const coordinatorOptions = compileCoordinatorOptions({
@@ -89,7 +125,12 @@ async function runDev(flags: DevFlags): Promise<void> {
   const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel));
   const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel));
   await agent.registered;
-  const created = flags.examples ? await ensureExampleJobs(coordinator.url) : [];
+  // Examples go into a new database only: once created (or deleted by the user) they stay as the user left them.
+  const marker = path.join(scratch ?? dataDir, 'examples-created');
+  const created = flags.examples && !existsSync(marker) ? await ensureExampleJobs(coordinator.url) : [];
+  writeFileSync(marker, new Date().toISOString());
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   const api = coordinator.url;
   const lines = [
     '',
@@ -102,9 +143,10 @@ async function runDev(flags: DevFlags): Promise<void> {
     created.length > 0
       ? `  examples   created ${created.join(', ')}`
       : `  examples   ${EXAMPLE_JOBS.map((j) => j.name).join(', ')} (if you kept them)`,
+    ...exposureWarnings(coordinatorOptions.apiAddr.host, bus),
     '',
     'Try it:',
-    `  curl -s ${api}/v1/runs?job=example-cron                     # the example cron job's runs`,
+    `  curl -s '${api}/v1/runs?job=example-cron'                   # the example cron job's runs`,
     `  curl -s -X POST ${api}/v1/jobs/example-manual/runs -H 'content-type: application/json' -d '{"parameters":{"name":"you"}}'`,
     `  curl -s -X POST ${api}/v1/jobs -H 'content-type: application/json' \\`,
     `       -d '{"name":"hello","executor":{"type":"shell","script":"echo hello from $(hostname)"}}'`,
@@ -120,10 +162,12 @@ async function runDev(flags: DevFlags): Promise<void> {
     if (stopping) process.exit(130);
     stopping = true;
     process.stdout.write('stopping…\n');
+    setTimeout(() => {
+      process.stdout.write(`not stopped after ${STOP_DEADLINE_MS / 1000} s; exiting anyway\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     await agent.stop({ graceMs: 5000 });
     await coordinator.stop();
-    releaseLock();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
     process.stdout.write('stopped\n');
     process.exit(0);
   };

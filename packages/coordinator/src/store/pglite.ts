@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Kysely, PGliteDialect } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
+import { holdLockFile } from './dir-lock.js';
 
 export const PGLITE_SCHEME = 'pglite:';
 
@@ -19,28 +20,47 @@ export function pgliteDirectory(url: string): string | undefined {
   return rest === '' || rest === 'memory' ? undefined : path.resolve(rest);
 }
 
-const open = new Map<string, { pglite: PGlite; refs: number }>();
+/** Open instances by directory (`memory` for the in-memory one); the promise is stored at once, so concurrent opens share. */
+const open = new Map<string, { pglite: Promise<PGlite>; refs: number; unlock: () => void }>();
+const keyOf = (url: string): string => pgliteDirectory(url) ?? 'memory';
 
 async function acquire(url: string): Promise<PGlite> {
-  const found = open.get(url);
+  const key = keyOf(url);
+  const found = open.get(key);
   if (found) {
     found.refs++;
     return found.pglite;
   }
   const dir = pgliteDirectory(url);
-  if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let unlock = () => undefined as void;
+  if (dir) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Another process on the same files would corrupt them: one process per directory.
+    unlock = holdLockFile(`${dir}.lock`, `the embedded database in ${dir}`);
+  }
   // int8 (bigint, count(*)) as JS numbers, as with the server: tokens and counts stay far below 2^53.
-  const pglite = new PGlite(dir, { parsers: { 20: (v: string) => Number(v) } });
-  await pglite.waitReady;
-  open.set(url, { pglite, refs: 1 });
-  return pglite;
+  const pglite = (async () => {
+    const db = new PGlite(dir, { parsers: { 20: (v: string) => Number(v) } });
+    await db.waitReady;
+    return db;
+  })();
+  open.set(key, { pglite, refs: 1, unlock });
+  try {
+    return await pglite;
+  } catch (err) {
+    open.delete(key);
+    unlock();
+    throw err;
+  }
 }
 
 async function release(url: string): Promise<void> {
-  const found = open.get(url);
+  const key = keyOf(url);
+  const found = open.get(key);
   if (!found || --found.refs > 0) return;
-  open.delete(url);
-  await found.pglite.close();
+  open.delete(key);
+  await (await found.pglite).close();
+  found.unlock();
 }
 
 type Transaction = Parameters<Parameters<PGlite['transaction']>[0]>[0];

@@ -19,6 +19,14 @@ function parseCursor(cursor: string | undefined): { attempt: number; seq: number
 }
 
 export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
+  // Followers are hijacked responses the server would wait for forever on close: end them first.
+  let stopping = false;
+  const followers = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    stopping = true;
+    for (const end of followers) end();
+  });
+
   app.get(
     '/v1/runs/:id/logs',
     {
@@ -68,8 +76,19 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       });
       let closed = false;
       req.raw.on('close', () => (closed = true));
-      const write = (event: string, data: unknown, eventId?: string) =>
-        res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const endNow = () => {
+        if (closed) return;
+        closed = true;
+        res.write(
+          `event: end\ndata: ${JSON.stringify({ state: null, reason: 'the coordinator is stopping; reconnect with the last event id as cursor' })}\n\n`,
+        );
+        res.end();
+      };
+      if (stopping) return endNow();
+      followers.add(endNow);
+      const write = (event: string, data: unknown, eventId?: string) => {
+        if (!res.writableEnded) res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
       try {
         while (!closed) {
           // Read the state before the chunks: if the run had ended then, these chunks are the last.
@@ -91,6 +110,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         ctx.log.error({ err, runId: id }, 'log stream failed');
         write('error', { detail: 'the log stream failed; reconnect with the last event id as cursor' });
       }
+      followers.delete(endNow);
       res.end();
     },
   );
