@@ -77,8 +77,10 @@ it('fences the late result of an agent that was frozen past its TTL', { timeout:
   );
   expect(first.agentId).toBe(frozen.agentId);
 
-  const other = await startAgent(env, { labels: { pool: 'freeze' }, slots: 1, name: 'other' });
+  // Freeze first: starting the other agent takes seconds on a loaded machine, long enough for
+  // the 3 s run to finish before the freeze.
   frozen.proc.child.kill('SIGSTOP');
+  const other = await startAgent(env, { labels: { pool: 'freeze' }, slots: 1, name: 'other' });
   const done = await waitFor(
     async () => {
       const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
