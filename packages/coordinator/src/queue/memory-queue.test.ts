@@ -1,4 +1,4 @@
 import { MemoryReadyQueue } from './memory-queue.js';
-import { readyQueueContract } from './queue-contract.js';
+import { readyQueueContract } from '../../test/queue-contract.js';
 
 readyQueueContract('memory', async () => new MemoryReadyQueue());

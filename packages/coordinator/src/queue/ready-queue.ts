@@ -1,7 +1,7 @@
 // The ready queue and the dispatcher lease: the interface every backend implements, and the
 // Redis backend. PostgreSQL stays the truth: the reconciler can rebuild everything here from
 // the runs table. The in-memory backend (memory-queue.ts) serves `drover dev`; both pass the
-// same contract tests (queue-contract.ts).
+// same contract tests (test/queue-contract.ts).
 import { Redis } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';

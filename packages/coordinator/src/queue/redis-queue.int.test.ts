@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createTestEnv, randomId, type TestEnv } from '../../../../test/support/index.js';
 import { openRedis, RedisReadyQueue } from './ready-queue.js';
-import { readyQueueContract } from './queue-contract.js';
+import { readyQueueContract } from '../../test/queue-contract.js';
 
 let env: TestEnv;
 let redis: Redis;

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
-import type { ReadyQueue } from './ready-queue.js';
+import type { ReadyQueue } from '../src/queue/ready-queue.js';
 
 /** A fresh, empty queue per call; the suite never shares one between tests. */
 export type MakeQueue = () => Promise<ReadyQueue>;
