@@ -116,9 +116,11 @@ describe('exec executor', () => {
   });
 
   // A group member that traps SIGTERM to clean up, taking longer than the 1 s the agent waits
-  // for leftover output after a normal exit; `redirect` detaches it from the output pipes.
+  // for leftover output after a normal exit; `redirect` detaches it from the output pipes. It
+  // waits in short sleeps: sh runs a trap only once its foreground command ends, and a SIGTERM
+  // landing just as a long `sleep` is forked can be taken by that sleep, leaving sh to wait it out.
   const cleanupScript = (redirect: boolean) =>
-    `sh -c 'trap "sleep 1.5; echo cleaned > \\"$0\\"; exit 0" TERM; echo $$ > "$0.pid"; sleep 60' "$1" ${redirect ? '>/dev/null 2>&1' : ''} & wait`;
+    `sh -c 'trap "sleep 1.5; echo cleaned > \\"$0\\"; exit 0" TERM; echo $$ > "$0.pid"; while :; do sleep 0.1; done' "$1" ${redirect ? '>/dev/null 2>&1' : ''} & wait`;
 
   for (const redirect of [false, true]) {
     it(`gives a stopped attempt's members the rest of the grace to clean up (${redirect ? 'output redirected' : 'holding the output pipes'})`, async () => {
