@@ -84,10 +84,10 @@ describe('slackMessage', () => {
 
   it("prefers the run's error to its exit code, escapes Slack markup and keeps a long error's head", () => {
     const m = slackMessage(
-      event({ event: 'on_timeout', run: run({ state: 'timed_out', exitCode: null, error: `<b>&${'x'.repeat(2000)}` }) }),
+      event({ event: 'on_timeout', run: run({ state: 'timed_out', exitCode: null, error: `<b>&${'disk full; '.repeat(200)}` }) }),
     );
     const errorBlock = m.blocks[2] as { text: { text: string } };
-    expect(errorBlock.text.text.startsWith('*Error*\n```&lt;b&gt;&amp;xxx')).toBe(true);
+    expect(errorBlock.text.text.startsWith('*Error*\n```&lt;b&gt;&amp;disk full; disk full;')).toBe(true);
     expect(errorBlock.text.text.length).toBeLessThan(3000);
     expect(m.text).toContain('timed out');
     expect((m.blocks[1] as { fields: Array<{ text: string }> }).fields[3]?.text).toBe('*Exit code*\n–');
