@@ -16,7 +16,7 @@ import {
   type ReportResponse,
   type RunOffer,
 } from '@drover/shared';
-import { api, createTestEnv, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { api, createTestEnv, finishedEvent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
 let env: TestEnv;
 let client: ApiClient;
@@ -109,67 +109,19 @@ it('accepts one result per attempt and records every stale message', async () =>
     { kind: 'started', runId, token: t, at },
     { kind: 'log', runId, token: t, seq: 0, stream: 'stdout', data: 'hello\n', at },
     { kind: 'log', runId, token: t - 1, seq: 1, stream: 'stdout', data: 'from the past\n', at },
-    {
-      kind: 'finished',
-      runId,
-      token: t,
-      at: at + 5,
-      outcome: 'succeeded',
-      exitCode: 0,
-      signal: null,
-      error: null,
-      durationMs: 5,
-      cpuTimeMs: 1,
-      peakMemoryBytes: 1024,
-      httpStatus: null,
-      outputBytes: 0,
-      droppedBytes: 0,
-      lastLines: [],
-    },
+    finishedEvent(runId, t, { at: at + 5, outcome: 'succeeded', durationMs: 5, cpuTimeMs: 1, peakMemoryBytes: 1024 }),
   ]);
   expect(ok.stale).toEqual([{ runId, token: t - 1 }]);
 
   // A resend of the same result (the ack was lost) is harmless and not a fencing event.
   const resend = await report('fake-1', [
-    {
-      kind: 'finished',
-      runId,
-      token: t,
-      at: at + 5,
-      outcome: 'succeeded',
-      exitCode: 0,
-      signal: null,
-      error: null,
-      durationMs: 5,
-      cpuTimeMs: 1,
-      peakMemoryBytes: 1024,
-      httpStatus: null,
-      outputBytes: 0,
-      droppedBytes: 0,
-      lastLines: [],
-    },
+    finishedEvent(runId, t, { at: at + 5, outcome: 'succeeded', durationMs: 5, cpuTimeMs: 1, peakMemoryBytes: 1024 }),
   ]);
   expect(resend.stale).toEqual([]);
 
   // A second, different result for the same attempt is not accepted.
   await report('fake-1', [
-    {
-      kind: 'finished',
-      runId,
-      token: t,
-      at: at + 9,
-      outcome: 'failed',
-      exitCode: 1,
-      signal: null,
-      error: 'late',
-      durationMs: 9,
-      cpuTimeMs: 1,
-      peakMemoryBytes: 1024,
-      httpStatus: null,
-      outputBytes: 0,
-      droppedBytes: 0,
-      lastLines: [],
-    },
+    finishedEvent(runId, t, { at: at + 9, outcome: 'failed', error: 'late', durationMs: 9, cpuTimeMs: 1, peakMemoryBytes: 1024 }),
   ]);
 
   const run = (await client.get<{ state: string; exitCode: number; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;
@@ -209,23 +161,7 @@ it('accepts a result resent together with a start that was already applied (its 
   // ... so the outbox resends it, with what happened since, in one batch.
   const again = await report('fake-1', [
     started,
-    {
-      kind: 'finished',
-      runId,
-      token,
-      at: at + 3,
-      outcome: 'failed',
-      exitCode: 2,
-      signal: null,
-      error: null,
-      durationMs: 3,
-      cpuTimeMs: 1,
-      peakMemoryBytes: 1024,
-      httpStatus: null,
-      outputBytes: 0,
-      droppedBytes: 0,
-      lastLines: [],
-    },
+    finishedEvent(runId, token, { at: at + 3, outcome: 'failed', exitCode: 2, durationMs: 3, cpuTimeMs: 1, peakMemoryBytes: 1024 }),
   ]);
   expect(again.stale).toEqual([]);
   const run = (await client.get<{ state: string; exitCode: number; transitions: Array<{ to: string }> }>(`/v1/runs/${runId}`)).body;

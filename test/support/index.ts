@@ -19,3 +19,4 @@ export {
 export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
 export { runHelpers, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
+export { finishedEvent } from './events.js';

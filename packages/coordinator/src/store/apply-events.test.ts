@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '@drover/shared';
 import { foldEvents } from './apply-events.js';
+import { finishedEvent } from '../../../../test/support/events.js';
 
 const started = (runId: string, token: number, at = 1): AgentEvent => ({ kind: 'started', runId, token, at });
-const finished = (runId: string, token: number, outcome: 'succeeded' | 'failed' = 'succeeded', at = 2): AgentEvent => ({
-  kind: 'finished',
-  runId,
-  token,
-  at,
-  outcome,
-  exitCode: outcome === 'succeeded' ? 0 : 1,
-  signal: null,
-  error: null,
-  durationMs: 1.4,
-  cpuTimeMs: null,
-  peakMemoryBytes: null,
-  httpStatus: null,
-  outputBytes: 0,
-  droppedBytes: 0,
-  lastLines: [],
-});
+const finished = (runId: string, token: number, outcome: 'succeeded' | 'failed' = 'succeeded', at = 2): AgentEvent =>
+  finishedEvent(runId, token, { at, outcome, durationMs: 1.4 });
 const log = (runId: string, token: number, seq: number): AgentEvent => ({
   kind: 'log',
   runId,

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { ulid } from 'ulid';
 import { compileRetryPolicy, PROTOCOL_VERSION, type AgentEvent, type JobDefinition, type RetryPolicy } from '@drover/shared';
 import { createTestEnv, type TestEnv } from '../../../../test/support/index.js';
+import { finishedEvent } from '../../../../test/support/events.js';
 import { openDatabase, type Db } from './db.js';
 import { insertJob } from './jobs.js';
 import { runsToStop, setAgentState, upsertAgent } from './agents.js';
@@ -62,23 +63,8 @@ async function runningRun(jobId: string, agentId: string): Promise<string> {
   return id;
 }
 
-const failed = (runId: string, token = 1): AgentEvent => ({
-  kind: 'finished',
-  runId,
-  token,
-  at: Date.now(),
-  outcome: 'failed',
-  exitCode: 1,
-  signal: null,
-  error: 'exited with code 1',
-  durationMs: 10,
-  cpuTimeMs: null,
-  peakMemoryBytes: null,
-  httpStatus: null,
-  outputBytes: 0,
-  droppedBytes: 0,
-  lastLines: [],
-});
+const failed = (runId: string, token = 1): AgentEvent =>
+  finishedEvent(runId, token, { outcome: 'failed', error: 'exited with code 1', durationMs: 10 });
 
 const requestCancel = (runId: string) => sql`UPDATE runs SET cancel_requested_at = now() WHERE id = ${runId}`.execute(db);
 
