@@ -155,37 +155,30 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     return { ids: ids.slice(0, MAX_BULK), more: ids.length > MAX_BULK };
   };
 
-  app.post(
-    '/v1/dead-letters/replay',
-    {
-      schema: {
-        summary: `Replay every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
-        tags: ['dead letters'],
-        body: BulkSchema,
-        response: { 200: BulkResult, 400: ProblemSchema },
+  // The bulk operations: the same filter, each resolving what it matched its own way.
+  const bulkOperations: Record<'replay' | 'dismiss', { verb: string; resolve: (ids: string[]) => Promise<string[]> }> = {
+    replay: {
+      verb: 'Replay',
+      resolve: async (ids) => (await retryRunsByHand(ctx, ids, 'dead letter replayed (bulk)')).map((r) => r.runId),
+    },
+    dismiss: { verb: 'Dismiss', resolve: (ids) => dismissDeadLetters(ctx.db, ids, ctx.now()) },
+  };
+  for (const [name, op] of Object.entries(bulkOperations)) {
+    app.post(
+      `/v1/dead-letters/${name}`,
+      {
+        schema: {
+          summary: `${op.verb} every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
+          tags: ['dead letters'],
+          body: BulkSchema,
+          response: { 200: BulkResult, 400: ProblemSchema },
+        },
       },
-    },
-    async (req) => {
-      const { ids, more } = await bulk(req.body as FilterInput & { all?: boolean });
-      const requeued = await retryRunsByHand(ctx, ids, 'dead letter replayed (bulk)');
-      return { count: requeued.length, runIds: requeued.map((r) => r.runId), more };
-    },
-  );
-
-  app.post(
-    '/v1/dead-letters/dismiss',
-    {
-      schema: {
-        summary: `Dismiss every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
-        tags: ['dead letters'],
-        body: BulkSchema,
-        response: { 200: BulkResult, 400: ProblemSchema },
+      async (req) => {
+        const { ids, more } = await bulk(req.body as FilterInput & { all?: boolean });
+        const done = await op.resolve(ids);
+        return { count: done.length, runIds: done, more };
       },
-    },
-    async (req) => {
-      const { ids, more } = await bulk(req.body as FilterInput & { all?: boolean });
-      const dismissed = await dismissDeadLetters(ctx.db, ids, ctx.now());
-      return { count: dismissed.length, runIds: dismissed, more };
-    },
-  );
+    );
+  }
 }
