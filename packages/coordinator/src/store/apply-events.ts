@@ -107,7 +107,7 @@ async function settleFailures(db: Db, changes: RunChange[], policies: RetryPolic
   return settled.map((c) => {
     const row = byId.get(c.id);
     if (!row || !FAILED_OUTCOMES.has(c.attempt_outcome)) return c;
-    const run: EndingRun = { jobId: row.job_id, attempt: row.attempt, retryBase: row.retry_base };
+    const run: EndingRun = { attempt: row.attempt, retryBase: row.retry_base };
     return settleEnd(c, run, policyOf.get(row.job_id) ?? NO_RETRY_POLICY);
   });
 }

@@ -60,7 +60,7 @@ async function loseAttempts(
       error,
       steps: [{ from_state: 'running', to_state: 'lost', at, reason: why }],
     };
-    return settleEnd(change, { jobId: r.job_id, attempt: r.attempt, retryBase: r.retry_base }, policyOf.get(r.job_id) ?? NO_RETRY_POLICY);
+    return settleEnd(change, { attempt: r.attempt, retryBase: r.retry_base }, policyOf.get(r.job_id) ?? NO_RETRY_POLICY);
   });
   const agentOf = new Map(rows.map((r) => [r.id, r.agent_id]));
   const applied = await applyRunChanges(db, changes, { agentId: null }, (c) => agentOf.get(c.id) ?? null);

@@ -12,7 +12,7 @@ const ended = (outcome: string, over: Partial<RunChange> = {}): RunChange => ({
   steps: [{ from_state: 'running', to_state: outcome, at: 10_000, reason: 'exited with code 1' }],
   ...over,
 });
-const run = (over: Partial<EndingRun> = {}): EndingRun => ({ jobId: 'j', attempt: 1, retryBase: 0, ...over });
+const run = (over: Partial<EndingRun> = {}): EndingRun => ({ attempt: 1, retryBase: 0, ...over });
 const policy = compileRetryPolicy({ maxAttempts: 3, initialDelay: '2s' });
 
 describe('settleEnd', () => {

@@ -6,7 +6,6 @@ import type { RunChange } from './run-changes.js';
 
 /** What the store knows of a run whose attempt just ended. */
 export interface EndingRun {
-  jobId: string;
   attempt: number;
   /** The attempt count at the last manual retry: retries are counted from there. */
   retryBase: number;
