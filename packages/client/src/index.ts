@@ -1,0 +1,2 @@
+/** The Drover API client (see README). */
+export const CLIENT_PACKAGE = '@drover/client';

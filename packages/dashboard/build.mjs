@@ -1,0 +1,1 @@
+// Placeholder build until the dashboard lands: nothing to bundle yet.
