@@ -3,3 +3,4 @@ export { coordinatorSettings, compileCoordinatorOptions, type CoordinatorOptions
 export { migrateToLatest, migrateDown, migrationStatus, migrationsDir } from './store/migrator.js';
 export { openDatabase, describeDatabaseUrl, ensureDatabaseExists, type Db } from './store/db.js';
 export { holdLockFile } from './store/dir-lock.js';
+export { openApiDocument, type OpenApiDocument } from './api/openapi.js';

@@ -33,6 +33,9 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
     body === '' ? done(null, undefined) : json(req, body as string, done),
   );
   await app.register(swagger, {
+    // Shared schemas keep their $id as their component name (Run, Job, Problem…), so generated
+    // clients get readable type names instead of def-0, def-1….
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {
