@@ -1,2 +1,17 @@
-/** The Drover API client (see README). */
-export const CLIENT_PACKAGE = '@drover/client';
+/** @drover/client: a typed client of the Drover REST API (see README.md). */
+export type { paths, components } from './schema.js';
+export { createDroverClient, ok, type DroverClient, type DroverClientOptions, type ClientResult } from './client.js';
+export { DroverApiError, DroverConnectionError, type Problem, type FieldError } from './errors.js';
+export { followRunLogs, type FollowOptions, type LogChunk } from './follow.js';
+import type { components } from './schema.js';
+
+/** A job as the API returns it. */
+export type Job = components['schemas']['Job'];
+/** A run as the API lists it. */
+export type Run = components['schemas']['Run'];
+/** One attempt of a run (GET /v1/runs/{id}). */
+export type Attempt = components['schemas']['Attempt'];
+/** A registered agent. */
+export type Agent = components['schemas']['Agent'];
+/** An entry of the dead-letter list. */
+export type DeadLetter = components['schemas']['DeadLetter'];
