@@ -60,6 +60,64 @@ export function readyQueueContract(backend: string, make: MakeQueue): void {
       expect(await q.depth()).toBe(3);
     });
 
+    it('counts queued runs per priority across jobs, and forgets priorities once emptied', async () => {
+      const q = await make();
+      expect(await q.depthByPriority()).toEqual(new Map());
+      await q.enqueue([
+        { runId: runAt(1), jobId: 'a', priority: 100 },
+        { runId: runAt(2), jobId: 'a', priority: 50 },
+        { runId: runAt(3), jobId: 'a', priority: 50 },
+        { runId: runAt(4), jobId: 'b', priority: 50 },
+        { runId: runAt(5), jobId: 'b', priority: 0 },
+        { runId: runAt(6), jobId: 'c', priority: 7 },
+      ]);
+      expect(await q.depthByPriority()).toEqual(
+        new Map([
+          [100, 1],
+          [50, 3],
+          [7, 1],
+          [0, 1],
+        ]),
+      );
+      await q.claimMany([{ jobId: 'a', count: 1 }]);
+      await q.remove('c', [(await q.readyJobs()).jobs.find((j) => j.jobId === 'c')?.headRunId ?? '']);
+      expect(await q.depthByPriority()).toEqual(
+        new Map([
+          [50, 3],
+          [0, 1],
+        ]),
+      );
+      expect([...(await q.depthByPriority()).values()].reduce((a, b) => a + b, 0)).toBe(await q.depth());
+    });
+
+    it('counts per priority exactly what was queued, for any set of runs', async () => {
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              priority: fc.integer({ min: 0, max: 100 }),
+              at: fc.integer({ min: 0, max: 1_000_000 }),
+              job: fc.integer({ min: 0, max: 3 }),
+            }),
+            {
+              maxLength: 40,
+            },
+          ),
+          async (specs) => {
+            const q = await make();
+            const runs = specs.map((s) => ({ runId: runAt(s.at), jobId: `depth-${n}-${s.job}`, priority: s.priority }));
+            n++;
+            await q.enqueue(runs);
+            const expected = new Map<number, number>();
+            for (const r of runs) expected.set(r.priority, (expected.get(r.priority) ?? 0) + 1);
+            expect(await q.depthByPriority()).toEqual(expected);
+          },
+        ),
+        { numRuns: 20 },
+      );
+    });
+
     it('pages through the jobs', async () => {
       const q = await make();
       await q.enqueue(Array.from({ length: 5 }, (_, i) => ({ runId: runAt(100 + i), jobId: `job-${i}`, priority: 50 })));

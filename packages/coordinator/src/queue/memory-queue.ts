@@ -2,7 +2,7 @@
 // Redis backend's order exactly — runs by queueScore then run id, jobs by head score then job
 // id — and passes the same contract tests. Nothing survives a restart, which is fine: the
 // reconciler rebuilds the queue from PostgreSQL (PGlite) within seconds of starting.
-import { queueScore, type ReadyJob, type ReadyQueue } from './ready-queue.js';
+import { priorityOfScore, queueScore, type ReadyJob, type ReadyQueue } from './ready-queue.js';
 
 interface Entry {
   score: number;
@@ -100,6 +100,16 @@ export class MemoryReadyQueue implements ReadyQueue {
     let n = 0;
     for (const q of this.jobs.values()) n += q.entries.length;
     return n;
+  }
+
+  async depthByPriority(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const q of this.jobs.values())
+      for (const e of q.entries) {
+        const priority = priorityOfScore(e.score);
+        out.set(priority, (out.get(priority) ?? 0) + 1);
+      }
+    return out;
   }
 
   async acquireLease(nodeId: string, ttlMs: number): Promise<number> {

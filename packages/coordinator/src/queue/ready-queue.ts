@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
-import { ACQUIRE_LEASE, CLAIM_RUNS, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
+import { ACQUIRE_LEASE, CLAIM_RUNS, DEPTH_BY_PRIORITY, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
 
 /** A job with queued runs, and where its head run stands in priority order. */
 export interface ReadyJob {
@@ -22,6 +22,7 @@ type Scripted = Redis & {
   claimRuns(k1: string, k2: string, jobId: string, n: number): Promise<string[]>;
   removeRuns(k1: string, k2: string, ...args: string[]): Promise<number>;
   readyJobs(k1: string, prefix: string, offset: number, limit: number): Promise<Array<string | number>>;
+  depthByPriority(k1: string, prefix: string, offset: number, limit: number, step: number): Promise<number[]>;
   acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
   releaseLease(k1: string, nodeId: string): Promise<number>;
 };
@@ -36,6 +37,11 @@ const PRIORITY_STEP = 2 ** 41; // ms: ~69 years of creation times within one pri
  */
 export function queueScore(priority: number, runId: string): number {
   return (100 - priority) * PRIORITY_STEP + Math.max(0, decodeTime(runId) - QUEUE_EPOCH);
+}
+
+/** The priority a queue score was made with (the inverse of queueScore's band). */
+export function priorityOfScore(score: number): number {
+  return 100 - Math.floor(score / PRIORITY_STEP);
 }
 
 /** The results of a pipeline, or its first error. */
@@ -62,6 +68,7 @@ export async function openRedis(url: string): Promise<Redis> {
   redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
   redis.defineCommand('removeRuns', { numberOfKeys: 2, lua: REMOVE_RUNS });
   redis.defineCommand('readyJobs', { numberOfKeys: 1, lua: READY_JOBS });
+  redis.defineCommand('depthByPriority', { numberOfKeys: 1, lua: DEPTH_BY_PRIORITY });
   redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: ACQUIRE_LEASE });
   redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   return redis;
@@ -82,6 +89,8 @@ export interface ReadyQueue {
   readyJobs(offset?: number, limit?: number): Promise<{ jobs: ReadyJob[]; more: boolean }>;
   /** Total queued runs across all jobs. */
   depth(): Promise<number>;
+  /** Queued runs per priority (0–100), across all jobs; priorities without runs are absent (metrics). */
+  depthByPriority(): Promise<Map<number, number>>;
   /** Takes or renews the dispatcher lease; returns the epoch while held (a new one when just taken), 0 otherwise. */
   acquireLease(nodeId: string, ttlMs: number): Promise<number>;
   /** Gives the lease up, if this node holds it, so another coordinator can take over at once. */
@@ -170,6 +179,19 @@ export class RedisReadyQueue implements ReadyQueue {
       const { jobs, more } = await this.readyJobs(offset, 1000);
       total += jobs.reduce((n, j) => n + j.depth, 0);
       if (!more) return total;
+    }
+  }
+
+  /** Queued runs per priority: one read-only script call per 1000 jobs. */
+  async depthByPriority(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let offset = 0; ; offset += 1000) {
+      const [read = 0, ...pairs] = await this.r.depthByPriority(this.jobsKey(), this.prefix, offset, 1000, PRIORITY_STEP);
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        const priority = 100 - Number(pairs[i]);
+        out.set(priority, (out.get(priority) ?? 0) + Number(pairs[i + 1]));
+      }
+      if (Number(read) < 1000) return out;
     }
   }
 

@@ -71,6 +71,37 @@ return out
 `;
 
 /**
+ * depthByPriority — queued runs per priority, over a page of the jobs with queued runs.
+ * KEYS[1] = ready:heads; ARGV[1] = key prefix, ARGV[2] = offset, ARGV[3] = page size,
+ * ARGV[4] = the width of one priority band in score units (2^41; see queueScore)
+ * Returns: how many jobs the page read, then band, count, band, count, … where band =
+ * 100 - priority. Read-only. Each job costs one ZCOUNT and one ZRANGEBYSCORE per priority
+ * it holds (it jumps from band to band), never a walk over its runs.
+ */
+export const DEPTH_BY_PRIORITY = `
+local step = tonumber(ARGV[4])
+local counts = {}
+local page = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+for _, jobId in ipairs(page) do
+  local key = ARGV[1] .. 'ready:' .. jobId
+  local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  while #head > 0 do
+    local band = math.floor(tonumber(head[2]) / step)
+    -- '%.0f': tostring would print large scores in scientific notation and lose digits.
+    local upper = string.format('%.0f', (band + 1) * step)
+    counts[band] = (counts[band] or 0) + redis.call('ZCOUNT', key, string.format('%.0f', band * step), '(' .. upper)
+    head = redis.call('ZRANGEBYSCORE', key, upper, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
+end
+local out = {#page}
+for band, n in pairs(counts) do
+  out[#out + 1] = band
+  out[#out + 1] = n
+end
+return out
+`;
+
+/**
  * removeRuns — takes given runs out of a job's queue (cancelled, deleted job).
  * KEYS[1] = ready:heads, KEYS[2] = ready:<jobId>
  * ARGV[1] = jobId, ARGV[2..] = run ids
