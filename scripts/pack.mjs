@@ -22,7 +22,7 @@ npm(['run', 'build', '--silent']);
 const stage = mkdtempSync(path.join(tmpdir(), 'drover-pack-'));
 try {
   const cli = readJson(path.join(root, 'packages/cli/package.json'));
-  const bundled = ['shared', 'agent', 'coordinator'];
+  const bundled = ['shared', 'client', 'agent', 'coordinator'];
   const deps = { ...cli.dependencies };
   for (const name of bundled) {
     step(`bundling @drover/${name}`);

@@ -1,0 +1,18 @@
+// The client verbs of `drover`: they talk to a coordinator's REST API through @drover/client.
+import type { Command } from 'commander';
+import { registerJobCommands } from './jobs.js';
+import { registerRunCommands } from './runs.js';
+import { registerLogsCommand } from './logs.js';
+import { registerAgentCommands } from './agents.js';
+import { registerFleetCommand } from './fleet.js';
+import { registerCompletionCommand } from './completion.js';
+
+/** Registers jobs, runs, logs, agents, fleet and completion (completion last: it reads the whole tree when run). */
+export function registerClientCommands(program: Command): void {
+  registerJobCommands(program);
+  registerRunCommands(program);
+  registerLogsCommand(program);
+  registerAgentCommands(program);
+  registerFleetCommand(program);
+  registerCompletionCommand(program);
+}
