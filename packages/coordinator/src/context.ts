@@ -5,6 +5,7 @@ import type { Db } from './store/db.js';
 import type { ReadyQueue } from './queue/ready-queue.js';
 import type { JobCache } from './dispatch/job-cache.js';
 import type { CoordinatorOptions } from './options.js';
+import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
@@ -21,6 +22,8 @@ export interface CoordinatorContext {
   /** Runs the actions recorded on run events; poke it after recording some. */
   readonly actions: { poke(): void };
   readonly log: Logger;
+  /** Prometheus metrics: counters and histograms are fed where things happen (metrics/README.md). */
+  readonly metrics: CoordinatorMetrics;
   /** The clock, passed in so time-dependent logic is testable. */
   readonly now: () => number;
 }

@@ -16,6 +16,7 @@ import { runsService } from './services/runs.service.js';
 import { dispatchService } from './services/dispatch.service.js';
 import { buildApi } from './api/server.js';
 import { ActionRunner, type ActionRunnerOptions } from './actions/runner.js';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -74,6 +75,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
     });
     const actions = new ActionRunner(tuning.actions);
+    const metrics = new CoordinatorMetrics();
     const ctx: CoordinatorContext = {
       options: opts,
       db,
@@ -83,9 +85,11 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       jobs: new JobCache(db),
       actions,
       log,
+      metrics,
       now: Date.now,
     };
     const leadership = new Leadership(ctx);
+    metrics.attach({ db, queue, isLeader: () => leadership.isLeader });
     broker.createService(fleetService(ctx));
     broker.createService(
       runsService(ctx, (_changed, endedJobs) => {

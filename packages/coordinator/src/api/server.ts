@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import type { CoordinatorContext } from '../context.js';
 import { installProblemHandlers } from './problem.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { jobRoutes } from './routes/jobs.js';
 import { runRoutes } from './routes/runs.js';
 import { logRoutes } from './routes/logs.js';
@@ -25,6 +26,8 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
     bodyLimit: 1024 * 1024,
   });
   installProblemHandlers(app);
+  // First: its hook times every route registered after it.
+  await metricsRoutes(app, ctx);
   // An empty body sent as JSON is no body (e.g. a client's POST /v1/runs/{id}/cancel with a
   // content-type and nothing else), not a 400; anything else goes to fastify's own parser.
   const json = app.getDefaultJsonParser('error', 'error');

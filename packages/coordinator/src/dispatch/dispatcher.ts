@@ -12,6 +12,7 @@ import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
 import { avoidAgents } from './avoid-agents.js';
 import type { JobCache, CachedJob } from './job-cache.js';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 
 /** Jobs read from the ready queue per round trip. */
 const PAGE = 500;
@@ -27,6 +28,7 @@ export interface DispatcherDeps {
   jobs: JobCache;
   broker: ServiceBroker;
   log: Logger;
+  metrics: CoordinatorMetrics;
   now: () => number;
   /** Most offers sent to one agent in one message. */
   maxOffersPerMessage?: number;
@@ -126,7 +128,11 @@ export class Dispatcher {
         if (!job) {
           // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
           // refused since, or triggered while it was deleted, came back queued: nothing would run it.
-          await cancelQueuedRunsOfJob({ db: this.d.db, queue: this.d.queue, now: this.d.now }, r.jobId, 'job deleted');
+          await cancelQueuedRunsOfJob(
+            { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics },
+            r.jobId,
+            'job deleted',
+          );
           continue;
         }
         const req = { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources };
@@ -159,7 +165,12 @@ export class Dispatcher {
     });
     if (assignments.length === 0) return 0;
     for (const a of assignments) this.d.avoid?.delete(a.runId);
-    const offered = await markOffered(this.d.dispatchDb, assignments, this.d.now());
+    const offeredAt = this.d.now();
+    const offered = await markOffered(this.d.dispatchDb, assignments, offeredAt);
+    this.d.metrics.runsOffered(
+      offered.map((o) => o.queuedAt),
+      offeredAt,
+    );
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
     this.stats.offered += offered.length;
     // Everything that was queued is now offered: another pass could only find newer runs,

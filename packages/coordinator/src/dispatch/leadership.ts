@@ -70,6 +70,7 @@ export class Leadership {
       jobs: this.ctx.jobs,
       broker: this.ctx.broker,
       log: this.ctx.log,
+      metrics: this.ctx.metrics,
       now: this.ctx.now,
       offerTimeoutMs: this.ctx.options.offerTimeout,
     });
@@ -101,6 +102,7 @@ export class Leadership {
         db: this.ctx.db,
         queue: this.ctx.queue,
         log: this.ctx.log,
+        metrics: this.ctx.metrics,
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
         heartbeatIntervalMs: this.ctx.options.heartbeatInterval,

@@ -33,6 +33,7 @@ export class LimitSweeper {
       const byJob = new Map<string, string[]>();
       for (const r of expired.runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r.runId]);
       await Promise.all([...byJob].map(([jobId, ids]) => this.ctx.queue.remove(jobId, ids)));
+      this.ctx.metrics.runsEnded(expired.runs.map(() => 'expired'));
       if (expired.runs.length > 0) this.ctx.log.warn({ runs: expired.runs.map((r) => r.runId) }, 'runs waited past their maxQueueTime');
       if (violations.actions + expired.actions > 0) this.ctx.actions.poke();
       const due = await nextLimitDue(this.ctx.db);

@@ -13,11 +13,13 @@ import type { HeldRun } from '@drover/shared';
 import { releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { RetryPolicies } from '../store/apply-events.js';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 
 export interface ReconcilerDeps {
   db: Db;
   queue: ReadyQueue;
   log: Logger;
+  metrics: CoordinatorMetrics;
   now: () => number;
   /** The configured heartbeat interval (it grows with the fleet; see liveness.ts). */
   heartbeatIntervalMs: number;
@@ -56,6 +58,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   const { runs: lost, actions } = await loseRunsOfDownAgents(d.db, d.now(), d.retryPolicies);
   if (actions > 0) d.onActions();
   if (lost.length > 0) {
+    d.metrics.runsEnded(lost.map((l) => l.state));
     d.onLost?.(lost);
     d.log.warn(
       { runs: lost.length, requeued: lost.filter((l) => l.requeued).length, agents: [...new Set(lost.map((l) => l.agentId))] },
@@ -65,6 +68,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   // Draining agents past their deadline give their remaining runs back.
   const takenBack = await takeBackFromDrainedAgents(d.db, d.now());
   if (takenBack.length > 0) {
+    d.metrics.runsEnded(takenBack.filter((t) => !t.requeued).map(() => 'cancelled'));
     const byNode = new Map<string, HeldRun[]>();
     for (const t of takenBack) byNode.set(t.nodeId, [...(byNode.get(t.nodeId) ?? []), { runId: t.runId, token: t.token }]);
     d.stopOnAgents(byNode, 'the drain deadline passed; the run was re-queued');

@@ -4,7 +4,7 @@ import type { CoordinatorContext } from '../context.js';
 
 /** queued → cancelled for every queued run of a job; returns how many. */
 export async function cancelQueuedRunsOfJob(
-  ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now'>,
+  ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now' | 'metrics'>,
   jobId: string,
   reason: string,
 ): Promise<number> {
@@ -23,5 +23,6 @@ export async function cancelQueuedRunsOfJob(
     jobId,
     res.rows.map((r) => r.id),
   );
+  ctx.metrics.runsEnded(res.rows.map(() => 'cancelled'));
   return res.rows.length;
 }

@@ -63,5 +63,6 @@ export async function cancelRunsDetailed(
   }
   askAgentsToStop(ctx, byNode, reason);
   const stopping = res.rows.filter((r) => r.from_state === 'running').length;
+  ctx.metrics.runsEnded(res.rows.filter((r) => r.from_state !== 'running').map(() => 'cancelled'));
   return { ended: res.rows.length - stopping, stopping };
 }

@@ -64,5 +64,7 @@ export async function enqueueRuns(ctx: CoordinatorContext, requests: readonly Ru
   }
   if (rows.some((r) => r.notBefore !== undefined)) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
   const ids = new Set(inserted.map((r) => r.id));
-  return rows.filter((r) => ids.has(r.id)).map(newRunView);
+  const created = rows.filter((r) => ids.has(r.id));
+  ctx.metrics.runsCreated(created, ctx.now());
+  return created.map(newRunView);
 }

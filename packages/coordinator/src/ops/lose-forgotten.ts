@@ -27,6 +27,7 @@ export async function loseForgottenAttempts(
   const { runs: lost, actions } = await loseUnheldAttempts(ctx.db, agentId, forgotten, ctx.now(), (ids) => ctx.jobs.retryPolicies(ids));
   if (actions > 0) ctx.actions.poke();
   if (lost.length === 0) return;
+  ctx.metrics.runsEnded(lost.map((l) => l.state));
   ctx.log.warn({ agentId, runs: lost.map((l) => l.runId) }, 'the agent no longer holds runs it was running; they are lost');
   const requeued = lost.filter((l) => l.requeued);
   if (requeued.length > 0) {

@@ -19,6 +19,7 @@ import { openRedis, RedisReadyQueue } from '../queue/ready-queue.js';
 import { JobCache } from '../dispatch/job-cache.js';
 import { compileCoordinatorOptions } from '../options.js';
 import { Scheduler } from './scheduler.js';
+import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const MINUTE = 60_000;
@@ -45,6 +46,7 @@ beforeAll(async () => {
     jobs: new JobCache(db),
     actions: { poke: () => undefined },
     log: pino({ level: 'silent' }),
+    metrics: new CoordinatorMetrics({ processMetrics: false }),
     now: () => clock,
   };
 });

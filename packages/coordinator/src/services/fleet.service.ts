@@ -60,6 +60,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const hb = c.params;
+          ctx.metrics.heartbeatReceived(hb.at, ctx.now());
           const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
           const { known, revived, startedDraining, name } = await recordHeartbeat(
             ctx.db,

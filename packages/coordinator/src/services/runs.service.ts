@@ -32,7 +32,12 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
           if (stale.length > 0)
             ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
-          if (changed.size > 0) onChange(changed, endedJobs);
+          if (changed.size > 0) {
+            ctx.metrics.runsEnded(changed.values());
+            // An attempt's end was applied when its run changed state in this batch.
+            for (const e of events) if (e.kind === 'finished' && changed.has(e.runId)) ctx.metrics.attemptEnded(e.outcome, e.durationMs);
+            onChange(changed, endedJobs);
+          }
           return { stale };
         },
       },

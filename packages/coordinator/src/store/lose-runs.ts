@@ -15,8 +15,10 @@ export interface LostRun {
   jobId: string;
   priority: number;
   agentId: string;
-  /** True when the run went back to the queue; false when it ended. */
+  /** True when the run went back to the queue; false when it ended or waits for a retry. */
   requeued: boolean;
+  /** The state the run is in now: `queued`, `retrying`, or where it ended (`lost`, `cancelled`). */
+  state: string;
 }
 
 /** What losing attempts did: the runs, and how many actions were recorded. */
@@ -69,7 +71,8 @@ async function loseAttempts(
     .filter((c) => applied.jobOf.has(c.id))
     .map((c) => {
       const r = byId.get(c.id) as Candidate;
-      return { runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: applied.stateOf.get(c.id) === 'queued' };
+      const state = applied.stateOf.get(c.id) ?? 'lost';
+      return { runId: r.id, jobId: r.job_id, priority: r.priority, agentId: r.agent_id, requeued: state === 'queued', state };
     });
   return { runs, actions: applied.actions };
 }

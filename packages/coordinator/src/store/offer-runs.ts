@@ -10,6 +10,8 @@ export interface OfferedRun {
   token: number;
   attempt: number;
   parameters: Record<string, string>;
+  /** When the run was queued (epoch ms): the offer ends its wait. */
+  queuedAt: number;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
     attempt_token: number;
     attempt: number;
     parameters: Record<string, string>;
+    queued_at: Date | null;
   }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text)
@@ -40,7 +43,7 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
              output_bytes = NULL, dropped_bytes = NULL, last_lines = NULL, violated_at = NULL
         FROM input i
        WHERE r.id = i.id AND r.state = 'queued'
-      RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters
+      RETURNING r.id, r.job_id, r.agent_id, r.attempt_token, r.attempt, r.parameters, r.queued_at
     ), tr AS (
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, at)
       SELECT id, 'queued', 'offered', attempt_token, agent_id, to_timestamp(${at} / 1000.0) FROM upd
@@ -53,6 +56,7 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
     token: Number(r.attempt_token),
     attempt: r.attempt,
     parameters: r.parameters,
+    queuedAt: r.queued_at ? new Date(r.queued_at).getTime() : at,
   }));
 }
 
