@@ -12,6 +12,9 @@ import { healthRoutes } from './routes/health.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { actionRoutes } from './routes/actions.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { alertRoutes } from './routes/alerts.js';
+import { jobSummaryRoutes } from './routes/job-summaries.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -65,6 +68,10 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
   await actionRoutes(app, ctx);
   await deadLetterRoutes(app, ctx);
   await healthRoutes(app, ctx, isLeader);
+  // The dashboard (/ui/) and the fleet alerts and job summaries its pages read.
+  await alertRoutes(app, ctx);
+  await jobSummaryRoutes(app, ctx);
+  await dashboardRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -24,7 +24,8 @@ export interface Agent {
   drainDeadline: string | null;
 }
 
-type Row = {
+/** An agents row as selected with selectAll(). */
+export type AgentRow = {
   id: string;
   node_id: string;
   name: string;
@@ -42,7 +43,8 @@ type Row = {
   last_heartbeat_at: Date;
 };
 
-function toAgent(r: Row): Agent {
+/** Maps an agents row to the API's shape. */
+export function toAgent(r: AgentRow): Agent {
   return {
     id: r.id,
     nodeId: r.node_id,
@@ -95,7 +97,7 @@ export async function upsertAgent(db: Db, req: RegisterRequest, heartbeatInterva
     )
     .returningAll()
     .executeTakeFirstOrThrow();
-  return toAgent(row as Row);
+  return toAgent(row as AgentRow);
 }
 
 /** Stores a heartbeat; returns false when the agent is unknown (it should register again). */
@@ -142,7 +144,7 @@ export async function recordHeartbeat(
 export async function listAgents(db: Db, states?: string[]): Promise<Agent[]> {
   let q = db.selectFrom('agents').selectAll();
   if (states && states.length > 0) q = q.where('state', 'in', states);
-  return (await q.orderBy('name').orderBy('id').execute()).map((r) => toAgent(r as Row));
+  return (await q.orderBy('name').orderBy('id').execute()).map((r) => toAgent(r as AgentRow));
 }
 
 /** An agent's state, or undefined when it never registered. */
@@ -153,7 +155,7 @@ export async function agentState(db: Db, id: string): Promise<string | undefined
 /** One agent by id. */
 export async function getAgent(db: Db, id: string): Promise<Agent | undefined> {
   const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && toAgent(row as Row);
+  return row && toAgent(row as AgentRow);
 }
 
 /**
@@ -239,7 +241,7 @@ export async function setAgentState(
     .where('state', 'in', [...from])
     .returningAll()
     .executeTakeFirst();
-  if (row) return toAgent(row as Row);
+  if (row) return toAgent(row as AgentRow);
   const current = await db.selectFrom('agents').select('state').where('id', '=', id).executeTakeFirst();
   return current ? { refused: current.state } : undefined;
 }

@@ -2,30 +2,74 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { CoordinatorContext } from '../../context.js';
-import { agentMetrics, getAgent, listAgents, setAgentState } from '../../store/agents.js';
+import { agentMetrics, getAgent, setAgentState } from '../../store/agents.js';
+import { listAgentPage } from '../../store/agent-page.js';
 import { fleetSummary } from '../../store/fleet-summary.js';
 import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
 import { AgentSchema, ProblemSchema } from '../schemas.js';
+
+// Without a limit the list is the whole fleet, as before pagination existed; bounded all the same.
+const MAX_AGENTS_UNPAGED = 100_000;
+
+/** `region=eu,pool=gpu` as a label map; a 400 naming `label` when a pair has no `=`. */
+function parseLabels(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw badRequest([{ field: 'label', message: `"${pair}" is not key=value, e.g. region=eu` }]);
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
 
 export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
   app.get(
     '/v1/agents',
     {
       schema: {
-        summary: 'List agents',
+        summary: 'List agents by name, optionally filtered by state and labels, whole or a page at a time',
         tags: ['agents'],
         querystring: Type.Object(
-          { state: Type.Optional(Type.String({ description: 'Comma-separated states.' })) },
+          {
+            state: Type.Optional(Type.String({ description: 'Comma-separated states.' })),
+            label: Type.Optional(Type.String({ description: 'Comma-separated key=value labels; an agent must carry all of them.' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'A page of this many; every agent when absent.' })),
+            cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(AgentSchema), total: Type.Integer() }) },
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Intersect([
+                AgentSchema,
+                Type.Object({ runningRuns: Type.Integer({ description: 'Runs offered to or running on it.' }) }),
+              ]),
+            ),
+            total: Type.Integer(),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          400: ProblemSchema,
+        },
       },
     },
     async (req) => {
-      const q = req.query as { state?: string };
-      const items = await listAgents(ctx.db, q.state?.split(',').filter(Boolean));
-      return { items, total: items.length };
+      const q = req.query as { state?: string; label?: string; limit?: number; cursor?: string };
+      const labels = parseLabels(q.label);
+      const limit = q.limit ?? MAX_AGENTS_UNPAGED;
+      const { agents, total } = await listAgentPage(ctx.db, {
+        states: q.state?.split(',').filter(Boolean),
+        labels,
+        limit,
+        after: q.cursor,
+      });
+      const last = agents[agents.length - 1];
+      return { items: agents, total, nextCursor: q.limit !== undefined && agents.length === limit && last ? last.id : null };
     },
   );
 

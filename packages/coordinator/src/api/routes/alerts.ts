@@ -1,0 +1,67 @@
+// /v1/alerts: fleet health in one answer, for the dashboard's banner and for anyone polling.
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { parseDuration } from '@drover/shared';
+import type { CoordinatorContext } from '../../context.js';
+import { fleetAlerts } from '../../store/fleet-alerts.js';
+import { badRequest } from '../problem.js';
+import { ProblemSchema } from '../schemas.js';
+
+const Iso = Type.String({ format: 'date-time' });
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+const AlertsSchema = Type.Object(
+  {
+    agentsDown: Type.Array(
+      Type.Object({ id: Type.String(), name: Type.String(), lastHeartbeatAt: Iso, downSince: Type.Union([Iso, Type.Null()]) }),
+      {
+        description: 'Agents whose heartbeats stopped, longest silent first.',
+      },
+    ),
+    runsLost: Type.Object(
+      {
+        since: Iso,
+        count: Type.Integer({ description: 'Attempts lost with their agent since `since`.' }),
+        recent: Type.Array(
+          Type.Object({ runId: Type.String(), jobId: Type.String(), jobName: NullableString, agentId: NullableString, at: Iso }),
+          { description: 'The most recent of them (at most 10), newest first.' },
+        ),
+      },
+      { description: 'Runs lost with their agent.' },
+    ),
+    unplaceable: Type.Array(
+      Type.Object({
+        jobId: Type.String(),
+        jobName: NullableString,
+        reason: Type.String({ description: 'Why no agent can take them, e.g. "no agent matches label.region = eu".' }),
+        queued: Type.Integer(),
+        oldestQueuedAt: Type.Union([Iso, Type.Null()]),
+      }),
+      { description: 'Queued runs waiting for a capability no agent has, per job and reason (at most 100 groups).' },
+    ),
+  },
+  { $id: 'FleetAlerts' },
+);
+
+export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
+  app.get(
+    '/v1/alerts',
+    {
+      schema: {
+        summary: 'Fleet health alerts: agents down, runs lost recently, queued runs no agent can take',
+        tags: ['agents'],
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ description: 'How far back lost runs count, e.g. "1h" (the default).' })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: AlertsSchema, 400: ProblemSchema },
+      },
+    },
+    async (req) => {
+      const { since } = req.query as { since?: string };
+      const back = since === undefined ? 3_600_000 : parseDuration(since);
+      if (back === undefined) throw badRequest([{ field: 'since', message: `"${since}" is not a duration; use e.g. "15m", "1h"` }]);
+      return fleetAlerts(ctx.db, ctx.now() - back);
+    },
+  );
+}
