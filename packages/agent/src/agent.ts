@@ -4,6 +4,7 @@
 //   startAgent ─▶ agent-id, fingerprint ─▶ broker + drover.agent service ─▶ register (retried)
 //                                                                            └▶ heartbeat loop
 //   coordinator ─offer/stop─▶ supervisor ─events─▶ outbox ─report─▶ coordinator
+import type { Server } from 'node:http';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, ServiceBroker } from 'moleculer';
@@ -32,6 +33,7 @@ import {
 import { createExecutors } from './executors/index.js';
 import { fingerprint } from './fingerprint.js';
 import { createAgentLogger, moleculerLevel } from './logger.js';
+import { AgentMetrics, serveAgentMetrics } from './metrics.js';
 import type { AgentOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { errorMessage, isNoCoordinator, isRegistrationRefusal } from './registration.js';
@@ -155,6 +157,15 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     );
   };
 
+  const metrics = new AgentMetrics({
+    agentId,
+    slots: total.slots,
+    slotsInUse: () => total.slots - supervisor.capacity().free.slots,
+    runsRunning: () => supervisor.slotsUsed,
+    outboxDepth: () => outbox.size,
+    connected: () => isRegistered && !heartbeatFailing,
+  });
+
   const supervisor = new Supervisor({
     agentId,
     total,
@@ -179,6 +190,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
           },
           'attempt finished',
         );
+        metrics.attemptFinished(finished.outcome);
         await extras.hooks?.postrun?.(offer, finished);
       },
     },
@@ -247,6 +259,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, registerRequest());
         if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         isRegistered = true;
+        metrics.acknowledged();
         log.info({ agentId, nodeId, name, heartbeatIntervalMs, executors: supervisor.executorTypes, total }, 'agent registered');
         resolveRegistered();
         if (res?.heartbeatIntervalMs && res.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
@@ -299,8 +312,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       runs: heldRuns(),
       ...(stopping ? { draining: true } : {}),
     };
+    metrics.heartbeatSent();
     try {
       const res = await broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
+      metrics.acknowledged();
       if (heartbeatFailing) log.info('heartbeats are answered again');
       heartbeatFailing = false;
       if (res && res.known === false) {
@@ -311,6 +326,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       if (res?.heartbeatIntervalMs && res.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
       stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
     } catch (err) {
+      metrics.heartbeatFailed();
       if (!heartbeatFailing) log.warn({ err: errorMessage(err) }, 'heartbeat failed; will keep trying');
       heartbeatFailing = true;
     }
@@ -372,6 +388,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
       outbox.close();
       await broker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
+      metricsServer?.close();
       log.info({ agentId }, 'agent stopped');
     })();
     return stopped;
@@ -382,6 +399,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     'agent starting',
   );
   await broker.start();
+  // Before registering: /healthz answers 503 while no coordinator has taken this agent.
+  let metricsServer: Server | undefined;
+  if (options.metricsAddr) {
+    const served = await serveAgentMetrics(metrics, options.metricsAddr).catch(async (err: unknown) => {
+      await broker.stop().catch(() => undefined);
+      throw err;
+    });
+    metricsServer = served.server;
+    log.info({ agentId, url: served.url }, 'metrics listening');
+  }
   await announceServices(broker);
   void register().then(() => {
     if (!stopping) scheduleHeartbeat();

@@ -21,6 +21,23 @@ describe('agent options', () => {
     expect(o.cpu).toBeUndefined();
     expect(o.memory).toBeUndefined();
     expect(o.name).toBeUndefined();
+    expect(o.metricsAddr).toBeUndefined(); // no metrics port unless asked for
+  });
+
+  it('reads the metrics address from the flag or DROVER_METRICS_ADDR, and refuses one without a port', () => {
+    expect(compileAgentOptions({ flags: {}, env: { DROVER_METRICS_ADDR: '0.0.0.0:9464' } }).metricsAddr).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+    });
+    expect(
+      compileAgentOptions({ flags: { 'metrics-addr': '127.0.0.1:0' }, env: { DROVER_METRICS_ADDR: '0.0.0.0:9464' } }).metricsAddr,
+    ).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+    });
+    expect(() => compileAgentOptions({ flags: { 'metrics-addr': 'localhost' }, env: {} })).toThrow(
+      /--metrics-addr \(DROVER_METRICS_ADDR\).*host:port/,
+    );
   });
 
   it('reads env, and flags win over env', () => {
@@ -71,6 +88,7 @@ describe('agent options', () => {
       'name',
       'state-dir',
       'heartbeat-interval',
+      'metrics-addr',
       'log-level',
     ])
       expect(table).toContain(`\`--${flag}\``);

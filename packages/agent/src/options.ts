@@ -119,6 +119,14 @@ export const agentSettings = {
       return ms;
     },
   } satisfies Setting<number>,
+  metricsAddr: {
+    flag: 'metrics-addr',
+    env: 'DROVER_METRICS_ADDR',
+    description:
+      'Serve `/metrics` (Prometheus) and `/healthz` on this host:port; port 0 picks a free one (logged as `metrics listening`). Off when unset.',
+    // No default: the port is opened only when asked for.
+    parse: (raw): { host: string; port: number } | undefined => parse.hostPort(raw),
+  } satisfies Setting<{ host: string; port: number } | undefined>,
   logLevel: {
     flag: 'log-level',
     env: 'DROVER_LOG_LEVEL',
