@@ -72,7 +72,7 @@ describe('DroverConnectionError', () => {
 describe('createDroverClient and ok()', () => {
   it('sends the bearer token and returns data; an error status throws the problem', async () => {
     const seen: string[] = [];
-    const fetch = async (input: RequestInfo | URL) => {
+    const fetch = async (input: string | URL | Request) => {
       const req = input as Request;
       seen.push(`${req.method} ${req.url} ${req.headers.get('authorization')}`);
       return req.url.endsWith('/v1/jobs/nope')

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { formatFields, formatTable } from './table.js';
+import { humanBytes, humanDuration, relativeTime } from './units.js';
+
+describe('formatTable', () => {
+  const rows = [
+    { name: 'nightly-report', state: 'succeeded', n: 1 },
+    { name: 'x', state: 'failed\nwith a newline', n: 120 },
+  ];
+  const cols = [
+    { header: 'NAME', value: (r: (typeof rows)[number]) => r.name },
+    { header: 'N', value: (r: (typeof rows)[number]) => r.n, right: true },
+    { header: 'STATE', value: (r: (typeof rows)[number]) => r.state, max: 12 },
+  ];
+
+  it('aligns columns two spaces apart, numbers right, and keeps each row on one line', () => {
+    expect(formatTable(rows, cols)).toBe(
+      ['NAME              N  STATE', 'nightly-report    1  succeeded', 'x               120  failed with…', ''].join('\n'),
+    );
+  });
+
+  it('shows absent cells as - and says so when there are no rows', () => {
+    expect(formatTable([{ a: null }], [{ header: 'A', value: (r: { a: null }) => r.a }])).toBe('A\n-\n');
+    expect(formatTable([], cols, 'no jobs yet')).toBe('no jobs yet\n');
+  });
+});
+
+describe('formatFields', () => {
+  it('aligns keys and skips absent values', () => {
+    expect(
+      formatFields([
+        ['run', '01J'],
+        ['agent', null],
+        ['finished at', 'now'],
+      ]),
+    ).toBe('run:          01J\nfinished at:  now\n');
+  });
+});
+
+describe('times and sizes', () => {
+  const now = Date.parse('2026-11-30T12:00:00Z');
+  it.each([
+    ['2026-11-30T12:00:00.400Z', 'just now'],
+    ['2026-11-30T11:59:55.600Z', '4s ago'],
+    ['2026-11-30T11:57:00Z', '3m00s ago'],
+    ['2026-11-30T09:55:00Z', '2h05m ago'],
+    ['2026-11-30T12:10:00Z', 'in 10m00s'],
+  ])('relativeTime(%s) is %s', (iso, text) => expect(relativeTime(iso, now)).toBe(text));
+
+  it('reads durations and sizes the way people write them', () => {
+    expect([humanDuration(850), humanDuration(4200), humanDuration(192_000), humanDuration(null)]).toEqual(['850ms', '4.2s', '3m12s', '-']);
+    expect([humanBytes(512), humanBytes(1536), humanBytes(256 * 2 ** 20), humanBytes(7.8 * 2 ** 30)]).toEqual([
+      '512B',
+      '1.5KiB',
+      '256MiB',
+      '7.8GiB',
+    ]);
+  });
+});
