@@ -231,3 +231,17 @@ describe('agent metrics port', () => {
     await lonely.stop();
   });
 });
+
+describe('structured logs', () => {
+  it("names the agent on every line the agent writes, and the run and attempt on every attempt's line", async () => {
+    const records = agent.proc.lines.flatMap((l) => (l.json ? [l.json] : []));
+    expect(records.length).toBeGreaterThan(5);
+    for (const r of records) expect(r.agentId, JSON.stringify(r)).toBe(agent.agentId);
+    const attemptLines = records.filter((r) => r.msg === 'attempt starting' || r.msg === 'attempt finished');
+    expect(attemptLines.length).toBeGreaterThanOrEqual(6); // three runs above, each started and finished
+    for (const r of attemptLines) {
+      expect(typeof r.runId, JSON.stringify(r)).toBe('string');
+      expect(r.attempt, JSON.stringify(r)).toBeGreaterThanOrEqual(1);
+    }
+  });
+});

@@ -107,8 +107,9 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 
 /** Starts an agent with compiled options; resolves once it is on the bus (registration continues in the background). */
 export async function startAgent(options: AgentOptions, logger?: Logger, extras: AgentExtras = {}): Promise<AgentHandle> {
-  const log = logger ?? createAgentLogger(options.logLevel);
   const agentId = await loadAgentId(options.stateDir);
+  // Every line this agent writes names it, Moleculer's own lines included (children of this one).
+  const log = (logger ?? createAgentLogger(options.logLevel)).child({ agentId });
   const nodeId = `agent-${agentId}`;
   const name = options.name ?? os.hostname();
   const attributes = await fingerprint({ labels: options.labels });
@@ -175,13 +176,17 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     onCapacity: (event) => broadcastCapacity(event),
     hooks: {
       prerun: async (offer) => {
-        log.info({ runId: offer.runId, token: offer.token, job: offer.jobName, executor: offer.executor.type }, 'attempt starting');
+        log.info(
+          { runId: offer.runId, attempt: offer.attempt, token: offer.token, job: offer.jobName, executor: offer.executor.type },
+          'attempt starting',
+        );
         await extras.hooks?.prerun?.(offer);
       },
       postrun: async (offer, finished) => {
         log.info(
           {
             runId: offer.runId,
+            attempt: offer.attempt,
             token: offer.token,
             outcome: finished.outcome,
             exitCode: finished.exitCode,
@@ -194,7 +199,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         await extras.hooks?.postrun?.(offer, finished);
       },
     },
-    onWarning: (message, err) => log.warn({ err: err === undefined ? undefined : errorMessage(err) }, message),
+    onWarning: (message, err, about) => log.warn({ ...about, err: err === undefined ? undefined : errorMessage(err) }, message),
   });
 
   const stopRuns = (runs: HeldRun[] | undefined, why: string) => {
@@ -248,7 +253,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         if (!waitingLogged) {
           waitingLogged = true;
           log.info(
-            { agentId, nats: options.nats, namespace: options.namespace },
+            { nats: options.nats, namespace: options.namespace },
             `waiting for a coordinator on ${where} namespace ${options.namespace}`,
           );
         }
@@ -260,7 +265,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         isRegistered = true;
         metrics.acknowledged();
-        log.info({ agentId, nodeId, name, heartbeatIntervalMs, executors: supervisor.executorTypes, total }, 'agent registered');
+        log.info({ nodeId, name, heartbeatIntervalMs, executors: supervisor.executorTypes, total }, 'agent registered');
         resolveRegistered();
         if (res?.heartbeatIntervalMs && res.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
@@ -280,7 +285,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     registering ??= registerOnce()
       .catch((err: unknown) => {
         if (err instanceof RegistrationRefusedError) {
-          log.error({ agentId, err: err.message }, err.message);
+          log.error({ err: err.message }, err.message);
           rejectRegistered(err);
           void shutdown(0).then(() => rejectDone(err));
           return;
@@ -376,7 +381,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       // not let an unreachable bus hold up the shutdown).
       await Promise.race([heartbeat(), new Promise((r) => setTimeout(r, 2000).unref())]);
       const held = supervisor.slotsUsed;
-      log.info({ agentId, runs: held, graceMs }, 'agent stopping');
+      log.info({ runs: held, graceMs }, 'agent stopping');
       if (!(await supervisor.idle(graceMs))) {
         log.warn({ runs: supervisor.held() }, 'stopping attempts still running at shutdown');
         supervisor.stopAll({ outcome: 'lost', message: 'the agent shut down before the attempt finished' });
@@ -389,13 +394,13 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       outbox.close();
       await broker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
       metricsServer?.close();
-      log.info({ agentId }, 'agent stopped');
+      log.info('agent stopped');
     })();
     return stopped;
   };
 
   log.info(
-    { agentId, nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes },
+    { nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes },
     'agent starting',
   );
   await broker.start();
@@ -407,7 +412,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       throw err;
     });
     metricsServer = served.server;
-    log.info({ agentId, url: served.url }, 'metrics listening');
+    log.info({ url: served.url }, 'metrics listening');
   }
   await announceServices(broker);
   void register().then(() => {

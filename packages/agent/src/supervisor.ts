@@ -48,8 +48,8 @@ export interface SupervisorOptions {
   /** Receives the free capacity after changes, at most once per turn of the event loop. */
   onCapacity?: (event: CapacityEvent) => void;
   hooks?: AttemptHooks;
-  /** Reports hook failures and other trouble that does not change an outcome. */
-  onWarning?: (message: string, err?: unknown) => void;
+  /** Reports hook failures and other trouble that does not change an outcome; `about` names the attempt concerned. */
+  onWarning?: (message: string, err?: unknown, about?: { runId: string; attempt: number; token: number }) => void;
   now?: () => number;
 }
 
@@ -290,7 +290,7 @@ export class Supervisor {
     try {
       await this.opts.hooks?.postrun?.(offer, finished);
     } catch (err) {
-      this.opts.onWarning?.(`postrun hook failed for run ${runId}`, err);
+      this.opts.onWarning?.(`postrun hook failed for run ${runId}`, err, { runId, attempt: offer.attempt, token });
     }
   }
 }

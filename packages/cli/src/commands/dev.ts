@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, holdLockFile, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
-import { createLogger } from '../logger.js';
+import { OptionsError } from '@drover/shared';
+import { createLogger, LOG_FORMATS, type LogFormat } from '../logger.js';
 import { fail } from './common.js';
 import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
 
@@ -26,6 +27,7 @@ interface DevFlags {
   slots?: string;
   examples: boolean;
   logLevel: string;
+  logFormat: LogFormat;
 }
 
 /**
@@ -64,8 +66,10 @@ export function registerDevCommand(program: Command): void {
     .option('--slots <n>', 'how many runs the local agent runs at once (default: CPU cores)')
     .option('--no-examples', 'do not create the example jobs in a new database')
     .option('--log-level <level>', 'debug, info, warn or error', 'warn')
+    .option('--log-format <format>', 'auto (pretty at a terminal, JSON otherwise), json or pretty', 'auto')
     .action(async (flags: DevFlags) => {
       try {
+        if (!LOG_FORMATS.includes(flags.logFormat)) throw new OptionsError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
         await runDev(flags);
       } catch (err) {
         fail(err);
@@ -122,8 +126,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     env: {},
   });
   process.stdout.write(`starting Drover (${flags.ephemeral ? 'ephemeral' : `state in ${dataDir}`})…\n`);
-  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel));
-  const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel));
+  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat));
+  const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel, flags.logFormat));
   await agent.registered;
   // Examples go into a new database only: once created (or deleted by the user) they stay as the user left them.
   const marker = path.join(scratch ?? dataDir, 'examples-created');

@@ -123,7 +123,14 @@ export class ActionRunner {
     }
     const interrupted = !outcome.ok && this.stopping.signal.aborted;
     const record = settleTry(outcome, action.tries, ctx.now(), this.options, interrupted);
-    const log = { actionRunId: action.id, runId: action.runId, type: action.spec.type, trigger: action.trigger, tries: action.tries };
+    const log = {
+      actionRunId: action.id,
+      runId: action.runId,
+      attempt: action.attempt,
+      type: action.spec.type,
+      trigger: action.trigger,
+      tries: action.tries,
+    };
     try {
       const recorded = await recordActionTry(ctx.db, action, record, ctx.now());
       if (!recorded) ctx.log.warn(log, 'an action outlived its lease and was claimed again; this try was not recorded');

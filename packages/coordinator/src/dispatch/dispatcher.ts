@@ -258,7 +258,10 @@ export class Dispatcher {
         setTimeout(() => this.kick(), 250).unref();
       }
     } catch (err) {
-      this.d.log.warn({ agentId, err: (err as Error).message, runs: offers.length }, 'offer not answered; returning runs to the queue');
+      this.d.log.warn(
+        { agentId, err: (err as Error).message, runs: offers.map((o) => o.runId) },
+        'offer not answered; returning runs to the queue',
+      );
       // Without a pause the runs would bounce straight back to the same silent agent.
       this.d.fleet.suspend(agentId, this.d.now() + 1000);
       setTimeout(() => this.kick(), 1000).unref();
@@ -277,7 +280,7 @@ export class Dispatcher {
         await this.d.queue.enqueue(back);
       } catch (err) {
         // The reconciler finds these (offered for too long) and re-queues them.
-        this.d.log.error({ err }, 'could not return refused runs to the queue');
+        this.d.log.error({ err, agentId, runs: refused.map((r) => r.runId) }, 'could not return refused runs to the queue');
       }
     }
     if (refused.length > 0) this.kick();

@@ -8,8 +8,12 @@ import { ACTIONS, type HeldRun, type StopRequest } from '@drover/shared';
 export function askAgentsToStop(ctx: { broker: ServiceBroker; log: Logger }, byNode: ReadonlyMap<string, HeldRun[]>, reason: string): void {
   for (const [nodeID, runs] of byNode) {
     const req: StopRequest = { runs, reason };
-    ctx.broker
-      .call(ACTIONS.stop, req, { nodeID, retries: 0 })
-      .catch((err: Error) => ctx.log.warn({ nodeID, err: err.message }, 'could not ask an agent to stop runs'));
+    ctx.broker.call(ACTIONS.stop, req, { nodeID, retries: 0 }).catch((err: Error) =>
+      ctx.log.warn(
+        // Agents join the bus as node `agent-<agentId>`.
+        { agentId: nodeID.replace(/^agent-/, ''), nodeID, runs: runs.map((r) => r.runId), err: err.message },
+        'could not ask an agent to stop runs',
+      ),
+    );
   }
 }

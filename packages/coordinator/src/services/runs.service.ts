@@ -31,7 +31,7 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.
           if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
           if (stale.length > 0)
-            ctx.log.warn({ agentId, stale: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
+            ctx.log.warn({ agentId, runs: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
           if (changed.size > 0) {
             ctx.metrics.runsEnded(changed.values());
             // An attempt's end was applied when its run changed state in this batch.
