@@ -1,10 +1,5 @@
 // The `drover` command.
 import { Command } from 'commander';
-import { registerCoordinatorCommand } from './commands/coordinator.js';
-import { registerAgentCommand } from './commands/agent.js';
-import { registerMigrateCommand } from './commands/migrate.js';
-import { registerDocsCommand } from './commands/docs.js';
-import { registerDevCommand } from './commands/dev.js';
 import { registerClientCommands } from './commands/client/index.js';
 
 // Test harnesses set DROVER_EXIT_WITH_PARENT so that a drover process never outlives the test
@@ -23,11 +18,24 @@ const program = new Command('drover')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
-registerDevCommand(program);
-registerCoordinatorCommand(program);
-registerAgentCommand(program);
-registerMigrateCommand(program);
-registerDocsCommand(program);
+// The process commands load the coordinator and the agent: about 0.8 s of module loading that
+// a client verb (`drover jobs ls`) never uses, so they are imported only when they may be run.
+const CLIENT_VERBS = new Set(['jobs', 'runs', 'logs', 'agents', 'fleet']);
+const verb = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (verb === undefined || !CLIENT_VERBS.has(verb)) {
+  const [dev, coordinator, agent, migrate, docs] = await Promise.all([
+    import('./commands/dev.js'),
+    import('./commands/coordinator.js'),
+    import('./commands/agent.js'),
+    import('./commands/migrate.js'),
+    import('./commands/docs.js'),
+  ]);
+  dev.registerDevCommand(program);
+  coordinator.registerCoordinatorCommand(program);
+  agent.registerAgentCommand(program);
+  migrate.registerMigrateCommand(program);
+  docs.registerDocsCommand(program);
+}
 registerClientCommands(program);
 
 await program.parseAsync(process.argv);
