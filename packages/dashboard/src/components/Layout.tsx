@@ -1,0 +1,37 @@
+// The frame of every page: the navigation, the fleet health banner, then the page.
+import type { ComponentChildren } from 'preact';
+import { AlertsBanner } from './AlertsBanner.js';
+import { Link } from './Link.js';
+
+const SECTIONS: Array<[string, string]> = [
+  ['/fleet', 'Fleet'],
+  ['/jobs', 'Jobs'],
+  ['/runs', 'Runs'],
+  ['/dead-letters', 'Dead letters'],
+  ['/stats', 'Scheduler'],
+];
+
+export function Layout(props: { path: string; children: ComponentChildren }) {
+  const section = props.path === '/' ? '/fleet' : `/${props.path.split('/')[1] ?? ''}`;
+  return (
+    <>
+      <header class="top">
+        <Link to="/fleet" class="brand">
+          Drover
+        </Link>
+        <nav>
+          {SECTIONS.map(([to, label]) => (
+            <Link key={to} to={to} class={section === to ? 'active' : ''}>
+              {label}
+            </Link>
+          ))}
+        </nav>
+        <a class="api-link" href="/openapi.json" title="The REST API this dashboard uses">
+          API
+        </a>
+      </header>
+      <AlertsBanner />
+      <main>{props.children}</main>
+    </>
+  );
+}

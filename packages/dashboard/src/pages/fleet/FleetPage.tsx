@@ -1,0 +1,126 @@
+// The fleet: capacity at a glance, then every agent a page at a time, filtered by label and
+// state on the server (a fleet of thousands is never fetched whole).
+import { useState } from 'preact/hooks';
+import { get, qs } from '../../api/http.js';
+import type { Agent, FleetSummary, Page } from '../../api/types.js';
+import { Pager, useCursors } from '../../components/Pager.js';
+import { usePoll } from '../../lib/poll.js';
+import { setQuery } from '../../lib/router.js';
+import { AgentRow } from './AgentRow.js';
+
+const PAGE_SIZE = 50;
+const STATES = ['ready', 'draining', 'cordoned', 'down', 'gone'];
+
+function Summary() {
+  const { data } = usePoll(() => get<FleetSummary>('/v1/fleet'), []);
+  if (!data) return <div class="tiles" />;
+  const { byState } = data.agents;
+  const { total, free } = data.capacity;
+  return (
+    <div class="tiles">
+      <div class="tile">
+        <div class="tile-value">{data.agents.total}</div>
+        <div class="tile-label">agents</div>
+        <div class="muted small">
+          {STATES.filter((s) => byState[s])
+            .map((s) => `${byState[s]} ${s}`)
+            .join(' · ') || 'none registered'}
+        </div>
+      </div>
+      <div class="tile">
+        <div class="tile-value">
+          {total.slots - free.slots} <span class="muted">/ {total.slots}</span>
+        </div>
+        <div class="tile-label">slots in use</div>
+      </div>
+      <div class="tile">
+        <div class="tile-value">
+          {+(total.cpu - free.cpu).toFixed(1)} <span class="muted">/ {+total.cpu.toFixed(1)}</span>
+        </div>
+        <div class="tile-label">CPUs reserved</div>
+      </div>
+    </div>
+  );
+}
+
+function AgentTable(props: { label: string; state: string }) {
+  const cursors = useCursors();
+  const { data, error, refresh } = usePoll(
+    () => get<Page<Agent>>(`/v1/agents${qs({ label: props.label, state: props.state, limit: PAGE_SIZE, cursor: cursors.cursor })}`),
+    [props.label, props.state, cursors.cursor],
+  );
+  if (error) return <p class="error">{error.message}</p>;
+  if (!data) return <p class="muted">Loading agents…</p>;
+  return (
+    <>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>Agent</th>
+            <th>State</th>
+            <th>Labels</th>
+            <th>Slots</th>
+            <th class="num">CPU</th>
+            <th>Memory</th>
+            <th>CPU, last hour</th>
+            <th class="num">Runs</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {data.items.map((a) => (
+            <AgentRow key={a.id} agent={a} onChanged={refresh} />
+          ))}
+        </tbody>
+      </table>
+      {data.items.length === 0 && (
+        <p class="empty">
+          {props.label || props.state ? 'No agent matches these filters.' : 'No agent has registered yet: start one with "drover agent".'}
+        </p>
+      )}
+      <Pager cursors={cursors} nextCursor={data.nextCursor} total={data.total} pageSize={PAGE_SIZE} shown={data.items.length} />
+    </>
+  );
+}
+
+export function FleetPage(props: { query: URLSearchParams }) {
+  const label = props.query.get('label') ?? '';
+  const state = props.query.get('state') ?? '';
+  const [draft, setDraft] = useState(label);
+  return (
+    <section>
+      <h1>Fleet</h1>
+      <Summary />
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ label: draft.trim() });
+        }}
+      >
+        <label>
+          Labels
+          <input
+            name="label"
+            placeholder="region=eu,pool=gpu"
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onBlur={() => setQuery({ label: draft.trim() })}
+          />
+        </label>
+        <label>
+          State
+          <select name="state" value={state} onChange={(e) => setQuery({ state: e.currentTarget.value })}>
+            <option value="">any</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      <AgentTable key={`${label}|${state}`} label={label} state={state} />
+    </section>
+  );
+}

@@ -1,0 +1,96 @@
+// A job's definition as JSON: edit, save (as a merge patch of what changed), and see every
+// validation error the coordinator names, field by field, under the text.
+import { useState } from 'preact/hooks';
+import { patch } from '../../api/http.js';
+import type { Job } from '../../api/types.js';
+import { FieldErrors } from '../../components/FieldErrors.js';
+import { mergeDiff } from './merge-diff.js';
+
+/** The definition part of a job: what POST /v1/jobs takes. */
+export function definitionOf(job: Job): Record<string, unknown> {
+  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, ...def } = job;
+  return def;
+}
+
+/** Where JSON.parse stopped, as "line L, column C", from its message's position. */
+function parseErrorAt(text: string, err: Error): string {
+  const m = /position (\d+)/.exec(err.message);
+  if (!m) return err.message;
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${err.message.replace(/ in JSON at position \d+.*$/, '')} (line ${line}, column ${column})`;
+}
+
+export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
+  const original = definitionOf(props.job);
+  const [text, setText] = useState(() => JSON.stringify(original, null, 2));
+  const [error, setError] = useState<unknown>(undefined);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const save = async () => {
+    setSaved(false);
+    let edited: unknown;
+    try {
+      edited = JSON.parse(text);
+    } catch (err) {
+      setError(new Error(`Not valid JSON: ${parseErrorAt(text, err as Error)}`));
+      return;
+    }
+    if (typeof edited !== 'object' || edited === null || Array.isArray(edited)) {
+      setError(new Error('The definition must be a JSON object.'));
+      return;
+    }
+    const diff = mergeDiff(original, edited);
+    if (typeof diff === 'object' && diff !== null && Object.keys(diff).length === 0) {
+      setError(new Error('Nothing changed.'));
+      return;
+    }
+    setBusy(true);
+    try {
+      const job = await patch<Job>(`/v1/jobs/${encodeURIComponent(props.job.id)}`, diff);
+      setError(undefined);
+      setSaved(true);
+      setText(JSON.stringify(definitionOf(job), null, 2));
+      props.onSaved(job);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="panel">
+      <h2>Definition</h2>
+      <textarea
+        class="json mono"
+        spellcheck={false}
+        aria-label="job definition as JSON"
+        rows={Math.min(40, Math.max(12, text.split('\n').length + 1))}
+        value={text}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          setSaved(false);
+        }}
+      />
+      <FieldErrors error={error} />
+      <div class="row-inline">
+        <button type="button" class="primary" disabled={busy} onClick={() => void save()}>
+          Save
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setText(JSON.stringify(original, null, 2));
+            setError(undefined);
+          }}
+        >
+          Revert
+        </button>
+        {saved && <span class="ok">Saved.</span>}
+      </div>
+    </div>
+  );
+}

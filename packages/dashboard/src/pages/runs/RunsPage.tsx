@@ -1,0 +1,145 @@
+// Runs, newest first, filtered by job and state on the server and paginated with cursors:
+// a history of 100,000 runs is read 50 at a time.
+import { useState } from 'preact/hooks';
+import { get, qs } from '../../api/http.js';
+import type { Page, Run } from '../../api/types.js';
+import { Link } from '../../components/Link.js';
+import { Pager, useCursors } from '../../components/Pager.js';
+import { StateBadge } from '../../components/StateBadge.js';
+import { ago, between, duration, shortId } from '../../lib/format.js';
+import { usePoll } from '../../lib/poll.js';
+import { setQuery } from '../../lib/router.js';
+import { jobNames } from './job-names.js';
+
+const PAGE_SIZE = 50;
+export const RUN_STATES = [
+  'pending',
+  'queued',
+  'offered',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'lost',
+  'expired',
+  'skipped',
+];
+const GROUPS: Record<string, string> = {
+  active: 'pending,queued,offered,running,retrying',
+  'not succeeded': 'failed,timed_out,lost,expired',
+};
+
+async function loadRuns(job: string, state: string, cursor: string | undefined) {
+  const page = await get<Page<Run>>(`/v1/runs${qs({ job, status: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor })}`);
+  return { page, names: await jobNames(page.items.map((r) => r.jobId)) };
+}
+
+function RunTable(props: { job: string; state: string }) {
+  const cursors = useCursors();
+  const { data, error } = usePoll(() => loadRuns(props.job, props.state, cursors.cursor), [props.job, props.state, cursors.cursor]);
+  if (error) return <p class="error">{error.message}</p>;
+  if (!data) return <p class="muted">Loading runs…</p>;
+  const { page, names } = data;
+  return (
+    <>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>Run</th>
+            <th>Job</th>
+            <th>State</th>
+            <th>Trigger</th>
+            <th class="num">Attempt</th>
+            <th>Agent</th>
+            <th>Created</th>
+            <th class="num">Duration</th>
+            <th class="num">Exit</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.items.map((r) => (
+            <tr key={r.id} data-run={r.id}>
+              <td>
+                <Link to={`/runs/${r.id}`} class="mono" title={r.id}>
+                  {shortId(r.id)}
+                </Link>
+              </td>
+              <td>
+                <Link to={`/jobs/${r.jobId}`}>{names.get(r.jobId) ?? r.jobId}</Link>
+              </td>
+              <td>
+                <StateBadge state={r.state} title={r.queueReason ?? r.skipReason ?? r.error ?? undefined} />
+                {r.queueReason && <div class="muted small ellipsis">{r.queueReason}</div>}
+              </td>
+              <td class="muted">{r.trigger}</td>
+              <td class="num">{r.attempt}</td>
+              <td class="mono small" title={r.agentId ?? ''}>
+                {r.agentId ? shortId(r.agentId) : '–'}
+              </td>
+              <td title={r.createdAt}>{ago(r.createdAt)}</td>
+              <td class="num">{duration(r.durationMs ?? (r.state === 'running' ? between(r.startedAt, null) : null))}</td>
+              <td class="num">{r.exitCode ?? r.signal ?? r.httpStatus ?? '–'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.items.length === 0 && <p class="empty">No run matches these filters.</p>}
+      <Pager
+        cursors={cursors}
+        nextCursor={page.nextCursor}
+        total={page.total}
+        pageSize={PAGE_SIZE}
+        shown={page.items.length}
+        labels={['Newer', 'Older']}
+      />
+    </>
+  );
+}
+
+export function RunsPage(props: { query: URLSearchParams }) {
+  const job = props.query.get('job') ?? '';
+  const state = props.query.get('state') ?? '';
+  const [draft, setDraft] = useState(job);
+  return (
+    <section>
+      <h1>Runs</h1>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ job: draft.trim() });
+        }}
+      >
+        <label>
+          Job
+          <input
+            name="job"
+            placeholder="name or id"
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onBlur={() => setQuery({ job: draft.trim() })}
+          />
+        </label>
+        <label>
+          State
+          <select name="state" value={state} onChange={(e) => setQuery({ state: e.currentTarget.value })}>
+            <option value="">any</option>
+            {Object.keys(GROUPS).map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+            {RUN_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      <RunTable key={`${job}|${state}`} job={job} state={state} />
+    </section>
+  );
+}

@@ -1,0 +1,197 @@
+// The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
+// real coordinator and agents: the fleet page shows the live agents, a run's page follows its
+// output as it is printed, cancel works from there, a bad job edit shows the coordinator's
+// field errors, and every main page is saved as a screenshot under test-artifacts/screenshots/.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createDroverClient, ok, type DroverClient } from '@drover/client';
+import { REPO_ROOT, createTestEnv, startAgent, startCoordinator, waitFor, type StartedAgent, type TestEnv } from './support/index.js';
+
+const CHROMIUM = process.env.DROVER_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(REPO_ROOT, 'test-artifacts', 'screenshots');
+
+let env: TestEnv;
+let baseUrl: string;
+let client: DroverClient;
+let browser: Browser;
+let page: Page;
+let agents: StartedAgent[];
+
+async function createJob(body: Record<string, unknown>): Promise<string> {
+  return ok(await client.POST('/v1/jobs', { body: body as never })).id;
+}
+async function trigger(jobId: string, parameters?: Record<string, string>): Promise<string> {
+  return ok(await client.POST('/v1/jobs/{id}/runs', { params: { path: { id: jobId } }, body: parameters ? { parameters } : {} })).id;
+}
+async function runState(id: string): Promise<string> {
+  return ok(await client.GET('/v1/runs/{id}', { params: { path: { id } } })).state;
+}
+async function waitForState(id: string, states: string[]): Promise<string> {
+  return waitFor(
+    async () => {
+      const s = await runState(id);
+      return states.includes(s) ? s : undefined;
+    },
+    { description: `run ${id} to be ${states.join(' or ')}` },
+  );
+}
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no chromium at ${CHROMIUM}: the dashboard tests drive Debian's chromium (never a downloaded browser). ` +
+        'Install it with "apt-get install chromium", or point DROVER_CHROMIUM at a Chromium binary.',
+    );
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  env = await createTestEnv();
+  baseUrl = (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s'])).url;
+  client = createDroverClient({ baseUrl });
+  agents = await Promise.all([
+    startAgent(env, { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu' }),
+    startAgent(env, { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us' }),
+  ]);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  env.onCleanup(() => browser.close());
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // The dashboard asks before cancelling or draining: accept, as an operator would.
+  page.on('dialog', (d) => void d.accept());
+});
+afterAll(async () => env?.cleanup());
+
+it('shows both live agents on the fleet page, with their labels and the fleet health banner', async () => {
+  // A run no agent can take makes the banner speak.
+  await trigger(
+    await createJob({
+      name: 'wants-gpu',
+      executor: { type: 'noop' },
+      constraints: [{ attribute: 'label.pool', operator: '=', value: 'gpu' }],
+    }),
+  );
+  await page.goto(`${baseUrl}/`);
+  expect(new URL(page.url()).pathname).toBe('/ui/');
+  const rows = page.locator('tr[data-agent]');
+  await rows.nth(1).waitFor();
+  expect(await rows.count()).toBe(2);
+  for (const agent of agents) {
+    const row = page.locator('tr', { hasText: agent.agentId });
+    await row.locator('[data-state="ready"]').waitFor();
+  }
+  await page.locator('tr', { hasText: 'region=eu' }).waitFor();
+  await page.locator('[data-alert="unplaceable"]', { hasText: 'wants-gpu' }).waitFor();
+  expect(await page.locator('[data-alert="unplaceable"]').textContent()).toContain('no agent matches label.pool = gpu');
+
+  // Filtering by label goes to the server and keeps only the matching agent.
+  await page.fill('input[name="label"]', 'region=us');
+  await page.press('input[name="label"]', 'Enter');
+  await page.waitForURL(/label=region%3Dus/);
+  await waitFor(async () => ((await page.locator('tr[data-agent]').count()) === 1 ? true : undefined), {
+    description: 'the fleet table to show only the us agent',
+  });
+  expect(await page.locator('tr[data-agent]').first().textContent()).toContain(agents[1]?.agentId);
+  await page.goto(`${baseUrl}/ui/fleet`);
+  await rows.nth(1).waitFor();
+  await screenshot('fleet');
+});
+
+it("follows a running run's output as it is printed, and cancels it", async () => {
+  const jobId = await createJob({
+    name: 'slow-printer',
+    executor: { type: 'exec', command: ['sh', '-c', 'i=1; while [ $i -le 120 ]; do echo "line $i"; i=$((i+1)); sleep 0.5; done'] },
+  });
+  const runId = await trigger(jobId);
+  await waitForState(runId, ['running']);
+  await page.goto(`${baseUrl}/ui/runs/${runId}`);
+  const log = page.locator('pre.log');
+  await log.getByText('line 2', { exact: false }).waitFor();
+  // The page showed line 2 before the run ended, and later lines keep arriving while it runs.
+  await log.getByText('line 6', { exact: false }).waitFor();
+  expect(await runState(runId)).toBe('running');
+  await page.locator('[data-log-status="following"]').waitFor();
+  await screenshot('run');
+
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('[data-run-state="cancelled"]').waitFor({ timeout: 30_000 });
+  expect(await runState(runId)).toBe('cancelled');
+  await page.locator('[data-log-status="ended"]').waitFor();
+});
+
+it('lists jobs with their schedule and success rate, and shows a bad edit field by field', async () => {
+  const jobId = await createJob({
+    name: 'nightly-report',
+    description: 'Builds the nightly report.',
+    executor: { type: 'exec', command: ['sh', '-c', 'echo "report $DROVER_PARAM_DAY"; exit "$DROVER_PARAM_CODE"'] },
+    parameters: { day: 'today', code: '0' },
+    schedule: { cron: '30 2 * * *', timezone: 'Europe/Rome' },
+  });
+  for (const code of ['0', '0', '0', '1']) await waitForState(await trigger(jobId, { code }), ['succeeded', 'failed']);
+  await page.goto(`${baseUrl}/ui/jobs`);
+  const row = page.locator('tr[data-job="nightly-report"]');
+  await row.getByText('75%').waitFor();
+  expect(await row.textContent()).toContain('Europe/Rome');
+  await screenshot('jobs');
+
+  await row.getByRole('link', { name: 'Edit' }).click();
+  const editor = page.getByLabel('job definition as JSON');
+  await editor.waitFor();
+  const text = await editor.inputValue();
+  await editor.fill(text.replace('"30 2 * * *"', '"61 2 * * *"'));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.field-errors [data-field="schedule.cron"]').waitFor();
+  await screenshot('job');
+  // Nothing was saved.
+  const job = ok(await client.GET('/v1/jobs/{id}', { params: { path: { id: jobId } } }));
+  expect((job.schedule as { cron?: string }).cron).toBe('30 2 * * *');
+});
+
+it('shows the runs list, the dead letters and the scheduler statistics', async () => {
+  const failing = await createJob({
+    name: 'always-fails',
+    executor: { type: 'exec', command: ['sh', '-c', 'echo broken >&2; exit 3'] },
+    retry: { maxAttempts: 1 },
+  });
+  const failed = await trigger(failing);
+  await waitForState(failed, ['failed']);
+
+  await page.goto(`${baseUrl}/ui/runs`);
+  await page.locator(`tr[data-run="${failed}"]`).waitFor();
+  await screenshot('runs');
+  await page.selectOption('select[name="state"]', 'failed');
+  await page.waitForURL(/state=failed/);
+  await waitFor(async () => ((await page.locator('tr[data-run]').count()) === 2 ? true : undefined), {
+    description: 'the runs list to show the two failed runs',
+  });
+
+  await page.goto(`${baseUrl}/ui/dead-letters`);
+  await page.locator(`tr[data-dead-letter="${failed}"]`).waitFor();
+  await screenshot('dead-letters');
+
+  // A schedule firing every second gives the statistics something to show.
+  const ticking = await createJob({ name: 'every-second', executor: { type: 'noop' }, schedule: { every: '1s' } });
+  await waitFor(
+    async () => {
+      const runs = ok(await client.GET('/v1/runs', { params: { query: { job: ticking, status: 'succeeded' } } }));
+      return runs.total >= 3 ? true : undefined;
+    },
+    { description: 'three fires of every-second to have run' },
+  );
+  await page.goto(`${baseUrl}/ui/stats`);
+  await page.locator('svg.bars rect').first().waitFor();
+  await screenshot('stats');
+});
