@@ -15,8 +15,10 @@ export interface FollowOptions {
   attempt?: number;
   /** Start after this chunk (`"<attempt>:<seq>"`, as in nextCursor); from the beginning by default. */
   cursor?: string;
-  /** How many times to resume a stream that broke off before the run ended (default 5). */
+  /** How many times in a row to resume a stream that broke off before the run ended (default 5). */
   maxReconnects?: number;
+  /** How long to wait before resuming (default 1000 ms). */
+  reconnectDelayMs?: number;
   /** Told the run's final state when the stream says it has ended. */
   onEnd?: (state: string) => void;
 }
@@ -48,7 +50,7 @@ export async function* followRunLogs(client: DroverClient, runId: string, option
     if (++failures > maxReconnects) throw broken instanceof DroverConnectionError ? broken : streamBrokeOff(runId, broken);
     // The coordinator ended the stream early (it is stopping) or the connection broke:
     // resume after the last chunk received, as the server's end event asks.
-    await sleep(RECONNECT_DELAY_MS, options.signal);
+    await sleep(options.reconnectDelayMs ?? RECONNECT_DELAY_MS, options.signal);
     if (options.signal?.aborted) return;
   }
 }

@@ -1,7 +1,7 @@
 // `drover jobs apply|ls|get|rm|pause|resume|run`: job definitions, through @drover/client.
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { DroverConnectionError, ok, type Job } from '@drover/client';
+import { DroverConnectionError, ok, type Job, type paths } from '@drover/client';
 import { addClientOptions, clientAction, explain, ExitCode, UsageError, type ClientContext } from './context.js';
 import { collect, parseParams, readJobFile } from './params.js';
 import { definitionOf, replacementPatch } from './apply-plan.js';
@@ -10,13 +10,15 @@ import { relativeTime } from '../../output/units.js';
 import { followAndReport } from './logs.js';
 
 type ApplyResult = 'created' | 'updated' | 'unchanged';
+/** A definition as POST /v1/jobs takes it; a file's content is checked by the API, not here. */
+type JobDefinitionBody = paths['/v1/jobs']['post']['requestBody']['content']['application/json'];
 
 /** Creates the job named in `def`, or brings the existing one in line with it. */
 export async function applyJob(ctx: ClientContext, def: Record<string, unknown>): Promise<{ result: ApplyResult; job: Job }> {
   const name = def.name as string;
   const found = await ctx.client.GET('/v1/jobs/{id}', { params: { path: { id: name } } });
   if (found.response.status === 404) {
-    const job = ok(await ctx.client.POST('/v1/jobs', { body: def as never }));
+    const job = ok(await ctx.client.POST('/v1/jobs', { body: def as JobDefinitionBody }));
     return { result: 'created', job };
   }
   const current = ok(found);
