@@ -120,6 +120,11 @@ export function exitCodeOf(err: unknown): number {
 export function clientAction<A extends unknown[]>(fn: (ctx: ClientContext, ...args: A) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
+    // `drover logs -f x | head` closes the pipe early: that is the reader being done, not a crash.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
     try {
       await fn(contextOf(cmd), ...(args.slice(0, -1) as A));
     } catch (err) {
