@@ -22,7 +22,8 @@ npm(['run', 'build', '--silent']);
 const stage = mkdtempSync(path.join(tmpdir(), 'drover-pack-'));
 try {
   const cli = readJson(path.join(root, 'packages/cli/package.json'));
-  const bundled = ['shared', 'client', 'agent', 'coordinator'];
+  // The dashboard ships as the static files the coordinator serves (built above, not at run time).
+  const bundled = ['shared', 'client', 'dashboard', 'agent', 'coordinator'];
   const deps = { ...cli.dependencies };
   for (const name of bundled) {
     step(`bundling @drover/${name}`);

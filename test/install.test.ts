@@ -49,6 +49,9 @@ it('runs a job with the installed command, migrations and embedded database incl
   const line = await dev.waitForLine((l) => /^\s+API\s+http:\/\//.test(l.text), 90_000);
   const client = api(/(http:\/\/\S+)/.exec(line.text)?.[1] ?? '');
   expect((await client.get('/readyz')).status).toBe(200);
+  // The dashboard travels in the tarball, built: its page and its bundle are served.
+  expect((await client.get<string>('/ui/')).body).toContain('<div id="app"');
+  expect((await client.get('/ui/app.js')).status).toBe(200);
   const h = runHelpers(client);
   const id = await h.trigger(await h.createJob({ name: 'installed', executor: { type: 'exec', command: ['echo', 'installed ok'] } }));
   expect((await h.waitForRun(id)).state).toBe('succeeded');

@@ -140,6 +140,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     '',
     `Drover is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).`,
     `  API        ${api}   (OpenAPI document: ${api}/openapi.json)`,
+    `  dashboard  ${api}/ui/`,
     `  agent      ${agent.agentId} (local, shell allowed)`,
     `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
     `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : coordinatorOptions.redisUrl}`,
