@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '@drover/coordinator';
 import {
   api,
   createTestEnv,
@@ -243,5 +244,12 @@ describe('errors an operator can act on', () => {
     const receiver = await startReceiver(env);
     await drover(['fleet', '--addr', new URL(receiver.url).origin], { DROVER_TOKEN: 's3cret' });
     expect(receiver.requests.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([['GET', '/v1/fleet', 'Bearer s3cret']]);
+  });
+});
+
+describe('the document the client is generated from', () => {
+  it('is the one a running coordinator serves', async () => {
+    const served = (await client.get('/openapi.json')).body;
+    expect(await openApiDocument()).toEqual(served);
   });
 });
