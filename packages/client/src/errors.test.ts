@@ -36,11 +36,14 @@ describe('DroverApiError', () => {
   });
 
   it('falls back to the status line when the body is not a problem (a proxy page)', () => {
-    expect(problemOf(res(502, 'Bad Gateway'), '<html>upstream down</html>')).toEqual({
+    expect(problemOf(res(502, 'Bad Gateway'), 'upstream\n  down')).toEqual({
       title: 'Bad Gateway',
       status: 502,
-      detail: 'Bad Gateway: <html>upstream down</html>',
+      detail: 'Bad Gateway: upstream down',
     });
+    expect(problemOf(res(404, 'File not found'), '<!DOCTYPE HTML>\n<html>…</html>').detail).toBe(
+      'File not found, as an HTML page: is this the address of a Drover coordinator?',
+    );
     expect(problemOf(res(500), undefined).detail).toBe('HTTP 500');
   });
 });

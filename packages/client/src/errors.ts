@@ -62,8 +62,15 @@ export function problemOf(response: Pick<Response, 'status' | 'statusText'>, bod
       ...(errors && errors.length > 0 ? { errors } : {}),
     };
   }
-  const text = typeof body === 'string' ? body.trim().slice(0, 200) : '';
-  return { title: fallback, status: response.status, detail: text ? `${fallback}: ${text}` : fallback };
+  const text = typeof body === 'string' ? body.replace(/\s+/g, ' ').trim() : '';
+  // An HTML page means something other than the API answered; its markup would only be noise.
+  if (text.startsWith('<'))
+    return {
+      title: fallback,
+      status: response.status,
+      detail: `${fallback}, as an HTML page: is this the address of a Drover coordinator?`,
+    };
+  return { title: fallback, status: response.status, detail: text ? `${fallback}: ${text.slice(0, 200)}` : fallback };
 }
 
 const REASONS: Record<string, string> = {

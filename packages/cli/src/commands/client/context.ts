@@ -125,9 +125,19 @@ export function clientAction<A extends unknown[]>(fn: (ctx: ClientContext, ...ar
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw err;
     });
+    let addr: string | undefined;
     try {
-      await fn(contextOf(cmd), ...(args.slice(0, -1) as A));
-    } catch (err) {
+      const ctx = contextOf(cmd);
+      addr = ctx.addr;
+      await fn(ctx, ...(args.slice(0, -1) as A));
+    } catch (caught) {
+      // A body that is not JSON means something other than a coordinator answered (a web server, a proxy).
+      const err =
+        caught instanceof SyntaxError && addr
+          ? new Error(`${addr} answered with something that is not JSON: is it a Drover coordinator's API? (${caught.message})`, {
+              cause: caught,
+            })
+          : caught;
       if (!(err instanceof ExitCode) || err.message)
         process.stderr.write(`${err instanceof ExitCode ? `drover: ${err.message}` : describeError(err)}\n`);
       process.exitCode = exitCodeOf(err);
