@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createDroverClient, ok, type DroverClient } from '@drover/client';
 import { REPO_ROOT, createTestEnv, startAgent, startCoordinator, waitFor, type StartedAgent, type TestEnv } from './support/index.js';
@@ -194,4 +195,67 @@ it('shows the runs list, the dead letters and the scheduler statistics', async (
   await page.goto(`${baseUrl}/ui/stats`);
   await page.locator('svg.bars rect').first().waitFor();
   await screenshot('stats');
+});
+
+it('stays usable with 1,000 agents and 100,000 runs: one page of each is fetched and drawn', { timeout: 120_000 }, async () => {
+  const jobId = await createJob({ name: 'bulk-history', executor: { type: 'noop' } });
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  try {
+    // Cordoned agents with a heartbeat in the future: listed, never offered a run, not marked down.
+    await db.query(`
+      INSERT INTO agents (id, node_id, name, version, protocol, state, operator_state, attributes, labels, executors, total, free, usage, last_heartbeat_at)
+      SELECT 'fake-' || lpad(i::text, 4, '0'), 'node-' || i, 'host-' || lpad(i::text, 4, '0'), '0.1.0', 1, 'cordoned', 'cordoned',
+             '{"memory.bytes": 17179869184}', jsonb_build_object('region', CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END, 'rack', 'r' || (i % 40)),
+             ARRAY['exec'], '{"slots": 8, "cpu": 8, "memoryBytes": 17179869184}', '{"slots": 8, "cpu": 8, "memoryBytes": 17179869184}',
+             '{"cpuPercent": 12.5, "load1": 0.4, "memoryUsedBytes": 4294967296, "slotsUsed": 0}', now() + interval '1 hour'
+        FROM generate_series(1, 1000) i`);
+    // Finished runs, older than every real one (a ULID-shaped id that sorts first).
+    await db.query(
+      `INSERT INTO runs (id, job_id, state, priority, trigger, attempt, exit_code, duration_ms, created_at, finished_at)
+       SELECT '01M0' || lpad(i::text, 22, '0'), $1, CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 50, 'batch', 1,
+              CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, 20, now() - interval '1 day' + i * interval '1 second', now() - interval '1 day' + i * interval '1 second'
+         FROM generate_series(1, 100000) i`,
+      [jobId],
+    );
+  } finally {
+    await db.end();
+  }
+
+  const asked: string[] = [];
+  const onRequest = (r: { url(): string }) => asked.push(new URL(r.url()).pathname + new URL(r.url()).search);
+  page.on('request', onRequest);
+  try {
+    await page.goto(`${baseUrl}/ui/fleet`);
+    await page.locator('.pager', { hasText: 'of 1,002' }).waitFor();
+    expect(await page.locator('tr[data-agent]').count()).toBe(50);
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.locator('.pager', { hasText: '51–100 of 1,002' }).waitFor();
+    await page.locator('tr[data-agent="host-0075"]').waitFor();
+    await screenshot('fleet-1000-agents');
+    await page.fill('input[name="label"]', 'region=eu,rack=r4');
+    await page.press('input[name="label"]', 'Enter');
+    // Every 40th agent is on rack r4, all of them even, so in the eu region: 25, one page.
+    await page.locator('.pager', { hasText: '1–25 of 25' }).waitFor();
+    // Each agent list request asked for one page, and CPU history only for the agents drawn.
+    const agentLists = asked.filter((u) => u.startsWith('/v1/agents?'));
+    expect(agentLists.length).toBeGreaterThan(0);
+    expect(agentLists.every((u) => u.includes('limit=50'))).toBe(true);
+    const histories = new Set(asked.filter((u) => /^\/v1\/agents\/[^/]+\/metrics/.test(u)).map((u) => u.split('/')[3]));
+    expect(histories.size).toBeLessThanOrEqual(50 + 50 + 25);
+
+    asked.length = 0;
+    await page.goto(`${baseUrl}/ui/runs?job=bulk-history`);
+    await page.locator('.pager', { hasText: '1–50 of 100,000' }).waitFor();
+    expect(await page.locator('tr[data-run]').count()).toBe(50);
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.locator('.pager', { hasText: '51–100 of 100,000' }).waitFor();
+    expect(asked.filter((u) => u.startsWith('/v1/runs?')).every((u) => u.includes('limit=50'))).toBe(true);
+
+    await page.goto(`${baseUrl}/ui/jobs`);
+    // The success rate counts the last 50 finished runs of the 100,000.
+    await page.locator('tr[data-job="bulk-history"]').getByText('90%').waitFor();
+  } finally {
+    page.off('request', onRequest);
+  }
 });

@@ -76,7 +76,7 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
           </ActionButton>
         )}
         {(a.state === 'cordoned' || a.state === 'draining') && (
-          <ActionButton action={act('uncordon')} onDone={props.onChanged} kind="primary">
+          <ActionButton action={act('uncordon')} onDone={props.onChanged}>
             Uncordon
           </ActionButton>
         )}

@@ -19,7 +19,7 @@ function Summary() {
   return (
     <div class="tiles">
       <div class="tile">
-        <div class="tile-value">{data.agents.total}</div>
+        <div class="tile-value">{data.agents.total.toLocaleString()}</div>
         <div class="tile-label">agents</div>
         <div class="muted small">
           {STATES.filter((s) => byState[s])
@@ -27,17 +27,18 @@ function Summary() {
             .join(' · ') || 'none registered'}
         </div>
       </div>
+      {/* Free capacity counts ready agents only: draining and cordoned ones take nothing new. */}
       <div class="tile">
         <div class="tile-value">
-          {total.slots - free.slots} <span class="muted">/ {total.slots}</span>
+          {free.slots.toLocaleString()} <span class="muted">/ {total.slots.toLocaleString()}</span>
         </div>
-        <div class="tile-label">slots in use</div>
+        <div class="tile-label">slots free</div>
       </div>
       <div class="tile">
         <div class="tile-value">
-          {+(total.cpu - free.cpu).toFixed(1)} <span class="muted">/ {+total.cpu.toFixed(1)}</span>
+          {(+free.cpu.toFixed(1)).toLocaleString()} <span class="muted">/ {(+total.cpu.toFixed(1)).toLocaleString()}</span>
         </div>
-        <div class="tile-label">CPUs reserved</div>
+        <div class="tile-label">CPUs free</div>
       </div>
     </div>
   );
