@@ -159,6 +159,14 @@ it('lists jobs with their schedule and success rate, and shows a bad edit field 
   // Nothing was saved.
   const job = ok(await client.GET('/v1/jobs/{id}', { params: { path: { id: jobId } } }));
   expect((job.schedule as { cron?: string }).cron).toBe('30 2 * * *');
+
+  // A valid edit is saved, and only what changed is sent.
+  await editor.fill(text.replace('"30 2 * * *"', '"45 2 * * *"'));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved.').waitFor();
+  const saved = ok(await client.GET('/v1/jobs/{id}', { params: { path: { id: jobId } } }));
+  expect(saved.schedule).toEqual({ cron: '45 2 * * *', timezone: 'Europe/Rome' });
+  expect(saved.parameters).toEqual({ day: 'today', code: '0' });
 });
 
 it('shows the runs list, the dead letters and the scheduler statistics', async () => {

@@ -107,8 +107,7 @@ export function JobPage(props: { id: string }) {
           {job.schedule && <NextFires job={job} />}
           <RecentRuns job={job} />
         </div>
-        {/* Keyed by the version, so a change saved elsewhere reloads the text. */}
-        <JsonEditor key={job.updatedAt} job={job} onSaved={refresh} />
+        <JsonEditor job={job} onSaved={refresh} />
       </div>
     </section>
   );

@@ -1,6 +1,6 @@
 // A job's definition as JSON: edit, save (as a merge patch of what changed), and see every
 // validation error the coordinator names, field by field, under the text.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { patch } from '../../api/http.js';
 import type { Job } from '../../api/types.js';
 import { FieldErrors } from '../../components/FieldErrors.js';
@@ -24,7 +24,15 @@ function parseErrorAt(text: string, err: Error): string {
 
 export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
   const original = definitionOf(props.job);
-  const [text, setText] = useState(() => JSON.stringify(original, null, 2));
+  const loaded = JSON.stringify(original, null, 2);
+  const [text, setText] = useState(loaded);
+  // The text the editor last took from the server: a newer version replaces it unless edited.
+  const [baseline, setBaseline] = useState(loaded);
+  useEffect(() => {
+    if (loaded === baseline) return;
+    if (text === baseline) setText(loaded);
+    setBaseline(loaded);
+  }, [loaded]);
   const [error, setError] = useState<unknown>(undefined);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -52,7 +60,9 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
       const job = await patch<Job>(`/v1/jobs/${encodeURIComponent(props.job.id)}`, diff);
       setError(undefined);
       setSaved(true);
-      setText(JSON.stringify(definitionOf(job), null, 2));
+      const now = JSON.stringify(definitionOf(job), null, 2);
+      setText(now);
+      setBaseline(now);
       props.onSaved(job);
     } catch (err) {
       setError(err);
@@ -83,7 +93,7 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
         <button
           type="button"
           onClick={() => {
-            setText(JSON.stringify(original, null, 2));
+            setText(loaded);
             setError(undefined);
           }}
         >
