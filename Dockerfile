@@ -9,6 +9,9 @@ WORKDIR /app
 # Manifests first, so the dependency layer is cached until a package.json or the lockfile changes.
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY packages/shared/package.json packages/shared/
+# Every workspace the root package.json names: npm ci links them, and the dashboard's build tools come from its own.
+COPY packages/client/package.json packages/client/
+COPY packages/dashboard/package.json packages/dashboard/
 COPY packages/coordinator/package.json packages/coordinator/
 COPY packages/agent/package.json packages/agent/
 COPY packages/cli/package.json packages/cli/
