@@ -46,6 +46,7 @@ export function LogView(props: { runId: string; live: boolean }) {
     const open = () => {
       const url = `/v1/runs/${encodeURIComponent(props.runId)}/logs?follow=1${cursor ? `&cursor=${cursor}` : ''}`;
       source = new EventSource(url);
+      // The stream's headers come with its first event, so a quiet run stays "waiting" until it prints.
       source.onopen = () => setStatus('following');
       source.addEventListener('log', (e) => {
         const ev = e as MessageEvent<string>;
@@ -93,7 +94,13 @@ export function LogView(props: { runId: string; live: boolean }) {
       <h2>
         Output{' '}
         <span class={`log-status log-${status}`} data-log-status={status}>
-          {status === 'following' ? '● live' : status === 'ended' ? 'complete' : status === 'retrying' ? 'reconnecting…' : 'connecting…'}
+          {status === 'following'
+            ? '● live'
+            : status === 'ended'
+              ? 'complete'
+              : status === 'retrying'
+                ? 'reconnecting…'
+                : 'waiting for output…'}
         </span>
       </h2>
       {dropped > 0 && <p class="muted small">{dropped.toLocaleString()} earlier chunks are not shown here; read them from the API.</p>}

@@ -83,6 +83,8 @@ export function RunPage(props: { id: string }) {
   const { run, jobName } = data;
   const finished = TERMINAL.includes(run.state);
   const path = `/v1/runs/${encodeURIComponent(run.id)}`;
+  // A run queued again (lost, retried) keeps its last start: no wait to show until it starts anew.
+  const waited = run.queuedAt && run.startedAt ? between(run.queuedAt, run.startedAt) : null;
   return (
     <section>
       <div class="page-head">
@@ -132,8 +134,7 @@ export function RunPage(props: { id: string }) {
         </Fact>
         <Fact label="Created">{when(run.createdAt)}</Fact>
         <Fact label="Started">
-          {when(run.startedAt)}{' '}
-          {run.queuedAt && run.startedAt && <span class="muted">(waited {duration(between(run.queuedAt, run.startedAt))})</span>}
+          {when(run.startedAt)} {waited !== null && waited >= 0 && <span class="muted">(waited {duration(waited)})</span>}
         </Fact>
         <Fact label="Finished">{when(run.finishedAt)}</Fact>
         <Fact label="Duration">{duration(run.durationMs ?? (run.state === 'running' ? between(run.startedAt, null) : null))}</Fact>
