@@ -25,7 +25,10 @@ export function AlertsBanner() {
           {agentsDown.slice(0, MAX_LISTED).map((a, i) => (
             <span key={a.id}>
               {i > 0 && ', '}
-              <Link to={`/fleet?state=down`}>{a.name}</Link> <span class="muted">(last heard {ago(a.lastHeartbeatAt)})</span>
+              <Link to={`/fleet?state=down`} title={`agent ${a.id}`}>
+                {a.name}
+              </Link>{' '}
+              <span class="muted">(last heard {ago(a.lastHeartbeatAt)})</span>
             </span>
           ))}
           {agentsDown.length > MAX_LISTED && <span class="muted"> and {agentsDown.length - MAX_LISTED} more</span>}
