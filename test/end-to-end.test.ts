@@ -232,6 +232,20 @@ describe('a fleet of two agents', () => {
         .join(''),
     ).toBe('tick 1\ntick 2\ntick 3\n');
     expect(events[events.length - 1]).toEqual({ event: 'end', data: { state: 'succeeded' } });
+    // A browser's EventSource reconnects with Last-Event-ID: the stream resumes after that chunk.
+    const firstId = /^id: (.*)$/m.exec(text)?.[1];
+    expect(firstId).toBeDefined();
+    const resumed = await (
+      await fetch(`${client.baseUrl}/v1/runs/${runId}/logs?follow=1`, { headers: { 'last-event-id': firstId! } })
+    ).text();
+    const resumedLogs = [...resumed.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { data?: string }).filter((d) => d.data);
+    expect(resumedLogs.map((d) => d.data).join('')).toBe(
+      events
+        .filter((e) => e.event === 'log')
+        .slice(1)
+        .map((e) => e.data.data)
+        .join(''),
+    );
     // The attempt's resource usage is recorded: duration, CPU time and peak memory.
     const run = (await client.get<Run & { cpuTimeMs: number | null; peakMemoryBytes: number | null }>(`/v1/runs/${runId}`)).body;
     expect(run.durationMs).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ export type { paths, components } from './schema.js';
 export { createDroverClient, ok, type DroverClient, type DroverClientOptions, type ClientResult } from './client.js';
 export { DroverApiError, DroverConnectionError, type Problem, type FieldError } from './errors.js';
 export { followRunLogs, type FollowOptions, type LogChunk } from './follow.js';
-import type { components } from './schema.js';
+import type { components, paths } from './schema.js';
 
 /** A job as the API returns it. */
 export type Job = components['schemas']['Job'];
@@ -15,3 +15,5 @@ export type Attempt = components['schemas']['Attempt'];
 export type Agent = components['schemas']['Agent'];
 /** An entry of the dead-letter list. */
 export type DeadLetter = components['schemas']['DeadLetter'];
+/** The fleet at a glance (GET /v1/fleet). */
+export type FleetSummary = paths['/v1/fleet']['get']['responses'][200]['content']['application/json'];

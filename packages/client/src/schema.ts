@@ -1874,7 +1874,50 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            agents: {
+                                total: number;
+                                byState: {
+                                    [key: string]: number;
+                                };
+                            };
+                            /** @description Capacity of the agents that are up (ready, draining, cordoned); free counts ready agents only. */
+                            capacity: {
+                                total: {
+                                    slots: number;
+                                    cpu: number;
+                                    memoryBytes: number;
+                                };
+                                free: {
+                                    slots: number;
+                                    cpu: number;
+                                    memoryBytes: number;
+                                };
+                            };
+                            byLabel: {
+                                label: string;
+                                agents: number;
+                                total: {
+                                    slots: number;
+                                    cpu: number;
+                                    memoryBytes: number;
+                                };
+                                free: {
+                                    slots: number;
+                                    cpu: number;
+                                    memoryBytes: number;
+                                };
+                            }[];
+                            down: {
+                                id: string;
+                                name: string;
+                                /** Format: date-time */
+                                lastHeartbeatAt: string;
+                            }[];
+                            runsLostLastHour: number;
+                        };
+                    };
                 };
             };
         };

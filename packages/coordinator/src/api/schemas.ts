@@ -142,6 +142,21 @@ export const AgentSchema = Type.Object(
   { $id: 'Agent', additionalProperties: true },
 );
 
+/** GET /v1/fleet: the fleet at a glance (see store/fleet-summary.ts). */
+export const FleetSummarySchema = Type.Object(
+  {
+    agents: Type.Object({ total: Type.Integer(), byState: Type.Record(Type.String(), Type.Integer()) }),
+    capacity: Type.Object(
+      { total: CapacitySchema, free: CapacitySchema },
+      { description: 'Capacity of the agents that are up (ready, draining, cordoned); free counts ready agents only.' },
+    ),
+    byLabel: Type.Array(Type.Object({ label: Type.String(), agents: Type.Integer(), total: CapacitySchema, free: CapacitySchema })),
+    down: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), lastHeartbeatAt: Type.String({ format: 'date-time' }) })),
+    runsLostLastHour: Type.Integer(),
+  },
+  { $id: 'FleetSummary' },
+);
+
 export const LogChunkSchema = Type.Object({
   attempt: Type.Integer(),
   seq: Type.Integer(),

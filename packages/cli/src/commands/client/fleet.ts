@@ -1,25 +1,10 @@
 // `drover fleet`: the fleet at a glance, through @drover/client.
 import type { Command } from 'commander';
-import { ok } from '@drover/client';
+import { ok, type FleetSummary } from '@drover/client';
 import { addClientOptions, clientAction } from './context.js';
 import { formatFields, formatTable } from '../../output/table.js';
 import { humanBytes, relativeTime } from '../../output/units.js';
 import { capacity, cpu } from './agents.js';
-
-interface Capacity {
-  slots: number;
-  cpu: number;
-  memoryBytes: number;
-}
-
-/** GET /v1/fleet's body; the route declares no response schema yet, so its type is stated here. */
-export interface FleetSummary {
-  agents: { total: number; byState: Record<string, number> };
-  capacity: { total: Capacity; free: Capacity };
-  byLabel: Array<{ label: string; agents: number; total: Capacity; free: Capacity }>;
-  down: Array<{ id: string; name: string; lastHeartbeatAt: string }>;
-  runsLostLastHour: number;
-}
 
 /** The fleet summary as a few lines and a per-label table. */
 export function formatFleet(f: FleetSummary, now: number): string {
@@ -56,7 +41,7 @@ export function registerFleetCommand(program: Command): void {
     program.command('fleet').description('the fleet at a glance: agents by state, free capacity (by label too), agents down, runs lost'),
   ).action(
     clientAction(async (ctx) => {
-      const summary = ok(await ctx.client.GET('/v1/fleet')) as unknown as FleetSummary;
+      const summary = ok(await ctx.client.GET('/v1/fleet'));
       if (ctx.output === 'json') return ctx.printJson(summary);
       ctx.print(formatFleet(summary, ctx.now()));
     }),

@@ -7,7 +7,7 @@ import { listAgentPage } from '../../store/agent-page.js';
 import { fleetSummary } from '../../store/fleet-summary.js';
 import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
-import { AgentSchema, ProblemSchema } from '../schemas.js';
+import { AgentSchema, FleetSummarySchema, ProblemSchema } from '../schemas.js';
 
 // Without a limit the list is the whole fleet, as before pagination existed; bounded all the same.
 const MAX_AGENTS_UNPAGED = 100_000;
@@ -175,6 +175,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       schema: {
         summary: 'The fleet at a glance: agents by state, total and free capacity (by label too), agents down, runs lost in the last hour',
         tags: ['agents'],
+        response: { 200: FleetSummarySchema },
       },
     },
     async () => fleetSummary(ctx.db),

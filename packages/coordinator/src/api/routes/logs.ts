@@ -10,6 +10,7 @@ import { badRequest, notFound } from '../problem.js';
 import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
 const FOLLOW_POLL_MS = 200;
+const KEEPALIVE_MS = 15_000;
 
 function parseCursor(cursor: string | undefined): { attempt: number; seq: number } | undefined {
   if (!cursor) return undefined;
@@ -57,7 +58,9 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const q = req.query as { follow?: string; cursor?: string; limit?: number; attempt?: number };
-      let after = parseCursor(q.cursor);
+      // A browser's EventSource reconnects on its own and sends the last event id it saw: resume there.
+      const lastEventId = req.headers['last-event-id'];
+      let after = parseCursor(q.cursor ?? (typeof lastEventId === 'string' ? lastEventId : undefined));
       const run = await getRun(ctx.db, id);
       if (!run) throw notFound('run', id);
       const follow = q.follow === '1' || q.follow === 'true';
@@ -74,6 +77,8 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
+      // Send the headers now: a quiet run's follower should know it is connected before any output.
+      res.flushHeaders();
       let closed = false;
       req.raw.on('close', () => (closed = true));
       const endNow = () => {
@@ -86,7 +91,9 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       };
       if (stopping) return endNow();
       followers.add(endNow);
+      let lastWriteAt = Date.now();
       const write = (event: string, data: unknown, eventId?: string) => {
+        lastWriteAt = Date.now();
         if (!res.writableEnded) res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
       try {
@@ -103,6 +110,11 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           if (isTerminal(state)) {
             write('end', { state });
             break;
+          }
+          // A comment line now and then keeps idle proxies from closing a quiet stream.
+          if (Date.now() - lastWriteAt > KEEPALIVE_MS && !res.writableEnded) {
+            res.write(': keep-alive\n\n');
+            lastWriteAt = Date.now();
           }
           await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
         }
