@@ -181,6 +181,20 @@ export interface FencedMessagesTable {
   at: Generated<Date>;
 }
 
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Date>;
+  actor: string;
+  role: string | null;
+  namespace: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  status: number | null;
+  ip: string | null;
+  detail: Json<Record<string, unknown>>;
+}
+
 export interface Database {
   jobs: JobsTable;
   agents: AgentsTable;
@@ -193,4 +207,5 @@ export interface Database {
   run_attempts: RunAttemptsTable;
   dead_letters: DeadLettersTable;
   action_runs: ActionRunsTable;
+  audit_log: AuditLogTable;
 }

@@ -1,0 +1,59 @@
+// Who may call what. Every route declares the access it needs in `config.access`; the auth hook
+// (api/auth.ts) resolves the caller into a Principal and refuses a call its role does not grant.
+// Namespaced data (jobs, runs, dead letters, tokens, secrets) is further filtered by the
+// principal's namespaces inside the handlers.
+
+/** The roles a token can carry. `agent` tokens are join tokens: they register agents, nothing else. */
+export const ROLES = ['admin', 'operator', 'submitter', 'viewer', 'agent'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * What a route needs:
+ * - `public`: anyone, even without a token (health checks, the OpenAPI document, dashboard assets);
+ * - `read`: viewer and above — read jobs, runs, logs, agents, the fleet;
+ * - `trigger`: submitter and above — start runs of existing jobs;
+ * - `operate`: operator and above — create, change and delete jobs, cancel and retry runs,
+ *   handle dead letters, set secrets, drain/cordon agents;
+ * - `admin`: admin only — tokens, the audit log, revoking agents.
+ */
+export const ACCESS_LEVELS = ['public', 'read', 'trigger', 'operate', 'admin'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
+/** The roles that hold each access level. */
+export const ACCESS_GRANTS: Readonly<Record<Access, readonly Role[]>> = {
+  public: ROLES,
+  read: ['admin', 'operator', 'submitter', 'viewer'],
+  trigger: ['admin', 'operator', 'submitter'],
+  operate: ['admin', 'operator'],
+  admin: ['admin'],
+};
+
+/** True when `role` holds `access`. */
+export function grants(role: Role, access: Access): boolean {
+  return ACCESS_GRANTS[access].includes(role);
+}
+
+/** The namespace a job lands in when its definition names none. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** The caller of a request, resolved once by the auth hook. */
+export interface Principal {
+  /** For the audit log: `token:<id>`, `anonymous` or `dev` (auth disabled). */
+  readonly actor: string;
+  readonly role: Role;
+  /** The namespaces it may see and touch; `all` for admins and when auth is disabled. */
+  readonly namespaces: readonly string[] | 'all';
+  readonly tokenId: string | null;
+}
+
+/** True when the principal may see or touch data of `namespace`. */
+export function inNamespace(p: Principal, namespace: string): boolean {
+  return p.namespaces === 'all' || p.namespaces.includes(namespace);
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The access level the route needs (see api/access.ts). Every route must declare one. */
+    access?: Access;
+  }
+}
