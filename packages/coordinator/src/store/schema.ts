@@ -195,6 +195,19 @@ export interface AuditLogTable {
   detail: Json<Record<string, unknown>>;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  namespaces: string[];
+  secret_hash: Buffer;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
 export interface Database {
   jobs: JobsTable;
   agents: AgentsTable;
@@ -208,4 +221,5 @@ export interface Database {
   dead_letters: DeadLettersTable;
   action_runs: ActionRunsTable;
   audit_log: AuditLogTable;
+  api_tokens: ApiTokensTable;
 }
