@@ -5,6 +5,7 @@ export * from './placement.js';
 export * from './run.js';
 export * from './job.js';
 export * from './protocol.js';
+export * from './identity.js';
 export * from './broker.js';
 export * from './options.js';
 export * from './schedule.js';

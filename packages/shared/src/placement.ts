@@ -24,6 +24,8 @@ export interface AgentView {
   executors: readonly string[];
   total: Capacity;
   free: Capacity;
+  /** The job namespaces this agent may run; absent or null: any namespace. */
+  namespaces?: readonly string[] | null;
 }
 
 /** What placement needs to know about a job. */
@@ -31,6 +33,14 @@ export interface PlacementRequest {
   executor: string;
   constraints: readonly Constraint[];
   resources: ResourceRequest;
+  /** The job's namespace; absent: the job is placed as if every agent allowed it (no namespaces yet). */
+  namespace?: string;
+}
+
+/** Whether an agent may run jobs of `namespace`: an agent without a restriction takes any. */
+export function allowsNamespace(agent: Pick<AgentView, 'namespaces'>, namespace: string | undefined): boolean {
+  if (namespace === undefined || agent.namespaces === undefined || agent.namespaces === null) return true;
+  return agent.namespaces.includes(namespace);
 }
 
 /** The outcome of placing a batch of runs of one job. */
@@ -60,7 +70,13 @@ export function agentLoad(a: AgentView): number {
 /** The agents that could ever run this job (executor, constraints, total size), and why none could if so. */
 export function eligibleAgents(agents: readonly AgentView[], req: PlacementRequest): { eligible: AgentView[]; reason?: string } {
   if (agents.length === 0) return { eligible: [], reason: 'no agent is connected' };
-  const byExecutor = agents.filter((a) => a.executors.includes(req.executor));
+  const allowed = agents.filter((a) => allowsNamespace(a, req.namespace));
+  if (allowed.length === 0)
+    return {
+      eligible: [],
+      reason: `no agent is allowed namespace ${req.namespace} (join an agent with a token of that namespace: drover tokens create --role agent --namespace ${req.namespace})`,
+    };
+  const byExecutor = allowed.filter((a) => a.executors.includes(req.executor));
   if (byExecutor.length === 0) {
     const hint =
       req.executor === 'shell'

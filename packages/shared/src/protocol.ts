@@ -4,6 +4,7 @@ import type { Attributes } from './constraints.js';
 import type { Capacity, ResourceRequest } from './placement.js';
 import type { AttemptOutcome } from './run.js';
 import type { ExecutorSpec } from './job.js';
+import type { MessageAuth } from './identity.js';
 
 /** Bumped on any incompatible change to the messages below. */
 export const PROTOCOL_VERSION = 2;
@@ -58,11 +59,21 @@ export interface RegisterRequest {
   free: Capacity;
   /** Runs still executing from before a reconnect. */
   runs: HeldRun[];
+  /** The agent's Ed25519 public key (base64url); recorded at join, must match afterwards. */
+  publicKey?: string;
+  /** First registration with a join token (role `agent`): exchanges it for this agent's key. */
+  join?: { token: string };
+  /** Job namespaces the agent itself narrows to (its join token's namespaces narrow further). */
+  namespaces?: string[];
+  /** Signed with the agent's key (see identity.ts); absent from agents without identity. */
+  auth?: MessageAuth;
 }
 
 export interface RegisterResponse {
   agentId: string;
   heartbeatIntervalMs: number;
+  /** Job namespaces this agent is offered runs of; absent when it takes any namespace. */
+  namespaces?: string[];
   /** Runs the agent holds that the coordinator no longer assigns to it: stop them. */
   stop: HeldRun[];
 }
@@ -84,6 +95,7 @@ export interface HeartbeatRequest {
   runs: HeldRun[];
   /** The agent is shutting down (SIGTERM): it finishes what it runs and takes nothing new. */
   draining?: boolean;
+  auth?: MessageAuth;
 }
 
 export interface HeartbeatResponse {
@@ -99,6 +111,7 @@ export interface CapacityEvent {
   agentId: string;
   version: number;
   free: Capacity;
+  auth?: MessageAuth;
 }
 
 /** One run offered to an agent, with everything it needs to execute it. */
@@ -117,6 +130,12 @@ export interface RunOffer {
   logLimitBytes: number;
   /** The run's parameters (job defaults merged with the trigger's). */
   parameters: Record<string, string>;
+  /**
+   * Environment variables whose values are secrets, resolved by the dispatcher for this offer
+   * only (the executor's env keeps no references). The agent masks these values in the
+   * attempt's output. Never logged, never stored: NATS must use TLS where this matters.
+   */
+  secretEnv?: Record<string, string>;
 }
 
 export interface OfferRequest {
@@ -127,6 +146,9 @@ export interface OfferResponse {
   accepted: string[];
   refused: Array<{ runId: string; reason: string }>;
   capacity: CapacityEvent;
+  /** The agent that answers (signed by it, so an offer's answer cannot come from another). */
+  agentId?: string;
+  auth?: MessageAuth;
 }
 
 export interface StopRequest {
@@ -183,6 +205,7 @@ export interface FinishedEvent {
 export interface ReportRequest {
   agentId: string;
   events: AgentEvent[];
+  auth?: MessageAuth;
 }
 
 export interface ReportResponse {
