@@ -17,6 +17,7 @@ import {
   PROTOCOL_VERSION,
   SERVICES,
   createBroker,
+  natsSecurityFrom,
   type AgentEvent,
   type Capacity,
   type CapacityEvent,
@@ -24,6 +25,7 @@ import {
   type HeartbeatResponse,
   type HeldRun,
   type OfferRequest,
+  type OfferResponse,
   type RegisterRequest,
   type RegisterResponse,
   type ReportRequest,
@@ -36,8 +38,9 @@ import { createAgentLogger, moleculerLevel } from './logger.js';
 import { AgentMetrics, serveAgentMetrics } from './metrics.js';
 import type { AgentOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { errorMessage, isNoCoordinator, isRegistrationRefusal } from './registration.js';
+import { errorMessage, identityRefusal, isNoCoordinator, isRegistrationRefusal, refusalAdvice } from './registration.js';
 import { loadAgentId } from './state.js';
+import { loadIdentity, readJoinToken } from './identity.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { UsageSampler } from './usage.js';
 import { AGENT_VERSION } from './version.js';
@@ -108,6 +111,9 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 /** Starts an agent with compiled options; resolves once it is on the bus (registration continues in the background). */
 export async function startAgent(options: AgentOptions, logger?: Logger, extras: AgentExtras = {}): Promise<AgentHandle> {
   const agentId = await loadAgentId(options.stateDir);
+  // Before the bus: a key file others can read stops the agent with what to do.
+  const identity = await loadIdentity(options.stateDir);
+  const joinToken = await readJoinToken(options.joinToken, options.joinTokenFile);
   // Every line this agent writes names it, Moleculer's own lines included (children of this one).
   const log = (logger ?? createAgentLogger(options.logLevel)).child({ agentId });
   const nodeId = `agent-${agentId}`;
@@ -118,7 +124,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const where = options.nats === 'memory' ? 'the in-process bus' : options.nats;
 
   const broker: ServiceBroker = createBroker(
-    { natsUrl: options.nats, namespace: options.namespace, nodeId },
+    { natsUrl: options.nats, namespace: options.namespace, nodeId, security: natsSecurityFrom(options) },
     {
       logLevel: moleculerLevel(options.logLevel),
       logger: {
@@ -133,7 +139,12 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
 
   const outbox = new Outbox({
     lingerMs: REPORT_LINGER_MS,
-    send: (events: AgentEvent[]) => broker.call<ReportResponse, ReportRequest>(ACTIONS.report, { agentId, events }),
+    send: (events: AgentEvent[]) => {
+      // One signature per batch, made when it is sent (a resend is signed again, with a fresh time).
+      const req: ReportRequest = { agentId, events };
+      req.auth = identity.sign('report', agentId, req);
+      return broker.call<ReportResponse, ReportRequest>(ACTIONS.report, req);
+    },
     onStale: (runs) => {
       log.warn({ runs }, 'the coordinator reports these attempts stale; stopping them');
       for (const run of runs)
@@ -153,7 +164,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
 
   const broadcastCapacity = (event: CapacityEvent): void => {
     if (!broker.started) return;
-    Promise.resolve(broker.broadcast(EVENTS.capacity, event)).catch((err: unknown) =>
+    const signed: CapacityEvent = { ...event, auth: identity.sign('capacity', agentId, { ...event, auth: undefined }) };
+    Promise.resolve(broker.broadcast(EVENTS.capacity, signed)).catch((err: unknown) =>
       log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'),
     );
   };
@@ -231,19 +243,26 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   let heartbeatIntervalMs = options.heartbeatInterval;
   let registering: Promise<void> | undefined;
 
-  const registerRequest = (): RegisterRequest => ({
-    protocol: PROTOCOL_VERSION,
-    agentId,
-    nodeId,
-    name,
-    version: AGENT_VERSION,
-    attributes,
-    labels: { ...options.labels },
-    executors: supervisor.executorTypes,
-    total,
-    free: supervisor.capacity().free,
-    runs: heldRuns(),
-  });
+  const registerRequest = (): RegisterRequest => {
+    const req: RegisterRequest = {
+      protocol: PROTOCOL_VERSION,
+      agentId,
+      nodeId,
+      name,
+      version: AGENT_VERSION,
+      attributes,
+      labels: { ...options.labels },
+      executors: supervisor.executorTypes,
+      total,
+      free: supervisor.capacity().free,
+      runs: heldRuns(),
+      publicKey: identity.publicKey,
+      ...(joinToken && !identity.joined ? { join: { token: joinToken } } : {}),
+      ...(options.jobNamespaces ? { namespaces: options.jobNamespaces } : {}),
+    };
+    req.auth = identity.sign('register', agentId, req);
+    return req;
+  };
 
   const registerOnce = async (): Promise<void> => {
     let failures = 0;
@@ -261,7 +280,12 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         continue;
       }
       try {
-        const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, registerRequest());
+        const req = registerRequest();
+        const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
+        if (req.join) {
+          await identity.markJoined(res?.namespaces);
+          log.info({ namespaces: res?.namespaces ?? 'any' }, 'agent joined: it signs its messages with its own key from now on; the join token is no longer needed');
+        }
         if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         isRegistered = true;
         metrics.acknowledged();
@@ -271,8 +295,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
         return;
       } catch (err) {
-        if (isRegistrationRefusal(err))
-          throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}`, { cause: err });
+        if (isRegistrationRefusal(err)) {
+          if (identityRefusal(err) === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
+          throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, { cause: err });
+        }
         if (!isNoCoordinator(err)) log.warn({ err: errorMessage(err) }, 'registration failed; will retry');
         const delay = Math.min(REGISTER_BACKOFF.maxMs, REGISTER_BACKOFF.initialMs * 2 ** failures++);
         await sleep(delay, undefined, { signal: stopController.signal }).catch(() => undefined);
@@ -317,6 +343,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       runs: heldRuns(),
       ...(stopping ? { draining: true } : {}),
     };
+    req.auth = identity.sign('heartbeat', agentId, req);
     metrics.heartbeatSent();
     try {
       const res = await broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
@@ -332,6 +359,17 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
     } catch (err) {
       metrics.heartbeatFailed();
+      // Revoked, or no longer trusted: nothing to retry. Stop as a refused registration does.
+      if (identityRefusal(err) && !stopping) {
+        if (identityRefusal(err) === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
+        const refused = new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, {
+          cause: err,
+        });
+        log.error({ err: refused.message }, refused.message);
+        rejectRegistered(refused);
+        void shutdown(0).then(() => rejectDone(refused));
+        return;
+      }
       if (!heartbeatFailing) log.warn({ err: errorMessage(err) }, 'heartbeat failed; will keep trying');
       heartbeatFailing = true;
     }
@@ -348,7 +386,13 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   broker.createService({
     name: SERVICES.agent,
     actions: {
-      offer: { handler: (ctx: Context<OfferRequest>) => supervisor.offer(ctx.params) },
+      offer: {
+        handler: async (ctx: Context<OfferRequest>) => {
+          const res: OfferResponse = { ...(await supervisor.offer(ctx.params)), agentId };
+          res.auth = identity.sign('offer-reply', agentId, res);
+          return res;
+        },
+      },
       stop: {
         handler: (ctx: Context<StopRequest>) => {
           supervisor.stop(ctx.params);

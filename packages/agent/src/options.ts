@@ -2,7 +2,15 @@
 // `agentSettings` also feeds the README's configuration reference.
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { compileOptions, parse, type CompiledOptions, type OptionSources, type Setting, type SettingsSpec } from '@drover/shared';
+import {
+  compileOptions,
+  natsSecuritySettings,
+  parse,
+  type CompiledOptions,
+  type OptionSources,
+  type Setting,
+  type SettingsSpec,
+} from '@drover/shared';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -39,6 +47,32 @@ export const agentSettings = {
     description: 'NATS server to join (`nats://host:port`), or `memory` for the in-process transport of `drover dev`.',
     parse: natsUrl,
   } satisfies Setting<string>,
+  ...natsSecuritySettings,
+  joinToken: {
+    flag: 'join-token',
+    env: 'DROVER_JOIN_TOKEN',
+    description:
+      'Join token (`drover tokens create --role agent`) presented at the first registration, exchanged for this agent\'s own key (kept in the state dir); not needed once joined.',
+    parse: parse.string,
+  } satisfies Setting<string | undefined>,
+  joinTokenFile: {
+    flag: 'join-token-file',
+    env: 'DROVER_JOIN_TOKEN_FILE',
+    description: 'A file holding the join token, instead of `--join-token`.',
+    parse: (raw): string | undefined => directory(raw),
+  } satisfies Setting<string | undefined>,
+  jobNamespaces: {
+    flag: 'job-namespace',
+    env: 'DROVER_JOB_NAMESPACES',
+    repeatable: true,
+    description:
+      'Take only runs of jobs in these namespaces (repeat the flag, or a comma list in the env var); narrows what the join token allows. Default: what the join token allows.',
+    parse: (raw): string[] => {
+      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+      for (const v of list) if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(v)) throw new Error(`"${v}" is not a namespace name`);
+      return [...new Set(list)];
+    },
+  } satisfies Setting<string[] | undefined>,
   namespace: {
     flag: 'namespace',
     env: 'DROVER_NAMESPACE',

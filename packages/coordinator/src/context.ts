@@ -6,6 +6,7 @@ import type { ReadyQueue } from './queue/ready-queue.js';
 import type { JobCache } from './dispatch/job-cache.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
+import type { AgentIdentities } from './security/agent-identities.js';
 
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
@@ -26,4 +27,6 @@ export interface CoordinatorContext {
   readonly metrics: CoordinatorMetrics;
   /** The clock, passed in so time-dependent logic is testable. */
   readonly now: () => number;
+  /** Checks that each agent message comes from the agent it speaks for (security/agent-identities.ts). */
+  readonly identities: AgentIdentities;
 }

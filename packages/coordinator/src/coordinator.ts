@@ -17,6 +17,7 @@ import { dispatchService } from './services/dispatch.service.js';
 import { buildApi } from './api/server.js';
 import { ActionRunner, type ActionRunnerOptions } from './actions/runner.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
+import { AgentIdentities } from './security/agent-identities.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -87,6 +88,13 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       log,
       metrics,
       now: Date.now,
+      // Agents must have joined when the API has auth: not with --insecure, nor in drover dev.
+      identities: new AgentIdentities({
+        db,
+        log,
+        now: Date.now,
+        required: () => (tuning as { auth?: string }).auth === undefined && (opts as { insecure?: boolean }).insecure === false,
+      }),
     };
     const leadership = new Leadership(ctx);
     metrics.attach({ db, queue, isLeader: () => leadership.isLeader });

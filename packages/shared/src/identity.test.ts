@@ -27,7 +27,7 @@ describe('message signatures', () => {
     ['too old', () => checkSignature(me.pub, 'report', 'A', signed(), T + SIGNATURE_WINDOW_MS + 1), 'expired'],
     ['from the future', () => checkSignature(me.pub, 'report', 'A', signed(), T - SIGNATURE_WINDOW_MS - 1), 'expired'],
     ['no signature', () => checkSignature(me.pub, 'report', 'A', report, T), 'missing'],
-    ['garbage', () => checkSignature(me.pub, 'report', 'A', { ...report, auth: { agentId: 'A', ts: T, sig: '!!' } }, T), 'bad-signature'],
+    ['garbage', () => checkSignature(me.pub, 'report', 'A', { ...report, auth: { agentId: 'A', ts: T, nonce: 'x', sig: '!!' } }, T), 'bad-signature'],
   ])('refuses %s', (_what, check, expected) => {
     expect(check()).toBe(expected);
   });
@@ -36,6 +36,10 @@ describe('message signatures', () => {
     // Agent B signs honestly as B but puts A in the message: the agentId inside the signature is B.
     const forged = { ...report, auth: signMessage(other.priv, 'report', 'B', report, T) };
     expect(checkSignature(other.pub, 'report', 'A', forged, T)).toBe('wrong-agent');
+  });
+
+  it('signs the same message twice in one millisecond differently', () => {
+    expect(signMessage(me.priv, 'report', 'A', report, T).sig).not.toBe(signMessage(me.priv, 'report', 'A', report, T).sig);
   });
 
   it('rejects malformed public keys', () => {

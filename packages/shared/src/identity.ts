@@ -2,12 +2,12 @@
 // what it says, made with the agent's own key, so a coordinator can tell who sent it whatever
 // NATS user it came through. One signature per message: a report of 2,000 events costs one.
 //
-//   signed bytes = "drover-agent/1" LF kind LF agentId LF ts LF sha256(JSON of the message without `auth`)
+//   signed bytes = "drover-agent/1" LF kind LF agentId LF ts LF nonce LF sha256(JSON of the message without `auth`)
 //
 // The JSON is the one the bus carries (Moleculer's JSON serializer), so the coordinator hashes
 // the object it received; `JSON.stringify(JSON.parse(JSON.stringify(x)))` equals
 // `JSON.stringify(x)` for plain data, which is all these messages hold.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
 /** What an agent signs a message as: one kind per action or event it sends. */
 export type SignedKind = 'register' | 'heartbeat' | 'report' | 'capacity' | 'offer-reply';
@@ -18,6 +18,8 @@ export interface MessageAuth {
   agentId: string;
   /** When it was signed (epoch ms, the agent's clock): outside the window, a message is refused. */
   ts: number;
+  /** Random, so two identical messages signed in the same millisecond differ (receivers refuse exact replays). */
+  nonce: string;
   /** Ed25519 signature, base64. */
   sig: string;
 }
@@ -27,12 +29,12 @@ export const SIGNATURE_WINDOW_MS = 60_000;
 
 const DOMAIN = 'drover-agent/1';
 
-function signedBytes(kind: SignedKind, agentId: string, ts: number, message: object): Buffer {
+function signedBytes(kind: SignedKind, agentId: string, ts: number, nonce: string, message: object): Buffer {
   // A shallow copy without `auth`: JSON.stringify leaves undefined fields out.
   const digest = createHash('sha256')
     .update(JSON.stringify({ ...message, auth: undefined }))
     .digest('hex');
-  return Buffer.from(`${DOMAIN}\n${kind}\n${agentId}\n${ts}\n${digest}`);
+  return Buffer.from(`${DOMAIN}\n${kind}\n${agentId}\n${ts}\n${nonce}\n${digest}`);
 }
 
 /** A new Ed25519 key pair: the private key as PKCS#8 PEM, the public key as base64url (32 bytes). */
@@ -63,7 +65,8 @@ export function publicKeyFromText(text: string): KeyObject {
 
 /** Signs `message` (any object with the fields it sends) as `kind` from `agentId`; returns its `auth`. */
 export function signMessage(key: KeyObject, kind: SignedKind, agentId: string, message: object, ts: number): MessageAuth {
-  return { agentId, ts, sig: sign(null, signedBytes(kind, agentId, ts, message), key).toString('base64') };
+  const nonce = randomBytes(9).toString('base64url');
+  return { agentId, ts, nonce, sig: sign(null, signedBytes(kind, agentId, ts, nonce, message), key).toString('base64') };
 }
 
 /** Why a signature was not accepted, or `ok`. */
@@ -77,18 +80,18 @@ export function checkSignature(
   key: KeyObject,
   kind: SignedKind,
   agentId: string,
-  message: { auth?: MessageAuth | undefined },
+  message: object,
   now: number,
   windowMs = SIGNATURE_WINDOW_MS,
 ): SignatureCheck {
-  const auth = message.auth;
-  if (!auth || typeof auth.sig !== 'string' || typeof auth.ts !== 'number') return 'missing';
+  const auth = (message as { auth?: MessageAuth }).auth;
+  if (!auth || typeof auth.sig !== 'string' || typeof auth.ts !== 'number' || typeof auth.nonce !== 'string') return 'missing';
   if (auth.agentId !== agentId) return 'wrong-agent';
   if (Math.abs(now - auth.ts) > windowMs) return 'expired';
   let sig: Buffer;
   try {
     sig = Buffer.from(auth.sig, 'base64');
-    return verify(null, signedBytes(kind, agentId, auth.ts, message), key, sig) ? 'ok' : 'bad-signature';
+    return verify(null, signedBytes(kind, agentId, auth.ts, auth.nonce, message), key, sig) ? 'ok' : 'bad-signature';
   } catch {
     return 'bad-signature';
   }

@@ -138,6 +138,16 @@ export const AgentSchema = Type.Object(
     drainDeadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
       description: 'While draining with a deadline: when the runs still on the agent are taken back.',
     }),
+    namespaces: Type.Optional(
+      Type.Union([Type.Array(Type.String()), Type.Null()], {
+        description: 'The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any.',
+      }),
+    ),
+    revokedAt: Type.Optional(
+      Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        description: 'When an admin revoked it; it must join again with a new join token.',
+      }),
+    ),
   },
   { $id: 'Agent', additionalProperties: true },
 );

@@ -8,6 +8,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { runRoutes } from './routes/runs.js';
 import { logRoutes } from './routes/logs.js';
 import { agentRoutes } from './routes/agents.js';
+import { agentRevokeRoutes } from './routes/agent-revoke.js';
 import { healthRoutes } from './routes/health.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { actionRoutes } from './routes/actions.js';
@@ -64,6 +65,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
   await runRoutes(app, ctx);
   await logRoutes(app, ctx);
   await agentRoutes(app, ctx);
+  await agentRevokeRoutes(app, ctx);
   await scheduleRoutes(app, ctx);
   await actionRoutes(app, ctx);
   await deadLetterRoutes(app, ctx);

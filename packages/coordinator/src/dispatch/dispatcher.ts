@@ -13,6 +13,7 @@ import type { FleetView } from './fleet-view.js';
 import { avoidAgents } from './avoid-agents.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
+import type { AgentIdentities } from '../security/agent-identities.js';
 
 /** Jobs read from the ready queue per round trip. */
 const PAGE = 500;
@@ -33,6 +34,8 @@ export interface DispatcherDeps {
   /** Most offers sent to one agent in one message. */
   maxOffersPerMessage?: number;
   offerTimeoutMs?: number;
+  /** Checks that an answer to an offer is signed by the agent it was sent to. */
+  identities?: Pick<AgentIdentities, 'verify'>;
 }
 
 /** Counters for metrics and the bench. */
@@ -135,7 +138,13 @@ export class Dispatcher {
           );
           continue;
         }
-        const req = { executor: job.compiled.executor.type, constraints: job.compiled.constraints, resources: job.compiled.resources };
+        const namespace = (job.job as { namespace?: string }).namespace;
+        const req = {
+          executor: job.compiled.executor.type,
+          constraints: job.compiled.constraints,
+          resources: job.compiled.resources,
+          ...(namespace === undefined ? {} : { namespace }),
+        };
         if (freeSlots <= 0) {
           // The fleet is full: only say why where no agent could ever take the job.
           leftOver = true;
@@ -244,6 +253,8 @@ export class Dispatcher {
         timeout: this.d.offerTimeoutMs ?? 10_000,
         retries: 0,
       })) as OfferResponse;
+      // An answer not signed by this agent is no answer: the runs go back to the queue.
+      await this.d.identities?.verify('offer-reply', agentId, res, nodeID);
       this.d.fleet.onCapacity(res.capacity);
       const tokenOf = new Map(offers.map((o) => [o.runId, o.token]));
       refused = res.refused.map((r) => ({

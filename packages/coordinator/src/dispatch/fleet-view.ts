@@ -85,6 +85,7 @@ export class FleetView {
         attributes: e.agent.attributes,
         executors: e.agent.executors,
         total: e.agent.total,
+        namespaces: e.agent.namespaces,
         free: {
           slots: Math.max(0, e.free.slots - e.inflight.slots),
           cpu: Math.max(0, e.free.cpu - e.inflight.cpu),

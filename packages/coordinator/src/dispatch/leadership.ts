@@ -73,6 +73,7 @@ export class Leadership {
       metrics: this.ctx.metrics,
       now: this.ctx.now,
       offerTimeoutMs: this.ctx.options.offerTimeout,
+      identities: this.ctx.identities,
     });
     this.scheduler = new Scheduler(this.ctx);
     this.scheduler.poke();

@@ -20,6 +20,7 @@ import { JobCache } from '../dispatch/job-cache.js';
 import { compileCoordinatorOptions } from '../options.js';
 import { Scheduler } from './scheduler.js';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
+import { AgentIdentities } from '../security/agent-identities.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const MINUTE = 60_000;
@@ -48,6 +49,7 @@ beforeAll(async () => {
     log: pino({ level: 'silent' }),
     metrics: new CoordinatorMetrics({ processMetrics: false }),
     now: () => clock,
+    identities: new AgentIdentities({ db, log: pino({ level: 'silent' }), now: () => clock, required: () => false }),
   };
 });
 afterAll(async () => {

@@ -13,7 +13,16 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
   return {
     name: 'drover.dispatch',
     events: {
-      [EVENTS.capacity]: { handler: (c: Context<CapacityEvent>) => leadership.onCapacity(c.params) },
+      [EVENTS.capacity]: {
+        // A capacity report not signed by its agent is dropped (and audited): it could starve or flood that agent.
+        handler: async (c: Context<CapacityEvent>) => {
+          const ok = await ctx.identities.verify('capacity', c.params.agentId, c.params, c.nodeID).then(
+            () => true,
+            () => false,
+          );
+          if (ok) leadership.onCapacity(c.params);
+        },
+      },
       [EVENTS.fleetChanged]: {
         handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')),
       },

@@ -14,8 +14,13 @@ import { agentState, countLiveAgents, recordHeartbeat, runsToStop, upsertAgent }
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
+import { recordAgentIdentity } from '../store/agent-identity.js';
+import { AGENT_REVOKED_EVENT } from '../security/agent-identities.js';
 
-/** The fleet service; registration refuses agents that speak another protocol version. */
+/**
+ * The fleet service; registration refuses agents that speak another protocol version, and
+ * agents whose identity does not hold (security/agent-identities.ts).
+ */
 export function fleetService(ctx: CoordinatorContext): ServiceSchema {
   // The fleet size that heartbeat intervals scale with, read at most every 5 s: heartbeats are
   // the busiest message a coordinator gets, and the size changes slowly.
@@ -39,10 +44,17 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
               { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
             );
           }
+          // Before anything is written: a join token or a signature by the agent's own key.
+          const admission = await ctx.identities.admit(req, c.nodeID);
           // The interval is kept with the agent: it counts as down only after missing beats at that pace.
           const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
           const was = await agentState(ctx.db, req.agentId);
           const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
+          await recordAgentIdentity(ctx.db, agent.id, admission.namespaces, admission.join);
+          if (admission.join) {
+            ctx.identities.invalidate(agent.id);
+            ctx.log.info({ agentId: agent.id, namespaces: admission.namespaces ?? 'any', tokenId: admission.join.tokenId }, 'agent joined');
+          }
           // An agent that was down and comes back by registering (it restarted) is back as much as one that heartbeats.
           if (was === 'down' || was === 'gone') {
             ctx.log.info({ agentId: agent.id }, 'a down agent registered again');
@@ -54,12 +66,13 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           // A restarted agent holds nothing its previous process ran: those runs are lost now,
           // not when a heartbeat timeout would have said so.
           await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
-          return { agentId: agent.id, heartbeatIntervalMs, stop };
+          return { agentId: agent.id, heartbeatIntervalMs, stop, ...(admission.namespaces ? { namespaces: admission.namespaces } : {}) };
         },
       },
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const hb = c.params;
+          await ctx.identities.verify('heartbeat', hb.agentId, hb, c.nodeID);
           ctx.metrics.heartbeatReceived(hb.at, ctx.now());
           const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
           const { known, revived, startedDraining, name } = await recordHeartbeat(
@@ -91,6 +104,10 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           return { known: true, heartbeatIntervalMs, stop };
         },
       },
+    },
+    events: {
+      // Revoked on some coordinator: forget its key here too, now rather than when the cache expires.
+      [AGENT_REVOKED_EVENT]: { handler: (c: Context<{ agentId: string }>) => ctx.identities.invalidate(c.params.agentId) },
     },
   };
 }

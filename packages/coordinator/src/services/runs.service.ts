@@ -4,6 +4,7 @@ import { EVENTS, SERVICES, type ReportRequest, type ReportResponse } from '@drov
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
 import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
+import { assigneesOf } from '../store/agent-identity.js';
 
 /** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
 export type RunChangeListener = (changed: Map<string, string>, endedJobs: Set<string>) => void;
@@ -16,6 +17,8 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
+          // One signature covers the whole batch.
+          await ctx.identities.verify('report', agentId, c.params, c.nodeID);
           const { changed, endedJobs, stale, retrying, actions, requeued } = await applyAgentEvents(
             ctx.db,
             agentId,
@@ -30,8 +33,10 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           }
           // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.
           if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
-          if (stale.length > 0)
+          if (stale.length > 0) {
             ctx.log.warn({ agentId, runs: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
+            await auditUnassignedResults(ctx, agentId, c.nodeID, events, stale);
+          }
           if (changed.size > 0) {
             ctx.metrics.runsEnded(changed.values());
             // An attempt's end was applied when its run changed state in this batch.
@@ -43,4 +48,26 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       },
     },
   };
+}
+
+/**
+ * Of the fenced results, those for attempts the sender was never given (another agent's run, or
+ * a token never offered) are audited: a late result of an attempt taken back is merely stale.
+ */
+async function auditUnassignedResults(
+  ctx: CoordinatorContext,
+  agentId: string,
+  nodeId: string | null | undefined,
+  events: ReportRequest['events'],
+  stale: ReportResponse['stale'],
+): Promise<void> {
+  const staleKeys = new Set(stale.map((s) => `${s.runId}:${s.token}`));
+  const results = events.filter((e) => e.kind === 'finished' && staleKeys.has(`${e.runId}:${e.token}`));
+  if (results.length === 0) return;
+  const assignees = await assigneesOf(ctx.db, results);
+  const unassigned = results
+    .map((r) => ({ runId: r.runId, token: r.token, who: assignees.get(`${r.runId}:${r.token}`) }))
+    .filter((r) => r.who?.agentId !== agentId)
+    .map((r) => ({ runId: r.runId, token: r.token, assignedTo: r.who?.agentId ?? r.who?.currentAgentId ?? null }));
+  await ctx.identities.auditUnassigned(agentId, nodeId, unassigned);
 }

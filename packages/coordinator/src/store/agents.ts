@@ -22,6 +22,10 @@ export interface Agent {
   lastHeartbeatAt: string;
   /** While draining with a deadline: when the runs still on the agent are taken back. */
   drainDeadline: string | null;
+  /** The job namespaces it is offered runs of; null: any. */
+  namespaces: string[] | null;
+  /** When it was revoked (it must join again with a new join token); null when it is not. */
+  revokedAt: string | null;
 }
 
 /** An agents row as selected with selectAll(). */
@@ -41,6 +45,8 @@ export type AgentRow = {
   registered_at: Date;
   drain_deadline?: Date | null;
   last_heartbeat_at: Date;
+  namespaces?: string[] | null;
+  revoked_at?: Date | null;
 };
 
 /** Maps an agents row to the API's shape. */
@@ -61,6 +67,8 @@ export function toAgent(r: AgentRow): Agent {
     registeredAt: r.registered_at.toISOString(),
     lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
     drainDeadline: r.drain_deadline ? new Date(r.drain_deadline).toISOString() : null,
+    namespaces: r.namespaces ?? null,
+    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
   };
 }
 

@@ -105,3 +105,10 @@ export async function loseUnheldAttempts(
      WHERE r.state = 'running' AND r.agent_id = ${agentId}`;
   return loseAttempts(db, candidates, 'no longer holds the attempt (it restarted or lost it)', at, policies);
 }
+
+/** Ends every running attempt of one agent (it was revoked), saying `why`; retried per the job's policy. */
+export async function loseRunsOfAgent(db: Db, agentId: string, why: string, at: number, policies: RetryPolicies): Promise<LostAttempts> {
+  const candidates = sql<Candidate>`
+    SELECT ${COLUMNS} FROM runs r WHERE r.state = 'running' AND r.agent_id = ${agentId} LIMIT 10000`;
+  return loseAttempts(db, candidates, why, at, policies);
+}

@@ -50,6 +50,13 @@ export interface AgentsTable {
   operator_state: Generated<string>;
   /** The heartbeat interval handed to the agent when it registered. */
   heartbeat_interval_ms: number | null;
+  /** Agent identity (migrations/0011_agent_identity.sql). */
+  public_key: string | null;
+  joined_with_token: string | null;
+  joined_at: Timestamp | null;
+  join_namespaces: string[] | null;
+  namespaces: string[] | null;
+  revoked_at: Timestamp | null;
 }
 
 export interface AgentMetricsTable {

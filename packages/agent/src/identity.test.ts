@@ -1,0 +1,55 @@
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkSignature, publicKeyFromText } from '@drover/shared';
+import { loadIdentity, readJoinToken } from './identity.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'drover-identity-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('agent identity', () => {
+  it('creates a private key readable only by its owner, and keeps it across starts', async () => {
+    const first = await loadIdentity(dir);
+    expect((await stat(join(dir, 'agent-key'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(dir, 'agent-key'), 'utf8')).toMatch(/BEGIN PRIVATE KEY/);
+    const again = await loadIdentity(dir);
+    expect(again.publicKey).toBe(first.publicKey);
+    expect(again.joined).toBe(false);
+  });
+
+  it('refuses a key file that group or others can read, saying how to fix it', async () => {
+    await loadIdentity(dir);
+    await chmod(join(dir, 'agent-key'), 0o644);
+    await expect(loadIdentity(dir)).rejects.toThrow(/readable by others \(mode 0644\): run "chmod 600 .*agent-key"/);
+  });
+
+  it('signs so that its public key verifies, and remembers a join', async () => {
+    const id = await loadIdentity(dir);
+    const msg = { agentId: 'A', at: 1 };
+    expect(checkSignature(publicKeyFromText(id.publicKey), 'heartbeat', 'A', { ...msg, auth: id.sign('heartbeat', 'A', msg) }, Date.now())).toBe('ok');
+    await id.markJoined(['team-a']);
+    expect((await loadIdentity(dir)).joined).toBe(true);
+  });
+
+  it('after discard, makes a new key that has not joined', async () => {
+    const id = await loadIdentity(dir);
+    await id.markJoined(undefined);
+    await id.discard();
+    const next = await loadIdentity(dir);
+    expect(next.publicKey).not.toBe(id.publicKey);
+    expect(next.joined).toBe(false);
+  });
+
+  it('reads the join token from a file, trimmed', async () => {
+    await writeFile(join(dir, 'token'), 'drv_abc\n');
+    expect(await readJoinToken(undefined, join(dir, 'token'))).toBe('drv_abc');
+    expect(await readJoinToken('given', join(dir, 'token'))).toBe('given');
+    await expect(readJoinToken(undefined, join(dir, 'missing'))).rejects.toThrow(/cannot read the join token/);
+  });
+});
