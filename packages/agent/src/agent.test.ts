@@ -175,7 +175,8 @@ describe('agent against a real NATS server', () => {
       runs: [],
     });
     expect(reg.agentId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(reg.executors.sort()).toEqual(['exec', 'http', 'noop']);
+    // Least privilege by default: shell and http only when allowed (--allow-shell, --allow-http).
+    expect(reg.executors.sort()).toEqual(['exec', 'noop']);
     expect(reg.total.slots).toBe(2);
     expect(reg.free).toEqual(reg.total);
     for (const key of ['cpu.cores', 'cpu.model', 'memory.bytes', 'os', 'os.release', 'arch', 'gpu.count', 'hostname', 'drover.version'])

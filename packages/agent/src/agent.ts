@@ -41,6 +41,7 @@ import { Outbox } from './outbox.js';
 import { errorMessage, identityRefusal, isNoCoordinator, isRegistrationRefusal, refusalAdvice } from './registration.js';
 import { loadAgentId } from './state.js';
 import { loadIdentity, readJoinToken } from './identity.js';
+import { resolveRunAs, resolveWorkRoot } from './run-as.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { UsageSampler } from './usage.js';
 import { AGENT_VERSION } from './version.js';
@@ -120,7 +121,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const name = options.name ?? os.hostname();
   const attributes = await fingerprint({ labels: options.labels });
   const total = hostCapacity(options);
-  const executors = createExecutors({ allowShell: options.allowShell, allowHttp: options.allowHttp, killGraceMs: extras.killGraceMs });
+  // Least privilege: resolved before joining the bus, so a mistake stops the agent with a message.
+  const runAs = options.runAs ? resolveRunAs(options.runAs) : undefined;
+  const workRoot = options.workRoot ? await resolveWorkRoot(options.workRoot) : undefined;
+  const executors = createExecutors({
+    allowShell: options.allowShell,
+    allowHttp: options.allowHttp,
+    killGraceMs: extras.killGraceMs,
+    ...(runAs ? { runAs } : {}),
+    ...(workRoot ? { workRoot } : {}),
+  });
   const where = options.nats === 'memory' ? 'the in-process bus' : options.nats;
 
   const broker: ServiceBroker = createBroker(
@@ -284,7 +294,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
         if (req.join) {
           await identity.markJoined(res?.namespaces);
-          log.info({ namespaces: res?.namespaces ?? 'any' }, 'agent joined: it signs its messages with its own key from now on; the join token is no longer needed');
+          log.info(
+            { namespaces: res?.namespaces ?? 'any' },
+            'agent joined: it signs its messages with its own key from now on; the join token is no longer needed',
+          );
         }
         if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;
         isRegistered = true;
@@ -444,7 +457,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   };
 
   log.info(
-    { nodeId, name, nats: options.nats, namespace: options.namespace, total, executors: supervisor.executorTypes },
+    {
+      nodeId,
+      name,
+      nats: options.nats,
+      namespace: options.namespace,
+      total,
+      executors: supervisor.executorTypes,
+      runAs: runAs ? `${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid})` : undefined,
+      workRoot,
+    },
     'agent starting',
   );
   await broker.start();

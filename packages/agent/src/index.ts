@@ -5,3 +5,4 @@ export { fingerprint, type FingerprintInput } from './fingerprint.js';
 export type { AttemptHooks } from './supervisor.js';
 export { createAgentLogger } from './logger.js';
 export { AGENT_VERSION } from './version.js';
+export { LeastPrivilegeError } from './run-as.js';

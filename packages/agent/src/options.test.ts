@@ -12,7 +12,8 @@ describe('agent options', () => {
       namespace: 'drover',
       labels: {},
       allowShell: false,
-      allowHttp: true,
+      // Least privilege outside dev mode: exec and noop only.
+      allowHttp: false,
       stateDir: join(homedir(), '.drover/agent'),
       heartbeatInterval: 5_000,
       logLevel: 'info',
@@ -22,6 +23,16 @@ describe('agent options', () => {
     expect(o.memory).toBeUndefined();
     expect(o.name).toBeUndefined();
     expect(o.metricsAddr).toBeUndefined(); // no metrics port unless asked for
+  });
+
+  it('reads --run-as user[:group] and --work-root, refusing malformed ones by name', () => {
+    expect(compileAgentOptions({ flags: { 'run-as': 'drover:jobs', 'work-root': '/var/lib/drover/work/' }, env: {} })).toMatchObject({
+      runAs: { user: 'drover', group: 'jobs' },
+      workRoot: '/var/lib/drover/work',
+    });
+    expect(compileAgentOptions({ flags: {}, env: { DROVER_RUN_AS: 'nobody' } }).runAs).toEqual({ user: 'nobody' });
+    expect(() => compileAgentOptions({ flags: { 'run-as': 'a b' }, env: {} })).toThrow(/--run-as \(DROVER_RUN_AS\).*user:group/);
+    expect(() => compileAgentOptions({ flags: { 'run-as': 'x:' }, env: {} })).toThrow(/--run-as/);
   });
 
   it('reads the metrics address from the flag or DROVER_METRICS_ADDR, and refuses one without a port', () => {

@@ -52,7 +52,7 @@ export const agentSettings = {
     flag: 'join-token',
     env: 'DROVER_JOIN_TOKEN',
     description:
-      'Join token (`drover tokens create --role agent`) presented at the first registration, exchanged for this agent\'s own key (kept in the state dir); not needed once joined.',
+      "Join token (`drover tokens create --role agent`) presented at the first registration, exchanged for this agent's own key (kept in the state dir); not needed once joined.",
     parse: parse.string,
   } satisfies Setting<string | undefined>,
   joinTokenFile: {
@@ -68,7 +68,10 @@ export const agentSettings = {
     description:
       'Take only runs of jobs in these namespaces (repeat the flag, or a comma list in the env var); narrows what the join token allows. Default: what the join token allows.',
     parse: (raw): string[] => {
-      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+      const list = (Array.isArray(raw) ? raw : [raw])
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       for (const v of list) if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(v)) throw new Error(`"${v}" is not a namespace name`);
       return [...new Set(list)];
     },
@@ -121,10 +124,29 @@ export const agentSettings = {
     flag: 'allow-http',
     env: 'DROVER_ALLOW_HTTP',
     boolean: true,
-    defaultText: 'true',
-    description: 'Accept jobs with the `http` executor (requests made from this host).',
+    defaultText: 'false',
+    description: 'Accept jobs with the `http` executor (requests made from this host, which may reach what only it can).',
     parse: parse.boolean,
   } satisfies Setting<boolean>,
+  runAs: {
+    flag: 'run-as',
+    env: 'DROVER_RUN_AS',
+    description:
+      "Run attempts as this unprivileged `user[:group]` (names or numeric ids); the agent must be able to switch to it (root, or CAP_SETUID and CAP_SETGID). Default: the agent's own user.",
+    parse: (raw): { user: string; group?: string } | undefined => {
+      const v = parse.string(raw).trim();
+      const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*\$?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(v);
+      if (!m) throw new Error(`"${v}" is not user or user:group`);
+      return { user: m[1] as string, ...(m[2] ? { group: m[2] } : {}) };
+    },
+  } satisfies Setting<{ user: string; group?: string } | undefined>,
+  workRoot: {
+    flag: 'work-root',
+    env: 'DROVER_WORK_ROOT',
+    description:
+      "Confine jobs' working directories (`cwd`) to this directory: relative ones are resolved in it, and one leading outside it (`..`, a symlink) fails the attempt. Also the working directory of jobs that name none. Created if missing. Default: no confinement.",
+    parse: (raw): string | undefined => directory(raw),
+  } satisfies Setting<string | undefined>,
   name: {
     flag: 'name',
     env: 'DROVER_AGENT_NAME',

@@ -4,8 +4,9 @@
 //
 //   offer ─▶ accept (capacity reserved) ─▶ prerun ─▶ executor ─▶ started, log…, finished ─▶ postrun ─▶ release
 //
-// Output goes through the attempt's log limit (output-limit.ts) on its way to the chunker, so
-// the finished event can say how much there was, how much was dropped, and how it ended.
+// Output goes through the secret masker (secret-masker.ts), so no secret value of the offer
+// gets further, then through the attempt's log limit (output-limit.ts) on its way to the
+// chunker, so the finished event can say how much there was, how much was dropped, and how it ended.
 //
 // Lifecycle hooks, for what an operator or embedding wants around every attempt:
 //   - prerun(offer): runs after the offer was accepted and its capacity reserved, before the
@@ -31,6 +32,7 @@ import { failedResult, type AttemptResult, type RunningAttempt, type StopReason 
 import type { ExecutorRegistry } from './executors/index.js';
 import { LogChunker } from './log-chunker.js';
 import { OutputLimit } from './output-limit.js';
+import { SecretMasker } from './secret-masker.js';
 
 export interface AttemptHooks {
   prerun?(offer: RunOffer): void | Promise<void>;
@@ -228,6 +230,8 @@ export class Supervisor {
     const { offer } = attempt;
     const { runId, token } = offer;
     const output = new OutputLimit(new LogChunker({ runId, token, emit: this.opts.emit, now: this.now }), offer.logLimitBytes);
+    // Secret values never get past here: the log limit, last lines and chunks see them masked.
+    const masker = new SecretMasker(Object.values(offer.secretEnv ?? {}), (stream, data) => output.write(stream, data));
     let startedAt: number | undefined;
     const markStarted = (at: number) => {
       if (startedAt !== undefined) return;
@@ -248,7 +252,7 @@ export class Supervisor {
           output: (stream, data) => {
             // Output before the start signal still belongs after the started event.
             markStarted(this.now());
-            output.write(stream, data);
+            masker.write(stream, data);
           },
           roomForOutput: this.opts.roomForOutput,
         });
@@ -269,6 +273,7 @@ export class Supervisor {
     }
     const end = this.now();
     markStarted(end);
+    masker.flush();
     const summary = output.end();
     const finished: FinishedEvent = {
       kind: 'finished',

@@ -18,6 +18,19 @@ import {
 } from './actions.js';
 
 const StringMap = Type.Record(Type.String(), Type.String());
+
+/** Secret names: what PUT /v1/secrets/{name} accepts and `{ "secret": name }` refers to. */
+export const SECRET_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$';
+export const SecretRefSchema = Type.Object(
+  {
+    secret: Type.String({ pattern: SECRET_NAME_PATTERN, description: "A secret's name in the job's namespace (PUT /v1/secrets/{name})." }),
+  },
+  { additionalProperties: false, description: 'The value of a secret, given to the attempt only when it is sent to its agent.' },
+);
+export type SecretRef = Static<typeof SecretRefSchema>;
+/** Environment variables of an exec or shell attempt: literal values (templates allowed) or secret references. */
+const EnvMap = Type.Record(Type.String(), Type.Union([Type.String(), SecretRefSchema]));
+export type EnvValue = string | SecretRef;
 const Duration = Type.String({ description: 'A duration such as "90s", "1h30m" or "250ms".' });
 const Bytes = Type.Union([Type.String(), Type.Number({ minimum: 0 })], {
   description: 'A size in bytes, or with a unit: "256MiB", "1GB".',
@@ -30,7 +43,7 @@ export const ExecExecutorSchema = Type.Object(
   {
     type: Type.Literal('exec'),
     command: Type.Array(Type.String(), { minItems: 1, description: 'argv; the first element is the program. Never run through a shell.' }),
-    env: Type.Optional(StringMap),
+    env: Type.Optional(EnvMap),
     cwd: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -39,7 +52,7 @@ export const ShellExecutorSchema = Type.Object(
   {
     type: Type.Literal('shell'),
     script: Type.String({ minLength: 1, description: 'Run by /bin/sh; agents refuse it unless started with --allow-shell.' }),
-    env: Type.Optional(StringMap),
+    env: Type.Optional(EnvMap),
     cwd: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -198,6 +211,12 @@ function executorErrors(executor: unknown): FieldError[] {
   if (type === 'exec' && Array.isArray(ex.command) && ex.command.length === 0)
     return [{ field: 'executor.command', message: 'must name a program: it is empty' }];
   const errs = schemaErrors(schema, executor, 'executor');
+  if ((type === 'exec' || type === 'shell') && typeof ex.cwd === 'string' && ex.cwd.split(/[\\/]/).includes('..')) {
+    errs.push({
+      field: 'executor.cwd',
+      message: `"${ex.cwd}" climbs out with "..": give a path inside the agent's work root (--work-root), where relative paths are resolved`,
+    });
+  }
   if (type === 'noop' && typeof ex.sleep === 'string' && parseDuration(ex.sleep) === undefined) {
     errs.push({ field: 'executor.sleep', message: `"${ex.sleep}" is not a duration; use e.g. "500ms", "10s", "1h30m"` });
   }
@@ -320,6 +339,21 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   }
   if (errs.length > 0) throw new ValidationError(errs);
   return input as JobDefinition;
+}
+
+/** The secrets an executor's env refers to: `field` (for messages), the variable and the secret's name. */
+export function secretReferences(executor: ExecutorSpec): Array<{ field: string; variable: string; secret: string }> {
+  if (executor.type !== 'exec' && executor.type !== 'shell') return [];
+  return Object.entries(executor.env ?? {}).flatMap(([variable, v]) =>
+    typeof v === 'object' && v !== null ? [{ field: `executor.env.${variable}`, variable, secret: v.secret }] : [],
+  );
+}
+
+/** The executor with its secret references taken out of its env (they travel resolved, in `RunOffer.secretEnv`). */
+export function withoutSecretReferences(executor: ExecutorSpec): ExecutorSpec {
+  if ((executor.type !== 'exec' && executor.type !== 'shell') || !executor.env) return executor;
+  const env = Object.fromEntries(Object.entries(executor.env).filter(([, v]) => typeof v === 'string'));
+  return { ...executor, env };
 }
 
 /** Resolves units and defaults so the hot path never parses strings. */

@@ -41,8 +41,10 @@ function renderDeep(value: unknown, ctx: TemplateContext): unknown {
   return value;
 }
 
-const renderMap = (m: Record<string, string> | undefined, ctx: TemplateContext) =>
-  m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, renderTemplate(v, ctx)]));
+// Secret references (`{ secret }` in an env) are never rendered: a value is not a template.
+const renderMap = <V>(m: Record<string, V> | undefined, ctx: TemplateContext): Record<string, V> | undefined =>
+  m &&
+  (Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'string' ? renderTemplate(v, ctx) : v])) as Record<string, V>);
 
 /** The executor spec with its placeholders filled in for one attempt. */
 export function renderExecutor(spec: ExecutorSpec, ctx: TemplateContext): ExecutorSpec {

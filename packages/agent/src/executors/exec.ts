@@ -12,7 +12,13 @@ export function execExecutor(options: ProcessExecutorOptions = {}): Executor<Exe
     start(offer, io) {
       const spec = renderedSpec(offer);
       const [program = '', ...args] = spec.command;
-      return startProcess(program, args, { env: attemptEnv(offer, spec.env), cwd: spec.cwd }, io, offerProcessOptions(offer, options));
+      return startProcess(
+        program,
+        args,
+        { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
+        io,
+        offerProcessOptions(offer, options),
+      );
     },
   };
 }

@@ -8,8 +8,9 @@
 //   - the attempt is stopped: what is left after the main process exits keeps the rest of the
 //     grace (a child trapping SIGTERM to clean up deserves it), then the group is SIGKILLed.
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
-import { DEFAULT_KILL_GRACE_MS, type RunOffer } from '@drover/shared';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve as resolvePath } from 'node:path';
+import { DEFAULT_KILL_GRACE_MS, type EnvValue, type RunOffer } from '@drover/shared';
 import { failedResult, type AttemptIO, type AttemptResult, type RunningAttempt, type StopReason } from './executor.js';
 import { ProcessGroup } from './process-group.js';
 import { processGroupSampler } from './process-usage.js';
@@ -21,9 +22,25 @@ const STOPPING_POLL_MS = 100;
 /** How long a SIGKILLed group may take to disappear before the attempt is reported anyway (a process stuck in the kernel). */
 const KILLED_GROUP_GONE_MS = 5_000;
 
+/** The unprivileged user attempts run as (`--run-as`), resolved at start-up. */
+export interface RunAsUser {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
 export interface ProcessExecutorOptions {
   /** Between SIGTERM and SIGKILL when an attempt is stopped, for offers that do not say; default 10 s. */
   killGraceMs?: number;
+  /** Run attempts as this user and group instead of the agent's own. */
+  runAs?: RunAsUser;
+  /**
+   * Confine working directories to this directory (a real path): a job's `cwd` is resolved
+   * inside it, and one that leads outside (`..`, a symlink) fails the attempt. It is also the
+   * working directory of jobs that name none.
+   */
+  workRoot?: string;
 }
 
 /** The options for one offer's attempt: its own kill grace wins over the executor's. */
@@ -32,9 +49,15 @@ export function offerProcessOptions(offer: RunOffer, fallback: ProcessExecutorOp
   return typeof grace === 'number' && Number.isFinite(grace) && grace >= 0 ? { ...fallback, killGraceMs: grace } : fallback;
 }
 
-/** The environment of an attempt: the agent's, then the job's, then Drover's own variables. */
-export function attemptEnv(offer: RunOffer, jobEnv: Record<string, string> | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...jobEnv };
+/**
+ * The environment of an attempt: the agent's, then the job's literal values, then its secrets
+ * (resolved by the dispatcher; references left in the env are skipped), then Drover's own variables.
+ */
+export function attemptEnv(offer: RunOffer, jobEnv: Record<string, EnvValue> | undefined, runAs?: RunAsUser): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (runAs) Object.assign(env, { HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user });
+  for (const [name, value] of Object.entries(jobEnv ?? {})) if (typeof value === 'string') env[name] = value;
+  Object.assign(env, offer.secretEnv);
   env.DROVER_RUN_ID = offer.runId;
   env.DROVER_JOB_ID = offer.jobId;
   env.DROVER_JOB_NAME = offer.jobName;
@@ -51,14 +74,27 @@ function spawnError(program: string, err: NodeJS.ErrnoException): string {
   return err.message;
 }
 
-async function cwdProblem(cwd: string | undefined): Promise<string | undefined> {
-  if (cwd === undefined) return undefined;
+/** Where an attempt runs: its cwd, confined to the work root when there is one; or why it cannot run. */
+export async function confinedCwd(cwd: string | undefined, workRoot: string | undefined): Promise<{ cwd?: string; problem?: string }> {
+  if (cwd === undefined) return { cwd: workRoot };
+  const wanted = workRoot === undefined ? cwd : resolvePath(workRoot, cwd);
+  let real: string;
   try {
-    const s = await stat(cwd);
-    return s.isDirectory() ? undefined : `cwd ${cwd} is not a directory`;
+    const s = await stat(wanted);
+    if (!s.isDirectory()) return { problem: `cwd ${cwd} is not a directory` };
+    real = await realpath(wanted);
   } catch (err) {
-    return `cwd ${cwd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'directory not found' : (err as Error).message}`;
+    return { problem: `cwd ${cwd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'directory not found' : (err as Error).message}` };
   }
+  if (workRoot !== undefined) {
+    // After realpath, so a symlink inside the root that points out of it is caught too.
+    const rel = relative(workRoot, real);
+    if (rel === '..' || rel.startsWith('../') || isAbsolute(rel))
+      return {
+        problem: `cwd ${cwd} is outside the agent's work root ${workRoot} (resolves to ${real}); jobs may only use directories under it`,
+      };
+  }
+  return { cwd: real };
 }
 
 /** Starts `program args…` as the leader of a new process group. */
@@ -97,13 +133,14 @@ export function startProcess(
   };
 
   const run = async (): Promise<AttemptResult> => {
-    const problem = await cwdProblem(spawnOptions.cwd);
-    if (problem) return failedResult(problem);
+    const where = await confinedCwd(spawnOptions.cwd, options.workRoot);
+    if (where.problem) return failedResult(where.problem);
     if (stopReason) return failedResult(stopReason.message, stopReason.outcome);
     return new Promise<AttemptResult>((resolve) => {
       const proc = spawn(program, args, {
-        cwd: spawnOptions.cwd,
+        cwd: where.cwd,
         env: spawnOptions.env,
+        ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
         // A new process group (setsid), so one signal reaches the whole tree.
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],

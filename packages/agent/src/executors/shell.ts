@@ -16,7 +16,7 @@ export function shellExecutor(options: ProcessExecutorOptions = {}): Executor<Sh
       return startProcess(
         '/bin/sh',
         ['-c', spec.script],
-        { env: attemptEnv(offer, spec.env), cwd: spec.cwd },
+        { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
         io,
         offerProcessOptions(offer, options),
       );
