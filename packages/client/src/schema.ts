@@ -1348,6 +1348,10 @@ export interface paths {
                             lastHeartbeatAt: string;
                             /** @description While draining with a deadline: when the runs still on the agent are taken back. */
                             drainDeadline: string | null;
+                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                            namespaces?: string[] | null;
+                            /** @description When an admin revoked it; it must join again with a new join token. */
+                            revokedAt?: string | null;
                         } & {
                             [key: string]: unknown;
                         };
@@ -1450,6 +1454,10 @@ export interface paths {
                             lastHeartbeatAt: string;
                             /** @description While draining with a deadline: when the runs still on the agent are taken back. */
                             drainDeadline: string | null;
+                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                            namespaces?: string[] | null;
+                            /** @description When an admin revoked it; it must join again with a new join token. */
+                            revokedAt?: string | null;
                         } & {
                             [key: string]: unknown;
                         };
@@ -1581,6 +1589,10 @@ export interface paths {
                             lastHeartbeatAt: string;
                             /** @description While draining with a deadline: when the runs still on the agent are taken back. */
                             drainDeadline: string | null;
+                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                            namespaces?: string[] | null;
+                            /** @description When an admin revoked it; it must join again with a new join token. */
+                            revokedAt?: string | null;
                         } & {
                             [key: string]: unknown;
                         };
@@ -1712,6 +1724,10 @@ export interface paths {
                             lastHeartbeatAt: string;
                             /** @description While draining with a deadline: when the runs still on the agent are taken back. */
                             drainDeadline: string | null;
+                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                            namespaces?: string[] | null;
+                            /** @description When an admin revoked it; it must join again with a new join token. */
+                            revokedAt?: string | null;
                         } & {
                             [key: string]: unknown;
                         };
@@ -1923,6 +1939,103 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke an agent: its messages are refused, its running runs are lost (and retried per policy), its offers re-queued; it must join again with a new join token */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            nodeId: string;
+                            name: string;
+                            version: string;
+                            protocol: number;
+                            /** @description ready | draining | cordoned | down | gone */
+                            state: string;
+                            attributes: {
+                                [key: string]: string | number;
+                            };
+                            labels: {
+                                [key: string]: string;
+                            };
+                            executors: string[];
+                            total: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                            free: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                            usage: {
+                                [key: string]: number;
+                            } | null;
+                            /** Format: date-time */
+                            registeredAt: string;
+                            /** Format: date-time */
+                            lastHeartbeatAt: string;
+                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                            drainDeadline: string | null;
+                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                            namespaces?: string[] | null;
+                            /** @description When an admin revoked it; it must join again with a new join token. */
+                            revokedAt?: string | null;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3296,6 +3409,10 @@ export interface components {
             lastHeartbeatAt: string;
             /** @description While draining with a deadline: when the runs still on the agent are taken back. */
             drainDeadline: string | null;
+            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+            namespaces?: string[] | null;
+            /** @description When an admin revoked it; it must join again with a new join token. */
+            revokedAt?: string | null;
         } & {
             [key: string]: unknown;
         };

@@ -38,6 +38,8 @@ function printAgent(ctx: ClientContext, a: Agent): void {
       ['labels', labelText(a.labels)],
       ['version', `${a.version} (protocol ${a.protocol})`],
       ['registered', instant(a.registeredAt, now)],
+      ['namespaces', a.namespaces ? a.namespaces.join(', ') || '(none)' : 'any'],
+      ['revoked', instant(a.revokedAt ?? null, now)],
       ['heartbeat', instant(a.lastHeartbeatAt, now)],
     ]),
   );
@@ -47,7 +49,7 @@ function printAgent(ctx: ClientContext, a: Agent): void {
 }
 
 export function registerAgentCommands(program: Command): void {
-  const agents = addClientOptions(program.command('agents').description('list agents; drain, cordon and uncordon them'));
+  const agents = addClientOptions(program.command('agents').description('list agents; drain, cordon, uncordon and revoke them'));
 
   agents
     .command('ls')
@@ -94,6 +96,20 @@ export function registerAgentCommands(program: Command): void {
         );
         if (ctx.output === 'json') return ctx.printJson(agent);
         ctx.print(`agent ${agent.name}: ${agent.state}${agent.drainDeadline ? ` until ${agent.drainDeadline}` : ''}\n`);
+      }),
+    );
+
+  agents
+    .command('revoke')
+    .description("revoke an agent (admin): its messages are refused, its runs are retried elsewhere; it must join again with a new join token")
+    .argument('<agent>', 'agent id')
+    .action(
+      clientAction(async (ctx, id: string) => {
+        const agent = ok(await ctx.client.POST('/v1/agents/{id}/revoke', { params: { path: { id } } }));
+        if (ctx.output === 'json') return ctx.printJson(agent);
+        ctx.print(
+          `agent ${agent.name} (${agent.id}) revoked at ${agent.revokedAt ?? 'now'}: its runs are retried per their policy; to bring it back, create a join token (drover tokens create --role agent) and restart it with --join-token\n`,
+        );
       }),
     );
 
