@@ -1,16 +1,16 @@
 // The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
 // real coordinator and agents: the fleet page shows the live agents, a run's page follows its
-// output as it is printed, cancel works from there, a bad job edit shows the coordinator's
+// output as it is printed, cancel works from there, control characters in output are drawn as
+// tokens (never interpreted), a bad job edit shows the coordinator's
 // field errors, and every main page is saved as a screenshot under test-artifacts/screenshots/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createDroverClient, ok, type DroverClient } from '@drover/client';
 import { REPO_ROOT, createTestEnv, startAgent, startCoordinator, waitFor, type StartedAgent, type TestEnv } from './support/index.js';
-
-const CHROMIUM = process.env.DROVER_CHROMIUM ?? '/usr/bin/chromium';
+import { launchChromium } from './support/browser.js';
 const SCREENSHOTS = join(REPO_ROOT, 'test-artifacts', 'screenshots');
 
 let env: TestEnv;
@@ -43,11 +43,6 @@ async function screenshot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no chromium at ${CHROMIUM}: the dashboard tests drive Debian's chromium (never a downloaded browser). ` +
-        'Install it with "apt-get install chromium", or point DROVER_CHROMIUM at a Chromium binary.',
-    );
   mkdirSync(SCREENSHOTS, { recursive: true });
   env = await createTestEnv();
   baseUrl = (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s'])).url;
@@ -56,19 +51,7 @@ beforeAll(async () => {
     startAgent(env, { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu' }),
     startAgent(env, { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us' }),
   ]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   env.onCleanup(() => browser.close());
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   // The dashboard asks before cancelling or draining: accept, as an operator would.
@@ -131,6 +114,35 @@ it("follows a running run's output as it is printed, and cancels it", async () =
   await page.locator('[data-run-state="cancelled"]').waitFor({ timeout: 30_000 });
   expect(await runState(runId)).toBe('cancelled');
   await page.locator('[data-log-status="ended"]').waitFor();
+});
+
+it("draws a run's control characters as visible tokens, never interpreting them", async () => {
+  const jobId = await createJob({
+    name: 'prints-controls',
+    // argv, not a shell: the escape sequence and the bidi override reach the output as they are.
+    executor: { type: 'exec', command: ['printf', '%s\\n%s\\n', '\x1b[31mred\x1b[0m', '\u202Eevil'] },
+  });
+  const runId = await trigger(jobId);
+  await waitForState(runId, ['succeeded']);
+  // Stored faithfully: the API returns the bytes the job printed.
+  const stored = ok(await client.GET('/v1/runs/{id}/logs', { params: { path: { id: runId } } }));
+  expect(stored.items.map((c) => c.data).join('')).toBe('\x1b[31mred\x1b[0m\n\u202Eevil\n');
+
+  await page.goto(`${baseUrl}/ui/runs/${runId}`);
+  const log = page.locator('pre.log');
+  await log.getByText('evil').waitFor();
+  const text = (await log.textContent()) ?? '';
+  expect(text).toContain('␛[31mred␛[0m');
+  expect(text).toContain('<U+202E>evil');
+  expect(text).not.toContain('\x1b');
+  expect(text).not.toContain('\u202E');
+  expect(await log.locator('[data-control="U+001B ESC"]').count()).toBe(2);
+  expect(await log.locator('[data-control="U+202E RIGHT-TO-LEFT OVERRIDE"]').count()).toBe(1);
+  // An open coordinator never asks for a token.
+  expect(await page.locator('.sign-in').count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+  await page.locator('[data-log-status="ended"]').waitFor();
+  await screenshot('run-controls');
 });
 
 it('lists jobs with their schedule and success rate, and shows a bad edit field by field', async () => {

@@ -1,4 +1,5 @@
 // A minimal server-sent events parser (the subset the coordinator writes: id, event, data).
+// Also exported as `@drover/client/sse`, free of openapi-fetch, for the dashboard to bundle.
 
 /** One event of a text/event-stream. */
 export interface SseEvent {

@@ -1,5 +1,7 @@
 // The dashboard's entry point: picks the page from the URL and renders it in the layout.
 import { render } from 'preact';
+import { useAuth } from './api/auth.js';
+import { SignIn } from './components/SignIn.js';
 import { Layout } from './components/Layout.js';
 import { match, useLocation } from './lib/router.js';
 import { FleetPage } from './pages/fleet/FleetPage.js';
@@ -31,14 +33,12 @@ function Page(props: { path: string; query: URLSearchParams }) {
 
 function App() {
   const { path, query } = useLocation();
+  // Pages unmount while signing in, so their polls stop asking with the refused token.
+  const { signIn } = useAuth();
   // The title names the page, so browser history and tabs are readable.
   const name = path.split('/')[1] || 'fleet';
   document.title = `${name.charAt(0).toUpperCase()}${name.slice(1).replace('-', ' ')} · Drover`;
-  return (
-    <Layout path={path}>
-      <Page path={path} query={query} />
-    </Layout>
-  );
+  return <Layout path={path}>{signIn ? <SignIn why={signIn} /> : <Page path={path} query={query} />}</Layout>;
 }
 
 const root = document.getElementById('app');

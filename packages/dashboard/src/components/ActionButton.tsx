@@ -1,8 +1,9 @@
 // A button that calls the API, disables itself while the call runs, and shows the
-// coordinator's answer when it refuses (e.g. a 409 saying why an agent cannot be drained).
+// coordinator's answer when it refuses (e.g. a 409 saying why an agent cannot be drained, or a
+// 403: the signed-in token's role may not do this) beside the button, not as a crash.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { ApiError } from '../api/http.js';
+import { describeError, isForbidden } from '../api/http.js';
 
 export function ActionButton(props: {
   action: () => Promise<unknown>;
@@ -13,7 +14,7 @@ export function ActionButton(props: {
   children: ComponentChildren;
 }) {
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<{ text: string; detail?: string } | undefined>(undefined);
   const click = async () => {
     if (props.confirm && !window.confirm(props.confirm)) return;
     setBusy(true);
@@ -22,7 +23,8 @@ export function ActionButton(props: {
       await props.action();
       props.onDone?.();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      // A 403's detail (which role would do) goes to the tooltip: the cell beside a button is narrow.
+      setError({ text: describeError(err), ...(isForbidden(err) ? { detail: err.message } : {}) });
     } finally {
       setBusy(false);
     }
@@ -33,8 +35,8 @@ export function ActionButton(props: {
         {props.children}
       </button>
       {error && (
-        <span class="action-error" role="alert">
-          {error}
+        <span class="action-error" role="alert" title={error.detail}>
+          {error.text}
         </span>
       )}
     </span>

@@ -1,7 +1,6 @@
 // Fleet health on every page: agents down, runs lost with their agent in the last hour, and
 // queued runs no agent can take. Nothing is shown while all is well.
-import { get } from '../api/http.js';
-import type { Alerts } from '../api/types.js';
+import { ApiError, describeError, get } from '../api/http.js';
 import { ago } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
 import { Link } from './Link.js';
@@ -9,8 +8,10 @@ import { Link } from './Link.js';
 const MAX_LISTED = 3;
 
 export function AlertsBanner() {
-  const { data, error } = usePoll(() => get<Alerts>('/v1/alerts'), []);
-  if (error) return <div class="banner banner-bad">The coordinator is not answering: {error.message}</div>;
+  const { data, error } = usePoll(() => get('/v1/alerts'), []);
+  if (error instanceof ApiError && error.status === 0)
+    return <div class="banner banner-bad">The coordinator is not answering: {error.message}</div>;
+  if (error) return <div class="banner banner-bad">Fleet health alerts are unavailable: {describeError(error)}</div>;
   if (!data) return null;
   const { agentsDown, runsLost, unplaceable } = data;
   if (agentsDown.length === 0 && runsLost.count === 0 && unplaceable.length === 0) return null;

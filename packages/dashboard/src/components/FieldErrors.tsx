@@ -1,6 +1,6 @@
 // The field-by-field errors of a problem+json answer ("schedule.cron: …"), shown where the
 // input was made, or the problem's detail when it names no field.
-import { ApiError } from '../api/http.js';
+import { ApiError, describeError, isForbidden } from '../api/http.js';
 
 export function FieldErrors(props: { error: unknown }) {
   const { error } = props;
@@ -9,7 +9,8 @@ export function FieldErrors(props: { error: unknown }) {
   if (fields.length === 0)
     return (
       <div class="field-errors" role="alert">
-        {error instanceof Error ? error.message : String(error)}
+        {describeError(error)}
+        {isForbidden(error) && <div class="small">{error.message}</div>}
       </div>
     );
   return (

@@ -1,5 +1,7 @@
-// The frame of every page: the navigation, the fleet health banner, then the page.
+// The frame of every page: the navigation (and sign out, when signed in with a token), the
+// fleet health banner, then the page.
 import type { ComponentChildren } from 'preact';
+import { signOut, useAuth } from '../api/auth.js';
 import { AlertsBanner } from './AlertsBanner.js';
 import { Link } from './Link.js';
 
@@ -12,6 +14,7 @@ const SECTIONS: Array<[string, string]> = [
 ];
 
 export function Layout(props: { path: string; children: ComponentChildren }) {
+  const { signIn, hasToken } = useAuth();
   const section = props.path === '/' ? '/fleet' : `/${props.path.split('/')[1] ?? ''}`;
   return (
     <>
@@ -29,8 +32,13 @@ export function Layout(props: { path: string; children: ComponentChildren }) {
         <a class="api-link" href="/openapi.json" title="The REST API this dashboard uses">
           API
         </a>
+        {hasToken && !signIn && (
+          <button type="button" class="link sign-out" onClick={signOut} title="Forget this tab's token">
+            Sign out
+          </button>
+        )}
       </header>
-      <AlertsBanner />
+      {!signIn && <AlertsBanner />}
       <main>{props.children}</main>
     </>
   );

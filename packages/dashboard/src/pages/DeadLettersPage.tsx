@@ -1,7 +1,6 @@
 // Dead letters: runs that ended without success after their last allowed attempt. Replay gives
 // one more attempt; dismiss takes the entry off the open list.
-import { get, post, qs } from '../api/http.js';
-import type { DeadLetter, Page } from '../api/types.js';
+import { get, post } from '../api/http.js';
 import { ActionButton } from '../components/ActionButton.js';
 import { Link } from '../components/Link.js';
 import { Pager, useCursors } from '../components/Pager.js';
@@ -11,12 +10,13 @@ import { usePoll } from '../lib/poll.js';
 import { setQuery } from '../lib/router.js';
 
 const PAGE_SIZE = 50;
-const STATUSES = ['open', 'replayed', 'dismissed', 'all'];
+const STATUSES = ['open', 'replayed', 'dismissed', 'all'] as const;
+type Status = (typeof STATUSES)[number];
 
-function DeadLetterTable(props: { status: string }) {
+function DeadLetterTable(props: { status: Status }) {
   const cursors = useCursors();
   const { data, error, refresh } = usePoll(
-    () => get<Page<DeadLetter>>(`/v1/dead-letters${qs({ status: props.status, limit: PAGE_SIZE, cursor: cursors.cursor })}`),
+    () => get('/v1/dead-letters', { query: { status: props.status, limit: PAGE_SIZE, cursor: cursors.cursor } }),
     [props.status, cursors.cursor],
   );
   if (error) return <p class="error">{error.message}</p>;
@@ -58,13 +58,13 @@ function DeadLetterTable(props: { status: string }) {
                 ) : (
                   <>
                     <ActionButton
-                      action={() => post(`/v1/dead-letters/${encodeURIComponent(d.runId)}/replay`)}
+                      action={() => post('/v1/dead-letters/{runId}/replay', { path: { runId: d.runId } })}
                       onDone={refresh}
                       kind="primary"
                     >
                       Replay
                     </ActionButton>
-                    <ActionButton action={() => post(`/v1/dead-letters/${encodeURIComponent(d.runId)}/dismiss`)} onDone={refresh}>
+                    <ActionButton action={() => post('/v1/dead-letters/{runId}/dismiss', { path: { runId: d.runId } })} onDone={refresh}>
                       Dismiss
                     </ActionButton>
                   </>
@@ -90,7 +90,8 @@ function DeadLetterTable(props: { status: string }) {
 }
 
 export function DeadLettersPage(props: { query: URLSearchParams }) {
-  const status = props.query.get('status') ?? 'open';
+  const asked = props.query.get('status');
+  const status = STATUSES.find((s) => s === asked) ?? 'open';
   return (
     <section>
       <h1>Dead letters</h1>

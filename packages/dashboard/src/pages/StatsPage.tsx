@@ -1,6 +1,6 @@
 // The scheduler's record over a time range: fires, late and skipped fires, how late they were
 // (due → queued, due → started), and fires per bucket as a bar chart.
-import { get, qs } from '../api/http.js';
+import { get } from '../api/http.js';
 import type { LatencySummary, SchedulerStats } from '../api/types.js';
 import { duration } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
@@ -72,7 +72,7 @@ function Bars(props: { stats: SchedulerStats; bucket: keyof typeof BUCKET_MS }) 
 export function StatsPage(props: { query: URLSearchParams }) {
   const since = props.query.get('since') ?? '1h';
   const bucket = RANGES.find(([r]) => r === since)?.[1] ?? 'minute';
-  const { data, error } = usePoll(() => get<SchedulerStats>(`/v1/scheduler/stats${qs({ since, bucket })}`), [since, bucket]);
+  const { data, error } = usePoll(() => get('/v1/scheduler/stats', { query: { since, bucket } }), [since, bucket]);
   return (
     <section>
       <h1>Scheduler</h1>

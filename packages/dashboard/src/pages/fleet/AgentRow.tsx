@@ -22,7 +22,10 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
   const slotsUsed = Math.max(0, a.total.slots - a.free.slots);
   const memTotal = typeof a.attributes['memory.bytes'] === 'number' ? a.attributes['memory.bytes'] : a.total.memoryBytes;
   const live = a.state !== 'down' && a.state !== 'gone';
-  const act = (action: 'drain' | 'cordon' | 'uncordon') => () => post(`/v1/agents/${encodeURIComponent(a.id)}/${action}`);
+  // The API types usage as numbers by name; an agent that has not reported one yet lacks it.
+  const cpuPercent = a.usage?.cpuPercent;
+  const memUsed = a.usage?.memoryUsedBytes;
+  const act = (action: 'drain' | 'cordon' | 'uncordon') => () => post(`/v1/agents/{id}/${action}`, { path: { id: a.id } });
   return (
     <tr data-agent={a.name}>
       <td>
@@ -48,13 +51,9 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
       <td>
         <Meter used={slotsUsed} total={a.total.slots} label={`${slotsUsed} / ${a.total.slots}`} />
       </td>
-      <td class="num">{live && a.usage ? `${a.usage.cpuPercent.toFixed(0)}%` : '–'}</td>
+      <td class="num">{live && cpuPercent !== undefined ? `${cpuPercent.toFixed(0)}%` : '–'}</td>
       <td>
-        {live && a.usage ? (
-          <Meter used={a.usage.memoryUsedBytes} total={memTotal} label={`${bytes(a.usage.memoryUsedBytes)} / ${bytes(memTotal)}`} />
-        ) : (
-          '–'
-        )}
+        {live && memUsed !== undefined ? <Meter used={memUsed} total={memTotal} label={`${bytes(memUsed)} / ${bytes(memTotal)}`} /> : '–'}
       </td>
       <td>
         <AgentSparkline agentId={a.id} />

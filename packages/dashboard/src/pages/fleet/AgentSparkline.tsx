@@ -1,7 +1,6 @@
 // The last hour of an agent's CPU, from its per-minute heartbeat history. Only rows on screen
 // mount this, so a fleet of thousands costs one request per visible agent a minute.
 import { get } from '../../api/http.js';
-import type { AgentMetricPoint } from '../../api/types.js';
 import { Sparkline } from '../../components/Sparkline.js';
 import { usePoll } from '../../lib/poll.js';
 
@@ -10,7 +9,7 @@ const HISTORY_POLL_MS = 60_000;
 
 export function AgentSparkline(props: { agentId: string }) {
   const { data } = usePoll(
-    () => get<{ points: AgentMetricPoint[] }>(`/v1/agents/${encodeURIComponent(props.agentId)}/metrics?since=1h`),
+    () => get('/v1/agents/{id}/metrics', { path: { id: props.agentId }, query: { since: '1h' } }),
     [props.agentId],
     HISTORY_POLL_MS,
   );

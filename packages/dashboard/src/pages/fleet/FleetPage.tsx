@@ -1,8 +1,7 @@
 // The fleet: capacity at a glance, then every agent a page at a time, filtered by label and
 // state on the server (a fleet of thousands is never fetched whole).
 import { useState } from 'preact/hooks';
-import { get, qs } from '../../api/http.js';
-import type { Agent, FleetSummary, Page } from '../../api/types.js';
+import { get } from '../../api/http.js';
 import { Pager, useCursors } from '../../components/Pager.js';
 import { usePoll } from '../../lib/poll.js';
 import { setQuery } from '../../lib/router.js';
@@ -12,7 +11,7 @@ const PAGE_SIZE = 50;
 const STATES = ['ready', 'draining', 'cordoned', 'down', 'gone'];
 
 function Summary() {
-  const { data } = usePoll(() => get<FleetSummary>('/v1/fleet'), []);
+  const { data } = usePoll(() => get('/v1/fleet'), []);
   if (!data) return <div class="tiles" />;
   const { byState } = data.agents;
   const { total, free } = data.capacity;
@@ -47,7 +46,7 @@ function Summary() {
 function AgentTable(props: { label: string; state: string }) {
   const cursors = useCursors();
   const { data, error, refresh } = usePoll(
-    () => get<Page<Agent>>(`/v1/agents${qs({ label: props.label, state: props.state, limit: PAGE_SIZE, cursor: cursors.cursor })}`),
+    () => get('/v1/agents', { query: { label: props.label, state: props.state, limit: PAGE_SIZE, cursor: cursors.cursor } }),
     [props.label, props.state, cursors.cursor],
   );
   if (error) return <p class="error">{error.message}</p>;

@@ -1,7 +1,7 @@
 // One job: its schedule's next fires, its recent runs, run now, pause or resume, and its
 // definition as editable JSON.
-import { get, post, qs } from '../../api/http.js';
-import type { Job, Page, Run } from '../../api/types.js';
+import { get, post } from '../../api/http.js';
+import type { Job } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
 import { StateBadge } from '../../components/StateBadge.js';
@@ -10,16 +10,9 @@ import { usePoll } from '../../lib/poll.js';
 import { JsonEditor } from './JsonEditor.js';
 import { RunNowForm } from './RunNowForm.js';
 
-interface Preview {
-  description: string;
-  timezone: string;
-  paused: boolean;
-  fires: Array<{ utc: string; local: string }>;
-}
-
 function NextFires(props: { job: Job }) {
   const { data } = usePoll(
-    () => get<Preview>(`/v1/jobs/${encodeURIComponent(props.job.id)}/schedule?next=5`),
+    () => get('/v1/jobs/{id}/schedule', { path: { id: props.job.id }, query: { next: 5 } }),
     [props.job.id, props.job.updatedAt],
     30_000,
   );
@@ -42,7 +35,7 @@ function NextFires(props: { job: Job }) {
 }
 
 function RecentRuns(props: { job: Job }) {
-  const { data } = usePoll(() => get<Page<Run>>(`/v1/runs${qs({ job: props.job.id, limit: 10 })}`), [props.job.id]);
+  const { data } = usePoll(() => get('/v1/runs', { query: { job: props.job.id, limit: 10 } }), [props.job.id]);
   if (!data) return null;
   return (
     <div class="panel">
@@ -77,10 +70,10 @@ function RecentRuns(props: { job: Job }) {
 }
 
 export function JobPage(props: { id: string }) {
-  const { data: job, error, refresh } = usePoll(() => get<Job>(`/v1/jobs/${encodeURIComponent(props.id)}`), [props.id], 10_000);
+  const { data: job, error, refresh } = usePoll(() => get('/v1/jobs/{id}', { path: { id: props.id } }), [props.id], 10_000);
   if (error) return <p class="error">{error.message}</p>;
   if (!job) return <p class="muted">Loading job…</p>;
-  const path = `/v1/jobs/${encodeURIComponent(job.id)}`;
+  const id = { path: { id: job.id } };
   return (
     <section>
       <div class="page-head">
@@ -90,11 +83,11 @@ export function JobPage(props: { id: string }) {
         <div class="actions">
           {job.schedule &&
             (job.pausedAt ? (
-              <ActionButton action={() => post(`${path}/resume`)} onDone={refresh}>
+              <ActionButton action={() => post('/v1/jobs/{id}/resume', id)} onDone={refresh}>
                 Resume schedule
               </ActionButton>
             ) : (
-              <ActionButton action={() => post(`${path}/pause`)} onDone={refresh}>
+              <ActionButton action={() => post('/v1/jobs/{id}/pause', id)} onDone={refresh}>
                 Pause schedule
               </ActionButton>
             ))}

@@ -1,8 +1,8 @@
 // Jobs by name, a page at a time, each with its schedule in words and next fire in its own
 // zone, the last outcome and the recent success rate; pause, resume and run now.
 import { useState } from 'preact/hooks';
-import { get, post, qs } from '../../api/http.js';
-import type { Job, JobSummary, Page } from '../../api/types.js';
+import { get, post } from '../../api/http.js';
+import type { Job, JobPage, JobSummary } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
 import { Pager, useCursors } from '../../components/Pager.js';
@@ -14,15 +14,15 @@ import { RunNowForm } from './RunNowForm.js';
 const PAGE_SIZE = 50;
 
 interface JobsView {
-  page: Page<Job>;
+  page: JobPage;
   summaries: Map<string, JobSummary>;
 }
 
 async function loadJobs(cursor: string | undefined): Promise<JobsView> {
-  const page = await get<Page<Job>>(`/v1/jobs${qs({ limit: PAGE_SIZE, cursor })}`);
+  const page = await get('/v1/jobs', { query: { limit: PAGE_SIZE, cursor } });
   const ids = page.items.map((j) => j.id);
   // The summaries are a separate call, so that plain GET /v1/jobs stays a cheap list.
-  const { items } = ids.length ? await get<{ items: JobSummary[] }>(`/v1/job-summaries${qs({ ids: ids.join(',') })}`) : { items: [] };
+  const { items } = ids.length ? await get('/v1/job-summaries', { query: { ids: ids.join(',') } }) : { items: [] };
   return { page, summaries: new Map(items.map((s) => [s.jobId, s])) };
 }
 
@@ -65,7 +65,7 @@ function SuccessCell(props: { summary: JobSummary | undefined }) {
 function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: () => void }) {
   const { job, summary } = props;
   const [running, setRunning] = useState(false);
-  const path = `/v1/jobs/${encodeURIComponent(job.id)}`;
+  const id = { path: { id: job.id } };
   return (
     <>
       <tr data-job={job.name}>
@@ -96,11 +96,11 @@ function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: (
           </button>
           {job.schedule &&
             (job.pausedAt ? (
-              <ActionButton action={() => post(`${path}/resume`)} onDone={props.onChanged}>
+              <ActionButton action={() => post('/v1/jobs/{id}/resume', id)} onDone={props.onChanged}>
                 Resume
               </ActionButton>
             ) : (
-              <ActionButton action={() => post(`${path}/pause`)} onDone={props.onChanged}>
+              <ActionButton action={() => post('/v1/jobs/{id}/pause', id)} onDone={props.onChanged}>
                 Pause
               </ActionButton>
             ))}

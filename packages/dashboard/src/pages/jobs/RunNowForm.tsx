@@ -2,7 +2,7 @@
 // priority and delay; on success, go to the new run.
 import { useState } from 'preact/hooks';
 import { post } from '../../api/http.js';
-import type { Job, Run } from '../../api/types.js';
+import type { Body, Job, Operation } from '../../api/types.js';
 import { FieldErrors } from '../../components/FieldErrors.js';
 import { navigate } from '../../lib/router.js';
 
@@ -24,10 +24,10 @@ export function RunNowForm(props: { job: Job; onClose?: () => void }) {
     setError(undefined);
     try {
       const parameters = Object.fromEntries(rows.filter((r) => r.name.trim() !== '').map((r) => [r.name.trim(), r.value]));
-      const body: Record<string, unknown> = { parameters };
+      const body: Body<Operation<'/v1/jobs/{id}/runs', 'post'>> = { parameters };
       if (priority.trim() !== '') body.priority = Number(priority);
       if (delay.trim() !== '') body.delay = delay.trim();
-      const run = await post<Run>(`/v1/jobs/${encodeURIComponent(props.job.id)}/runs`, body);
+      const run = await post('/v1/jobs/{id}/runs', { path: { id: props.job.id }, body });
       navigate(`/runs/${run.id}`);
     } catch (err) {
       setError(err);

@@ -1,19 +1,37 @@
-// A run's output, followed live: an EventSource on GET /v1/runs/{id}/logs?follow=1 receives
-// `log` events (one chunk each, id "<attempt>:<seq>") until an `end` event says the run ended.
-// The server resumes from a `cursor` query parameter (not the Last-Event-ID header), so on a
-// broken connection this reconnects by hand from the last chunk it got.
+// A run's output, followed live over GET /v1/runs/{id}/logs?follow=1 (lib/log-stream.ts) until
+// the run ends. Control characters in it are drawn as visible tokens, never interpreted.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { describeError, isForbidden } from '../../api/http.js';
 import type { LogChunk } from '../../api/types.js';
+import { splitControls } from '../../lib/controls.js';
+import { followLog, type FollowStatus } from '../../lib/log-stream.js';
 
 // Enough to read what a run printed in a browser; the API reads all of it, page by page.
 const MAX_CHUNKS = 5000;
-const RECONNECT_MS = 2000;
+
+/** A chunk's text with each control character as a visible, inert token (␛[31m, <U+202E>). */
+function Output(props: { data: string }) {
+  return (
+    <>
+      {splitControls(props.data).map((part, i) =>
+        typeof part === 'string' ? (
+          part
+        ) : (
+          <span key={i} class="ctl" title={part.name} data-control={part.name}>
+            {part.picture}
+          </span>
+        ),
+      )}
+    </>
+  );
+}
 
 /** `live` says the run has not ended: a stream that ended is opened again when a retry revives the run. */
 export function LogView(props: { runId: string; live: boolean }) {
   const [chunks, setChunks] = useState<LogChunk[]>([]);
   const [dropped, setDropped] = useState(0);
-  const [status, setStatus] = useState<'connecting' | 'following' | 'ended' | 'retrying'>('connecting');
+  const [status, setStatus] = useState<FollowStatus | 'refused'>('connecting');
+  const [refusal, setRefusal] = useState<string | undefined>(undefined);
   const box = useRef<HTMLPreElement>(null);
   const stick = useRef(true);
   const [generation, setGeneration] = useState(0);
@@ -22,15 +40,13 @@ export function LogView(props: { runId: string; live: boolean }) {
   }, [props.live, status]);
 
   useEffect(() => {
-    let source: EventSource | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let cursor: string | undefined;
+    const stop = new AbortController();
     let pending: LogChunk[] = [];
     let frame = 0;
-    let ended = false;
     setChunks([]);
     setDropped(0);
     setStatus('connecting');
+    setRefusal(undefined);
     // Chunks can arrive by the thousand: render once per frame, not once per chunk.
     const flush = () => {
       frame = 0;
@@ -43,41 +59,26 @@ export function LogView(props: { runId: string; live: boolean }) {
         return all.slice(all.length - MAX_CHUNKS);
       });
     };
-    const open = () => {
-      const url = `/v1/runs/${encodeURIComponent(props.runId)}/logs?follow=1${cursor ? `&cursor=${cursor}` : ''}`;
-      source = new EventSource(url);
-      // The stream's headers come with its first event, so a quiet run stays "waiting" until it prints.
-      source.onopen = () => setStatus('following');
-      source.addEventListener('log', (e) => {
-        const ev = e as MessageEvent<string>;
-        if (ev.lastEventId) cursor = ev.lastEventId;
-        pending.push(JSON.parse(ev.data) as LogChunk);
-        if (!frame) frame = requestAnimationFrame(flush);
-      });
-      source.addEventListener('end', (e) => {
-        const { state } = JSON.parse((e as MessageEvent<string>).data) as { state: string | null };
-        source?.close();
-        // A null state means the coordinator is stopping, not that the run ended.
-        if (state === null) return retry();
-        ended = true;
-        setStatus('ended');
-      });
-      // Both a failed connection and the server's own `error` event land here.
-      source.onerror = () => {
-        source?.close();
-        if (!ended) retry();
-      };
-    };
-    const retry = () => {
-      setStatus('retrying');
-      clearTimeout(timer);
-      timer = setTimeout(open, RECONNECT_MS);
-    };
-    open();
+    void followLog(
+      props.runId,
+      {
+        chunk: (c) => {
+          pending.push(c);
+          if (!frame) frame = requestAnimationFrame(flush);
+        },
+        status: (s) => {
+          if (!stop.signal.aborted) setStatus(s);
+        },
+        refused: (err) => {
+          if (stop.signal.aborted) return;
+          setStatus('refused');
+          setRefusal(isForbidden(err) ? `${describeError(err)} ${err.message}` : describeError(err));
+        },
+      },
+      stop.signal,
+    );
     return () => {
-      ended = true;
-      source?.close();
-      clearTimeout(timer);
+      stop.abort();
       if (frame) cancelAnimationFrame(frame);
     };
   }, [props.runId, generation]);
@@ -100,9 +101,16 @@ export function LogView(props: { runId: string; live: boolean }) {
               ? 'complete'
               : status === 'retrying'
                 ? 'reconnecting…'
-                : 'waiting for output…'}
+                : status === 'refused'
+                  ? 'not available'
+                  : 'waiting for output…'}
         </span>
       </h2>
+      {refusal && (
+        <p class="error" role="alert">
+          {refusal}
+        </p>
+      )}
       {dropped > 0 && <p class="muted small">{dropped.toLocaleString()} earlier chunks are not shown here; read them from the API.</p>}
       <pre
         class="log"
@@ -124,7 +132,9 @@ export function LogView(props: { runId: string; live: boolean }) {
                   ── attempt {c.attempt} ──{'\n'}
                 </span>
               )}
-              <span class={c.stream === 'stderr' ? 'stderr' : undefined}>{c.data}</span>
+              <span class={c.stream === 'stderr' ? 'stderr' : undefined}>
+                <Output data={c.data} />
+              </span>
             </span>
           );
         })}

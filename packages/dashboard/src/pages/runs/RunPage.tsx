@@ -2,7 +2,7 @@
 // every attempt, its state history, and its output live.
 import type { ComponentChildren } from 'preact';
 import { get, post } from '../../api/http.js';
-import type { Attempt, RunDetail } from '../../api/types.js';
+import type { Attempt, RunState } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
 import { StateBadge } from '../../components/StateBadge.js';
@@ -11,7 +11,7 @@ import { usePoll } from '../../lib/poll.js';
 import { jobNames } from './job-names.js';
 import { LogView } from './LogView.js';
 
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+const TERMINAL: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
 
 function Fact(props: { label: string; children: ComponentChildren }) {
   return (
@@ -75,14 +75,14 @@ function Attempts(props: { attempts: Attempt[] }) {
 
 export function RunPage(props: { id: string }) {
   const { data, error, refresh } = usePoll(async () => {
-    const run = await get<RunDetail>(`/v1/runs/${encodeURIComponent(props.id)}`);
+    const run = await get('/v1/runs/{id}', { path: { id: props.id } });
     return { run, jobName: (await jobNames([run.jobId])).get(run.jobId) ?? run.jobId };
   }, [props.id]);
   if (error) return <p class="error">{error.message}</p>;
   if (!data) return <p class="muted">Loading run…</p>;
   const { run, jobName } = data;
   const finished = TERMINAL.includes(run.state);
-  const path = `/v1/runs/${encodeURIComponent(run.id)}`;
+  const id = { path: { id: run.id } };
   // A run queued again (lost, retried) keeps its last start: no wait to show until it starts anew.
   const waited = run.queuedAt && run.startedAt ? between(run.queuedAt, run.startedAt) : null;
   return (
@@ -94,7 +94,7 @@ export function RunPage(props: { id: string }) {
         <div class="actions">
           {!finished && (
             <ActionButton
-              action={() => post(`${path}/cancel`, { reason: 'cancelled from the dashboard' })}
+              action={() => post('/v1/runs/{id}/cancel', { ...id, body: { reason: 'cancelled from the dashboard' } })}
               onDone={refresh}
               kind="danger"
               confirm="Cancel this run?"
@@ -103,7 +103,7 @@ export function RunPage(props: { id: string }) {
             </ActionButton>
           )}
           {finished && (
-            <ActionButton action={() => post(`${path}/retry`)} onDone={refresh} kind="primary">
+            <ActionButton action={() => post('/v1/runs/{id}/retry', id)} onDone={refresh} kind="primary">
               Retry
             </ActionButton>
           )}

@@ -1,18 +1,20 @@
 // Runs, newest first, filtered by job and state on the server and paginated with cursors:
 // a history of 100,000 runs is read 50 at a time.
 import { useState } from 'preact/hooks';
-import { get, qs } from '../../api/http.js';
-import type { Page, Run } from '../../api/types.js';
+import { get } from '../../api/http.js';
+import type { RunState } from '../../api/types.js';
 import { Link } from '../../components/Link.js';
 import { Pager, useCursors } from '../../components/Pager.js';
 import { StateBadge } from '../../components/StateBadge.js';
 import { ago, between, duration, shortId } from '../../lib/format.js';
 import { usePoll } from '../../lib/poll.js';
 import { setQuery } from '../../lib/router.js';
+import { allOf } from '../../lib/all-of.js';
 import { jobNames } from './job-names.js';
 
 const PAGE_SIZE = 50;
-export const RUN_STATES = [
+/** Every run state, in lifecycle order; a state the API adds or drops is a type error here. */
+const RUN_STATES = allOf<RunState>()([
   'pending',
   'queued',
   'offered',
@@ -25,14 +27,14 @@ export const RUN_STATES = [
   'lost',
   'expired',
   'skipped',
-];
+]);
 const GROUPS: Record<string, string> = {
   active: 'pending,queued,offered,running,retrying',
   'not succeeded': 'failed,timed_out,lost,expired',
 };
 
 async function loadRuns(job: string, state: string, cursor: string | undefined) {
-  const page = await get<Page<Run>>(`/v1/runs${qs({ job, status: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor })}`);
+  const page = await get('/v1/runs', { query: { job, status: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor } });
   return { page, names: await jobNames(page.items.map((r) => r.jobId)) };
 }
 
