@@ -19,6 +19,16 @@ describe('formatTable', () => {
     );
   });
 
+  it('escapes control characters in cells, so a job or agent name cannot drive the terminal', () => {
+    const named = [{ name: '\x1b[2Jwipe', err: 'bad\r\u202Eevil' }];
+    const text = formatTable(named, [
+      { header: 'NAME', value: (r: (typeof named)[number]) => r.name },
+      { header: 'ERROR', value: (r: (typeof named)[number]) => r.err },
+    ]);
+    expect(text).toBe('NAME         ERROR\n\\x1b[2Jwipe  bad \\u202eevil\n');
+    expect(formatFields([['error', 'a\x1b[1Ab']])).toBe('error:  a\\x1b[1Ab\n');
+  });
+
   it('shows absent cells as - and says so when there are no rows', () => {
     expect(formatTable([{ a: null }], [{ header: 'A', value: (r: { a: null }) => r.a }])).toBe('A\n-\n');
     expect(formatTable([], cols, 'no jobs yet')).toBe('no jobs yet\n');

@@ -1,5 +1,6 @@
 // Aligned plain-text tables for the client verbs: fixed columns, two spaces apart, no borders,
 // so the output reads well in a terminal and still cuts cleanly with awk.
+import { escapeControls } from './escape.js';
 
 /** One column: a header and how to show a row's cell. */
 export interface Column<T> {
@@ -16,8 +17,10 @@ const cut = (s: string, max: number | undefined) => (max !== undefined && s.leng
 /** The rows as an aligned table with a header line; `empty` when there are no rows. */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[], empty = 'nothing to show'): string {
   if (rows.length === 0) return `${empty}\n`;
-  // Control characters (a newline in an error message) would break the alignment.
-  const cells = rows.map((r) => columns.map((c) => cut(String(c.value(r) ?? '-').replace(/[\r\n\t]+/g, ' ') || '-', c.max)));
+  // A newline in an error message would break the alignment, and any other control character
+  // (a job name with an escape sequence) both that and the terminal: shown escaped instead.
+  const cell = (v: unknown) => escapeControls(String(v ?? '-').replace(/[\r\n\t]+/g, ' ')) || '-';
+  const cells = rows.map((r) => columns.map((c) => cut(cell(c.value(r)), c.max)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: readonly string[]) =>
     values
@@ -35,5 +38,5 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 export function formatFields(fields: ReadonlyArray<readonly [string, string | number | null | undefined]>): string {
   const shown = fields.filter(([, v]) => v !== undefined && v !== null && v !== '');
   const width = Math.max(0, ...shown.map(([k]) => k.length));
-  return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}  ${String(v)}`).join('\n') + '\n';
+  return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}  ${escapeControls(String(v))}`).join('\n') + '\n';
 }

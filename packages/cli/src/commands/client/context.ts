@@ -2,6 +2,7 @@
 // and errors printed so a person can act on them.
 import { Option, type Command } from 'commander';
 import { createDroverClient, DroverApiError, DroverConnectionError, type DroverClient } from '@drover/client';
+import { escapeControls, forStream } from '../../output/escape.js';
 
 export const DEFAULT_ADDR = 'http://127.0.0.1:7400';
 
@@ -14,7 +15,7 @@ export interface ClientContext {
   readonly output: OutputFormat;
   /** The clock, for relative times. */
   readonly now: () => number;
-  /** Writes to stdout. */
+  /** Writes to stdout; at a terminal, control characters are escaped (output/escape.ts). */
   print(text: string): void;
   /** Prints a value as JSON (the API's objects, verbatim). */
   printJson(value: unknown): void;
@@ -72,7 +73,7 @@ function contextOf(cmd: Command): ClientContext {
     addr,
     output: opts.output ?? 'table',
     now: Date.now,
-    print: (text) => process.stdout.write(text),
+    print: (text) => process.stdout.write(forStream(process.stdout, text)),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
   };
 }
@@ -139,7 +140,8 @@ export function clientAction<A extends unknown[]>(fn: (ctx: ClientContext, ...ar
             })
           : caught;
       if (!(err instanceof ExitCode) || err.message)
-        process.stderr.write(`${err instanceof ExitCode ? `drover: ${err.message}` : describeError(err)}\n`);
+        // Messages quote names and errors that agents and jobs chose: never raw control characters.
+        process.stderr.write(`${escapeControls(err instanceof ExitCode ? `drover: ${err.message}` : describeError(err))}\n`);
       process.exitCode = exitCodeOf(err);
     }
   };

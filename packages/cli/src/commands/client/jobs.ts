@@ -6,6 +6,7 @@ import { addClientOptions, clientAction, explain, ExitCode, UsageError, type Cli
 import { collect, parseParams, readJobFile } from './params.js';
 import { definitionOf, replacementPatch } from './apply-plan.js';
 import { formatTable, type Column } from '../../output/table.js';
+import { escapeControls } from '../../output/escape.js';
 import { relativeTime } from '../../output/units.js';
 import { followAndReport } from './logs.js';
 
@@ -58,6 +59,15 @@ const jobColumns = (now: number): Column<Job>[] => [
   { header: 'UPDATED', value: (j) => relativeTime(j.updatedAt, now) },
 ];
 
+/** The options of `jobs run`. */
+interface RunFlags {
+  param?: string[];
+  delay?: string;
+  priority?: string;
+  follow?: boolean;
+  raw?: boolean;
+}
+
 const jobArg = '<job>';
 const jobArgHelp = 'job id or name';
 
@@ -81,7 +91,7 @@ export function registerJobCommands(program: Command): void {
           } catch (err) {
             failed++;
             // One bad definition does not stop the others: report it and go on, as a file is a batch.
-            process.stderr.write(`drover: job "${String(def.name)}" was not applied: ${explain(err)}\n`);
+            process.stderr.write(escapeControls(`drover: job "${String(def.name)}" was not applied: ${explain(err)}\n`));
             if (err instanceof DroverConnectionError) break; // the rest would fail the same way
           }
         }
@@ -150,8 +160,9 @@ export function registerJobCommands(program: Command): void {
     .option('--delay <duration>', 'start no earlier than this from now, e.g. 10m (the run waits as pending)')
     .option('--priority <0-100>', "the run's priority (default: the job's)")
     .option('-f, --follow', "stream the run's output until it ends")
+    .option('--raw', 'with --follow: write control characters as stored, even to a terminal')
     .action(
-      clientAction(async (ctx, id: string, flags: { param?: string[]; delay?: string; priority?: string; follow?: boolean }) => {
+      clientAction(async (ctx, id: string, flags: RunFlags) => {
         const parameters = parseParams(flags.param);
         const priority = flags.priority === undefined ? undefined : Number(flags.priority);
         if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 100))
@@ -169,7 +180,7 @@ export function registerJobCommands(program: Command): void {
         }
         if (ctx.output === 'json') ctx.print(`${JSON.stringify(run)}\n`);
         else process.stderr.write(`run ${run.id}: ${run.state}; following its output\n`);
-        await followAndReport(ctx, run.id);
+        await followAndReport(ctx, run.id, undefined, { raw: flags.raw === true });
       }),
     );
 }

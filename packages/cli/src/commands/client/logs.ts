@@ -1,21 +1,39 @@
-// `drover logs <run> [-f]`: a run's output, read page by page or followed until the run ends.
+// `drover logs <run> [-f] [--raw]`: a run's output, read page by page or followed until the run
+// ends. At a terminal its control characters are escaped (output/escape.ts) unless --raw.
 import type { Command } from 'commander';
 import { followRunLogs, ok, type LogChunk } from '@drover/client';
 import { addClientOptions, clientAction, ExitCode, UsageError, type ClientContext } from './context.js';
+import { forStream } from '../../output/escape.js';
 
-/** Writes a chunk where it came from (stderr output to stderr), or as one JSON line. */
-function writeChunk(ctx: ClientContext, chunk: LogChunk): void {
-  if (ctx.output === 'json') process.stdout.write(`${JSON.stringify(chunk)}\n`);
-  else (chunk.stream === 'stderr' ? process.stderr : process.stdout).write(chunk.data);
+/** Where a chunk goes: stderr output to stderr. */
+export interface OutputStreams {
+  stdout: { isTTY?: boolean; write(text: string): unknown };
+  stderr: { isTTY?: boolean; write(text: string): unknown };
+}
+
+/** How to write a run's output: the streams, and --raw (the bytes as stored, even at a terminal). */
+export interface ChunkWriter {
+  streams?: OutputStreams;
+  raw?: boolean;
+}
+
+/** Writes a chunk where it came from, escaped at a terminal unless raw; or as one JSON line, unchanged. */
+export function writeChunk(ctx: Pick<ClientContext, 'output'>, chunk: LogChunk, how: ChunkWriter = {}): void {
+  const { stdout, stderr } = how.streams ?? process;
+  if (ctx.output === 'json') stdout.write(`${JSON.stringify(chunk)}\n`);
+  else {
+    const stream = chunk.stream === 'stderr' ? stderr : stdout;
+    stream.write(forStream(stream, chunk.data, how.raw));
+  }
 }
 
 /** Every chunk stored so far, following the pages. */
-async function printStoredLogs(ctx: ClientContext, runId: string, attempt: number | undefined): Promise<void> {
+async function printStoredLogs(ctx: ClientContext, runId: string, attempt: number | undefined, how: ChunkWriter): Promise<void> {
   let cursor: string | undefined;
   for (;;) {
     const query = { limit: 1000, ...(cursor ? { cursor } : {}), ...(attempt !== undefined ? { attempt } : {}) };
     const page = ok(await ctx.client.GET('/v1/runs/{id}/logs', { params: { path: { id: runId }, query } }));
-    for (const chunk of page.items) writeChunk(ctx, chunk);
+    for (const chunk of page.items) writeChunk(ctx, chunk, how);
     if (page.items.length < 1000 || !page.nextCursor) return;
     cursor = page.nextCursor;
   }
@@ -25,7 +43,7 @@ async function printStoredLogs(ctx: ClientContext, runId: string, attempt: numbe
  * Streams a run's output until it ends, then says how it ended; a run that did not succeed
  * makes the command exit 1, so `drover jobs run --follow x && next` chains like a local command.
  */
-export async function followAndReport(ctx: ClientContext, runId: string, attempt?: number): Promise<void> {
+export async function followAndReport(ctx: ClientContext, runId: string, attempt?: number, how: ChunkWriter = {}): Promise<void> {
   const stop = new AbortController();
   const interrupt = () => stop.abort();
   process.once('SIGINT', interrupt);
@@ -36,7 +54,7 @@ export async function followAndReport(ctx: ClientContext, runId: string, attempt
       ...(attempt !== undefined ? { attempt } : {}),
       onEnd: (state) => (endState = state),
     })) {
-      writeChunk(ctx, chunk);
+      writeChunk(ctx, chunk, how);
     }
   } finally {
     process.off('SIGINT', interrupt);
@@ -58,14 +76,16 @@ export function registerLogsCommand(program: Command): void {
       .description("print a run's output; -f follows it until the run ends (exit code 1 unless it succeeded)")
       .argument('<run>', 'run id')
       .option('-f, --follow', 'keep printing output as it arrives, until the run ends')
-      .option('--attempt <n>', "only this attempt's output"),
+      .option('--attempt <n>', "only this attempt's output")
+      .option('--raw', 'write control characters (escape sequences, \\r) as stored, even to a terminal'),
   ).action(
-    clientAction(async (ctx, runId: string, flags: { follow?: boolean; attempt?: string }) => {
+    clientAction(async (ctx, runId: string, flags: { follow?: boolean; attempt?: string; raw?: boolean }) => {
       const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);
       if (attempt !== undefined && !(Number.isInteger(attempt) && attempt >= 1))
         throw new UsageError(`--attempt "${flags.attempt}" is not an attempt number (1, 2, …)`);
-      if (flags.follow) await followAndReport(ctx, runId, attempt);
-      else await printStoredLogs(ctx, runId, attempt);
+      const how = { raw: flags.raw === true };
+      if (flags.follow) await followAndReport(ctx, runId, attempt, how);
+      else await printStoredLogs(ctx, runId, attempt, how);
     }),
   );
 }
