@@ -5,11 +5,19 @@ import { addClientOptions, clientAction, UsageError, type ClientContext } from '
 import { formatFields, formatTable, type Column } from '../../output/table.js';
 import { humanBytes, humanDuration, instant, relativeTime } from '../../output/units.js';
 
-/** Job names by id, for tables that would otherwise show only ULIDs; ids stay when the lookup fails. */
-async function jobNames(ctx: ClientContext): Promise<Map<string, string>> {
+/**
+ * The names of these jobs, for tables that would otherwise show only ULIDs: one call for just
+ * these ids (never the whole job list, which may be longer than a page); ids stay when the
+ * lookup fails or the job was deleted.
+ */
+async function jobNames(ctx: ClientContext, ids: readonly string[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  const { data } = await ctx.client.GET('/v1/jobs', { params: { query: { limit: 1000 } } });
-  for (const j of data?.items ?? []) names.set(j.id, j.name);
+  const unique = [...new Set(ids)];
+  // The API names at most 1000 jobs per call.
+  for (let i = 0; i < unique.length; i += 1000) {
+    const { data } = await ctx.client.GET('/v1/job-summaries', { params: { query: { ids: unique.slice(i, i + 1000).join(',') } } });
+    for (const s of data?.items ?? []) names.set(s.jobId, s.name);
+  }
   return names;
 }
 
@@ -81,7 +89,10 @@ export function registerRunCommands(program: Command): void {
           cursor = page.nextCursor ?? undefined;
         } while (cursor && items.length < limit);
         if (ctx.output === 'json') return ctx.printJson(items);
-        const names = items.length > 0 ? await jobNames(ctx) : new Map<string, string>();
+        const names = await jobNames(
+          ctx,
+          items.map((r) => r.jobId),
+        );
         ctx.print(formatTable(items, runColumns(ctx.now(), names), 'no runs match'));
       }),
     );
@@ -95,7 +106,7 @@ export function registerRunCommands(program: Command): void {
         const run = ok(await ctx.client.GET('/v1/runs/{id}', { params: { path: { id } } }));
         if (ctx.output === 'json') return ctx.printJson(run);
         const now = ctx.now();
-        const names = await jobNames(ctx);
+        const names = await jobNames(ctx, [run.jobId]);
         const params = Object.entries(run.parameters).map(([k, v]) => `${k}=${v}`);
         ctx.print(
           formatFields([
