@@ -13,6 +13,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description Only jobs of this namespace. */
+                    namespace?: string;
                     limit?: number;
                     cursor?: string;
                 };
@@ -50,6 +52,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
+                        /** @description The namespace the job, its runs and dead letters belong to (default `default`); names are unique per namespace. */
+                        namespace?: string;
                         description?: string;
                         executor: {
                             /** @enum {string} */
@@ -57,7 +61,10 @@ export interface paths {
                             /** @description argv; the first element is the program. Never run through a shell. */
                             command: string[];
                             env?: {
-                                [key: string]: string;
+                                [key: string]: string | {
+                                    /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                                    secret: string;
+                                };
                             };
                             cwd?: string;
                         } | {
@@ -66,7 +73,10 @@ export interface paths {
                             /** @description Run by /bin/sh; agents refuse it unless started with --allow-shell. */
                             script: string;
                             env?: {
-                                [key: string]: string;
+                                [key: string]: string | {
+                                    /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                                    secret: string;
+                                };
                             };
                             cwd?: string;
                         } | {
@@ -729,6 +739,8 @@ export interface paths {
                 query?: {
                     /** @description Job id or name. */
                     job?: string;
+                    /** @description Only runs of jobs in this namespace. */
+                    namespace?: string;
                     /** @description One or more states, comma-separated: pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped. */
                     status?: string;
                     limit?: number;
@@ -2454,6 +2466,8 @@ export interface paths {
                     state?: string;
                     /** @description Job id or name: actions fired by its runs. */
                     job?: string;
+                    /** @description Only actions of jobs in this namespace. */
+                    namespace?: string;
                     limit?: number;
                     /** @description nextCursor of the previous page. */
                     cursor?: string;
@@ -3154,6 +3168,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API tokens, newest first (never their secrets) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only tokens of this namespace. */
+                    namespace?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Token"][];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an API token; the response holds the token string, shown this once only */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description What it is for; defaults to the role. */
+                        name?: string;
+                        role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                        /** @description The namespaces it may see and act in; required for operator, submitter and viewer, none for admin. */
+                        namespaces?: string[];
+                        /** @description e.g. "30d", "12h"; never expires when absent. */
+                        expiresIn?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Token"] & {
+                            token: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a token: it is refused from now on (by other coordinators within 10 s) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A ULID; safe to show and log (it is not the secret). */
+                            id: string;
+                            name: string;
+                            role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                            /** @description Empty for admin tokens, which see every namespace. */
+                            namespaces: string[];
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            expiresAt: string | null;
+                            revokedAt: string | null;
+                            /** @description To the minute. */
+                            lastUsedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the audit log, newest first: every mutating request and every security event */
+        get: {
+            parameters: {
+                query?: {
+                    actor?: string;
+                    /** @description Exact, e.g. "POST /v1/jobs" or "auth.failed". */
+                    action?: string;
+                    outcome?: "ok" | "denied" | "failed" | "rejected";
+                    namespace?: string;
+                    limit?: number;
+                    /** @description nextCursor of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["AuditRecord"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3176,6 +3403,8 @@ export interface components {
         };
         JobDefinition: {
             name: string;
+            /** @description The namespace the job, its runs and dead letters belong to (default `default`); names are unique per namespace. */
+            namespace?: string;
             description?: string;
             executor: {
                 /** @enum {string} */
@@ -3183,7 +3412,10 @@ export interface components {
                 /** @description argv; the first element is the program. Never run through a shell. */
                 command: string[];
                 env?: {
-                    [key: string]: string;
+                    [key: string]: string | {
+                        /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                        secret: string;
+                    };
                 };
                 cwd?: string;
             } | {
@@ -3192,7 +3424,10 @@ export interface components {
                 /** @description Run by /bin/sh; agents refuse it unless started with --allow-shell. */
                 script: string;
                 env?: {
-                    [key: string]: string;
+                    [key: string]: string | {
+                        /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                        secret: string;
+                    };
                 };
                 cwd?: string;
             } | {
@@ -3484,6 +3719,39 @@ export interface components {
             recentFinished: number;
             /** @description Share of those that succeeded; null when none finished. */
             successRate: number | null;
+        };
+        Token: {
+            /** @description A ULID; safe to show and log (it is not the secret). */
+            id: string;
+            name: string;
+            role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+            /** @description Empty for admin tokens, which see every namespace. */
+            namespaces: string[];
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            expiresAt: string | null;
+            revokedAt: string | null;
+            /** @description To the minute. */
+            lastUsedAt: string | null;
+        };
+        AuditRecord: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            /** @description `token:<id>`, `agent:<id>`, `anonymous`, `dev` or `system`. */
+            actor: string;
+            role: string | null;
+            namespace: string | null;
+            /** @description `<METHOD> <route>` for API requests; `auth.failed`, `auth.forbidden`, `token.created`… for security events. */
+            action: string;
+            target: string | null;
+            outcome: "ok" | "denied" | "failed" | "rejected";
+            status: number | null;
+            ip: string | null;
+            detail: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;

@@ -18,6 +18,8 @@ import { buildApi } from './api/server.js';
 import { ActionRunner, type ActionRunnerOptions } from './actions/runner.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { AgentIdentities } from './security/agent-identities.js';
+import type { AuthMode } from './api/auth.js';
+import { ensureBootstrapToken, refuseWithoutUsableAuth } from './security/bootstrap.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -47,6 +49,25 @@ async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void
 /** Settings not offered as flags: for embedding and tests (e.g. fast action retries). */
 export interface CoordinatorTuning {
   actions?: Partial<ActionRunnerOptions>;
+  /** `dev`: the API is open, callers act as `dev` (drover dev, which says so itself). Otherwise tokens, or --insecure. */
+  auth?: 'dev';
+}
+
+/** Settles how the API authenticates, and refuses a start no one could use safely. */
+async function prepareAuth(opts: CoordinatorOptions, db: Awaited<ReturnType<typeof openDatabase>>, log: Logger, tuning: CoordinatorTuning): Promise<AuthMode> {
+  if (tuning.auth === 'dev') return 'dev';
+  if (opts.insecure) {
+    // Every start, at warn level: a lab setting must not quietly become production.
+    log.warn(
+      { apiAddr: `${opts.apiAddr.host}:${opts.apiAddr.port}` },
+      'INSECURE: --insecure is set, so the API has NO authentication: anyone who can reach it acts as an admin and can run commands on every agent. Remove --insecure (DROVER_INSECURE) and set DROVER_BOOTSTRAP_TOKEN outside a lab.',
+    );
+    return 'insecure';
+  }
+  const now = new Date();
+  if (opts.bootstrapToken) await ensureBootstrapToken(db, opts.bootstrapToken, now, log);
+  await refuseWithoutUsableAuth(db, opts.apiAddr.host, now);
+  return 'tokens';
 }
 
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
@@ -61,6 +82,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
   };
   try {
     await ensureSchema(opts, log);
+    const authMode = await prepareAuth(opts, db, log, tuning);
     let queue: ReadyQueue;
     if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue();
     else {
@@ -113,7 +135,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     cleanups.push(() => actions.stop());
     await leadership.start();
     cleanups.push(() => leadership.stop());
-    const app = await buildApi(ctx, () => leadership.isLeader);
+    const app = await buildApi(ctx, () => leadership.isLeader, authMode);
+    // A flood of connections is shed at the socket, before it costs a request each.
+    app.server.maxConnections = opts.maxConnections;
     const url = await app.listen({ host: opts.apiAddr.host, port: opts.apiAddr.port }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE') throw err;
       throw new DroverError(
@@ -123,7 +147,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       );
     });
     cleanups.push(() => app.close());
-    log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader }, 'api listening');
+    log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader, auth: authMode }, 'api listening');
     return { url, nodeId, isLeader: () => leadership.isLeader, stop: cleanup };
   } catch (err) {
     await cleanup();

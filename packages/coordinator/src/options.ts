@@ -103,6 +103,48 @@ export const coordinatorSettings = {
     parse: parse.boolean,
     boolean: true,
   },
+  insecure: {
+    flag: 'insecure',
+    env: 'DROVER_INSECURE',
+    defaultText: 'false',
+    description:
+      'Serve the API without authentication: every request acts as `anonymous` with admin rights. For labs only; warned about on every start.',
+    parse: parse.boolean,
+    boolean: true,
+  },
+  bootstrapToken: {
+    flag: 'bootstrap-token',
+    env: 'DROVER_BOOTSTRAP_TOKEN',
+    description:
+      'An admin API token created at start-up when it does not exist yet (idempotent), so a new cluster has someone who can act; e.g. `$(openssl rand -hex 32)`. Prefer the environment variable to the flag (process lists show flags).',
+    parse: (raw: string | string[]) => {
+      const v = parse.string(raw);
+      if (v.length < 16 || /\s/.test(v)) throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
+      return v;
+    },
+  },
+  rateLimit: {
+    flag: 'rate-limit',
+    env: 'DROVER_RATE_LIMIT',
+    defaultText: '1200',
+    description:
+      'Requests each API token (or address, without a token) may make per `--rate-limit-window` before getting 429; 0 turns the limit off. Not applied with `--insecure`.',
+    parse: parse.int(0),
+  },
+  rateLimitWindow: {
+    flag: 'rate-limit-window',
+    env: 'DROVER_RATE_LIMIT_WINDOW',
+    defaultText: '1m',
+    description: 'The window `--rate-limit` counts requests in.',
+    parse: parse.duration,
+  },
+  maxConnections: {
+    flag: 'max-connections',
+    env: 'DROVER_MAX_CONNECTIONS',
+    defaultText: '1024',
+    description: 'Most HTTP connections the API holds open at once; further ones are closed at once.',
+    parse: parse.int(1),
+  },
   logLevel: {
     flag: 'log-level',
     env: 'DROVER_LOG_LEVEL',

@@ -100,9 +100,18 @@ export const ResourcesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Namespaces (of jobs, tokens, agents): lower-case, a DNS label's length, safe in URLs and logs. */
+export const NAMESPACE_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
+
 export const JobDefinitionSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    namespace: Type.Optional(
+      Type.String({
+        pattern: NAMESPACE_PATTERN,
+        description: 'The namespace the job, its runs and dead letters belong to (default `default`); names are unique per namespace.',
+      }),
+    ),
     description: Type.Optional(Type.String({ maxLength: 4000 })),
     executor: ExecutorSchema,
     constraints: Type.Optional(Type.Array(ConstraintSchema, { maxItems: 64 })),

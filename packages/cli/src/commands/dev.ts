@@ -126,7 +126,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     env: {},
   });
   process.stdout.write(`starting Drover (${flags.ephemeral ? 'ephemeral' : `state in ${dataDir}`})…\n`);
-  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat));
+  // Dev mode is the user's own machine: the API is open (callers act as `dev`), unlike `drover coordinator`.
+  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat), { auth: 'dev' });
   const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel, flags.logFormat));
   await agent.registered;
   // Examples go into a new database only: once created (or deleted by the user) they stay as the user left them.
@@ -141,6 +142,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `Drover is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s).`,
     `  API        ${api}   (OpenAPI document: ${api}/openapi.json)`,
     `  dashboard  ${api}/ui/`,
+    `  auth       none: dev mode's API is open to this machine (drover coordinator requires API tokens)`,
     `  agent      ${agent.agentId} (local, shell allowed)`,
     `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
     `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : coordinatorOptions.redisUrl}`,

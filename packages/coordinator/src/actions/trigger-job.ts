@@ -7,7 +7,8 @@ import type { Static } from '@sinclair/typebox';
 import { enqueueRuns } from '../ops/enqueue.js';
 import { parameterErrors } from '../ops/trigger.js';
 import { actionSource } from '../store/action-runs.js';
-import { getJob } from '../store/jobs.js';
+import { findJobs, jobNamespace } from '../store/jobs.js';
+import { DEFAULT_NAMESPACE } from '../api/access.js';
 import { getRunByIdempotencyKey } from '../store/query-runs.js';
 import type { ActionExecutor } from './executor.js';
 
@@ -24,8 +25,11 @@ export const actionIdempotencyKey = (actionId: number): string => `drover-action
 export const runTriggerJob: ActionExecutor = async (action, env) => {
   const spec = action.spec as TriggerJobSpec;
   const { ctx } = env;
-  const job = await getJob(ctx.db, spec.job);
-  if (!job) return { ok: false, permanent: true, error: `no job with id or name ${JSON.stringify(spec.job)} to trigger` };
+  // Only a job of the source job's namespace: an action must not reach into another team's jobs.
+  const namespace = (await jobNamespace(ctx.db, action.jobId)) ?? DEFAULT_NAMESPACE;
+  const [job] = await findJobs(ctx.db, spec.job, [namespace], 1);
+  if (!job)
+    return { ok: false, permanent: true, error: `no job with id or name ${JSON.stringify(spec.job)} in namespace ${namespace} to trigger` };
   const { run: source, jobName } = await actionSource(ctx.db, action.runId, action.jobId);
   if (!source) return { ok: false, permanent: true, error: `run ${action.runId} no longer exists` };
   const parameters = renderParameters(spec.parameters, {

@@ -15,7 +15,8 @@ export type OpenApiDocument = ReturnType<FastifyInstance['swagger']>;
  * throws, so a route that starts doing so breaks `npm run gen:client` loudly, not silently.
  */
 function offlineContext(): CoordinatorContext {
-  const members = { log: pino({ level: 'silent' }) } as Record<PropertyKey, unknown>;
+  // No settings either: the API's shape must not depend on them (server.ts reads them only when present).
+  const members = { log: pino({ level: 'silent' }), options: undefined } as Record<PropertyKey, unknown>;
   return new Proxy(members, {
     get(target, prop) {
       if (prop in target) return target[prop];
@@ -31,7 +32,8 @@ function offlineContext(): CoordinatorContext {
 
 /** Builds the API offline (nothing listens, nothing connects) and returns its OpenAPI document. */
 export async function openApiDocument(): Promise<OpenApiDocument> {
-  const app = await buildApi(offlineContext(), () => false);
+  // The auth mode changes no route and no schema; 'dev' only skips reading the rate-limit options.
+  const app = await buildApi(offlineContext(), () => false, 'dev');
   try {
     await app.ready();
     return app.swagger();

@@ -45,6 +45,16 @@ export function installProblemHandlers(app: FastifyInstance): void {
       });
       return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     }
+    if (fe.statusCode === 413) {
+      // Refused while reading the body: nothing was parsed, stored or published.
+      const limit = reply.request.routeOptions.bodyLimit;
+      return send(
+        reply,
+        413,
+        'Content Too Large',
+        `the request body is larger than the ${limit ? `${limit} bytes` : 'size'} this endpoint accepts; nothing was changed. Send less (split a batch into several requests)`,
+      );
+    }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       return send(reply, fe.statusCode, 'Bad Request', fe.message);
     }

@@ -1,11 +1,56 @@
-// Look-ups every route needs, failing with the 404 that says how to find what exists.
+// Look-ups every route needs, within the caller's namespaces, failing with the 404 that says
+// how to find what exists. Something in a namespace the caller cannot see is a 404 too, never
+// a 403: a token must not learn what other teams have.
+import type { FastifyRequest } from 'fastify';
 import type { Db } from '../store/db.js';
-import { getJob, type Job } from '../store/jobs.js';
-import { notFound } from './problem.js';
+import { findJobs, jobNamespace, type Job, type NamespaceScope } from '../store/jobs.js';
+import { getRun } from '../store/query-runs.js';
+import type { Run } from '../store/run-model.js';
+import { DEFAULT_NAMESPACE, inNamespace } from './access.js';
+import { HttpProblem, notFound } from './problem.js';
 
-/** The live job with this id or name, or a 404 pointing at the job list. */
-export async function requireJob(db: Db, idOrName: string): Promise<Job> {
-  const job = await getJob(db, idOrName);
+/** The namespaces a request may see, narrowed by a `?namespace=` filter when given. */
+export function scopeOf(req: FastifyRequest, namespace?: string): NamespaceScope {
+  const mine = req.principal.namespaces;
+  if (namespace === undefined) return mine;
+  return mine === 'all' || mine.includes(namespace) ? [namespace] : [];
+}
+
+/**
+ * The live job an id or name means within `scope`, or a 404 pointing at the job list. A name
+ * in several visible namespaces means the `default` one's, else is a 409 asking for
+ * `namespace/name` or the id.
+ */
+export async function findJobIn(db: Db, idOrName: string, scope: NamespaceScope): Promise<Job | undefined> {
+  const [first, second] = await findJobs(db, idOrName, scope);
+  if (first && second && first.id !== idOrName && first.namespace !== DEFAULT_NAMESPACE)
+    throw new HttpProblem(
+      409,
+      'Conflict',
+      `jobs named "${idOrName}" exist in namespaces ${first.namespace} and ${second.namespace}; say which with "<namespace>/${idOrName}" (URL-encoded as %2F in a path) or use the job's id`,
+    );
+  return first;
+}
+
+/** The live job with this id or name that the request may see, or a 404; notes its namespace for the audit log. */
+export async function requireJob(db: Db, idOrName: string, req?: FastifyRequest): Promise<Job> {
+  const job = await findJobIn(db, idOrName, req ? req.principal.namespaces : 'all');
   if (!job) throw notFound('job', idOrName, 'list jobs with GET /v1/jobs');
+  if (req) req.audit.namespace = job.namespace;
   return job;
+}
+
+/** The namespace of a run (its job's), or undefined when the job is unknown. */
+export const runNamespace = (db: Db, run: Run): Promise<string | undefined> => jobNamespace(db, run.jobId);
+
+/** The run with this id if the request may see it, or a 404; notes its namespace for the audit log. */
+export async function requireRun(db: Db, id: string, req: FastifyRequest, what = 'run', hint = 'list runs with GET /v1/runs'): Promise<Run> {
+  const run = await getRun(db, id);
+  if (!run) throw notFound(what, id, hint);
+  // Admins skip the look-up on reads; mutations look it up for their audit record.
+  if (req.principal.namespaces === 'all' && req.method === 'GET') return run;
+  const namespace = await runNamespace(db, run);
+  if (namespace === undefined || !inNamespace(req.principal, namespace)) throw notFound(what, id, hint);
+  req.audit.namespace = namespace;
+  return run;
 }

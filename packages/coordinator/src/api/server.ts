@@ -1,6 +1,7 @@
 // The REST API: fastify, with its OpenAPI document generated from the route schemas.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
 import type { CoordinatorContext } from '../context.js';
 import { installProblemHandlers } from './problem.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -16,11 +17,15 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { alertRoutes } from './routes/alerts.js';
 import { jobSummaryRoutes } from './routes/job-summaries.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { installAuth, type AuthMode } from './auth.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
+import { HttpProblem } from './problem.js';
 
 export const API_VERSION = '0.1.0';
 
-/** Builds the API (not yet listening). */
-export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean): Promise<FastifyInstance> {
+/** Builds the API (not yet listening); `auth` says how callers are identified (api/auth.ts). */
+export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean, auth: AuthMode = 'tokens'): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Per-request lines would dominate the log at thousands of requests a second.
@@ -28,8 +33,32 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
     // Unknown fields are reported, never silently dropped; query strings still coerce numbers.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
     bodyLimit: 1024 * 1024,
+    // A client that trickles its request (slowloris) is cut off; responses (log follow streams) may last.
+    requestTimeout: 30_000,
   });
   installProblemHandlers(app);
+  // Before any route: it collects them to check each declared its access.
+  const tokens = installAuth(app, ctx, auth);
+  // Per token (per address without one). Off when nobody is identified (--insecure, dev): one
+  // address would share one budget, and labs and benchmarks would hit it.
+  const limit = auth === 'tokens' ? (ctx.options?.rateLimit ?? 0) : 0;
+  if (limit > 0) {
+    const window = ctx.options.rateLimitWindow;
+    await app.register(rateLimit, {
+      max: limit,
+      timeWindow: window,
+      // After authentication (onRequest), before the body is read.
+      hook: 'preParsing',
+      keyGenerator: (req) => req.principal?.tokenId ?? req.ip,
+      allowList: (req) => (req.routeOptions.config?.access ?? 'public') === 'public',
+      errorResponseBuilder: (req, c) =>
+        new HttpProblem(
+          429,
+          'Too Many Requests',
+          `more than ${c.max} requests in ${Math.round(window / 1000)} s from ${req.principal?.tokenId ? `token ${req.principal.tokenId}` : req.ip}; retry in ${c.after} (see Retry-After), or ask an admin to raise --rate-limit`,
+        ),
+    });
+  }
   // First: its hook times every route registered after it.
   await metricsRoutes(app, ctx);
   // An empty body sent as JSON is no body (e.g. a client's POST /v1/runs/{id}/cancel with a
@@ -43,13 +72,22 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
     // Shared schemas keep their $id as their component name (Run, Job, Problem…), so generated
     // clients get readable type names instead of def-0, def-1….
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // Each operation says what it needs: `x-drover-access` (api/access.ts) and, unless public,
+    // the bearer scheme. The auth matrix test walks the document by these.
+    transform: ({ schema, url, route }) => {
+      const access = route.config?.access;
+      if (!schema || schema.hide || !access) return { schema, url };
+      return { schema: { ...schema, 'x-drover-access': access, security: access === 'public' ? [] : [{ bearer: [] }] } as typeof schema, url };
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Drover API',
         version: API_VERSION,
-        description: 'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json.',
+        description:
+          'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json. Every operation but the public ones needs `Authorization: Bearer <token>`; `x-drover-access` says which access level (public, read, trigger, operate, admin) it needs.',
       },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (drover tokens create).' } } },
       tags: [
         { name: 'jobs' },
         { name: 'runs' },
@@ -58,6 +96,8 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
         { name: 'schedules' },
         { name: 'agents' },
         { name: 'health' },
+        { name: 'tokens' },
+        { name: 'audit' },
       ],
     },
   });
@@ -74,6 +114,8 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean)
   await alertRoutes(app, ctx);
   await jobSummaryRoutes(app, ctx);
   await dashboardRoutes(app);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await tokenRoutes(app, ctx, tokens);
+  await auditRoutes(app, ctx);
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }

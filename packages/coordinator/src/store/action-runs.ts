@@ -155,6 +155,8 @@ export async function listRunActions(db: Db, runId: string): Promise<ActionRunVi
 export interface ActionFilter {
   states?: ActionState[];
   jobId?: string;
+  /** Only actions of jobs in these namespaces; 'all' (or absent) filters nothing. */
+  namespaces?: readonly string[] | 'all';
 }
 
 /** Newest action runs first; `before` is the cursor (the last id of the previous page). */
@@ -164,6 +166,10 @@ export async function listActions(
   page: { limit: number; before?: number },
 ): Promise<{ items: ActionRunView[]; total: number }> {
   let base = db.selectFrom('action_runs');
+  if (filter.namespaces !== undefined && filter.namespaces !== 'all') {
+    const ns = filter.namespaces.length > 0 ? [...filter.namespaces] : [''];
+    base = base.where('job_id', 'in', (eb) => eb.selectFrom('jobs').select('jobs.id').where('jobs.namespace', 'in', ns));
+  }
   if (filter.states && filter.states.length > 0) base = base.where('state', 'in', filter.states);
   if (filter.jobId) base = base.where('job_id', '=', filter.jobId);
   let pageQ = base.selectAll();

@@ -30,6 +30,8 @@ export interface DeadLetterFilter {
   after?: number;
   /** open (default), replayed, dismissed or all. */
   status?: 'open' | 'replayed' | 'dismissed' | 'all';
+  /** Only entries of jobs in these namespaces; 'all' (or absent) filters nothing. */
+  namespaces?: readonly string[] | 'all';
 }
 
 const COLUMNS = [
@@ -74,6 +76,10 @@ type Query = SelectQueryBuilder<Database & { d: Database['dead_letters'] }, 'd',
 
 function filtered(db: Db, f: DeadLetterFilter): Query {
   let q = db.selectFrom('dead_letters as d') as unknown as Query;
+  if (f.namespaces !== undefined && f.namespaces !== 'all') {
+    const ns = f.namespaces.length > 0 ? [...f.namespaces] : [''];
+    q = q.where('d.job_id', 'in', (eb) => eb.selectFrom('jobs').select('jobs.id').where('jobs.namespace', 'in', ns));
+  }
   if (f.jobId) q = q.where('d.job_id', '=', f.jobId);
   if (f.state) q = q.where('d.state', '=', f.state);
   if (f.reasonContains) q = q.where('d.reason', 'ilike', `%${f.reasonContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);

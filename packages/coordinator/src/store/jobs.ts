@@ -2,6 +2,10 @@
 import { sql } from 'kysely';
 import { compileJob, type JobDefinition } from '@drover/shared';
 import type { Db } from './db.js';
+import { DEFAULT_NAMESPACE } from '../api/access.js';
+
+/** Namespaces a caller may see: every one, or these. */
+export type NamespaceScope = readonly string[] | 'all';
 
 /** A job as the API shows it. */
 export interface Job extends JobDefinition {
@@ -10,22 +14,26 @@ export interface Job extends JobDefinition {
   updatedAt: string;
   /** Set while the job's schedule is paused. */
   pausedAt: string | null;
+  /** Always set on a stored job (`default` when its definition names none). */
+  namespace: string;
 }
 
 interface JobRow {
   id: string;
+  namespace: string;
   definition: unknown;
   created_at: Date;
   updated_at: Date;
   paused_at: Date | null;
 }
 
-const COLUMNS = ['id', 'definition', 'created_at', 'updated_at', 'paused_at'] as const;
+const COLUMNS = ['id', 'namespace', 'definition', 'created_at', 'updated_at', 'paused_at'] as const;
 
 function toJob(r: JobRow): Job {
   return {
     id: r.id,
     ...(r.definition as JobDefinition),
+    namespace: r.namespace,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     pausedAt: r.paused_at === null ? null : new Date(r.paused_at).toISOString(),
@@ -47,21 +55,52 @@ function sweptLimits(def: JobDefinition): { expected_run_ms: number | null; max_
 export async function insertJob(db: Db, id: string, def: JobDefinition): Promise<Job> {
   const row = await db
     .insertInto('jobs')
-    .values({ id, name: def.name, definition: JSON.stringify(def), priority: def.priority ?? 50, ...sweptLimits(def) })
+    .values({
+      id,
+      name: def.name,
+      namespace: def.namespace ?? DEFAULT_NAMESPACE,
+      definition: JSON.stringify(def),
+      priority: def.priority ?? 50,
+      ...sweptLimits(def),
+    })
     .returning([...COLUMNS])
     .executeTakeFirstOrThrow();
   return toJob(row);
 }
 
-/** A live job by id or by name. */
+/** A live job by id or by name, in any namespace (the `default` one's first when a name repeats). */
 export async function getJob(db: Db, idOrName: string): Promise<Job | undefined> {
-  const row = await db
+  return (await findJobs(db, idOrName, 'all', 1))[0];
+}
+
+/**
+ * Live jobs an id or a name may mean, within `scope`, best first: the job with that id; else
+ * those with that name, the `default` namespace's first. `namespace/name` names one exactly.
+ * At most `limit` (a caller tells a unique match from an ambiguous name with 2).
+ */
+export async function findJobs(db: Db, idOrName: string, scope: NamespaceScope, limit = 2): Promise<Job[]> {
+  if (scope !== 'all' && scope.length === 0) return [];
+  const slash = idOrName.indexOf('/');
+  let q = db
     .selectFrom('jobs')
     .select([...COLUMNS])
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
-    .executeTakeFirst();
-  return row && toJob(row);
+    .where('deleted_at', 'is', null);
+  if (slash > 0) q = q.where('namespace', '=', idOrName.slice(0, slash)).where('name', '=', idOrName.slice(slash + 1));
+  else q = q.where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]));
+  if (scope !== 'all') q = q.where('namespace', 'in', [...scope]);
+  const rows = await q
+    .orderBy(sql`id = ${idOrName}`, 'desc')
+    .orderBy(sql`namespace = ${DEFAULT_NAMESPACE}`, 'desc')
+    .orderBy('namespace')
+    .limit(limit)
+    .execute();
+  return rows.map(toJob);
+}
+
+/** The namespace of a job, live or deleted (runs outlive their job); undefined for an unknown id. */
+export async function jobNamespace(db: Db, jobId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('jobs').select('namespace').where('id', '=', jobId).executeTakeFirst();
+  return row?.namespace;
 }
 
 /** Live jobs by id, for the dispatcher's cache. */
@@ -77,19 +116,19 @@ export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
 }
 
 /** Live jobs ordered by name, a page at a time (cursor = last name seen). */
-export async function listJobs(db: Db, opts: { limit: number; after?: string }): Promise<{ jobs: Job[]; total: number }> {
-  let q = db
-    .selectFrom('jobs')
-    .select([...COLUMNS])
-    .where('deleted_at', 'is', null);
+export async function listJobs(
+  db: Db,
+  opts: { limit: number; after?: string; namespaces?: NamespaceScope },
+): Promise<{ jobs: Job[]; total: number }> {
+  const scope = opts.namespaces ?? 'all';
+  if (scope !== 'all' && scope.length === 0) return { jobs: [], total: 0 };
+  let base = db.selectFrom('jobs').where('deleted_at', 'is', null);
+  if (scope !== 'all') base = base.where('namespace', 'in', [...scope]);
+  let q = base.select([...COLUMNS]);
   if (opts.after) q = q.where('name', '>', opts.after);
   const [rows, count] = await Promise.all([
     q.orderBy('name').limit(opts.limit).execute(),
-    db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('deleted_at', 'is', null)
-      .executeTakeFirstOrThrow(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { jobs: rows.map(toJob), total: Number(count.n) };
 }
@@ -100,6 +139,7 @@ export async function updateJob(db: Db, id: string, def: JobDefinition): Promise
     .updateTable('jobs')
     .set({
       name: def.name,
+      namespace: def.namespace ?? DEFAULT_NAMESPACE,
       definition: JSON.stringify(def),
       priority: def.priority ?? 50,
       ...sweptLimits(def),
@@ -129,7 +169,7 @@ export async function setPaused(db: Db, id: string, at: number | null): Promise<
     WITH old AS (SELECT id, paused_at FROM jobs WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE)
     UPDATE jobs j SET paused_at = CASE WHEN ${at}::double precision IS NULL THEN NULL ELSE COALESCE(j.paused_at, to_timestamp(${at} / 1000.0)) END
       FROM old WHERE j.id = old.id
-    RETURNING j.id, j.definition, j.created_at, j.updated_at, j.paused_at, old.paused_at AS was_paused_at`.execute(db);
+    RETURNING j.id, j.namespace, j.definition, j.created_at, j.updated_at, j.paused_at, old.paused_at AS was_paused_at`.execute(db);
   const row = res.rows[0];
   return row && { job: toJob(row), wasPausedAt: row.was_paused_at };
 }

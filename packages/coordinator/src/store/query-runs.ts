@@ -41,6 +41,8 @@ export async function getTransitions(db: Db, runId: string): Promise<Transition[
 export interface RunFilter {
   jobId?: string;
   states?: RunState[];
+  /** Only runs of jobs in these namespaces; 'all' (or absent) filters nothing. */
+  namespaces?: readonly string[] | 'all';
 }
 
 /** Newest runs first; `before` is the cursor (the last id of the previous page). */
@@ -50,6 +52,12 @@ export async function listRuns(
   page: { limit: number; before?: string },
 ): Promise<{ runs: Run[]; total: number }> {
   let base = db.selectFrom('runs');
+  if (filter.namespaces !== undefined && filter.namespaces !== 'all') {
+    if (filter.namespaces.length === 0) return { runs: [], total: 0 };
+    // A semi-join on the jobs table instead of a namespace column on runs: see migrations/0010.
+    const ns = [...filter.namespaces];
+    base = base.where('job_id', 'in', (eb) => eb.selectFrom('jobs').select('jobs.id').where('jobs.namespace', 'in', ns));
+  }
   if (filter.jobId) base = base.where('job_id', '=', filter.jobId);
   if (filter.states && filter.states.length > 0) base = base.where('state', 'in', filter.states);
   let pageQ = base.selectAll();

@@ -7,6 +7,8 @@ type Json<T> = ColumnType<T, string, string>;
 export interface JobsTable {
   id: string;
   name: string;
+  /** migrations/0010_namespaces.sql; unique (namespace, name) among live jobs. */
+  namespace: Generated<string>;
   definition: Json<unknown>;
   priority: number;
   created_at: Generated<Date>;

@@ -58,8 +58,7 @@ export function AlertsBanner() {
           {unplaceable.slice(0, MAX_LISTED).map((u, i) => (
             <span key={`${u.jobId} ${u.reason}`}>
               {i > 0 && '; '}
-              <Link to={`/runs?job=${encodeURIComponent(u.jobName ?? u.jobId)}&state=queued`}>{u.jobName ?? u.jobId}</Link> ({u.queued}) —{' '}
-              {u.reason}
+              <Link to={`/runs?job=${u.jobId}&state=queued`}>{u.jobName ?? u.jobId}</Link> ({u.queued}) — {u.reason}
             </span>
           ))}
           {unplaceable.length > MAX_LISTED && <span class="muted"> and {unplaceable.length - MAX_LISTED} more jobs</span>}

@@ -5,14 +5,16 @@ import { registerRunCommands } from './runs.js';
 import { registerLogsCommand } from './logs.js';
 import { registerAgentCommands } from './agents.js';
 import { registerFleetCommand } from './fleet.js';
+import { registerTokenCommands } from './tokens.js';
 import { registerCompletionCommand } from './completion.js';
 
-/** Registers jobs, runs, logs, agents, fleet and completion (completion last: it reads the whole tree when run). */
+/** Registers jobs, runs, logs, agents, fleet, tokens and completion (completion last: it reads the whole tree when run). */
 export function registerClientCommands(program: Command): void {
   registerJobCommands(program);
   registerRunCommands(program);
   registerLogsCommand(program);
   registerAgentCommands(program);
   registerFleetCommand(program);
+  registerTokenCommands(program);
   registerCompletionCommand(program);
 }

@@ -17,13 +17,16 @@ type JobDefinitionBody = paths['/v1/jobs']['post']['requestBody']['content']['ap
 /** Creates the job named in `def`, or brings the existing one in line with it. */
 export async function applyJob(ctx: ClientContext, def: Record<string, unknown>): Promise<{ result: ApplyResult; job: Job }> {
   const name = def.name as string;
-  const found = await ctx.client.GET('/v1/jobs/{id}', { params: { path: { id: name } } });
+  // The job of that name in the file's namespace (the API's `default` when it names none):
+  // a job of the same name in another namespace is another job.
+  const namespace = typeof def.namespace === 'string' ? def.namespace : 'default';
+  const found = await ctx.client.GET('/v1/jobs/{id}', { params: { path: { id: `${namespace}/${name}` } } });
   if (found.response.status === 404) {
     const job = ok(await ctx.client.POST('/v1/jobs', { body: def as JobDefinitionBody }));
     return { result: 'created', job };
   }
   const current = ok(found);
-  const patch = replacementPatch(definitionOf(current as Record<string, unknown>), def);
+  const patch = replacementPatch(definitionOf(current as Record<string, unknown>), { ...def, namespace });
   if (Object.keys(patch).length === 0) return { result: 'unchanged', job: current };
   const job = ok(await ctx.client.PATCH('/v1/jobs/{id}', { params: { path: { id: current.id } }, body: patch }));
   return { result: 'updated', job };

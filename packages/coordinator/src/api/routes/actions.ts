@@ -5,10 +5,9 @@ import { Type } from '@sinclair/typebox';
 import type { ActionState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { listActions, listRunActions } from '../../store/action-runs.js';
-import { getJob } from '../../store/jobs.js';
-import { getRun } from '../../store/query-runs.js';
 import { stateList } from '../query.js';
-import { badRequest, notFound } from '../problem.js';
+import { badRequest } from '../problem.js';
+import { findJobIn, requireRun, scopeOf } from '../require.js';
 import { ProblemSchema, pageOf } from '../schemas.js';
 
 const ACTION_STATES: readonly ActionState[] = ['pending', 'succeeded', 'failed'];
@@ -44,6 +43,7 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
   app.get(
     '/v1/runs/:id/actions',
     {
+      config: { access: 'read' },
       schema: {
         summary: "The actions a run's events fired, with their state, tries and outcome",
         tags: ['actions'],
@@ -53,15 +53,15 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const items = await listRunActions(ctx.db, id);
-      if (items.length === 0 && !(await getRun(ctx.db, id))) throw notFound('run', id, 'list runs with GET /v1/runs');
-      return { items };
+      await requireRun(ctx.db, id, req);
+      return { items: await listRunActions(ctx.db, id) };
     },
   );
 
   app.get(
     '/v1/actions',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List action runs across runs, newest first (e.g. ?state=failed)',
         tags: ['actions'],
@@ -69,6 +69,7 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
           {
             state: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${ACTION_STATES.join(', ')}.` })),
             job: Type.Optional(Type.String({ description: 'Job id or name: actions fired by its runs.' })),
+            namespace: Type.Optional(Type.String({ description: 'Only actions of jobs in this namespace.' })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
           },
@@ -78,19 +79,20 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
       },
     },
     async (req) => {
-      const q = req.query as { state?: string; job?: string; limit?: number; cursor?: string };
+      const q = req.query as { state?: string; job?: string; namespace?: string; limit?: number; cursor?: string };
+      const namespaces = scopeOf(req, q.namespace);
       const states = stateList(q.state, ACTION_STATES, 'state');
       if (q.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(q.cursor))
         throw badRequest([{ field: 'cursor', message: 'is not a cursor returned by this endpoint (nextCursor)' }]);
       let jobId: string | undefined;
       if (q.job) {
-        const job = await getJob(ctx.db, q.job);
+        const job = await findJobIn(ctx.db, q.job, namespaces);
         if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
         jobId = job.id;
       }
       const limit = q.limit ?? 100;
       const before = q.cursor === undefined ? undefined : Number(q.cursor);
-      const { items, total } = await listActions(ctx.db, { states, jobId }, { limit, before });
+      const { items, total } = await listActions(ctx.db, { states, jobId, namespaces }, { limit, before });
       return { items, total, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
     },
   );

@@ -31,6 +31,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
   app.get(
     '/v1/agents',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List agents by name, optionally filtered by state and labels, whole or a page at a time',
         tags: ['agents'],
@@ -76,6 +77,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
   app.get(
     '/v1/agents/:id',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get an agent',
         tags: ['agents'],
@@ -95,6 +97,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
     app.post(
       `/v1/agents/:id/${action}`,
       {
+        config: { access: 'operate' },
         schema: {
           summary:
             action === 'drain'
@@ -145,6 +148,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
   app.get(
     '/v1/agents/:id/metrics',
     {
+      config: { access: 'read' },
       schema: {
         summary: "An agent's heartbeat history: per-minute averages of CPU, load, memory and slots in use (kept a day)",
         tags: ['agents'],
@@ -172,6 +176,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
   app.get(
     '/v1/fleet',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'The fleet at a glance: agents by state, total and free capacity (by label too), agents down, runs lost in the last hour',
         tags: ['agents'],

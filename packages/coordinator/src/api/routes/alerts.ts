@@ -47,6 +47,7 @@ export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext)
   app.get(
     '/v1/alerts',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Fleet health alerts: agents down, runs lost recently, queued runs no agent can take',
         tags: ['agents'],

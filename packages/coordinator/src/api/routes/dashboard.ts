@@ -10,10 +10,14 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 
 /** Registers `/` → `/ui/` and the dashboard under `/ui/`, hidden from the OpenAPI document. */
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/'));
-  app.get('/ui', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/'));
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/'));
+  app.get('/ui', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/'));
   await app.register(
     async (ui) => {
+      // The assets are public (the page asks for a token itself); fastify-static's routes take no config.
+      ui.addHook('onRoute', (route) => {
+        route.config = { ...route.config, access: 'public' };
+      });
       ui.addHook('onSend', async (_req, reply) => {
         reply.header('content-security-policy', CSP);
         reply.header('x-content-type-options', 'nosniff');

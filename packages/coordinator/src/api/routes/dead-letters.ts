@@ -1,13 +1,15 @@
 // /v1/dead-letters: runs that ended without success after their last allowed attempt. Each can
 // be replayed (the run gets one more attempt, with a fresh retry budget) or dismissed, alone
 // or in bulk by filter.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { CoordinatorContext } from '../../context.js';
 import { deadLetterRunIds, dismissDeadLetters, getDeadLetter, listDeadLetters, type DeadLetterFilter } from '../../store/dead-letters.js';
 import { retryRunsByHand } from '../../ops/retry-runs.js';
 import { badRequest, HttpProblem, notFound } from '../problem.js';
-import { getJob } from '../../store/jobs.js';
+import { jobNamespace } from '../../store/jobs.js';
+import { findJobIn } from '../require.js';
+import { inNamespace } from '../access.js';
 import { DeadLetterSchema, ProblemSchema, RunSchema, pageOf } from '../schemas.js';
 import { getRun } from '../../store/query-runs.js';
 
@@ -37,13 +39,13 @@ const BulkResult = Type.Object({
 type FilterInput = { job?: string; state?: string; reason?: string; before?: string; after?: string };
 
 /** The id of a filter's job; an unknown one is a 400 naming the field, as on the other lists. */
-async function jobIdOf(ctx: CoordinatorContext, idOrName: string): Promise<string> {
-  const job = await getJob(ctx.db, idOrName);
+async function jobIdOf(ctx: CoordinatorContext, req: FastifyRequest, idOrName: string): Promise<string> {
+  const job = await findJobIn(ctx.db, idOrName, req.principal.namespaces);
   if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(idOrName)}` }]);
   return job.id;
 }
 
-async function toFilter(ctx: CoordinatorContext, q: FilterInput): Promise<DeadLetterFilter> {
+async function toFilter(ctx: CoordinatorContext, req: FastifyRequest, q: FilterInput): Promise<DeadLetterFilter> {
   const instant = (field: 'before' | 'after'): number | undefined => {
     const v = q[field];
     if (v === undefined) return undefined;
@@ -52,7 +54,8 @@ async function toFilter(ctx: CoordinatorContext, q: FilterInput): Promise<DeadLe
     return ms;
   };
   return {
-    jobId: q.job ? await jobIdOf(ctx, q.job) : undefined,
+    namespaces: req.principal.namespaces,
+    jobId: q.job ? await jobIdOf(ctx, req, q.job) : undefined,
     state: q.state,
     reasonContains: q.reason,
     before: instant('before'),
@@ -71,6 +74,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
   app.get(
     '/v1/dead-letters',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List dead letters, newest first (open ones unless `status` says otherwise)',
         tags: ['dead letters'],
@@ -88,7 +92,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     },
     async (req) => {
       const q = req.query as FilterInput & { status?: (typeof STATUSES)[number]; limit?: number; cursor?: string };
-      const filter = { ...(await toFilter(ctx, q)), status: q.status };
+      const filter = { ...(await toFilter(ctx, req, q)), status: q.status };
       const limit = q.limit ?? 100;
       const { items, total } = await listDeadLetters(ctx.db, filter, { limit, cursor: parseCursor(q.cursor) });
       const last = items[items.length - 1];
@@ -96,9 +100,12 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     },
   );
 
-  const one = async (id: string) => {
+  const one = async (req: FastifyRequest, id: string) => {
     const entry = await getDeadLetter(ctx.db, id);
-    if (!entry) throw notFound('dead letter for run', id, 'list them with GET /v1/dead-letters');
+    // Another namespace's entry is as unknown as a missing one.
+    const namespace = entry ? await jobNamespace(ctx.db, entry.jobId) : undefined;
+    if (namespace !== undefined) req.audit.namespace = namespace;
+    if (!entry || namespace === undefined || !inNamespace(req.principal, namespace)) throw notFound('dead letter for run', id, 'list them with GET /v1/dead-letters');
     if (entry.resolvedAt !== null)
       throw new HttpProblem(409, 'Conflict', `the dead letter of run ${id} was already ${entry.resolution} at ${entry.resolvedAt}`);
     return entry;
@@ -107,6 +114,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
   app.post(
     '/v1/dead-letters/:runId/replay',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Replay a dead letter: its run gets one more attempt, with a fresh retry budget',
         tags: ['dead letters'],
@@ -116,11 +124,11 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     },
     async (req, reply) => {
       const { runId } = req.params as { runId: string };
-      await one(runId);
+      await one(req, runId);
       const requeued = await retryRunsByHand(ctx, [runId], 'dead letter replayed');
       if (requeued.length === 0) {
         // Another replay won meanwhile: this throws the 409 that says it was already replayed.
-        const now = await one(runId);
+        const now = await one(req, runId);
         throw new HttpProblem(409, 'Conflict', `the job ${now.jobName} of run ${runId} was deleted; it cannot run again`);
       }
       return reply.status(202).send(await getRun(ctx.db, runId));
@@ -130,6 +138,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
   app.post(
     '/v1/dead-letters/:runId/dismiss',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Dismiss a dead letter: it leaves the open list, the run stays as it ended',
         tags: ['dead letters'],
@@ -139,19 +148,19 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     },
     async (req) => {
       const { runId } = req.params as { runId: string };
-      await one(runId);
+      await one(req, runId);
       await dismissDeadLetters(ctx.db, [runId], ctx.now());
       return getDeadLetter(ctx.db, runId);
     },
   );
 
-  const bulk = async (body: FilterInput & { all?: boolean }) => {
+  const bulk = async (req: FastifyRequest, body: FilterInput & { all?: boolean }) => {
     const given = Object.entries(body).some(([k, v]) => k !== 'all' && v !== undefined);
     if (!given && body.all !== true)
       throw badRequest([
         { field: '', message: 'give a filter (job, state, reason, before, after) or "all": true to act on every open dead letter' },
       ]);
-    const ids = await deadLetterRunIds(ctx.db, await toFilter(ctx, body), MAX_BULK + 1);
+    const ids = await deadLetterRunIds(ctx.db, await toFilter(ctx, req, body), MAX_BULK + 1);
     return { ids: ids.slice(0, MAX_BULK), more: ids.length > MAX_BULK };
   };
 
@@ -167,6 +176,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     app.post(
       `/v1/dead-letters/${name}`,
       {
+        config: { access: 'operate' },
         schema: {
           summary: `${op.verb} every open dead letter a filter matches (up to ${MAX_BULK} per request)`,
           tags: ['dead letters'],
@@ -175,7 +185,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
         },
       },
       async (req) => {
-        const { ids, more } = await bulk(req.body as FilterInput & { all?: boolean });
+        const { ids, more } = await bulk(req, req.body as FilterInput & { all?: boolean });
         const done = await op.resolve(ids);
         return { count: done.length, runIds: done, more };
       },

@@ -73,6 +73,7 @@ export async function jobSummaryRoutes(app: FastifyInstance, ctx: CoordinatorCon
   app.get(
     '/v1/job-summaries',
     {
+      config: { access: 'read' },
       schema: {
         summary: `Summaries of the given jobs: schedule in words and next fire, last outcome, success rate of the last ${SUCCESS_RATE_WINDOW} finished runs`,
         tags: ['jobs'],
@@ -93,7 +94,15 @@ export async function jobSummaryRoutes(app: FastifyInstance, ctx: CoordinatorCon
         ),
       ];
       if (ids.length > MAX_IDS) throw badRequest([{ field: 'ids', message: `names ${ids.length} jobs; at most ${MAX_IDS} per request` }]);
-      const rows = await jobSummaries(ctx.db, ids);
+      let visible = ids;
+      const scope = req.principal.namespaces;
+      if (scope !== 'all' && ids.length > 0) {
+        // Another namespace's job is left out, as an unknown id is.
+        const own = await ctx.db.selectFrom('jobs').select('id').where('id', 'in', ids).where('namespace', 'in', scope.length > 0 ? [...scope] : ['']).execute();
+        const ok = new Set(own.map((r) => r.id));
+        visible = ids.filter((id) => ok.has(id));
+      }
+      const rows = await jobSummaries(ctx.db, visible);
       const byId = new Map(rows.map((r) => [r.jobId, r]));
       // In the order asked, unknown or deleted ids left out.
       return { items: ids.flatMap((id) => (byId.has(id) ? [toSummary(byId.get(id) as JobSummaryRow)] : [])) };

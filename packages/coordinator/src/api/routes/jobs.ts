@@ -1,15 +1,16 @@
 // /v1/jobs: create, list, read, change (JSON merge patch) and delete job definitions.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ulid } from 'ulid';
 import { JobDefinitionSchema, validateJobDefinition, type JobDefinition } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { deleteJob, getJob, insertJob, isUniqueViolation, listJobs, updateJob, type Job } from '../../store/jobs.js';
+import { deleteJob, insertJob, isUniqueViolation, listJobs, updateJob, type Job } from '../../store/jobs.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
 import { scheduleChanged, syncSchedule } from '../../ops/schedule-sync.js';
 import { HttpProblem, notFound } from '../problem.js';
-import { requireJob } from '../require.js';
+import { findJobIn, requireJob, scopeOf } from '../require.js';
+import { DEFAULT_NAMESPACE, inNamespace } from '../access.js';
 import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
 
 /** JSON merge patch (RFC 7396): null deletes a member, objects merge, anything else replaces. */
@@ -29,8 +30,24 @@ function definitionOf(job: Job): JobDefinition {
   return def;
 }
 
-const conflict = (name: string) =>
-  new HttpProblem(409, 'Conflict', `a job named "${name}" already exists; change it with PATCH /v1/jobs/{id} or choose another name`);
+const conflict = (def: JobDefinition) =>
+  new HttpProblem(
+    409,
+    'Conflict',
+    `a job named "${def.name}" already exists in namespace ${def.namespace ?? DEFAULT_NAMESPACE}; change it with PATCH /v1/jobs/{id} or choose another name`,
+  );
+
+/** A job may only be put in a namespace the caller holds (403: the caller named it, nothing leaks). */
+function requireNamespace(req: FastifyRequest, def: JobDefinition): void {
+  const namespace = def.namespace ?? DEFAULT_NAMESPACE;
+  req.audit.namespace = namespace;
+  if (!inNamespace(req.principal, namespace))
+    throw new HttpProblem(
+      403,
+      'Forbidden',
+      `this token may not put jobs in namespace ${namespace}; it holds ${(req.principal.namespaces as readonly string[]).join(', ') || 'none'}: set "namespace" to one of them`,
+    );
+}
 
 // Job bodies are checked by the shared validator (the same one the CLI uses), which names
 // every offending field; the schema here documents them in the OpenAPI document.
@@ -40,6 +57,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post(
     '/v1/jobs',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Create a job',
         tags: ['jobs'],
@@ -50,6 +68,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const def = validateJobDefinition(req.body);
+      requireNamespace(req, def);
       try {
         // The job and its schedule state commit together: a scheduled job always has its state.
         const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
@@ -57,10 +76,11 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           return { job: created, changed: await syncSchedule(ctx, trx, created, undefined) };
         });
         ctx.jobs.put(job);
+        req.audit.target = `job=${job.id}`;
         if (changed) scheduleChanged(ctx);
         return reply.status(201).header('location', `/v1/jobs/${job.id}`).send(job);
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(def.name);
+        if (isUniqueViolation(err)) throw conflict(def);
         throw err;
       }
     },
@@ -69,20 +89,25 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.get(
     '/v1/jobs',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List jobs by name',
         tags: ['jobs'],
         querystring: Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), cursor: Type.Optional(Type.String()) },
+          {
+            namespace: Type.Optional(Type.String({ description: 'Only jobs of this namespace.' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String()),
+          },
           { additionalProperties: false },
         ),
         response: { 200: pageOf(JobSchema) },
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number; cursor?: string };
+      const q = req.query as { namespace?: string; limit?: number; cursor?: string };
       const limit = q.limit ?? 100;
-      const { jobs, total } = await listJobs(ctx.db, { limit, after: q.cursor });
+      const { jobs, total } = await listJobs(ctx.db, { limit, after: q.cursor, namespaces: scopeOf(req, q.namespace) });
       return { items: jobs, total, nextCursor: jobs.length === limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
     },
   );
@@ -90,6 +115,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.get(
     '/v1/jobs/:id',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a job by id or name',
         tags: ['jobs'],
@@ -99,14 +125,14 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const job = await requireJob(ctx.db, id);
-      return job;
+      return requireJob(ctx.db, id, req);
     },
   );
 
   app.patch(
     '/v1/jobs/:id',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Change a job (JSON merge patch of its definition)',
         tags: ['jobs'],
@@ -118,11 +144,13 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const current = await requireJob(ctx.db, id);
+      const current = await requireJob(ctx.db, id, req);
       if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
         throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
       }
       const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
+      // Moving a job needs the namespace it moves to as well as the one it is in.
+      requireNamespace(req, def);
       try {
         const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
           const updated = await updateJob(trx, current.id, def);
@@ -134,7 +162,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         if (changed) scheduleChanged(ctx);
         return job;
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(def.name);
+        if (isUniqueViolation(err)) throw conflict(def);
         throw err;
       }
     },
@@ -143,6 +171,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.delete(
     '/v1/jobs/:id',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Delete a job; its queued runs are cancelled, its history kept',
         tags: ['jobs'],
@@ -152,7 +181,8 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const job = await getJob(ctx.db, id);
+      const job = await findJobIn(ctx.db, id, req.principal.namespaces);
+      if (job) req.audit.namespace = job.namespace;
       if (!job || !(await deleteJob(ctx.db, job.id))) throw notFound('job', id);
       ctx.jobs.invalidate(job.id);
       ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });

@@ -6,7 +6,8 @@ import { isTerminal, type RunState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { getLogChunks } from '../../store/logs.js';
 import { getRun } from '../../store/query-runs.js';
-import { badRequest, notFound } from '../problem.js';
+import { badRequest } from '../problem.js';
+import { requireRun } from '../require.js';
 import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
 const FOLLOW_POLL_MS = 200;
@@ -31,6 +32,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.get(
     '/v1/runs/:id/logs',
     {
+      config: { access: 'read' },
       schema: {
         summary:
           "Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends",
@@ -61,8 +63,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       // A browser's EventSource reconnects on its own and sends the last event id it saw: resume there.
       const lastEventId = req.headers['last-event-id'];
       let after = parseCursor(q.cursor ?? (typeof lastEventId === 'string' ? lastEventId : undefined));
-      const run = await getRun(ctx.db, id);
-      if (!run) throw notFound('run', id);
+      const run = await requireRun(ctx.db, id, req);
       const follow = q.follow === '1' || q.follow === 'true';
       if (!follow) {
         const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000, q.attempt);

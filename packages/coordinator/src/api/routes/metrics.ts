@@ -10,7 +10,9 @@ export async function metricsRoutes(app: FastifyInstance, ctx: CoordinatorContex
     // The route pattern (`/v1/runs/:id`), never the raw URL: ids would make a series per run.
     ctx.metrics.apiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  // Read access: the metrics name jobs and agents. Prometheus sends a token with
+  // `authorization: { credentials_file: … }` in its scrape config (README, Metrics).
+  app.get('/metrics', { config: { access: 'read' }, schema: { hide: true } }, async (_req, reply) => {
     const { contentType, text } = await ctx.metrics.expose();
     return reply.type(contentType).send(text);
   });

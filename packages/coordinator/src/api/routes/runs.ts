@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isTerminal, RUN_STATES } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { getJob, type Job } from '../../store/jobs.js';
+import type { Job } from '../../store/jobs.js';
 import { getAttempts, getRun, getTransitions, listRuns } from '../../store/query-runs.js';
 import { cancelRunsDetailed } from '../../ops/cancel-runs.js';
 import { retryRunsByHand } from '../../ops/retry-runs.js';
@@ -12,7 +12,8 @@ import { enqueueRuns, type RunRequest } from '../../ops/enqueue.js';
 import { parameterErrors, triggerRun, type TriggerBody } from '../../ops/trigger.js';
 import { stateList } from '../query.js';
 import { badRequest, HttpProblem, notFound } from '../problem.js';
-import { requireJob } from '../require.js';
+import { findJobIn, requireJob, requireRun as requireVisibleRun, scopeOf } from '../require.js';
+import { inNamespace } from '../access.js';
 import {
   AttemptSchema,
   BatchSchema,
@@ -36,6 +37,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post(
     '/v1/jobs/:id/runs',
     {
+      config: { access: 'trigger' },
       schema: {
         summary: 'Trigger a run of a job now (or after `delay`); an Idempotency-Key header makes retries safe',
         tags: ['runs'],
@@ -55,9 +57,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
+      // The cache answers the hot path without a query, for a job the caller may see.
       let job = ctx.jobs.cached(id);
-      if (!job) {
-        job = await requireJob(ctx.db, id);
+      if (job && inNamespace(req.principal, job.namespace)) req.audit.namespace = job.namespace;
+      else {
+        job = await requireJob(ctx.db, id, req);
         ctx.jobs.put(job);
       }
       const key = req.headers['idempotency-key'];
@@ -72,6 +76,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post(
     '/v1/runs/batch',
     {
+      config: { access: 'trigger' },
       schema: {
         summary: `Enqueue up to ${MAX_BATCH_RUNS} runs of one or several jobs in one request`,
         tags: ['runs'],
@@ -91,7 +96,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           { field: 'runs', message: `asks for ${total} runs; at most ${MAX_BATCH_RUNS} per request — split it into several requests` },
         ]);
       const jobs = new Map<string, Job | undefined>();
-      for (const r of runs) if (!jobs.has(r.job)) jobs.set(r.job, await getJob(ctx.db, r.job));
+      for (const r of runs) if (!jobs.has(r.job)) jobs.set(r.job, await findJobIn(ctx.db, r.job, req.principal.namespaces));
       const missing = runs.flatMap((r, i) =>
         jobs.get(r.job) ? [] : [{ field: `runs.${i}.job`, message: `no job with id or name ${JSON.stringify(r.job)}` }],
       );
@@ -114,12 +119,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.get(
     '/v1/runs',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List runs, newest first',
         tags: ['runs'],
         querystring: Type.Object(
           {
             job: Type.Optional(Type.String({ description: 'Job id or name.' })),
+            namespace: Type.Optional(Type.String({ description: 'Only runs of jobs in this namespace.' })),
             status: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${RUN_STATES.join(', ')}.` })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
@@ -130,16 +137,17 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       },
     },
     async (req) => {
-      const q = req.query as { job?: string; status?: string; limit?: number; cursor?: string };
+      const q = req.query as { job?: string; namespace?: string; status?: string; limit?: number; cursor?: string };
       const states = stateList(q.status, RUN_STATES, 'status');
+      const namespaces = scopeOf(req, q.namespace);
       let jobId: string | undefined;
       if (q.job) {
-        const job = await getJob(ctx.db, q.job);
+        const job = await findJobIn(ctx.db, q.job, namespaces);
         if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
         jobId = job.id;
       }
       const limit = q.limit ?? 100;
-      const { runs, total } = await listRuns(ctx.db, { jobId, states }, { limit, before: q.cursor });
+      const { runs, total } = await listRuns(ctx.db, { jobId, states, namespaces }, { limit, before: q.cursor });
       return { items: runs, total, nextCursor: runs.length === limit ? (runs[runs.length - 1]?.id ?? null) : null };
     },
   );
@@ -147,6 +155,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.get(
     '/v1/runs/:id',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a run with its attempts and state history',
         tags: ['runs'],
@@ -159,7 +168,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const run = await requireRun(ctx, id);
+      const run = await requireVisibleRun(ctx.db, id, req);
       const [attempts, transitions] = await Promise.all([getAttempts(ctx.db, run), getTransitions(ctx.db, id)]);
       return { ...run, attempts, transitions };
     },
@@ -168,6 +177,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post(
     '/v1/runs/:id/cancel',
     {
+      config: { access: 'operate' },
       schema: {
         summary:
           "Cancel a run: at once when it is not on an agent (200), else its agent stops it — SIGTERM, then SIGKILL after the job's killGracePeriod (202)",
@@ -182,7 +192,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const before = await requireRun(ctx, id);
+      const before = await requireVisibleRun(ctx.db, id, req);
       if (isTerminal(before.state))
         throw new HttpProblem(
           409,
@@ -201,6 +211,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
   app.post(
     '/v1/runs/:id/retry',
     {
+      config: { access: 'operate' },
       schema: {
         summary: 'Retry a finished run by hand: one more attempt, with a fresh retry budget; its dead letter, if any, is resolved',
         tags: ['runs'],
@@ -210,7 +221,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const before = await requireRun(ctx, id);
+      const before = await requireVisibleRun(ctx.db, id, req);
       if (!isTerminal(before.state))
         throw new HttpProblem(
           409,

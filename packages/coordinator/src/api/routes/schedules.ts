@@ -13,11 +13,10 @@ import {
   type ScheduleSpec,
 } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { getJob } from '../../store/jobs.js';
 import { pauseJob, resumeJob } from '../../ops/schedule-sync.js';
 import { schedulerStats } from '../../store/scheduler-stats.js';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
-import { requireJob } from '../require.js';
+import { findJobIn, requireJob } from '../require.js';
 import { JobSchema, ProblemSchema } from '../schemas.js';
 
 const MAX_PREVIEW = 1000;
@@ -57,6 +56,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
     app.post(
       `/v1/jobs/:id/${action}`,
       {
+        config: { access: 'operate' },
         schema: {
           summary:
             action === 'pause'
@@ -69,7 +69,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       },
       async (req) => {
         const { id } = req.params as { id: string };
-        const job = await requireJob(ctx.db, id);
+        const job = await requireJob(ctx.db, id, req);
         const updated = action === 'pause' ? await pauseJob(ctx, job.id) : await resumeJob(ctx, job.id);
         if (!updated) throw notFound('job', id);
         return updated;
@@ -80,6 +80,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
   app.get(
     '/v1/jobs/:id/schedule',
     {
+      config: { access: 'read' },
       schema: {
         summary: "Preview a job's next fire times, in its time zone and in UTC",
         tags: ['schedules'],
@@ -97,7 +98,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { next?: number; from?: string };
-      const job = await requireJob(ctx.db, id);
+      const job = await requireJob(ctx.db, id, req);
       const spec = (job as { schedule?: ScheduleSpec }).schedule;
       if (!spec)
         throw new HttpProblem(
@@ -112,6 +113,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
   app.post(
     '/v1/schedules/preview',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Preview the fire times of a schedule before saving it',
         tags: ['schedules'],
@@ -144,6 +146,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
   app.get(
     '/v1/scheduler/stats',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Scheduler statistics over a time range: fires, late and skipped fires, lateness (due → queued, due → started)',
         tags: ['schedules'],
@@ -167,7 +170,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       if (since >= until) throw badRequest([{ field: 'since', message: `must be before until (${new Date(until).toISOString()})` }]);
       let jobId: string | undefined;
       if (q.job) {
-        const job = await getJob(ctx.db, q.job);
+        const job = await findJobIn(ctx.db, q.job, req.principal.namespaces);
         if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
         jobId = job.id;
       }

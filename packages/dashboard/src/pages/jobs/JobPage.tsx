@@ -11,9 +11,11 @@ import { JsonEditor } from './JsonEditor.js';
 import { RunNowForm } from './RunNowForm.js';
 
 function NextFires(props: { job: Job }) {
+  // The fires change with an edit or a pause (read again at once, through deps) and as each
+  // one passes: every 30 s is live enough for a list of fires minutes apart or more.
   const { data } = usePoll(
     () => get('/v1/jobs/{id}/schedule', { path: { id: props.job.id }, query: { next: 5 } }),
-    [props.job.id, props.job.updatedAt],
+    [props.job.id, props.job.updatedAt, props.job.pausedAt],
     30_000,
   );
   if (!data) return null;
@@ -40,7 +42,7 @@ function RecentRuns(props: { job: Job }) {
   return (
     <div class="panel">
       <h2>
-        Recent runs <Link to={`/runs?job=${encodeURIComponent(props.job.name)}`}>all {data.total.toLocaleString()} →</Link>
+        Recent runs <Link to={`/runs?job=${props.job.id}`}>all {data.total.toLocaleString()} →</Link>
       </h2>
       {data.items.length === 0 ? (
         <p class="muted">None yet.</p>
@@ -70,7 +72,8 @@ function RecentRuns(props: { job: Job }) {
 }
 
 export function JobPage(props: { id: string }) {
-  const { data: job, error, refresh } = usePoll(() => get('/v1/jobs/{id}', { path: { id: props.id } }), [props.id], 10_000);
+  // Every 2 s like every page: a pause or an edit made elsewhere shows at once.
+  const { data: job, error, refresh } = usePoll(() => get('/v1/jobs/{id}', { path: { id: props.id } }), [props.id]);
   if (error) return <p class="error">{error.message}</p>;
   if (!job) return <p class="muted">Loading job…</p>;
   const id = { path: { id: job.id } };

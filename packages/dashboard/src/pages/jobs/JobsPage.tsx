@@ -104,7 +104,8 @@ function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: (
                 Pause
               </ActionButton>
             ))}
-          <Link to={`/runs?job=${encodeURIComponent(job.name)}`} class="button">
+          {/* By id: a name may be taken in another namespace too, and then names no single job. */}
+          <Link to={`/runs?job=${job.id}`} class="button">
             Runs
           </Link>
           <Link to={`/jobs/${job.id}`} class="button">
@@ -149,7 +150,9 @@ export function JobsPage() {
               ))}
             </tbody>
           </table>
-          {data.page.items.length === 0 && <p class="empty">No job yet: create one with POST /v1/jobs.</p>}
+          {data.page.items.length === 0 && (
+            <p class="empty">No job yet: define one with "drover jobs apply -f job.yaml" (or POST /v1/jobs).</p>
+          )}
           <Pager
             cursors={cursors}
             nextCursor={data.page.nextCursor}

@@ -1,0 +1,206 @@
+// Who is calling, and may they? Resolves `Authorization: Bearer <token>` into `req.principal`
+// before anything else runs (no body is read for a refused request), refuses what the route's
+// declared `config.access` does not grant, and audits the refusals. Also checks, once the API
+// is built, that every route declared its access: a route without one fails the start.
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { DroverError } from '@drover/shared';
+import type { CoordinatorContext } from '../context.js';
+import { findLiveToken, touchToken, type TokenRecord } from '../store/tokens.js';
+import { recordAudit, type AuditEntry } from '../store/audit.js';
+import { hashTokenSecret } from '../security/token-secret.js';
+import { ACCESS_GRANTS, ACCESS_LEVELS, grants, type Access, type Principal } from './access.js';
+import { HttpProblem } from './problem.js';
+
+/**
+ * How the API authenticates:
+ * - `tokens`: bearer tokens (the default of `drover coordinator`);
+ * - `insecure`: none; every request acts as `anonymous` with admin rights (`--insecure`);
+ * - `dev`: none; every request acts as `dev` with admin rights (`drover dev`, on loopback).
+ */
+export type AuthMode = 'tokens' | 'insecure' | 'dev';
+
+/** What a request adds to its audit record beyond method, route and params; handlers fill it in. */
+export interface RequestAudit {
+  /** The namespace the request touched (a job's), when it has one. */
+  namespace?: string | null;
+  /** What it acted on, when the route params do not say (e.g. the id of a created job). */
+  target?: string | null;
+  detail?: Record<string, unknown>;
+  /** Set once an entry is written, so a refused request is not recorded twice. */
+  recorded?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The caller. On `public` routes without a token it is `anonymous`, with no namespaces;
+     * public routes must not act on it.
+     */
+    principal: Principal;
+    audit: RequestAudit;
+  }
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Nobody in particular: what public routes see. It holds no namespace. */
+const ANONYMOUS: Principal = Object.freeze({ actor: 'anonymous', role: 'viewer', namespaces: Object.freeze([]) as readonly string[], tokenId: null });
+
+function principalOf(token: TokenRecord): Principal {
+  return {
+    actor: `token:${token.id}`,
+    role: token.role,
+    namespaces: token.role === 'admin' ? 'all' : token.namespaces,
+    tokenId: token.id,
+  };
+}
+
+/** How long a resolved token (or an unknown token string) is trusted without asking PostgreSQL again. */
+export const TOKEN_CACHE_MS = 10_000;
+const TOKEN_CACHE_MAX = 10_000;
+
+/**
+ * Resolved tokens by hash, so a request costs a hash and a map look-up, not a query. A
+ * revocation on this coordinator drops its entry at once; another coordinator honours it
+ * within TOKEN_CACHE_MS. Expiry is checked on every use.
+ */
+export class TokenResolver {
+  private readonly cache = new Map<string, { token: TokenRecord | undefined; at: number }>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly ctx: Pick<CoordinatorContext, 'db' | 'now' | 'log'>) {}
+
+  async resolve(secret: string): Promise<TokenRecord | undefined> {
+    const now = this.ctx.now();
+    const key = hashTokenSecret(secret).toString('hex');
+    let hit = this.cache.get(key);
+    if (!hit || now - hit.at > TOKEN_CACHE_MS) {
+      if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
+      hit = { token: await findLiveToken(this.ctx.db, secret, new Date(now)), at: now };
+      this.cache.set(key, hit);
+    }
+    const token = hit.token;
+    if (!token || (token.expiresAt !== null && Date.parse(token.expiresAt) <= now)) return undefined;
+    // `last used` is kept to the minute: never a write per request.
+    if (now - (this.touched.get(token.id) ?? 0) > 60_000) {
+      this.touched.set(token.id, now);
+      void touchToken(this.ctx.db, token.id, new Date(now)).catch((err) => this.ctx.log.warn({ err, tokenId: token.id }, 'could not record a token use'));
+    }
+    return token;
+  }
+
+  /** Forgets a token at once (it was revoked here). */
+  forget(tokenId: string): void {
+    for (const [key, hit] of this.cache) if (hit.token?.id === tokenId) this.cache.delete(key);
+  }
+}
+
+/** The audit entry of a request: its actor, `METHOD /route/:pattern`, params as target. */
+export function auditEntryOf(req: FastifyRequest, status: number, extra: Partial<AuditEntry> = {}): AuditEntry {
+  const params = (req.params ?? {}) as Record<string, unknown>;
+  const target = Object.entries(params)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+  const p = req.principal ?? ANONYMOUS;
+  return {
+    actor: p.actor,
+    role: p === ANONYMOUS ? null : p.role,
+    namespace: req.audit?.namespace ?? null,
+    action: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
+    target: req.audit?.target ?? (target || null),
+    outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status >= 500 ? 'failed' : 'rejected',
+    status,
+    ip: req.ip,
+    detail: req.audit?.detail ?? {},
+    ...extra,
+  };
+}
+
+/**
+ * Installs authentication, authorisation and the audit of every mutating request. Call before
+ * any route is registered (its onRoute hook collects them to check their declarations).
+ */
+export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode: AuthMode): TokenResolver {
+  const resolver = new TokenResolver(ctx);
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('audit', null as unknown as RequestAudit);
+
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  // After every route exists (fastify-static and other plugins add theirs late), each must have
+  // said what it needs: an undeclared route would otherwise be open or closed by accident.
+  app.addHook('onReady', async () => {
+    const missing = routes.filter((r) => !ACCESS_LEVELS.includes(r.config?.access as Access));
+    if (missing.length > 0) {
+      const names = [...new Set(missing.map((r) => `${String(r.method)} ${r.url}`))].join(', ');
+      throw new DroverError('ROUTE_ACCESS_UNDECLARED', `routes without config.access: ${names}; declare one of ${ACCESS_LEVELS.join(', ')} (see api/access.ts)`);
+    }
+  });
+
+  const open: Principal = Object.freeze({ actor: mode === 'dev' ? 'dev' : 'anonymous', role: 'admin', namespaces: 'all', tokenId: null });
+
+  app.addHook('onRequest', async (req, reply) => {
+    req.audit = {};
+    const access = req.routeOptions.config?.access;
+    if (mode !== 'tokens') {
+      req.principal = open;
+      return;
+    }
+    // Public routes (and unknown paths, which answer 404) never look at a token.
+    if (access === undefined || access === 'public') {
+      req.principal = ANONYMOUS;
+      return;
+    }
+    req.principal = ANONYMOUS;
+    const header = req.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    const refuse = async (reason: string, detail: string) => {
+      req.audit.recorded = true;
+      reply.header('www-authenticate', header === undefined ? 'Bearer realm="drover"' : 'Bearer realm="drover", error="invalid_token"');
+      // The token itself is never recorded: only why it was refused.
+      await recordAudit(ctx.db, auditEntryOf(req, 401, { action: 'auth.failed', target: `${req.method} ${req.routeOptions.url}`, detail: { reason } }));
+      throw new HttpProblem(401, 'Unauthorized', detail);
+    };
+    if (!m?.[1])
+      return refuse(
+        header === undefined ? 'no token' : 'malformed authorization header',
+        'this endpoint needs an API token: send "Authorization: Bearer <token>" (drover reads it from DROVER_TOKEN); an admin creates tokens with "drover tokens create"',
+      );
+    const token = await resolver.resolve(m[1]);
+    if (!token) return refuse('unknown, revoked or expired token', 'the token is unknown, revoked or expired; ask an admin for a new one ("drover tokens create")');
+    req.principal = principalOf(token);
+    if (!grants(token.role, access)) {
+      req.audit.recorded = true;
+      await recordAudit(
+        ctx.db,
+        auditEntryOf(req, 403, { action: 'auth.forbidden', target: `${req.method} ${req.routeOptions.url}`, detail: { needs: access } }),
+      );
+      throw new HttpProblem(
+        403,
+        'Forbidden',
+        token.role === 'agent'
+          ? 'this is an agent join token: it registers agents and calls no API endpoint; use a token of another role'
+          : `role ${token.role} may not do this: it needs "${access}" access (roles ${ACCESS_GRANTS[access].join(', ')}); ask an admin for such a token`,
+      );
+    }
+  });
+
+  // Every mutating request is in the audit log before its response leaves, refused or not.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!MUTATING.has(req.method) || !req.audit || req.audit.recorded || req.routeOptions.url === undefined) return payload;
+    req.audit.recorded = true;
+    const body = req.body;
+    const entry = auditEntryOf(req, reply.statusCode);
+    // Field names at most: a body may hold a secret, and the log must never.
+    if (body && typeof body === 'object' && !Array.isArray(body) && entry.detail && !('fields' in entry.detail))
+      entry.detail = { ...entry.detail, fields: Object.keys(body).slice(0, 50) };
+    try {
+      await recordAudit(ctx.db, entry);
+    } catch (err) {
+      ctx.log.error({ err, action: entry.action, actor: entry.actor }, 'could not write the audit log');
+    }
+    return payload;
+  });
+
+  return resolver;
+}

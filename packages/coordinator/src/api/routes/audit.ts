@@ -1,0 +1,57 @@
+// GET /v1/audit: the audit log, newest first, for admins.
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { CoordinatorContext } from '../../context.js';
+import { listAudit, type AuditOutcome } from '../../store/audit.js';
+import { badRequest } from '../problem.js';
+
+const OUTCOMES = ['ok', 'denied', 'failed', 'rejected'] as const;
+
+const AuditRecordSchema = Type.Object(
+  {
+    id: Type.String(),
+    at: Type.String({ format: 'date-time' }),
+    actor: Type.String({ description: '`token:<id>`, `agent:<id>`, `anonymous`, `dev` or `system`.' }),
+    role: Type.Union([Type.String(), Type.Null()]),
+    namespace: Type.Union([Type.String(), Type.Null()]),
+    action: Type.String({ description: '`<METHOD> <route>` for API requests; `auth.failed`, `auth.forbidden`, `token.created`… for security events.' }),
+    target: Type.Union([Type.String(), Type.Null()]),
+    outcome: Type.Union(OUTCOMES.map((o) => Type.Literal(o))),
+    status: Type.Union([Type.Integer(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'AuditRecord' },
+);
+
+export async function auditRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
+  app.get(
+    '/v1/audit',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Read the audit log, newest first: every mutating request and every security event',
+        tags: ['audit'],
+        querystring: Type.Object(
+          {
+            actor: Type.Optional(Type.String()),
+            action: Type.Optional(Type.String({ description: 'Exact, e.g. "POST /v1/jobs" or "auth.failed".' })),
+            outcome: Type.Optional(Type.Union(OUTCOMES.map((o) => Type.Literal(o)))),
+            namespace: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ items: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (req) => {
+      const q = req.query as { actor?: string; action?: string; outcome?: AuditOutcome; namespace?: string; limit?: number; cursor?: string };
+      if (q.cursor !== undefined && !/^\d+$/.test(q.cursor)) throw badRequest([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
+      const limit = q.limit ?? 100;
+      const items = await listAudit(ctx.db, { ...q, before: q.cursor, limit });
+      return { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
+    },
+  );
+}
