@@ -1,7 +1,8 @@
 # Drover images. The default target serves every role (coordinator, agent, migrate): the role
 # is the first argument. (`drover dev` is meant for a workstation, not an image.) The `coordinator` and `agent` targets start that role by default.
 #   docker build -t drover .                                  docker run --rm drover --help
-#   docker build --target coordinator -t drover-coordinator .  docker run -e DROVER_DATABASE_URL=… drover-coordinator
+#   docker build --target coordinator -t drover-coordinator .  docker run -e DROVER_DATABASE_URL=… -e DROVER_BOOTSTRAP_TOKEN=$(openssl rand -hex 32) drover-coordinator
+#   (the coordinator requires API tokens: it refuses to start on 0.0.0.0 without one)
 #   docker build --target agent -t drover-agent .              docker run -e DROVER_NATS_URL=… drover-agent
 
 FROM node:22-slim AS build

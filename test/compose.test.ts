@@ -74,9 +74,14 @@ it('runs every Drover service command as written: migrate, the coordinator and b
   // here, so the test never collides with a Drover running on this machine.
   const coordinatorArgs = command('coordinator').map((a) => (a === '0.0.0.0:7400' ? '127.0.0.1:0' : a));
   expect(coordinatorArgs).not.toEqual(command('coordinator'));
-  const coordinator = spawnDrover(env, coordinatorArgs, { name: 'coordinator' });
+  // The coordinator requires API tokens: the compose file gives it a bootstrap admin token
+  // (`${DROVER_BOOTSTRAP_TOKEN:-default}`), which the documented commands then send.
+  const tokenSetting = String(services.coordinator?.environment?.DROVER_BOOTSTRAP_TOKEN ?? '');
+  const token = /^\$\{DROVER_BOOTSTRAP_TOKEN:-(.+)\}$/.exec(tokenSetting)?.[1];
+  expect(token, 'the coordinator has a DROVER_BOOTSTRAP_TOKEN with a default').toBeTruthy();
+  const coordinator = spawnDrover(env, coordinatorArgs, { name: 'coordinator', env: { DROVER_BOOTSTRAP_TOKEN: token ?? '' } });
   const listening = await coordinator.waitForLog('api listening');
-  const client = api(String(listening.url).replace(/\/$/, ''));
+  const client = api(String(listening.url).replace(/\/$/, ''), { token });
   for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name });
   const fleet = await waitFor(
     async () => {

@@ -9,6 +9,8 @@ export interface ApiResponse<T = unknown> {
 
 export interface RequestOptions {
   headers?: Record<string, string>;
+  /** A bearer token for this request only (overrides the client's). */
+  token?: string;
   signal?: AbortSignal;
 }
 
@@ -21,11 +23,19 @@ export interface ApiClient {
   del<T = unknown>(path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
 }
 
-/** A client for `baseUrl` (e.g. the coordinator's `url`); paths start with `/`. Never throws on 4xx/5xx. */
-export function api(baseUrl: string): ApiClient {
+/**
+ * A client for `baseUrl` (e.g. the coordinator's `url`); paths start with `/`. Never throws on
+ * 4xx/5xx. `token` is sent as `Authorization: Bearer` on every request.
+ */
+export function api(baseUrl: string, clientOptions: { token?: string } = {}): ApiClient {
   const base = baseUrl.replace(/\/$/, '');
   const request = async <T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<ApiResponse<T>> => {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    const token = options.token ?? clientOptions.token;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...options.headers,
+    };
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
       headers['content-type'] ??= 'application/json';

@@ -5,6 +5,7 @@
  * one of pino's log lines, so a test can wait for a log event and a failure can show the tail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,21 +212,49 @@ export function spawnInEnv(env: TestEnv, command: string, args: readonly string[
 export interface StartedCoordinator {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
+  /** With `auth: true`: the bootstrap admin token (the same for every coordinator of the env). */
+  readonly token?: string;
   readonly proc: DroverProcess;
   stop(): Promise<ExitStatus>;
 }
 
-/** Runs `drover coordinator --api-addr 127.0.0.1:0` and waits for its `api listening` log line. */
+export interface CoordinatorOptions extends SpawnOptions {
+  /**
+   * Require API tokens, as `drover coordinator` does by default: the coordinator gets a
+   * bootstrap admin token (returned as `token`). Without it the harness adds `--insecure`, so
+   * tests about something else need no tokens.
+   */
+  auth?: boolean;
+}
+
+// One bootstrap token per env: every coordinator of a cluster accepts the same admin token.
+const bootstrapTokens = new WeakMap<TestEnv, string>();
+
+/** The env's bootstrap admin token (what `startCoordinator(env, { auth: true })` passes). */
+export function bootstrapTokenOf(env: TestEnv): string {
+  let token = bootstrapTokens.get(env);
+  if (!token) bootstrapTokens.set(env, (token = `drv_test_${randomBytes(24).toString('hex')}`));
+  return token;
+}
+
+/**
+ * Runs `drover coordinator --api-addr 127.0.0.1:0` (with `--insecure` unless `auth`) and waits
+ * for its `api listening` log line. `startCoordinator(env, { auth: true })` is short for `(env, [], { auth: true })`.
+ */
 export async function startCoordinator(
   env: TestEnv,
-  extraArgs: readonly string[] = [],
-  options: SpawnOptions = {},
+  extraArgs: readonly string[] | CoordinatorOptions = [],
+  options: CoordinatorOptions = {},
 ): Promise<StartedCoordinator> {
-  const proc = spawnDrover(env, ['coordinator', '--api-addr', '127.0.0.1:0', ...extraArgs], options);
+  if (!Array.isArray(extraArgs)) return startCoordinator(env, [], extraArgs as CoordinatorOptions);
+  const { auth, ...spawnOptions } = options;
+  const token = auth ? bootstrapTokenOf(env) : undefined;
+  const args = ['coordinator', '--api-addr', '127.0.0.1:0', ...(auth ? [] : ['--insecure']), ...(extraArgs as readonly string[])];
+  const proc = spawnDrover(env, args, token ? { ...spawnOptions, env: { DROVER_BOOTSTRAP_TOKEN: token, ...spawnOptions.env } } : spawnOptions);
   const record = await proc.waitForLog('api listening');
   if (typeof record.url !== 'string')
     throw new Error(`coordinator logged 'api listening' without a url field; last lines:\n${proc.tail()}`);
-  return { url: record.url.replace(/\/$/, ''), proc, stop: () => proc.stop() };
+  return { url: record.url.replace(/\/$/, ''), ...(token ? { token } : {}), proc, stop: () => proc.stop() };
 }
 
 export interface AgentOptions {
