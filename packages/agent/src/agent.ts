@@ -34,7 +34,7 @@ import {
 } from '@drover/shared';
 import { createExecutors } from './executors/index.js';
 import { fingerprint } from './fingerprint.js';
-import { createAgentLogger, moleculerLevel } from './logger.js';
+import { createAgentLogger, moleculerLevel, moleculerLogger } from './logger.js';
 import { AgentMetrics, serveAgentMetrics } from './metrics.js';
 import type { AgentOptions } from './options.js';
 import { Outbox } from './outbox.js';
@@ -139,7 +139,9 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       logLevel: moleculerLevel(options.logLevel),
       logger: {
         type: 'Pino',
-        options: { createLogger: (level: string, bindings: { mod?: string }) => log.child({ mod: bindings.mod }, { level }) },
+        options: {
+          createLogger: (level: string, bindings: { mod?: string }) => moleculerLogger(log.child({ mod: bindings.mod }, { level })),
+        },
       },
     },
   );
@@ -268,7 +270,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       runs: heldRuns(),
       publicKey: identity.publicKey,
       ...(joinToken && !identity.joined ? { join: { token: joinToken } } : {}),
-      ...(options.jobNamespaces ? { namespaces: options.jobNamespaces } : {}),
+      ...(options.jobNamespaces && options.jobNamespaces.length > 0 ? { namespaces: options.jobNamespaces } : {}),
     };
     req.auth = identity.sign('register', agentId, req);
     return req;
@@ -295,8 +297,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         if (req.join) {
           await identity.markJoined(res?.namespaces);
           log.info(
-            { namespaces: res?.namespaces ?? 'any' },
-            'agent joined: it signs its messages with its own key from now on; the join token is no longer needed',
+            { namespaces: res?.namespaces ?? 'any', note: 'it signs its messages with its own key from now on; the join token is no longer needed' },
+            'agent joined',
           );
         }
         if (res?.heartbeatIntervalMs > 0) heartbeatIntervalMs = res.heartbeatIntervalMs;

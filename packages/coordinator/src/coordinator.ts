@@ -1,7 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createBroker, DroverError, EVENTS, SERVICES } from '@drover/shared';
+import { createBroker, DroverError, EVENTS, natsSecurityFrom, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -96,6 +96,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       namespace: opts.namespace,
       nodeId,
       logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
+      security: natsSecurityFrom(opts),
     });
     const actions = new ActionRunner(tuning.actions);
     const metrics = new CoordinatorMetrics();

@@ -1,4 +1,5 @@
 // The coordinator's settings, declared once; the README's reference is generated from here.
+import { natsSecuritySettings } from '@drover/shared';
 import { compileOptions, parse, type CompiledOptions, type OptionSources, type SettingsSpec } from '@drover/shared';
 
 export const coordinatorSettings = {
@@ -33,6 +34,7 @@ export const coordinatorSettings = {
     description: 'NATS URL agents and coordinators meet on.',
     parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['nats', 'tls'])(raw)),
   },
+  ...natsSecuritySettings,
   namespace: {
     flag: 'namespace',
     env: 'DROVER_NAMESPACE',

@@ -114,9 +114,15 @@ function readSecret(path: string, what: string): Uint8Array {
 
 /** The options of nats.js's `connect` for these settings (the transporter passes them through). */
 export function natsConnectOptions(url: string, sec: NatsSecurity = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = { url, maxReconnectAttempts: -1, reconnectTimeWait: 500 };
-  if (sec.user !== undefined) out.user = sec.user;
-  if (sec.password !== undefined) out.pass = sec.password;
+  // `servers`, not `url`: given a url, Moleculer's transporter overwrites user and pass with the
+  // URL's (undefined when it has none). A user and password in the URL still work.
+  const urls = url.split(',').map((u) => new URL(u.trim()));
+  const out: Record<string, unknown> = { servers: urls.map((u) => u.host), maxReconnectAttempts: -1, reconnectTimeWait: 500 };
+  const inUrl = urls.find((u) => u.username !== '');
+  const user = sec.user ?? (inUrl ? decodeURIComponent(inUrl.username) : undefined);
+  const pass = sec.password ?? (inUrl?.password ? decodeURIComponent(inUrl.password) : undefined);
+  if (user !== undefined) out.user = user;
+  if (pass !== undefined) out.pass = pass;
   if (sec.token !== undefined) out.token = sec.token;
   if (sec.credsFile) out.authenticator = credsAuthenticator(readSecret(sec.credsFile, 'creds file'));
   else if (sec.nkeySeedFile) {

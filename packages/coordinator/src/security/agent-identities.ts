@@ -57,7 +57,7 @@ export interface Admission {
 /** The intersection of what the join token allows and what the agent asks for; null is "any". */
 export function effectiveNamespaces(tokenNamespaces: readonly string[] | null, own: readonly string[] | undefined): string[] | null {
   const allowed = tokenNamespaces && tokenNamespaces.length > 0 ? [...tokenNamespaces] : null;
-  if (!own) return allowed;
+  if (!own || own.length === 0) return allowed;
   return allowed === null ? [...own] : allowed.filter((n) => own.includes(n));
 }
 
