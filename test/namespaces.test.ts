@@ -1,0 +1,157 @@
+// Namespace isolation through the REST API, against a real coordinator and agent: a token of
+// team A sees and acts on A's jobs, runs, logs and dead letters only. B's are a 404 to it (never
+// a 403: their existence does not leak), lists leave them out, and it may not create jobs in B.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  createTestEnv,
+  runHelpers,
+  startAgent,
+  startCoordinator,
+  waitFor,
+  type ApiClient,
+  type StartedCoordinator,
+  type TestEnv,
+} from './support/index.js';
+
+interface Job {
+  id: string;
+  name: string;
+  namespace: string;
+}
+interface Run {
+  id: string;
+  jobId: string;
+  state: string;
+}
+interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+let env: TestEnv;
+let coordinator: StartedCoordinator;
+let admin: ApiClient;
+let teamA: ApiClient;
+let teamB: ApiClient;
+let jobA: Job;
+let jobB: Job;
+let runB: Run;
+let failedB: Run;
+
+async function tokenFor(role: string, namespaces: string[]): Promise<ApiClient> {
+  const res = await admin.post<{ token: string }>('/v1/tokens', { role, namespaces });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return api(coordinator.url, { token: res.body.token });
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  coordinator = await startCoordinator(env, { auth: true });
+  admin = api(coordinator.url, { token: coordinator.token });
+  teamA = await tokenFor('operator', ['team-a']);
+  teamB = await tokenFor('operator', ['team-b']);
+  // Agents join a secure coordinator with a join token (a token of role agent).
+  const join = await admin.post<{ token: string }>('/v1/tokens', { role: 'agent', name: 'namespaces-agent' });
+  await startAgent(env, { slots: 4, env: { DROVER_JOIN_TOKEN: join.body.token } });
+  // The same name in both namespaces: names are unique per namespace.
+  jobA = (await teamA.post<Job>('/v1/jobs', { name: 'build', namespace: 'team-a', executor: { type: 'noop' } })).body;
+  jobB = (await teamB.post<Job>('/v1/jobs', { name: 'build', namespace: 'team-b', executor: { type: 'noop' } })).body;
+  expect(jobA.namespace).toBe('team-a');
+  expect(jobB.namespace).toBe('team-b');
+  const failing = (
+    await teamB.post<Job>('/v1/jobs', { name: 'fails', namespace: 'team-b', executor: { type: 'exec', command: ['false'] } })
+  ).body;
+  runB = (await teamB.post<Run>(`/v1/jobs/${jobB.id}/runs`)).body;
+  await teamA.post<Run>(`/v1/jobs/${jobA.id}/runs`);
+  failedB = (await teamB.post<Run>(`/v1/jobs/${failing.id}/runs`)).body;
+  const runs = runHelpers(admin);
+  expect((await runs.waitForRun(runB.id)).state).toBe('succeeded');
+  expect((await runs.waitForRun(failedB.id)).state).toBe('failed');
+  // A run that fails its last attempt is a dead letter of its job's namespace.
+  await waitFor(async () => ((await admin.get<Page<unknown>>('/v1/dead-letters')).body.total > 0 ? true : undefined));
+}, 120_000);
+
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+describe('a token of namespace A', () => {
+  it("gets 404 for B's job, run, logs, actions and dead letter, by id and by name", async () => {
+    for (const path of [
+      `/v1/jobs/${jobB.id}`,
+      `/v1/jobs/team-b%2Fbuild`,
+      `/v1/jobs/${jobB.id}/schedule`,
+      `/v1/runs/${runB.id}`,
+      `/v1/runs/${runB.id}/logs`,
+      `/v1/runs/${runB.id}/actions`,
+    ])
+      expect((await teamA.get(path)).status, path).toBe(404);
+    // By bare name it finds its own job of that name, not B's.
+    expect((await teamA.get<Job>('/v1/jobs/build')).body.id).toBe(jobA.id);
+  });
+
+  it("cannot trigger, change, pause, delete or cancel B's jobs and runs (404), and nothing changes", async () => {
+    const attempts: Array<[string, () => Promise<{ status: number }>]> = [
+      ['trigger', () => teamA.post(`/v1/jobs/${jobB.id}/runs`)],
+      ['patch', () => teamA.patch(`/v1/jobs/${jobB.id}`, { description: 'mine now' })],
+      ['pause', () => teamA.post(`/v1/jobs/${jobB.id}/pause`)],
+      ['delete', () => teamA.del(`/v1/jobs/${jobB.id}`)],
+      ['cancel', () => teamA.post(`/v1/runs/${runB.id}/cancel`)],
+      ['retry', () => teamA.post(`/v1/runs/${runB.id}/retry`)],
+      ['replay', () => teamA.post(`/v1/dead-letters/${failedB.id}/replay`)],
+      ['dismiss', () => teamA.post(`/v1/dead-letters/${failedB.id}/dismiss`)],
+    ];
+    for (const [what, call] of attempts) expect((await call()).status, what).toBe(404);
+    // A batch naming B's job is told there is no such job.
+    expect((await teamA.post('/v1/runs/batch', { runs: [{ job: jobB.id }] })).status).toBe(400);
+    const after = (await admin.get<Job & { description?: string; pausedAt: string | null }>(`/v1/jobs/${jobB.id}`)).body;
+    expect(after.description).toBeUndefined();
+    expect(after.pausedAt).toBeNull();
+    expect((await admin.get<Page<Run>>(`/v1/runs?job=${jobB.id}`)).body.total).toBe(1);
+    // Bulk dead-letter operations never reach B's entries.
+    expect((await teamA.post<{ count: number }>('/v1/dead-letters/dismiss', { all: true })).body.count).toBe(0);
+    expect((await admin.get<Page<unknown>>('/v1/dead-letters')).body.total).toBe(1);
+  });
+
+  it('sees only its namespaces in lists, and filters by namespace', async () => {
+    const jobs = (await teamA.get<Page<Job>>('/v1/jobs')).body;
+    expect(jobs.items.map((j) => j.id)).toEqual([jobA.id]);
+    expect(jobs.total).toBe(1);
+    const runs = (await teamA.get<Page<Run>>('/v1/runs')).body;
+    expect(runs.items.every((r) => r.jobId === jobA.id)).toBe(true);
+    expect(runs.total).toBe(1);
+    expect((await teamA.get<Page<unknown>>('/v1/dead-letters')).body.total).toBe(0);
+    expect((await teamA.get<Page<Run>>('/v1/runs?namespace=team-b')).body.total).toBe(0);
+    expect((await teamA.get<Page<Job>>('/v1/jobs?namespace=team-b')).body.total).toBe(0);
+    expect((await teamA.get<{ items: unknown[] }>(`/v1/job-summaries?ids=${jobB.id},${jobA.id}`)).body.items).toHaveLength(1);
+    // An admin sees both, and narrows with ?namespace=.
+    expect((await admin.get<Page<Job>>('/v1/jobs')).body.items.map((j) => j.namespace).sort()).toEqual(['team-a', 'team-b', 'team-b']);
+    expect((await admin.get<Page<Run>>('/v1/runs?namespace=team-a')).body.total).toBe(1);
+    // The same name in two namespaces is ambiguous to a caller who sees both: it must say which.
+    expect((await admin.get('/v1/jobs/build')).status).toBe(409);
+    expect((await admin.get<Job>('/v1/jobs/team-a%2Fbuild')).body.id).toBe(jobA.id);
+  });
+
+  it('cannot create or move a job into namespace B (403)', async () => {
+    expect((await teamA.post('/v1/jobs', { name: 'sneaky', namespace: 'team-b', executor: { type: 'noop' } })).status).toBe(403);
+    expect((await teamA.post('/v1/jobs', { name: 'sneaky', executor: { type: 'noop' } })).status).toBe(403); // default namespace
+    expect((await teamA.patch(`/v1/jobs/${jobA.id}`, { namespace: 'team-b' })).status).toBe(403);
+    expect((await admin.get<Job>(`/v1/jobs/${jobA.id}`)).body.namespace).toBe('team-a');
+    expect((await admin.get<Page<Job>>('/v1/jobs?namespace=team-b')).body.total).toBe(2);
+  });
+
+  it('refuses a namespace name outside the charset', async () => {
+    const res = await admin.post<{ errors: Array<{ field: string }> }>('/v1/jobs', { name: 'x', namespace: 'Team B', executor: { type: 'noop' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e) => e.field)).toContain('namespace');
+  });
+});
+
+describe('agents and the fleet', () => {
+  it('are cluster-wide: readable by any read role', async () => {
+    const viewer = await tokenFor('viewer', ['team-a']);
+    expect((await viewer.get<Page<unknown>>('/v1/agents')).body.items.length).toBe(1);
+    expect((await viewer.get('/v1/fleet')).status).toBe(200);
+  });
+});
