@@ -3,6 +3,7 @@ export type { paths, components } from './schema.js';
 export { createDroverClient, ok, type DroverClient, type DroverClientOptions, type ClientResult } from './client.js';
 export { DroverApiError, DroverConnectionError, type Problem, type FieldError } from './errors.js';
 export { followRunLogs, type FollowOptions, type LogChunk } from './follow.js';
+export { jobDefinitionOf, jsonEqual, mergePatch } from './merge-patch.js';
 import type { components, paths } from './schema.js';
 
 /** A job as the API returns it. */

@@ -1,10 +1,9 @@
 // `drover jobs apply|ls|get|rm|pause|resume|run`: job definitions, through @drover/client.
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { DroverConnectionError, ok, type Job, type paths } from '@drover/client';
+import { DroverConnectionError, jobDefinitionOf, mergePatch, ok, type Job, type paths } from '@drover/client';
 import { addClientOptions, clientAction, explain, ExitCode, UsageError, type ClientContext } from './context.js';
 import { collect, parseParams, readJobFile } from './params.js';
-import { definitionOf, replacementPatch } from './apply-plan.js';
 import { formatTable, type Column } from '../../output/table.js';
 import { escapeControls } from '../../output/escape.js';
 import { relativeTime } from '../../output/units.js';
@@ -26,7 +25,7 @@ export async function applyJob(ctx: ClientContext, def: Record<string, unknown>)
     return { result: 'created', job };
   }
   const current = ok(found);
-  const patch = replacementPatch(definitionOf(current as Record<string, unknown>), { ...def, namespace });
+  const patch = mergePatch(jobDefinitionOf(current as Record<string, unknown>), { ...def, namespace });
   if (Object.keys(patch).length === 0) return { result: 'unchanged', job: current };
   const job = ok(await ctx.client.PATCH('/v1/jobs/{id}', { params: { path: { id: current.id } }, body: patch }));
   return { result: 'updated', job };
@@ -124,7 +123,7 @@ export function registerJobCommands(program: Command): void {
         if (ctx.output === 'json') return ctx.printJson(job);
         const meta = [`# id ${job.id}, created ${job.createdAt}, updated ${relativeTime(job.updatedAt, ctx.now())}`];
         if (job.pausedAt) meta.push(`# schedule paused since ${job.pausedAt}`);
-        ctx.print(`${meta.join('\n')}\n${toYaml(definitionOf(job as Record<string, unknown>))}`);
+        ctx.print(`${meta.join('\n')}\n${toYaml(jobDefinitionOf(job as Record<string, unknown>))}`);
       }),
     );
 

@@ -4,13 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { patch } from '../../api/http.js';
 import type { Body, Job, Operation } from '../../api/types.js';
 import { FieldErrors } from '../../components/FieldErrors.js';
-import { mergeDiff } from './merge-diff.js';
-
-/** The definition part of a job: what POST /v1/jobs takes. */
-export function definitionOf(job: Job): Record<string, unknown> {
-  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, ...def } = job;
-  return def;
-}
+import { jobDefinitionOf, mergePatch } from '@drover/client/merge-patch';
 
 /** Where JSON.parse stopped, as "line L, column C", from its message's position. */
 function parseErrorAt(text: string, err: Error): string {
@@ -23,7 +17,7 @@ function parseErrorAt(text: string, err: Error): string {
 }
 
 export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
-  const original = definitionOf(props.job);
+  const original = jobDefinitionOf(props.job);
   const loaded = JSON.stringify(original, null, 2);
   const [text, setText] = useState(loaded);
   // The text the editor last took from the server: a newer version replaces it unless edited.
@@ -50,8 +44,8 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
       setError(new Error('The definition must be a JSON object.'));
       return;
     }
-    const diff = mergeDiff(original, edited);
-    if (typeof diff === 'object' && diff !== null && Object.keys(diff).length === 0) {
+    const diff = mergePatch(original, edited as Record<string, unknown>);
+    if (Object.keys(diff).length === 0) {
       setError(new Error('Nothing changed.'));
       return;
     }
@@ -61,7 +55,7 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
       const job = await patch('/v1/jobs/{id}', { path: { id: props.job.id }, body: diff as Body<Operation<'/v1/jobs/{id}', 'patch'>> });
       setError(undefined);
       setSaved(true);
-      const now = JSON.stringify(definitionOf(job), null, 2);
+      const now = JSON.stringify(jobDefinitionOf(job), null, 2);
       setText(now);
       setBaseline(now);
       props.onSaved(job);
