@@ -48,8 +48,8 @@ beforeAll(async () => {
   baseUrl = (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s'])).url;
   client = createDroverClient({ baseUrl });
   agents = await Promise.all([
-    startAgent(env, { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu' }),
-    startAgent(env, { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us' }),
+    startAgent(env, { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu', extraArgs: ['--name', 'agent-eu'] }),
+    startAgent(env, { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us', extraArgs: ['--name', 'agent-us'] }),
   ]);
   browser = await launchChromium();
   env.onCleanup(() => browser.close());
@@ -75,6 +75,7 @@ it('shows both live agents on the fleet page, with their labels and the fleet he
   expect(await rows.count()).toBe(2);
   for (const agent of agents) {
     const row = page.locator('tr', { hasText: agent.agentId });
+    await row.getByText(agent === agents[0] ? 'agent-eu' : 'agent-us').waitFor();
     await row.locator('[data-state="ready"]').waitFor();
   }
   await page.locator('tr', { hasText: 'region=eu' }).waitFor();
