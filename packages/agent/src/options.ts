@@ -62,7 +62,7 @@ export const agentSettings = {
     parse: (raw): string | undefined => directory(raw),
   } satisfies Setting<string | undefined>,
   jobNamespaces: {
-    flag: 'job-namespace',
+    flag: 'job-namespaces',
     env: 'DROVER_JOB_NAMESPACES',
     repeatable: true,
     description:

@@ -116,7 +116,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
         db,
         log,
         now: Date.now,
-        required: () => (tuning as { auth?: string }).auth === undefined && (opts as { insecure?: boolean }).insecure === false,
+        required: () => authMode === 'tokens',
       }),
     };
     const leadership = new Leadership(ctx);

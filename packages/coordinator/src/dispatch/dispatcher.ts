@@ -138,12 +138,11 @@ export class Dispatcher {
           );
           continue;
         }
-        const namespace = (job.job as { namespace?: string }).namespace;
         const req = {
           executor: job.compiled.executor.type,
           constraints: job.compiled.constraints,
           resources: job.compiled.resources,
-          ...(namespace === undefined ? {} : { namespace }),
+          namespace: job.job.namespace,
         };
         if (freeSlots <= 0) {
           // The fleet is full: only say why where no agent could ever take the job.
