@@ -7,6 +7,7 @@ import type { JobCache } from './dispatch/job-cache.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import type { AgentIdentities } from './security/agent-identities.js';
+import type { SecretsKey } from './security/secrets-crypto.js';
 
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
@@ -29,4 +30,6 @@ export interface CoordinatorContext {
   readonly now: () => number;
   /** Checks that each agent message comes from the agent it speaks for (security/agent-identities.ts). */
   readonly identities: AgentIdentities;
+  /** Encrypts secrets at rest and opens them for offers; undefined when none is configured. */
+  readonly secretsKey?: SecretsKey | undefined;
 }

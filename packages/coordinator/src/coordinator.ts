@@ -18,6 +18,9 @@ import { buildApi } from './api/server.js';
 import { ActionRunner, type ActionRunnerOptions } from './actions/runner.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { AgentIdentities } from './security/agent-identities.js';
+import { databaseTlsOf, secretsKeyOf } from './options.js';
+import { databaseSsl, redisTls } from './security/tls.js';
+import { checkSecretsKey } from './security/secrets-key-check.js';
 import type { AuthMode } from './api/auth.js';
 import { ensureBootstrapToken, refuseWithoutUsableAuth } from './security/bootstrap.js';
 
@@ -32,12 +35,14 @@ export interface CoordinatorHandle {
 
 async function ensureSchema(opts: CoordinatorOptions, log: Logger): Promise<void> {
   if (opts.autoMigrate) {
-    const r = await migrateToLatest(opts.databaseUrl);
+    const r = await migrateToLatest(opts.databaseUrl, databaseSsl(databaseTlsOf(opts)));
     const applied = r.results?.filter((m) => m.status === 'Success').map((m) => m.migrationName) ?? [];
     if (applied.length > 0) log.info({ applied }, 'applied database migrations');
     return;
   }
-  const pending = (await migrationStatus(opts.databaseUrl)).filter((m) => !m.executedAt).map((m) => m.name);
+  const pending = (await migrationStatus(opts.databaseUrl, databaseSsl(databaseTlsOf(opts))))
+    .filter((m) => !m.executedAt)
+    .map((m) => m.name);
   if (pending.length > 0) {
     throw new DroverError(
       'SCHEMA_OUT_OF_DATE',
@@ -72,10 +77,11 @@ async function prepareAuth(opts: CoordinatorOptions, db: Awaited<ReturnType<type
 
 /** Connects to PostgreSQL, Redis and NATS, starts the services and the API. */
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tuning: CoordinatorTuning = {}): Promise<CoordinatorHandle> {
-  if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl)))
+  const ssl = databaseSsl(databaseTlsOf(opts));
+  if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl, ssl)))
     log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
-  const db = await openDatabase(opts.databaseUrl, { poolSize: 16 });
-  const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true });
+  const db = await openDatabase(opts.databaseUrl, { poolSize: 16, ssl });
+  const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true, ssl });
   const cleanups: Array<() => Promise<unknown>> = [() => db.destroy(), () => dispatchDb.destroy()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -86,7 +92,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     let queue: ReadyQueue;
     if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue();
     else {
-      const redis = await openRedis(opts.redisUrl);
+      const redis = await openRedis(opts.redisUrl, redisTls(opts.redisUrl, { ca: opts.redisCa, cert: opts.redisCert, key: opts.redisKey }));
       cleanups.push(async () => redis.disconnect());
       queue = new RedisReadyQueue(redis, opts.redisPrefix);
     }
@@ -118,6 +124,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
         now: Date.now,
         required: () => authMode === 'tokens',
       }),
+      secretsKey: await checkSecretsKey(db, secretsKeyOf(opts), log),
     };
     const leadership = new Leadership(ctx);
     metrics.attach({ db, queue, isLeader: () => leadership.isLeader });

@@ -5,6 +5,7 @@
 // so agents on other hosts can join; `--database` and `--redis` point at real servers.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -28,6 +29,8 @@ interface DevFlags {
   examples: boolean;
   logLevel: string;
   logFormat: LogFormat;
+  apiTlsCert?: string;
+  apiTlsKey?: string;
 }
 
 /**
@@ -67,6 +70,8 @@ export function registerDevCommand(program: Command): void {
     .option('--no-examples', 'do not create the example jobs in a new database')
     .option('--log-level <level>', 'debug, info, warn or error', 'warn')
     .option('--log-format <format>', 'auto (pretty at a terminal, JSON otherwise), json or pretty', 'auto')
+    .option('--api-tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (with --api-tls-key)')
+    .option('--api-tls-key <file>', 'the PEM private key of --api-tls-cert')
     .action(async (flags: DevFlags) => {
       try {
         if (!LOG_FORMATS.includes(flags.logFormat)) throw new OptionsError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
@@ -79,6 +84,13 @@ export function registerDevCommand(program: Command): void {
 
 /** How long a clean stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 15_000;
+
+/** The secrets key of a dev data directory, created (0600) on first use. */
+function devSecretsKeyFile(dir: string): string {
+  const file = path.join(dir, 'secrets.key');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  return file;
+}
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
@@ -109,6 +121,10 @@ async function runDev(flags: DevFlags): Promise<void> {
       'redis-url': flags.redis ?? 'memory',
       'auto-migrate': 'true',
       'log-level': flags.logLevel,
+      // Secrets work out of the box: a key kept beside the data (a fresh one with --ephemeral).
+      'secrets-key-file': devSecretsKeyFile(scratch ?? dataDir),
+      ...(flags.apiTlsCert ? { 'api-tls-cert': flags.apiTlsCert } : {}),
+      ...(flags.apiTlsKey ? { 'api-tls-key': flags.apiTlsKey } : {}),
     },
     // Dev mode is self-contained: DROVER_* variables meant for a cluster do not redirect it.
     env: {},
@@ -118,6 +134,8 @@ async function runDev(flags: DevFlags): Promise<void> {
       nats: coordinatorOptions.natsUrl,
       namespace: coordinatorOptions.namespace,
       'allow-shell': true,
+      // The user's own machine: the example jobs use http too. Outside dev mode both are off by default.
+      'allow-http': true,
       'state-dir': scratch ?? path.join(dataDir, 'agent'),
       name: 'local',
       'log-level': flags.logLevel,
@@ -143,7 +161,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `  API        ${api}   (OpenAPI document: ${api}/openapi.json)`,
     `  dashboard  ${api}/ui/`,
     `  auth       none: dev mode's API is open to this machine (drover coordinator requires API tokens)`,
-    `  agent      ${agent.agentId} (local, shell allowed)`,
+    `  agent      ${agent.agentId} (local, shell and http allowed)`,
     `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
     `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : coordinatorOptions.redisUrl}`,
     `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${bus}, namespace ${coordinatorOptions.namespace}: join with "drover agent --nats ${bus} --namespace ${coordinatorOptions.namespace}"`}`,

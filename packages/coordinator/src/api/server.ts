@@ -17,6 +17,8 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { alertRoutes } from './routes/alerts.js';
 import { jobSummaryRoutes } from './routes/job-summaries.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { secretRoutes } from './routes/secrets.js';
+import { apiHttps } from '../security/tls.js';
 import { installAuth, type AuthMode } from './auth.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
@@ -26,7 +28,12 @@ export const API_VERSION = '0.1.0';
 
 /** Builds the API (not yet listening); `auth` says how callers are identified (api/auth.ts). */
 export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean, auth: AuthMode = 'tokens'): Promise<FastifyInstance> {
+  // HTTPS when --api-tls-cert/--api-tls-key are set (security/tls.ts); the routes are the same.
+  const https = ctx.options
+    ? apiHttps({ cert: ctx.options.apiTlsCert, key: ctx.options.apiTlsKey, clientCa: ctx.options.apiTlsClientCa })
+    : undefined;
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: ctx.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Per-request lines would dominate the log at thousands of requests a second.
     logController: new LogController({ disableRequestLogging: true }),
@@ -96,6 +103,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
         { name: 'schedules' },
         { name: 'agents' },
         { name: 'health' },
+        { name: 'secrets' },
         { name: 'tokens' },
         { name: 'audit' },
       ],
@@ -114,6 +122,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
   await alertRoutes(app, ctx);
   await jobSummaryRoutes(app, ctx);
   await dashboardRoutes(app);
+  await secretRoutes(app, ctx);
   await tokenRoutes(app, ctx, tokens);
   await auditRoutes(app, ctx);
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

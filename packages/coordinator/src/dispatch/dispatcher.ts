@@ -5,6 +5,8 @@
 import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
 import { ACTIONS, SERVICES, eligibleAgents, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
+import type { SecretsKey } from '../security/secrets-crypto.js';
+import { JobSecrets } from './job-secrets.js';
 import type { Db } from '../store/db.js';
 import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
 import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
@@ -36,6 +38,8 @@ export interface DispatcherDeps {
   offerTimeoutMs?: number;
   /** Checks that an answer to an offer is signed by the agent it was sent to. */
   identities?: Pick<AgentIdentities, 'verify'>;
+  /** Opens the secrets jobs refer to, for their offers; without it such jobs stay queued with the reason. */
+  secretsKey?: SecretsKey | undefined;
 }
 
 /** Counters for metrics and the bench. */
@@ -59,7 +63,11 @@ export class Dispatcher {
   /** Last reason written per job, and when, so unplaceable jobs cost one write, not one per pass. */
   private readonly reasons = new Map<string, { reason: string; depth: number; at: number }>();
 
-  constructor(private readonly d: DispatcherDeps) {}
+  private readonly secrets: JobSecrets;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.secrets = new JobSecrets(d.db, d.secretsKey);
+  }
 
   /** Asks for a pass as soon as possible; calls made during a pass coalesce into one more. */
   kick(): void {
@@ -104,6 +112,7 @@ export class Dispatcher {
   /** One placement pass over every job with queued runs; returns how many runs it offered. */
   private async pass(): Promise<number> {
     this.stats.passes++;
+    this.secrets.reset();
     const now = this.d.now();
     const view = this.d.fleet.snapshot(now, (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
     let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
@@ -126,6 +135,8 @@ export class Dispatcher {
         return 0;
       }
       for (const [id, job] of await this.d.jobs.getMany(ready.map((r) => r.jobId))) jobs.set(id, job);
+      // The secrets of this page's jobs, in one query; a job whose secrets cannot be had waits with the reason.
+      const secretProblems = await this.secrets.load(ready.flatMap((r) => jobs.get(r.jobId) ?? []));
       for (const r of ready) {
         const job = jobs.get(r.jobId);
         if (!job) {
@@ -136,6 +147,12 @@ export class Dispatcher {
             r.jobId,
             'job deleted',
           );
+          continue;
+        }
+        const secretProblem = secretProblems.get(r.jobId);
+        if (secretProblem) {
+          leftOver = true;
+          await this.noteReason(r.jobId, secretProblem, r.depth);
           continue;
         }
         const req = {
@@ -220,7 +237,8 @@ export class Dispatcher {
         jobName: o.job.name,
         token: o.token,
         attempt: o.attempt,
-        executor: o.job.compiled.executor,
+        // Secret references leave the executor; their values travel in secretEnv, for this offer only.
+        ...this.secrets.offerParts(o.job),
         resources: o.job.compiled.resources,
         timeoutMs: o.job.compiled.timeoutMs,
         killGraceMs: o.job.compiled.killGraceMs,

@@ -74,6 +74,7 @@ export class Leadership {
       now: this.ctx.now,
       offerTimeoutMs: this.ctx.options.offerTimeout,
       identities: this.ctx.identities,
+      secretsKey: this.ctx.secretsKey,
     });
     this.scheduler = new Scheduler(this.ctx);
     this.scheduler.poke();

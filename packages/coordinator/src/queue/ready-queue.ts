@@ -2,6 +2,7 @@
 // Redis backend. PostgreSQL stays the truth: the reconciler can rebuild everything here from
 // the runs table. The in-memory backend (memory-queue.ts) serves `drover dev`; both pass the
 // same contract tests (test/queue-contract.ts).
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
@@ -51,16 +52,24 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): unknow
 }
 
 /** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
-export async function openRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  redis.on('error', () => undefined); // reconnects on its own; commands fail meanwhile
+export async function openRedis(url: string, tls?: ConnectionOptions): Promise<Redis> {
+  // A rediss:// URL turns TLS on by itself; `tls` adds the CA and client certificate (security/tls.ts).
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, ...(tls ? { tls } : {}) });
+  // Reconnects on its own; commands fail meanwhile. The last error says why a first connect failed
+  // (a TLS failure surfaces from connect() only as "Connection is closed").
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => (lastError = err));
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
+    const why =
+      lastError && lastError.message !== (err as Error).message
+        ? `${lastError.message} (${(err as Error).message})`
+        : (err as Error).message;
     throw new DroverError(
       'REDIS_UNREACHABLE',
-      `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}. Is it running? Set DROVER_REDIS_URL or --redis-url.`,
+      `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${why}. Is it running? Set DROVER_REDIS_URL or --redis-url.`,
       { cause: err },
     );
   }

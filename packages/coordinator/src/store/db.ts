@@ -1,4 +1,5 @@
 // The PostgreSQL connection: one Kysely instance per process over a pg pool.
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { DroverError } from '@drover/shared';
@@ -9,6 +10,9 @@ import { isPgliteUrl, openPglite, pgliteDirectory } from './pglite.js';
 pg.types.setTypeParser(20, (v) => Number(v));
 
 export type Db = Kysely<Database>;
+
+/** pg's `ssl` option (security/tls.ts databaseSsl); undefined leaves TLS to the URL's `sslmode`. */
+export type DatabaseSsl = false | ConnectionOptions | undefined;
 
 /** Where a database URL points, without its password, for messages. */
 export function describeDatabaseUrl(url: string): string {
@@ -22,10 +26,11 @@ export function describeDatabaseUrl(url: string): string {
 }
 
 /** Opens a pool and checks that PostgreSQL answers, failing with an error that says what to do. */
-export async function openDatabase(url: string, opts: { poolSize?: number; asyncCommit?: boolean } = {}): Promise<Db> {
+export async function openDatabase(url: string, opts: { poolSize?: number; asyncCommit?: boolean; ssl?: DatabaseSsl } = {}): Promise<Db> {
   if (isPgliteUrl(url)) return openPglite(url);
   const pool = new pg.Pool({
     connectionString: url,
+    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
     ...(opts.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
@@ -54,14 +59,18 @@ export async function openDatabase(url: string, opts: { poolSize?: number; async
 }
 
 /** Creates the database named in the URL if the server does not have it yet; returns true if it did. */
-export async function ensureDatabaseExists(url: string): Promise<boolean> {
+export async function ensureDatabaseExists(url: string, ssl?: DatabaseSsl): Promise<boolean> {
   if (isPgliteUrl(url)) return false; // created on first open
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) return false;
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({
+    connectionString: admin.toString(),
+    connectionTimeoutMillis: 5000,
+    ...(ssl !== undefined ? { ssl } : {}),
+  });
   try {
     await client.connect();
   } catch (err) {

@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
 import { existsSync } from 'node:fs';
 import { DroverError } from '@drover/shared';
-import { openDatabase } from './db.js';
+import { openDatabase, type DatabaseSsl } from './db.js';
 
 /**
  * Where the SQL files live: `DROVER_MIGRATIONS_DIR`, else the package's own copy (an installed
@@ -64,8 +64,8 @@ function check(result: MigrationResultSet): MigrationResultSet {
 }
 
 /** Applies every pending migration. */
-export async function migrateToLatest(databaseUrl: string): Promise<MigrationResultSet> {
-  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+export async function migrateToLatest(databaseUrl: string, ssl?: DatabaseSsl): Promise<MigrationResultSet> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1, ssl });
   try {
     return check(await migratorFor(db).migrateToLatest());
   } finally {
@@ -74,8 +74,8 @@ export async function migrateToLatest(databaseUrl: string): Promise<MigrationRes
 }
 
 /** Reverts the most recent migration. */
-export async function migrateDown(databaseUrl: string): Promise<MigrationResultSet> {
-  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+export async function migrateDown(databaseUrl: string, ssl?: DatabaseSsl): Promise<MigrationResultSet> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1, ssl });
   try {
     return check(await migratorFor(db).migrateDown());
   } finally {
@@ -84,8 +84,11 @@ export async function migrateDown(databaseUrl: string): Promise<MigrationResultS
 }
 
 /** Every known migration and whether it has been applied. */
-export async function migrationStatus(databaseUrl: string): Promise<Array<{ name: string; executedAt: Date | undefined }>> {
-  const db = await openDatabase(databaseUrl, { poolSize: 1 });
+export async function migrationStatus(
+  databaseUrl: string,
+  ssl?: DatabaseSsl,
+): Promise<Array<{ name: string; executedAt: Date | undefined }>> {
+  const db = await openDatabase(databaseUrl, { poolSize: 1, ssl });
   try {
     const list = await migratorFor(db).getMigrations();
     return list.map((m) => ({ name: m.name, executedAt: m.executedAt }));

@@ -217,6 +217,17 @@ export interface ApiTokensTable {
   last_used_at: Timestamp | null;
 }
 
+export interface SecretsTable {
+  namespace: string;
+  name: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  key_id: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   jobs: JobsTable;
   agents: AgentsTable;
@@ -231,4 +242,5 @@ export interface Database {
   action_runs: ActionRunsTable;
   audit_log: AuditLogTable;
   api_tokens: ApiTokensTable;
+  secrets: SecretsTable;
 }

@@ -12,6 +12,7 @@ import { HttpProblem, notFound } from '../problem.js';
 import { findJobIn, requireJob, scopeOf } from '../require.js';
 import { DEFAULT_NAMESPACE, inNamespace } from '../access.js';
 import { JobSchema, ProblemSchema, pageOf } from '../schemas.js';
+import { requireSecrets } from '../secret-refs.js';
 
 /** JSON merge patch (RFC 7396): null deletes a member, objects merge, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -68,6 +69,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const def = validateJobDefinition(req.body);
+      await requireSecrets(ctx.db, def);
       requireNamespace(req, def);
       try {
         // The job and its schedule state commit together: a scheduled job always has its state.
@@ -149,6 +151,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
       }
       const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
+      await requireSecrets(ctx.db, def);
       // Moving a job needs the namespace it moves to as well as the one it is in.
       requireNamespace(req, def);
       try {

@@ -1,0 +1,242 @@
+// Secrets end to end: set through the API, referred to by a job, handed to the run's process
+// (which proves it saw the value), and then searched for everywhere a user or an operator could
+// look — every API response, every table of the database, the coordinator's and the agent's
+// own log lines — and found nowhere. Also what happens with no key, a bad key and the wrong key.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  createTestEnv,
+  runHelpers,
+  spawnDrover,
+  startAgent,
+  startCoordinator,
+  type ApiClient,
+  type Problem,
+  type StartedAgent,
+  type StartedCoordinator,
+  type TestEnv,
+} from './support/index.js';
+
+// Distinctive, with characters a naive masker or a shell would trip on.
+const SECRET = `s3cr3t-${randomBytes(8).toString('hex')}-$(id);'"`;
+const OTHER_SECRET = `other-${randomBytes(8).toString('hex')}`;
+const KEY = randomBytes(32).toString('hex');
+
+let env: TestEnv;
+let coordinator: StartedCoordinator;
+let agent: StartedAgent;
+let client: ApiClient;
+let h: ReturnType<typeof runHelpers>;
+let scratch: string;
+/** Every response body the test saw, to search at the end. */
+const seen: string[] = [];
+
+async function get<T>(path: string): Promise<T> {
+  const res = await client.get<T>(path);
+  expect(res.status, `GET ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+  seen.push(`GET ${path} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  scratch = mkdtempSync(join(tmpdir(), 'drover-secrets-'));
+  env.onCleanup(() => rmSync(scratch, { recursive: true, force: true }));
+  // Debug level: the most a coordinator or agent ever writes about an offer.
+  coordinator = await startCoordinator(env, [], { env: { DROVER_SECRETS_KEY: KEY, DROVER_LOG_LEVEL: 'debug' } });
+  agent = await startAgent(env, { env: { DROVER_LOG_LEVEL: 'debug' } });
+  client = api(coordinator.url);
+  h = runHelpers(client);
+}, 60_000);
+
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+describe('secrets', () => {
+  it('are set (201, then 204), listed without their values, and never readable back', async () => {
+    const created = await client.request('PUT', '/v1/secrets/api-token', { value: 'first value' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ name: 'api-token', namespace: 'default' });
+    const replaced = await client.request('PUT', '/v1/secrets/api-token', { value: SECRET });
+    expect(replaced.status).toBe(204);
+    expect((await client.request('PUT', '/v1/secrets/other', { value: OTHER_SECRET, namespace: 'default' })).status).toBe(201);
+    const list = await get<{ items: Array<Record<string, unknown>> }>('/v1/secrets');
+    expect(list.items.map((s) => s.name)).toEqual(['api-token', 'other']);
+    for (const s of list.items) expect(Object.keys(s).sort()).toEqual(['createdAt', 'name', 'namespace', 'updatedAt']);
+    // There is no route that reads a value.
+    expect((await client.get('/v1/secrets/api-token')).status).toBe(404);
+  });
+
+  it('refuses bad names and bodies, naming the field', async () => {
+    const badName = await client.request<Problem>('PUT', '/v1/secrets/..%2Fx', { value: 'v' });
+    expect(badName.status).toBe(400);
+    const noValue = await client.request<Problem>('PUT', '/v1/secrets/x', { namespace: 'default' });
+    expect(noValue.status).toBe(400);
+    expect(noValue.body.detail).toMatch(/value/);
+  });
+
+  it('refuses a job that refers to a secret missing from its namespace, naming the env variable', async () => {
+    const res = await client.post<Problem>('/v1/jobs', {
+      name: 'missing-secret',
+      executor: { type: 'exec', command: ['true'], env: { TOKEN: { secret: 'api-token' }, NOPE: { secret: 'no-such-secret' } } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'executor.env.NOPE',
+        message: 'no secret "no-such-secret" in namespace "default"; set it first with PUT /v1/secrets/no-such-secret',
+      },
+    ]);
+    const shape = await client.post<Problem>('/v1/jobs', {
+      name: 'bad-ref',
+      executor: { type: 'exec', command: ['true'], env: { TOKEN: { secret: 'a', value: 'x' } } },
+    });
+    expect(shape.status).toBe(400);
+    expect(shape.body.detail).toMatch(/executor\.env\.TOKEN/);
+  });
+
+  it("reach the run's process, and nowhere else: API responses, log chunks, the database, the processes' logs", async () => {
+    const out = join(scratch, 'seen-by-the-job');
+    const jobId = await h.createJob({
+      name: 'uses-secret',
+      executor: {
+        type: 'exec',
+        // Prints the value on both streams (split across writes, too), and keeps a copy the test reads.
+        command: [
+          'sh',
+          '-c',
+          'printf "%s" "$TOKEN" > "$1"; echo "token=$TOKEN"; head="${TOKEN%????????}"; printf "%s" "$head"; sleep 0.1; echo "${TOKEN#"$head"}"; echo "$TOKEN and $OTHER" >&2; echo "plain=$PLAIN"; exit 3',
+          'sh',
+          out,
+        ],
+        env: { TOKEN: { secret: 'api-token' }, OTHER: { secret: 'other' }, PLAIN: 'not secret' },
+      },
+    });
+    const runId = await h.trigger(jobId);
+    const run = await h.waitForRun(runId);
+    expect(run.state, JSON.stringify(run)).toBe('failed');
+    // The process saw the real value.
+    expect(readFileSync(out, 'utf8')).toBe(SECRET);
+    // Its output, as stored and served, has it masked.
+    const logs = await get<{ items: Array<{ stream: string; data: string }> }>(`/v1/runs/${runId}/logs?limit=1000`);
+    const text = (stream: string) =>
+      logs.items
+        .filter((c) => c.stream === stream)
+        .map((c) => c.data)
+        .join('');
+    expect(text('stdout')).toBe('token=***\n***\nplain=not secret\n');
+    expect(text('stderr')).toBe('*** and ***\n');
+
+    // Everything the API says about it.
+    const job = await get<{ executor: { env: Record<string, unknown> } }>(`/v1/jobs/${jobId}`);
+    expect(job.executor.env).toEqual({ TOKEN: { secret: 'api-token' }, OTHER: { secret: 'other' }, PLAIN: 'not secret' });
+    await get(`/v1/jobs`);
+    await get(`/v1/runs/${runId}`);
+    await get(`/v1/runs?job=${jobId}`);
+    await get(`/v1/runs/${runId}/logs?limit=1000`);
+    await get(`/v1/dead-letters?status=open`);
+    await get(`/v1/audit?limit=1000`);
+    await get(`/v1/secrets`);
+    await get(`/v1/agents`);
+    for (const body of seen) {
+      expect(body).not.toContain(SECRET);
+      expect(body).not.toContain(OTHER_SECRET);
+    }
+
+    // Every table, every row, as text (the secrets table holds only ciphertext).
+    const db = new pg.Client({ connectionString: env.databaseUrl });
+    await db.connect();
+    try {
+      const tables = (await db.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`)).rows;
+      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['run_logs', 'runs', 'jobs', 'audit_log', 'secrets']));
+      for (const { name } of tables) {
+        for (const value of [SECRET, OTHER_SECRET]) {
+          const hits = await db.query(`SELECT 1 FROM ${db.escapeIdentifier(name)} t WHERE strpos(t::text, $1) > 0 LIMIT 1`, [value]);
+          expect(hits.rowCount, `table ${name} holds a secret value`).toBe(0);
+        }
+      }
+      const sealed = await db.query<{ hit: number }>(
+        `SELECT count(*)::int AS hit FROM secrets WHERE position($1::bytea IN ciphertext) > 0`,
+        [Buffer.from(SECRET)],
+      );
+      expect(sealed.rows[0]?.hit).toBe(0);
+      const chunks = await db.query<{ data: string }>(`SELECT data FROM run_logs WHERE run_id = $1 ORDER BY seq`, [runId]);
+      expect(chunks.rows.map((r) => r.data).join('')).toContain('token=***');
+    } finally {
+      await db.end();
+    }
+
+    // What the coordinator and the agent wrote about it, at debug level.
+    expect(agent.proc.lines.some((l) => l.json?.msg === 'attempt finished')).toBe(true);
+    for (const proc of [coordinator.proc, agent.proc])
+      for (const line of proc.lines) {
+        expect(line.text, `${proc.name} logged a secret`).not.toContain(SECRET);
+        expect(line.text, `${proc.name} logged a secret`).not.toContain(OTHER_SECRET);
+      }
+  });
+
+  it('a run whose secret was deleted waits, queued, saying which one; setting it again lets it run', async () => {
+    const jobId = await h.createJob({
+      name: 'needs-other',
+      executor: { type: 'exec', command: ['true'], env: { X: { secret: 'other' } } },
+    });
+    expect((await client.del('/v1/secrets/other')).status).toBe(204);
+    expect((await client.del('/v1/secrets/other')).status).toBe(404);
+    const runId = await h.trigger(jobId);
+    const waiting = await h.waitForRun(runId, (r) => r.queueReason !== null);
+    expect(waiting.state).toBe('queued');
+    expect(waiting.queueReason).toBe(
+      'secret "other" (executor.env.X) does not exist in namespace "default": set it with PUT /v1/secrets/other',
+    );
+    expect((await client.request('PUT', '/v1/secrets/other', { value: OTHER_SECRET })).status).toBe(201);
+    expect((await h.waitForRun(runId)).state).toBe('succeeded');
+  });
+
+  it('without a key: setting one is a 409 that says how to configure it, and jobs that use secrets wait with the reason', async () => {
+    const jobId = await h.createJob({
+      name: 'needs-key',
+      executor: { type: 'exec', command: ['true'], env: { X: { secret: 'api-token' } } },
+    });
+    await coordinator.stop();
+    const keyless = await startCoordinator(env);
+    const c = api(keyless.url);
+    const put = await c.request<Problem>('PUT', '/v1/secrets/x', { value: 'v' });
+    expect(put.status).toBe(409);
+    expect(put.body.detail).toMatch(/no secrets key.*DROVER_SECRETS_KEY.*openssl rand -hex 32/);
+    await keyless.proc.waitForLog('took the dispatcher lease', 30_000);
+    const runId = (await c.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, {})).body.id;
+    const waiting = await runHelpers(c).waitForRun(runId, (r) => r.queueReason !== null);
+    expect(waiting.queueReason).toMatch(
+      /uses secrets, and this coordinator has no secrets key: start the coordinators with DROVER_SECRETS_KEY/,
+    );
+    await keyless.stop();
+  });
+
+  it('a malformed key stops the coordinator naming the setting; the wrong key, naming both key ids', async () => {
+    const bad = spawnDrover(env, ['coordinator', '--api-addr', '127.0.0.1:0', '--insecure'], { env: { DROVER_SECRETS_KEY: 'not-a-key' } });
+    expect((await bad.exited).code).not.toBe(0);
+    expect(bad.tail()).toMatch(
+      /invalid DROVER_SECRETS_KEY \(--secrets-key\): must be a 32-byte key as 64 hex digits or 44 base64 characters/,
+    );
+    const wrong = spawnDrover(env, ['coordinator', '--api-addr', '127.0.0.1:0', '--insecure'], {
+      env: { DROVER_SECRETS_KEY: randomBytes(32).toString('hex') },
+    });
+    expect((await wrong.exited).code).not.toBe(0);
+    expect(wrong.tail()).toMatch(
+      /the secrets key \(DROVER_SECRETS_KEY.*\) has id k1:[0-9a-f]{16}, but 2 stored secret\(s\) were encrypted with key k1:[0-9a-f]{16}/,
+    );
+    // The right key from a file works.
+    const file = join(scratch, 'key');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, `${KEY}\n`, { mode: 0o600 });
+    const right = await startCoordinator(env, ['--secrets-key-file', file]);
+    expect(right.proc.lines.some((l) => l.json?.msg === 'secrets key loaded')).toBe(true);
+    await right.stop();
+  });
+});
