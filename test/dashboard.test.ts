@@ -199,6 +199,21 @@ it('shows the runs list, the dead letters and the scheduler statistics', async (
   await waitFor(async () => ((await page.locator('tr[data-run]').count()) === 2 ? true : undefined), {
     description: 'the runs list to show the two failed runs',
   });
+  // The job filter follows the URL when it changes under it (a link to this page, the back
+  // button): its old text is neither shown nor applied again when it loses focus.
+  await page.fill('input[name="job"]', 'always-fails');
+  await page.press('input[name="job"]', 'Enter');
+  await page.waitForURL(/job=always-fails/);
+  await page.evaluate(() => {
+    history.pushState(null, '', '/ui/runs?job=every-second');
+    dispatchEvent(new PopStateEvent('popstate'));
+  });
+  await waitFor(async () => ((await page.inputValue('input[name="job"]')) === 'every-second' ? true : undefined), {
+    description: 'the job filter to show the job of the new URL',
+  });
+  await page.focus('input[name="job"]');
+  await page.locator('h1').click();
+  expect(new URL(page.url()).searchParams.get('job')).toBe('every-second');
 
   await page.goto(`${baseUrl}/ui/dead-letters`);
   await page.locator(`tr[data-dead-letter="${failed}"]`).waitFor();

@@ -1,8 +1,8 @@
 // The fleet: capacity at a glance, then every agent a page at a time, filtered by label and
 // state on the server (a fleet of thousands is never fetched whole).
-import { useState } from 'preact/hooks';
 import { get } from '../../api/http.js';
 import { Pager, useCursors } from '../../components/Pager.js';
+import { QueryInput } from '../../components/QueryInput.js';
 import { usePoll } from '../../lib/poll.js';
 import { setQuery } from '../../lib/router.js';
 import { AgentRow } from './AgentRow.js';
@@ -86,28 +86,12 @@ function AgentTable(props: { label: string; state: string }) {
 export function FleetPage(props: { query: URLSearchParams }) {
   const label = props.query.get('label') ?? '';
   const state = props.query.get('state') ?? '';
-  const [draft, setDraft] = useState(label);
   return (
     <section>
       <h1>Fleet</h1>
       <Summary />
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ label: draft.trim() });
-        }}
-      >
-        <label>
-          Labels
-          <input
-            name="label"
-            placeholder="region=eu,pool=gpu"
-            value={draft}
-            onInput={(e) => setDraft(e.currentTarget.value)}
-            onBlur={() => setQuery({ label: draft.trim() })}
-          />
-        </label>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <QueryInput param="label" value={label} label="Labels" placeholder="region=eu,pool=gpu" />
         <label>
           State
           <select name="state" value={state} onChange={(e) => setQuery({ state: e.currentTarget.value })}>

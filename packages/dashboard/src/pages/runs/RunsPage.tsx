@@ -1,10 +1,10 @@
 // Runs, newest first, filtered by job and state on the server and paginated with cursors:
 // a history of 100,000 runs is read 50 at a time.
-import { useState } from 'preact/hooks';
 import { get } from '../../api/http.js';
 import type { RunState } from '../../api/types.js';
 import { Link } from '../../components/Link.js';
 import { Pager, useCursors } from '../../components/Pager.js';
+import { QueryInput } from '../../components/QueryInput.js';
 import { StateBadge } from '../../components/StateBadge.js';
 import { ago, between, duration, shortId } from '../../lib/format.js';
 import { usePoll } from '../../lib/poll.js';
@@ -103,27 +103,11 @@ function RunTable(props: { job: string; state: string }) {
 export function RunsPage(props: { query: URLSearchParams }) {
   const job = props.query.get('job') ?? '';
   const state = props.query.get('state') ?? '';
-  const [draft, setDraft] = useState(job);
   return (
     <section>
       <h1>Runs</h1>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ job: draft.trim() });
-        }}
-      >
-        <label>
-          Job
-          <input
-            name="job"
-            placeholder="name or id"
-            value={draft}
-            onInput={(e) => setDraft(e.currentTarget.value)}
-            onBlur={() => setQuery({ job: draft.trim() })}
-          />
-        </label>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <QueryInput param="job" value={job} label="Job" placeholder="name or id" />
         <label>
           State
           <select name="state" value={state} onChange={(e) => setQuery({ state: e.currentTarget.value })}>
