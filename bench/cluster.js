@@ -87,9 +87,11 @@ export async function startCluster() {
   return {
     databaseUrl,
     db,
-    // --insecure: benchmarks measure scheduling, not authentication (and must never meet the rate limit).
+    // --insecure: benchmarks measure scheduling, not authentication (and must never meet the rate
+    // limit), unless they pass --bootstrap-token to measure authentication itself (bench/auth.js).
     async coordinator(extra = []) {
-      const { line } = await start(['coordinator', '--api-addr', '127.0.0.1:0', '--insecure', ...extra], 'api listening');
+      const auth = extra.includes('--bootstrap-token') ? [] : ['--insecure'];
+      const { line } = await start(['coordinator', '--api-addr', '127.0.0.1:0', ...auth, ...extra], 'api listening');
       return line.url;
     },
     /** The coordinator process id and URL, for benchmarks that watch its CPU. */

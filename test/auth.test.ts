@@ -172,6 +172,37 @@ describe('tokens', () => {
   });
 });
 
+describe('drover tokens', () => {
+  const cli = async (args: string[], token = coordinator.token ?? '') => {
+    const proc = spawnDrover(env, args, { env: { DROVER_ADDR: coordinator.url, DROVER_TOKEN: token } });
+    const status = await proc.exited;
+    return { code: status.code, out: proc.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n'), all: proc.tail(20) };
+  };
+
+  it('creates a token (printed once), lists it without its secret, and revokes it', async () => {
+    const created = await cli(['tokens', 'create', '--role', 'operator', '--namespace', 'team-cli', '--name', 'cli-made', '--expires', '30d']);
+    expect(created.code, created.all).toBe(0);
+    const token = created.out.split('\n')[0] ?? '';
+    expect(token).toMatch(/^drv_/);
+    expect(created.out).toMatch(/only time it is shown/);
+    const id = /token (\S+) \(cli-made\)/.exec(created.out)?.[1] ?? '';
+    expect((await api(coordinator.url, { token }).get('/v1/jobs')).status).toBe(200);
+
+    const listed = await cli(['tokens', 'ls']);
+    expect(listed.code, listed.all).toBe(0);
+    expect(listed.out).toMatch(new RegExp(`${id}\\s+cli-made\\s+operator\\s+team-cli\\s+live`));
+    expect(listed.out).not.toContain(token);
+
+    const revoked = await cli(['tokens', 'revoke', id]);
+    expect(revoked.code, revoked.all).toBe(0);
+    expect((await api(coordinator.url, { token }).get('/v1/jobs')).status).toBe(401);
+    // Without an admin token the CLI says what the API said.
+    const refused = await cli(['tokens', 'ls'], token);
+    expect(refused.code).toBe(1);
+    expect(refused.all).toMatch(/revoked|expired/);
+  }, 60_000);
+});
+
 describe('the audit log', () => {
   it('holds every mutation before its response returns: actor, role, namespace, route, target, outcome', async () => {
     const op = await createToken({ role: 'operator', namespaces: ['team-audit'] });

@@ -62,8 +62,8 @@ it('checks the health of every server it waits on, and keeps state in named volu
     }
     for (const volume of s.volumes ?? []) expect(compose.volumes, `${name}: ${volume}`).toHaveProperty(volume.split(':')[0] ?? '');
   }
-  // Agents hold NATS credentials only.
-  for (const [name, s] of agents) expect(Object.keys(s.environment ?? {}), name).toEqual(['DROVER_NATS_URL']);
+  // Agents hold NATS credentials and a join token only.
+  for (const [name, s] of agents) expect(Object.keys(s.environment ?? {}), name).toEqual(['DROVER_NATS_URL', 'DROVER_JOIN_TOKEN']);
 });
 
 it('runs every Drover service command as written: migrate, the coordinator and both agents', { timeout: 120_000 }, async () => {
@@ -74,15 +74,23 @@ it('runs every Drover service command as written: migrate, the coordinator and b
   // here, so the test never collides with a Drover running on this machine.
   const coordinatorArgs = command('coordinator').map((a) => (a === '0.0.0.0:7400' ? '127.0.0.1:0' : a));
   expect(coordinatorArgs).not.toEqual(command('coordinator'));
-  // The coordinator requires API tokens: the compose file gives it a bootstrap admin token
-  // (`${DROVER_BOOTSTRAP_TOKEN:-default}`), which the documented commands then send.
-  const tokenSetting = String(services.coordinator?.environment?.DROVER_BOOTSTRAP_TOKEN ?? '');
-  const token = /^\$\{DROVER_BOOTSTRAP_TOKEN:-(.+)\}$/.exec(tokenSetting)?.[1];
-  expect(token, 'the coordinator has a DROVER_BOOTSTRAP_TOKEN with a default').toBeTruthy();
-  const coordinator = spawnDrover(env, coordinatorArgs, { name: 'coordinator', env: { DROVER_BOOTSTRAP_TOKEN: token ?? '' } });
+  // The coordinator requires API tokens and agents that joined: the compose file gives it a
+  // bootstrap admin token and a bootstrap join token (`${VAR:-default}`), and the agents the
+  // same join token. Their defaults are what `docker compose up` uses when the variables are unset.
+  const setting = (service: string, name: string): string => {
+    const value = String(services[service]?.environment?.[name] ?? '');
+    const fallback = /^\$\{[A-Z_]+:-(.+)\}$/.exec(value)?.[1];
+    expect(fallback, `${service} has ${name} with a default`).toBeTruthy();
+    return fallback ?? '';
+  };
+  const token = setting('coordinator', 'DROVER_BOOTSTRAP_TOKEN');
+  const coordinator = spawnDrover(env, coordinatorArgs, {
+    name: 'coordinator',
+    env: { DROVER_BOOTSTRAP_TOKEN: token, DROVER_BOOTSTRAP_JOIN_TOKEN: setting('coordinator', 'DROVER_BOOTSTRAP_JOIN_TOKEN') },
+  });
   const listening = await coordinator.waitForLog('api listening');
   const client = api(String(listening.url).replace(/\/$/, ''), { token });
-  for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name });
+  for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name, env: { DROVER_JOIN_TOKEN: setting(name, 'DROVER_JOIN_TOKEN') } });
   const fleet = await waitFor(
     async () => {
       const items = (await client.get<{ items: Array<{ name: string; labels: Record<string, string> }> }>('/v1/agents')).body.items;

@@ -71,6 +71,7 @@ async function prepareAuth(opts: CoordinatorOptions, db: Awaited<ReturnType<type
   }
   const now = new Date();
   if (opts.bootstrapToken) await ensureBootstrapToken(db, opts.bootstrapToken, now, log);
+  if (opts.bootstrapJoinToken) await ensureBootstrapToken(db, opts.bootstrapJoinToken, now, log, 'join');
   await refuseWithoutUsableAuth(db, opts.apiAddr.host, now);
   return 'tokens';
 }

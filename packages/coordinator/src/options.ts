@@ -128,6 +128,17 @@ export const coordinatorSettings = {
       return v;
     },
   },
+  bootstrapJoinToken: {
+    flag: 'bootstrap-join-token',
+    env: 'DROVER_BOOTSTRAP_JOIN_TOKEN',
+    description:
+      'An agent join token (role `agent`, any namespace) created at start-up when it does not exist yet, so agents started together with the cluster (docker compose) can join with the same value as `DROVER_JOIN_TOKEN`.',
+    parse: (raw: string | string[]) => {
+      const v = parse.string(raw);
+      if (v.length < 16 || /\s/.test(v)) throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
+      return v;
+    },
+  },
   rateLimit: {
     flag: 'rate-limit',
     env: 'DROVER_RATE_LIMIT',

@@ -14,18 +14,25 @@ export const isLoopback = (host: string): boolean => host === 'localhost' || hos
  * first (several coordinators may start together: the unique hash settles the race). A
  * bootstrap token an admin revoked stays revoked. The string itself is never logged.
  */
-export async function ensureBootstrapToken(db: Db, secret: string, now: Date, log: Logger): Promise<void> {
+export async function ensureBootstrapToken(db: Db, secret: string, now: Date, log: Logger, kind: 'admin' | 'join' = 'admin'): Promise<void> {
+  const variable = kind === 'admin' ? 'DROVER_BOOTSTRAP_TOKEN' : 'DROVER_BOOTSTRAP_JOIN_TOKEN';
   if (!(await tokenSecretExists(db, secret))) {
     try {
-      const { token } = await createToken(db, { name: 'bootstrap', role: 'admin', namespaces: [], createdBy: 'system', secret });
-      log.info({ tokenId: token.id }, 'created the bootstrap admin token from DROVER_BOOTSTRAP_TOKEN');
+      const { token } = await createToken(db, {
+        name: kind === 'admin' ? 'bootstrap' : 'bootstrap-join',
+        role: kind === 'admin' ? 'admin' : 'agent',
+        namespaces: [],
+        createdBy: 'system',
+        secret,
+      });
+      log.info({ tokenId: token.id }, `created the bootstrap ${kind === 'admin' ? 'admin' : 'agent join'} token from ${variable}`);
       return;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
   }
   if (!(await findLiveToken(db, secret, now)))
-    log.warn('the token in DROVER_BOOTSTRAP_TOKEN was revoked (or expired) and stays so; unset it, and use a token from "drover tokens create"');
+    log.warn(`the token in ${variable} was revoked (or expired) and stays so; unset it, and use a token from "drover tokens create"`);
 }
 
 /** How many tokens could call the API (agent join tokens cannot). */
