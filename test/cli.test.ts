@@ -9,7 +9,9 @@ import { openApiDocument } from '@drover/coordinator';
 import {
   api,
   createTestEnv,
+  DROVER_BIN,
   spawnDrover,
+  spawnInEnv,
   startAgent,
   startCoordinator,
   startReceiver,
@@ -187,6 +189,34 @@ describe('drover jobs run and logs', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('about to fail');
     expect(r.stderr).toMatch(/drover: run \w{26} ended failed: exited with code 3/);
+  });
+
+  it("logs writes a run's control characters escaped at a terminal, as stored to a pipe or with --raw", async () => {
+    const file = join(dir, 'controls.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ name: 'cli-controls', executor: { type: 'exec', command: ['printf', '%s\\n', '\x1b[31mred\x1b[0m \u202Eevil'] } }),
+    );
+    await drover(['jobs', 'apply', '-f', file]);
+    const run = await droverJson<{ id: string }>(['jobs', 'run', 'cli-controls']);
+    expect((await drover(['logs', run.id, '-f'])).code).toBe(0);
+
+    // A pipe gets the bytes as stored, and -o json is the API's chunk.
+    expect((await drover(['logs', run.id])).stdout).toBe('\x1b[31mred\x1b[0m \u202Eevil');
+    const json = JSON.parse((await drover(['logs', run.id, '-o', 'json'])).stdout) as { data: string };
+    expect(json.data).toBe('\x1b[31mred\x1b[0m \u202Eevil\n');
+
+    // At a terminal (script(1) gives drover a pseudo-terminal), escaped unless --raw.
+    const atTerminal = async (...extra: string[]) => {
+      const cmd = [process.execPath, DROVER_BIN, 'logs', run.id, ...extra].join(' ');
+      const proc = spawnInEnv(env, 'script', ['-qec', cmd, '/dev/null'], { name: 'script', env: { DROVER_ADDR: addr } });
+      expect((await proc.exited).code).toBe(0);
+      return text(proc, 'stdout');
+    };
+    const escaped = await atTerminal();
+    expect(escaped).toContain('\\x1b[31mred\\x1b[0m \\u202eevil');
+    expect(escaped).not.toMatch(/[\x1b\u202e]/);
+    expect(await atTerminal('--raw')).toContain('\x1b[31mred\x1b[0m \u202Eevil');
   });
 
   it('refuses a --param without =, before asking the coordinator anything (exit 2)', async () => {
