@@ -29,18 +29,6 @@ function lookup(db: 'passwd' | 'group', key: string): string[] | undefined {
   }
 }
 
-/** The effective capabilities of this process (Linux), or 0n when unknown. */
-function effectiveCapabilities(): bigint {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return 0n;
-  }
-}
-const CAP_SETGID = 6n;
-const CAP_SETUID = 7n;
-
 /** Resolves `--run-as user[:group]` to ids; throws naming the setting when the user is unknown or cannot be switched to. */
 export function resolveRunAs(spec: { user: string; group?: string }): RunAsUser {
   const setting = '--run-as (DROVER_RUN_AS)';
@@ -57,12 +45,12 @@ export function resolveRunAs(spec: { user: string; group?: string }): RunAsUser 
   const ownUid = process.getuid?.() ?? -1;
   const ownGid = process.getgid?.() ?? -1;
   if (uid === 0) throw new LeastPrivilegeError(`${setting}: "${spec.user}" is root; name an unprivileged user`);
-  const caps = effectiveCapabilities();
-  const canSetUid = ownUid === 0 || (caps >> CAP_SETUID) & 1n;
-  const canSetGid = ownUid === 0 || (caps >> CAP_SETGID) & 1n;
-  if ((uid !== ownUid && !canSetUid) || (gid !== ownGid && !canSetGid)) {
+  // Only root may switch: setuid from root to an unprivileged user drops every capability, while
+  // a non-root agent holding CAP_SETUID would pass it on to its jobs (ambient capabilities
+  // survive a switch between non-root users), and a job could then become root.
+  if ((uid !== ownUid || gid !== ownGid) && ownUid !== 0) {
     throw new LeastPrivilegeError(
-      `${setting}: this agent runs as uid ${ownUid} and cannot switch to ${spec.user} (uid ${uid}, gid ${gid}); start it as root or with CAP_SETUID and CAP_SETGID (systemd: AmbientCapabilities=CAP_SETUID CAP_SETGID)`,
+      `${setting}: this agent runs as uid ${ownUid} and cannot switch to ${spec.user} (uid ${uid}, gid ${gid}); run the agent as root (it drops every privilege for the jobs it starts) or leave --run-as unset to run jobs as the agent's own user`,
     );
   }
   return { user: pw[0] ?? spec.user, uid, gid, home: pw[5] || '/' };

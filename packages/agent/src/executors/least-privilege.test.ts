@@ -119,6 +119,20 @@ describe('run as', () => {
     expect(stdout.split('\n').slice(0, 3)).toEqual([String(runAs.uid), String(runAs.gid), 'nobody']);
   });
 
+  it("keeps the agent's own DROVER_* settings (credentials) out of the job's environment", async () => {
+    process.env.DROVER_JOIN_TOKEN = 'drv_join_secret';
+    try {
+      const { stdout } = await runToEnd(
+        execExecutor(),
+        { type: 'exec', command: ['sh', '-c', 'env | grep ^DROVER_ | cut -d= -f1 | sort'] },
+        { runId: 'R' },
+      );
+      expect(stdout.split('\n').filter(Boolean)).toEqual(['DROVER_ATTEMPT', 'DROVER_JOB_ID', 'DROVER_JOB_NAME', 'DROVER_RUN_ID']);
+    } finally {
+      delete process.env.DROVER_JOIN_TOKEN;
+    }
+  });
+
   it.runIf(isRoot && nobodyUid !== undefined)('refuses to start when the agent cannot switch users', () => {
     // The check, run by an unprivileged process (nobody) asked to switch to another user.
     const script = `import(${JSON.stringify(new URL('../../dist/run-as.js', import.meta.url).href)}).then((m) => m.resolveRunAs({ user: 'daemon' })).then(() => console.log('ok'), (e) => console.log(e.message))`;
@@ -129,7 +143,7 @@ describe('run as', () => {
       cwd: '/',
     });
     expect(r.stdout).toMatch(
-      /--run-as \(DROVER_RUN_AS\): this agent runs as uid \d+ and cannot switch to daemon .* start it as root or with CAP_SETUID and CAP_SETGID/,
+      /--run-as \(DROVER_RUN_AS\): this agent runs as uid \d+ and cannot switch to daemon .*; run the agent as root \(it drops every privilege/,
     );
   });
 });

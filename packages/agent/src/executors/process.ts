@@ -50,11 +50,13 @@ export function offerProcessOptions(offer: RunOffer, fallback: ProcessExecutorOp
 }
 
 /**
- * The environment of an attempt: the agent's, then the job's literal values, then its secrets
- * (resolved by the dispatcher; references left in the env are skipped), then Drover's own variables.
+ * The environment of an attempt: the agent's without its own `DROVER_*` settings (join token,
+ * NATS credentials…), then the job's literal values, then its secrets (resolved by the
+ * dispatcher; references left in the env are skipped), then Drover's own variables.
  */
 export function attemptEnv(offer: RunOffer, jobEnv: Record<string, EnvValue> | undefined, runAs?: RunAsUser): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('DROVER_')) env[name] = value;
   if (runAs) Object.assign(env, { HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user });
   for (const [name, value] of Object.entries(jobEnv ?? {})) if (typeof value === 'string') env[name] = value;
   Object.assign(env, offer.secretEnv);
