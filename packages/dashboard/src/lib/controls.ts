@@ -12,6 +12,7 @@ export interface Control {
 
 // C0 controls but tab and newline, DEL, C1 controls; bidi embeddings, overrides, isolates and
 // marks; zero-width characters; the line and paragraph separators; the byte-order mark.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 const NAMES: Record<string, string> = {
