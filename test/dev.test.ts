@@ -44,7 +44,7 @@ describe('drover dev with a data directory', () => {
 
   it('prints what it started and how to use it', () => {
     const text = first.dev.lines.map((l) => l.text).join('\n');
-    expect(text).toMatch(/agent\s+\S+ \(local, shell allowed\)/);
+    expect(text).toMatch(/agent\s+\S+ \(local, shell and http allowed\)/);
     expect(text).toMatch(/database\s+embedded PostgreSQL/);
     expect(text).toMatch(/examples\s+created example-cron, example-manual/);
     expect(text).toContain('Ctrl-C stops it.');
