@@ -240,3 +240,50 @@ describe('secrets', () => {
     await right.stop();
   });
 });
+
+describe('secrets and namespaces, with API tokens', () => {
+  it('a token sets, lists and uses secrets of its own namespaces only; viewers list but cannot set', async () => {
+    const authEnv = await createTestEnv();
+    try {
+      const c = await startCoordinator(authEnv, { auth: true, env: { DROVER_SECRETS_KEY: KEY } });
+      const admin = api(c.url, { token: c.token });
+      const tokenFor = async (role: string, namespaces: string[]) => {
+        const res = await admin.post<{ token: string }>('/v1/tokens', { role, namespaces });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return api(c.url, { token: res.body.token });
+      };
+      const teamA = await tokenFor('operator', ['team-a']);
+      const viewer = await tokenFor('viewer', ['team-a']);
+      expect((await teamA.request('PUT', '/v1/secrets/db-password', { value: SECRET, namespace: 'team-a' })).status).toBe(201);
+      expect((await admin.request('PUT', '/v1/secrets/db-password', { value: OTHER_SECRET })).status).toBe(201);
+      const elsewhere = await teamA.request<Problem>('PUT', '/v1/secrets/x', { value: 'v' });
+      expect(elsewhere.status).toBe(403);
+      expect(elsewhere.body.detail).toMatch(/may not touch namespace "default"/);
+      expect((await teamA.del('/v1/secrets/db-password')).status).toBe(403);
+      expect((await viewer.request('PUT', '/v1/secrets/y', { value: 'v', namespace: 'team-a' })).status).toBe(403);
+      const listed = await viewer.get<{ items: Array<{ name: string; namespace: string }> }>('/v1/secrets');
+      expect(listed.body.items.map((i) => `${i.namespace}/${i.name}`)).toEqual(['team-a/db-password']);
+      const all = await admin.get<{ items: Array<{ name: string; namespace: string }> }>('/v1/secrets');
+      expect(all.body.items.map((i) => `${i.namespace}/${i.name}`)).toEqual(['default/db-password', 'team-a/db-password']);
+      // A job sees the secrets of its own namespace only.
+      const job = { name: 'j', executor: { type: 'exec', command: ['true'], env: { P: { secret: 'db-password' } } } };
+      expect((await teamA.post('/v1/jobs', { ...job, namespace: 'team-a' })).status).toBe(201);
+      expect((await admin.request('DELETE', '/v1/secrets/db-password?namespace=team-a')).status).toBe(204);
+      const missing = await admin.post<Problem>('/v1/jobs', { ...job, name: 'k', namespace: 'team-a' });
+      expect(missing.body.errors).toEqual([
+        {
+          field: 'executor.env.P',
+          message: 'no secret "db-password" in namespace "team-a"; set it first with PUT /v1/secrets/db-password',
+        },
+      ]);
+      // Nothing of either value in the audit log.
+      const audit = await admin.get('/v1/audit?limit=1000');
+      expect(audit.status).toBe(200);
+      expect(JSON.stringify(audit.body)).not.toContain(SECRET);
+      expect(JSON.stringify(audit.body)).not.toContain(OTHER_SECRET);
+      expect(JSON.stringify(audit.body)).toContain('/v1/secrets/:name');
+    } finally {
+      await authEnv.cleanup();
+    }
+  });
+});
