@@ -204,10 +204,8 @@ it('shows the runs list, the dead letters and the scheduler statistics', async (
   await page.fill('input[name="job"]', 'always-fails');
   await page.press('input[name="job"]', 'Enter');
   await page.waitForURL(/job=always-fails/);
-  await page.evaluate(() => {
-    history.pushState(null, '', '/ui/runs?job=every-second');
-    dispatchEvent(new PopStateEvent('popstate'));
-  });
+  // What a link to this page does: a new history entry, then the router's popstate listener.
+  await page.evaluate("history.pushState(null, '', '/ui/runs?job=every-second'); dispatchEvent(new PopStateEvent('popstate'))");
   await waitFor(async () => ((await page.inputValue('input[name="job"]')) === 'every-second' ? true : undefined), {
     description: 'the job filter to show the job of the new URL',
   });
