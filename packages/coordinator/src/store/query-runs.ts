@@ -54,7 +54,13 @@ export async function listRuns(
   let base = db.selectFrom('runs');
   if (filter.namespaces !== undefined && filter.namespaces !== 'all') {
     if (filter.namespaces.length === 0) return { runs: [], total: 0 };
-    // A semi-join on the jobs table instead of a namespace column on runs: see migrations/0010.
+    // A semi-join on the jobs table instead of a namespace column on runs (migrations/0010), so
+    // inserting runs and applying reports stay as they were. Measured with 1,000,000 runs of 500
+    // jobs in 10 namespaces: a page of 100 of one namespace's runs 3.3 ms (admin, unfiltered:
+    // 2.2 ms; plus state=failed: 5.1 ms) — a backward scan of runs_pkey with a memoized jobs
+    // look-up. The total's count is the slow part either way (≈ 100 ms, as unfiltered). A
+    // namespace holding a tiny share of the runs walks further; a denormalised column with an
+    // index (namespace, id) is the next step if that shows.
     const ns = [...filter.namespaces];
     base = base.where('job_id', 'in', (eb) => eb.selectFrom('jobs').select('jobs.id').where('jobs.namespace', 'in', ns));
   }
