@@ -148,6 +148,27 @@ describe('a token of namespace A', () => {
   });
 });
 
+describe('alerts and scheduler statistics', () => {
+  it("name another namespace's jobs to no one but that namespace and admins", async () => {
+    const stuck = (
+      await teamB.post<Job>('/v1/jobs', {
+        name: 'stuck',
+        namespace: 'team-b',
+        executor: { type: 'noop' },
+        constraints: [{ attribute: 'label.region', operator: '=', value: 'nowhere' }],
+      })
+    ).body;
+    await teamB.post(`/v1/jobs/${stuck.id}/runs`);
+    type Alerts = { unplaceable: Array<{ jobId: string }> };
+    await waitFor(async () => ((await admin.get<Alerts>('/v1/alerts')).body.unplaceable.some((u) => u.jobId === stuck.id) ? true : undefined), {
+      description: "the admin's alerts to name the unplaceable job",
+    });
+    expect((await teamB.get<Alerts>('/v1/alerts')).body.unplaceable.map((u) => u.jobId)).toContain(stuck.id);
+    expect((await teamA.get<Alerts>('/v1/alerts')).body.unplaceable).toEqual([]);
+    expect((await teamA.get('/v1/scheduler/stats')).status).toBe(200);
+  });
+});
+
 describe('agents and the fleet', () => {
   it('are cluster-wide: readable by any read role', async () => {
     const viewer = await tokenFor('viewer', ['team-a']);

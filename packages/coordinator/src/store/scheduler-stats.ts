@@ -33,16 +33,24 @@ const summary = (row: { p50: number | null; p90: number | null; p99: number | nu
   maxMs: row.max === null ? null : Number(Number(row.max).toFixed(1)),
 });
 
-/** Statistics of fires due in [since, until), optionally for one job, in buckets of `bucket`. */
+/**
+ * Statistics of fires due in [since, until), optionally for one job, in buckets of `bucket`;
+ * only of jobs in `namespaces` unless it is 'all'.
+ */
 export async function schedulerStats(
   db: Db,
   since: number,
   until: number,
   bucket: 'minute' | 'hour' | 'day',
   jobId?: string,
+  namespaces: readonly string[] | 'all' = 'all',
 ): Promise<SchedulerStats> {
   const job = jobId ?? null;
-  const range = sql`fire_at >= to_timestamp(${since} / 1000.0) AND fire_at < to_timestamp(${until} / 1000.0) AND (${job}::text IS NULL OR job_id = ${job})`;
+  const scoped =
+    namespaces === 'all'
+      ? sql`TRUE`
+      : sql`job_id IN (SELECT id FROM jobs WHERE namespace = ANY(${[...namespaces]}::text[]))`;
+  const range = sql`fire_at >= to_timestamp(${since} / 1000.0) AND fire_at < to_timestamp(${until} / 1000.0) AND (${job}::text IS NULL OR job_id = ${job}) AND ${scoped}`;
   const lateness = (col: string) => sql.raw(`EXTRACT(EPOCH FROM ${col} - fire_at) * 1000`);
   const totals = await sql<{ fires: number; late: number; skipped: number; waiting: number }>`
     SELECT count(*)::int AS fires,

@@ -62,7 +62,21 @@ export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       const { since } = req.query as { since?: string };
       const back = since === undefined ? 3_600_000 : parseDuration(since);
       if (back === undefined) throw badRequest([{ field: 'since', message: `"${since}" is not a duration; use e.g. "15m", "1h"` }]);
-      return fleetAlerts(ctx.db, ctx.now() - back);
+      const alerts = await fleetAlerts(ctx.db, ctx.now() - back);
+      const scope = req.principal.namespaces;
+      if (scope === 'all') return alerts;
+      // Agents are cluster-wide; the runs and jobs named here are shown to their namespaces only.
+      const jobIds = [...new Set([...alerts.runsLost.recent.map((r) => r.jobId), ...alerts.unplaceable.map((u) => u.jobId)])];
+      const visible = new Set(
+        jobIds.length === 0 || scope.length === 0
+          ? []
+          : (await ctx.db.selectFrom('jobs').select('id').where('id', 'in', jobIds).where('namespace', 'in', [...scope]).execute()).map((r) => r.id),
+      );
+      return {
+        ...alerts,
+        runsLost: { ...alerts.runsLost, recent: alerts.runsLost.recent.filter((r) => visible.has(r.jobId)) },
+        unplaceable: alerts.unplaceable.filter((u) => visible.has(u.jobId)),
+      };
     },
   );
 }

@@ -174,7 +174,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
         if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
         jobId = job.id;
       }
-      return schedulerStats(ctx.db, since, until, q.bucket ?? 'minute', jobId);
+      return schedulerStats(ctx.db, since, until, q.bucket ?? 'minute', jobId, req.principal.namespaces);
     },
   );
 }
