@@ -36,7 +36,11 @@ async function run(auth) {
     const url = await cluster.coordinator(token ? ['--bootstrap-token', token, '--rate-limit', '0'] : []);
     const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
     // A paused schedule-less noop job: triggered runs queue (no agent), nothing executes.
-    const res = await fetch(`${url}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ name: 'auth-bench', executor: { type: 'noop' } }) });
+    const res = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'auth-bench', executor: { type: 'noop' } }),
+    });
     const job = await res.json();
     progress(`${auth ? 'tokens' : 'insecure'}: ${N} reads and ${N} triggers`);
     return await measure(url, token, job.id);

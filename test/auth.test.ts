@@ -176,11 +176,29 @@ describe('drover tokens', () => {
   const cli = async (args: string[], token = coordinator.token ?? '') => {
     const proc = spawnDrover(env, args, { env: { DROVER_ADDR: coordinator.url, DROVER_TOKEN: token } });
     const status = await proc.exited;
-    return { code: status.code, out: proc.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n'), all: proc.tail(20) };
+    return {
+      code: status.code,
+      out: proc.lines
+        .filter((l) => l.stream === 'stdout')
+        .map((l) => l.text)
+        .join('\n'),
+      all: proc.tail(20),
+    };
   };
 
   it('creates a token (printed once), lists it without its secret, and revokes it', async () => {
-    const created = await cli(['tokens', 'create', '--role', 'operator', '--namespace', 'team-cli', '--name', 'cli-made', '--expires', '30d']);
+    const created = await cli([
+      'tokens',
+      'create',
+      '--role',
+      'operator',
+      '--namespace',
+      'team-cli',
+      '--name',
+      'cli-made',
+      '--expires',
+      '30d',
+    ]);
     expect(created.code, created.all).toBe(0);
     const token = created.out.split('\n')[0] ?? '';
     expect(token).toMatch(/^drv_/);
@@ -207,7 +225,11 @@ describe('the audit log', () => {
   it('holds every mutation before its response returns: actor, role, namespace, route, target, outcome', async () => {
     const op = await createToken({ role: 'operator', namespaces: ['team-audit'] });
     const client = api(coordinator.url, { token: op.token });
-    const created = await client.post<{ id: string }>('/v1/jobs', { ...job('audited'), namespace: 'team-audit', executor: { type: 'noop' } });
+    const created = await client.post<{ id: string }>('/v1/jobs', {
+      ...job('audited'),
+      namespace: 'team-audit',
+      executor: { type: 'noop' },
+    });
     expect(created.status).toBe(201);
     // Read straight after the response: the entry was written before it was sent.
     const [entry] = (await db.query('SELECT * FROM audit_log WHERE actor = $1 ORDER BY id DESC LIMIT 1', [`token:${op.id}`])).rows as Array<
@@ -220,7 +242,8 @@ describe('the audit log', () => {
 
     const refused = await client.del<Problem>('/v1/jobs/no-such-job');
     expect(refused.status).toBe(404);
-    const [miss] = (await db.query('SELECT * FROM audit_log WHERE actor = $1 ORDER BY id DESC LIMIT 1', [`token:${op.id}`])).rows as AuditRecord[];
+    const [miss] = (await db.query('SELECT * FROM audit_log WHERE actor = $1 ORDER BY id DESC LIMIT 1', [`token:${op.id}`]))
+      .rows as AuditRecord[];
     expect(miss).toMatchObject({ action: 'DELETE /v1/jobs/:id', target: 'id=no-such-job', outcome: 'rejected', status: 404 });
 
     const listed = await audit(`actor=token:${op.id}&limit=1`);

@@ -90,7 +90,8 @@ it('runs every Drover service command as written: migrate, the coordinator and b
   });
   const listening = await coordinator.waitForLog('api listening');
   const client = api(String(listening.url).replace(/\/$/, ''), { token });
-  for (const [name, s] of agents) spawnDrover(env, s.command ?? [], { name, env: { DROVER_JOIN_TOKEN: setting(name, 'DROVER_JOIN_TOKEN') } });
+  for (const [name, s] of agents)
+    spawnDrover(env, s.command ?? [], { name, env: { DROVER_JOIN_TOKEN: setting(name, 'DROVER_JOIN_TOKEN') } });
   const fleet = await waitFor(
     async () => {
       const items = (await client.get<{ items: Array<{ name: string; labels: Record<string, string> }> }>('/v1/agents')).body.items;

@@ -142,7 +142,11 @@ describe('a token of namespace A', () => {
   });
 
   it('refuses a namespace name outside the charset', async () => {
-    const res = await admin.post<{ errors: Array<{ field: string }> }>('/v1/jobs', { name: 'x', namespace: 'Team B', executor: { type: 'noop' } });
+    const res = await admin.post<{ errors: Array<{ field: string }> }>('/v1/jobs', {
+      name: 'x',
+      namespace: 'Team B',
+      executor: { type: 'noop' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors.map((e) => e.field)).toContain('namespace');
   });
@@ -160,9 +164,12 @@ describe('alerts and scheduler statistics', () => {
     ).body;
     await teamB.post(`/v1/jobs/${stuck.id}/runs`);
     type Alerts = { unplaceable: Array<{ jobId: string }> };
-    await waitFor(async () => ((await admin.get<Alerts>('/v1/alerts')).body.unplaceable.some((u) => u.jobId === stuck.id) ? true : undefined), {
-      description: "the admin's alerts to name the unplaceable job",
-    });
+    await waitFor(
+      async () => ((await admin.get<Alerts>('/v1/alerts')).body.unplaceable.some((u) => u.jobId === stuck.id) ? true : undefined),
+      {
+        description: "the admin's alerts to name the unplaceable job",
+      },
+    );
     expect((await teamB.get<Alerts>('/v1/alerts')).body.unplaceable.map((u) => u.jobId)).toContain(stuck.id);
     expect((await teamA.get<Alerts>('/v1/alerts')).body.unplaceable).toEqual([]);
     expect((await teamA.get('/v1/scheduler/stats')).status).toBe(200);

@@ -250,7 +250,11 @@ export async function startCoordinator(
   const { auth, ...spawnOptions } = options;
   const token = auth ? bootstrapTokenOf(env) : undefined;
   const args = ['coordinator', '--api-addr', '127.0.0.1:0', ...(auth ? [] : ['--insecure']), ...(extraArgs as readonly string[])];
-  const proc = spawnDrover(env, args, token ? { ...spawnOptions, env: { DROVER_BOOTSTRAP_TOKEN: token, ...spawnOptions.env } } : spawnOptions);
+  const proc = spawnDrover(
+    env,
+    args,
+    token ? { ...spawnOptions, env: { DROVER_BOOTSTRAP_TOKEN: token, ...spawnOptions.env } } : spawnOptions,
+  );
   const record = await proc.waitForLog('api listening');
   if (typeof record.url !== 'string')
     throw new Error(`coordinator logged 'api listening' without a url field; last lines:\n${proc.tail()}`);

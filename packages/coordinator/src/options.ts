@@ -124,7 +124,8 @@ export const coordinatorSettings = {
       'An admin API token created at start-up when it does not exist yet (idempotent), so a new cluster has someone who can act; e.g. `$(openssl rand -hex 32)`. Prefer the environment variable to the flag (process lists show flags).',
     parse: (raw: string | string[]) => {
       const v = parse.string(raw);
-      if (v.length < 16 || /\s/.test(v)) throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
+      if (v.length < 16 || /\s/.test(v))
+        throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
       return v;
     },
   },
@@ -135,7 +136,8 @@ export const coordinatorSettings = {
       'An agent join token (role `agent`, any namespace) created at start-up when it does not exist yet, so agents started together with the cluster (docker compose) can join with the same value as `DROVER_JOIN_TOKEN`.',
     parse: (raw: string | string[]) => {
       const v = parse.string(raw);
-      if (v.length < 16 || /\s/.test(v)) throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
+      if (v.length < 16 || /\s/.test(v))
+        throw new Error('must be at least 16 characters without spaces; make one with "openssl rand -hex 32"');
       return v;
     },
   },

@@ -145,7 +145,9 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   process.stdout.write(`starting Drover (${flags.ephemeral ? 'ephemeral' : `state in ${dataDir}`})…\n`);
   // Dev mode is the user's own machine: the API is open (callers act as `dev`), unlike `drover coordinator`.
-  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat), { auth: 'dev' });
+  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat), {
+    auth: 'dev',
+  });
   const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel, flags.logFormat));
   await agent.registered;
   // Examples go into a new database only: once created (or deleted by the user) they stay as the user left them.

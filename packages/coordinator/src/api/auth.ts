@@ -44,7 +44,12 @@ declare module 'fastify' {
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Nobody in particular: what public routes see. It holds no namespace. */
-const ANONYMOUS: Principal = Object.freeze({ actor: 'anonymous', role: 'viewer', namespaces: Object.freeze([]) as readonly string[], tokenId: null });
+const ANONYMOUS: Principal = Object.freeze({
+  actor: 'anonymous',
+  role: 'viewer',
+  namespaces: Object.freeze([]) as readonly string[],
+  tokenId: null,
+});
 
 function principalOf(token: TokenRecord): Principal {
   return {
@@ -84,7 +89,9 @@ export class TokenResolver {
     // `last used` is kept to the minute: never a write per request.
     if (now - (this.touched.get(token.id) ?? 0) > 60_000) {
       this.touched.set(token.id, now);
-      void touchToken(this.ctx.db, token.id, new Date(now)).catch((err) => this.ctx.log.warn({ err, tokenId: token.id }, 'could not record a token use'));
+      void touchToken(this.ctx.db, token.id, new Date(now)).catch((err) =>
+        this.ctx.log.warn({ err, tokenId: token.id }, 'could not record a token use'),
+      );
     }
     return token;
   }
@@ -133,7 +140,10 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
     const missing = routes.filter((r) => !ACCESS_LEVELS.includes(r.config?.access as Access));
     if (missing.length > 0) {
       const names = [...new Set(missing.map((r) => `${String(r.method)} ${r.url}`))].join(', ');
-      throw new DroverError('ROUTE_ACCESS_UNDECLARED', `routes without config.access: ${names}; declare one of ${ACCESS_LEVELS.join(', ')} (see api/access.ts)`);
+      throw new DroverError(
+        'ROUTE_ACCESS_UNDECLARED',
+        `routes without config.access: ${names}; declare one of ${ACCESS_LEVELS.join(', ')} (see api/access.ts)`,
+      );
     }
   });
 
@@ -158,7 +168,10 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
       req.audit.recorded = true;
       reply.header('www-authenticate', header === undefined ? 'Bearer realm="drover"' : 'Bearer realm="drover", error="invalid_token"');
       // The token itself is never recorded: only why it was refused.
-      await recordAudit(ctx.db, auditEntryOf(req, 401, { action: 'auth.failed', target: `${req.method} ${req.routeOptions.url}`, detail: { reason } }));
+      await recordAudit(
+        ctx.db,
+        auditEntryOf(req, 401, { action: 'auth.failed', target: `${req.method} ${req.routeOptions.url}`, detail: { reason } }),
+      );
       throw new HttpProblem(401, 'Unauthorized', detail);
     };
     if (!m?.[1])
@@ -167,7 +180,11 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
         'this endpoint needs an API token: send "Authorization: Bearer <token>" (drover reads it from DROVER_TOKEN); an admin creates tokens with "drover tokens create"',
       );
     const token = await resolver.resolve(m[1]);
-    if (!token) return refuse('unknown, revoked or expired token', 'the token is unknown, revoked or expired; ask an admin for a new one ("drover tokens create")');
+    if (!token)
+      return refuse(
+        'unknown, revoked or expired token',
+        'the token is unknown, revoked or expired; ask an admin for a new one ("drover tokens create")',
+      );
     req.principal = principalOf(token);
     if (!grants(token.role, access)) {
       req.audit.recorded = true;

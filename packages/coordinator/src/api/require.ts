@@ -44,7 +44,13 @@ export async function requireJob(db: Db, idOrName: string, req?: FastifyRequest)
 export const runNamespace = (db: Db, run: Run): Promise<string | undefined> => jobNamespace(db, run.jobId);
 
 /** The run with this id if the request may see it, or a 404; notes its namespace for the audit log. */
-export async function requireRun(db: Db, id: string, req: FastifyRequest, what = 'run', hint = 'list runs with GET /v1/runs'): Promise<Run> {
+export async function requireRun(
+  db: Db,
+  id: string,
+  req: FastifyRequest,
+  what = 'run',
+  hint = 'list runs with GET /v1/runs',
+): Promise<Run> {
   const run = await getRun(db, id);
   if (!run) throw notFound(what, id, hint);
   // Admins skip the look-up on reads; mutations look it up for their audit record.

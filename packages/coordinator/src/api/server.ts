@@ -84,7 +84,10 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
       if (!schema || schema.hide || !access) return { schema, url };
-      return { schema: { ...schema, 'x-drover-access': access, security: access === 'public' ? [] : [{ bearer: [] }] } as typeof schema, url };
+      return {
+        schema: { ...schema, 'x-drover-access': access, security: access === 'public' ? [] : [{ bearer: [] }] } as typeof schema,
+        url,
+      };
     },
     openapi: {
       openapi: '3.1.0',

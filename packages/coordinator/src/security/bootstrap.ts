@@ -14,7 +14,13 @@ export const isLoopback = (host: string): boolean => host === 'localhost' || hos
  * first (several coordinators may start together: the unique hash settles the race). A
  * bootstrap token an admin revoked stays revoked. The string itself is never logged.
  */
-export async function ensureBootstrapToken(db: Db, secret: string, now: Date, log: Logger, kind: 'admin' | 'join' = 'admin'): Promise<void> {
+export async function ensureBootstrapToken(
+  db: Db,
+  secret: string,
+  now: Date,
+  log: Logger,
+  kind: 'admin' | 'join' = 'admin',
+): Promise<void> {
   const variable = kind === 'admin' ? 'DROVER_BOOTSTRAP_TOKEN' : 'DROVER_BOOTSTRAP_JOIN_TOKEN';
   if (!(await tokenSecretExists(db, secret))) {
     try {

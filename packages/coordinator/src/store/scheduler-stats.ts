@@ -46,10 +46,7 @@ export async function schedulerStats(
   namespaces: readonly string[] | 'all' = 'all',
 ): Promise<SchedulerStats> {
   const job = jobId ?? null;
-  const scoped =
-    namespaces === 'all'
-      ? sql`TRUE`
-      : sql`job_id IN (SELECT id FROM jobs WHERE namespace = ANY(${[...namespaces]}::text[]))`;
+  const scoped = namespaces === 'all' ? sql`TRUE` : sql`job_id IN (SELECT id FROM jobs WHERE namespace = ANY(${[...namespaces]}::text[]))`;
   const range = sql`fire_at >= to_timestamp(${since} / 1000.0) AND fire_at < to_timestamp(${until} / 1000.0) AND (${job}::text IS NULL OR job_id = ${job}) AND ${scoped}`;
   const lateness = (col: string) => sql.raw(`EXTRACT(EPOCH FROM ${col} - fire_at) * 1000`);
   const totals = await sql<{ fires: number; late: number; skipped: number; waiting: number }>`

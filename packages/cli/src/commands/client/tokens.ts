@@ -8,7 +8,13 @@ import { relativeTime } from '../../output/units.js';
 const ROLES = ['admin', 'operator', 'submitter', 'viewer', 'agent'] as const;
 type Role = (typeof ROLES)[number];
 
-const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 export function registerTokenCommands(program: Command): void {
   const tokens = addClientOptions(program.command('tokens').description('create, list and revoke API tokens (admin)'));
@@ -62,7 +68,10 @@ export function registerTokenCommands(program: Command): void {
               { header: 'NAME', value: (t) => t.name, max: 32 },
               { header: 'ROLE', value: (t) => t.role },
               { header: 'NAMESPACES', value: (t) => (t.namespaces.length > 0 ? t.namespaces.join(',') : '*'), max: 40 },
-              { header: 'STATE', value: (t) => (t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= now ? 'expired' : 'live') },
+              {
+                header: 'STATE',
+                value: (t) => (t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= now ? 'expired' : 'live'),
+              },
               { header: 'EXPIRES', value: (t) => (t.expiresAt ? relativeTime(t.expiresAt, now) : 'never') },
               { header: 'LAST USED', value: (t) => (t.lastUsedAt ? relativeTime(t.lastUsedAt, now) : 'never') },
             ],

@@ -70,7 +70,14 @@ export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       const visible = new Set(
         jobIds.length === 0 || scope.length === 0
           ? []
-          : (await ctx.db.selectFrom('jobs').select('id').where('id', 'in', jobIds).where('namespace', 'in', [...scope]).execute()).map((r) => r.id),
+          : (
+              await ctx.db
+                .selectFrom('jobs')
+                .select('id')
+                .where('id', 'in', jobIds)
+                .where('namespace', 'in', [...scope])
+                .execute()
+            ).map((r) => r.id),
       );
       return {
         ...alerts,

@@ -14,7 +14,9 @@ const AuditRecordSchema = Type.Object(
     actor: Type.String({ description: '`token:<id>`, `agent:<id>`, `anonymous`, `dev` or `system`.' }),
     role: Type.Union([Type.String(), Type.Null()]),
     namespace: Type.Union([Type.String(), Type.Null()]),
-    action: Type.String({ description: '`<METHOD> <route>` for API requests; `auth.failed`, `auth.forbidden`, `token.created`… for security events.' }),
+    action: Type.String({
+      description: '`<METHOD> <route>` for API requests; `auth.failed`, `auth.forbidden`, `token.created`… for security events.',
+    }),
     target: Type.Union([Type.String(), Type.Null()]),
     outcome: Type.Union(OUTCOMES.map((o) => Type.Literal(o))),
     status: Type.Union([Type.Integer(), Type.Null()]),
@@ -47,8 +49,16 @@ export async function auditRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       },
     },
     async (req) => {
-      const q = req.query as { actor?: string; action?: string; outcome?: AuditOutcome; namespace?: string; limit?: number; cursor?: string };
-      if (q.cursor !== undefined && !/^\d+$/.test(q.cursor)) throw badRequest([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
+      const q = req.query as {
+        actor?: string;
+        action?: string;
+        outcome?: AuditOutcome;
+        namespace?: string;
+        limit?: number;
+        cursor?: string;
+      };
+      if (q.cursor !== undefined && !/^\d+$/.test(q.cursor))
+        throw badRequest([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
       const limit = q.limit ?? 100;
       const items = await listAudit(ctx.db, { ...q, before: q.cursor, limit });
       return { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };

@@ -105,7 +105,8 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     // Another namespace's entry is as unknown as a missing one.
     const namespace = entry ? await jobNamespace(ctx.db, entry.jobId) : undefined;
     if (namespace !== undefined) req.audit.namespace = namespace;
-    if (!entry || namespace === undefined || !inNamespace(req.principal, namespace)) throw notFound('dead letter for run', id, 'list them with GET /v1/dead-letters');
+    if (!entry || namespace === undefined || !inNamespace(req.principal, namespace))
+      throw notFound('dead letter for run', id, 'list them with GET /v1/dead-letters');
     if (entry.resolvedAt !== null)
       throw new HttpProblem(409, 'Conflict', `the dead letter of run ${id} was already ${entry.resolution} at ${entry.resolvedAt}`);
     return entry;

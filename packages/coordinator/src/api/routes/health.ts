@@ -16,10 +16,17 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok
 }
 
 export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext, leader: () => boolean): Promise<void> {
-  app.get('/healthz', { config: { access: 'public' }, schema: { summary: 'The coordinator process is alive', tags: ['health'] } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { summary: 'The coordinator process is alive', tags: ['health'] } },
+    async () => ({ status: 'ok' }),
+  );
   app.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { summary: 'PostgreSQL, the queue backend (Redis) and the bus (NATS) answer (503 otherwise)', tags: ['health'] } },
+    {
+      config: { access: 'public' },
+      schema: { summary: 'PostgreSQL, the queue backend (Redis) and the bus (NATS) answer (503 otherwise)', tags: ['health'] },
+    },
     async (_req, reply) => {
       const [postgres, queue] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => ctx.queue.ping())]);
       const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };

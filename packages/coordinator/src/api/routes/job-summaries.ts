@@ -98,7 +98,12 @@ export async function jobSummaryRoutes(app: FastifyInstance, ctx: CoordinatorCon
       const scope = req.principal.namespaces;
       if (scope !== 'all' && ids.length > 0) {
         // Another namespace's job is left out, as an unknown id is.
-        const own = await ctx.db.selectFrom('jobs').select('id').where('id', 'in', ids).where('namespace', 'in', scope.length > 0 ? [...scope] : ['']).execute();
+        const own = await ctx.db
+          .selectFrom('jobs')
+          .select('id')
+          .where('id', 'in', ids)
+          .where('namespace', 'in', scope.length > 0 ? [...scope] : [''])
+          .execute();
         const ok = new Set(own.map((r) => r.id));
         visible = ids.filter((id) => ok.has(id));
       }

@@ -68,7 +68,8 @@ export async function tokenRoutes(app: FastifyInstance, ctx: CoordinatorContext,
       let expiresAt: Date | null = null;
       if (body.expiresIn !== undefined) {
         const ms = parseDuration(body.expiresIn);
-        if (ms === undefined || ms <= 0) throw badRequest([{ field: 'expiresIn', message: `"${body.expiresIn}" is not a duration; use e.g. "30d" or "12h"` }]);
+        if (ms === undefined || ms <= 0)
+          throw badRequest([{ field: 'expiresIn', message: `"${body.expiresIn}" is not a duration; use e.g. "30d" or "12h"` }]);
         expiresAt = new Date(ctx.now() + ms);
       }
       const { token, secret } = await createToken(ctx.db, {
@@ -83,7 +84,10 @@ export async function tokenRoutes(app: FastifyInstance, ctx: CoordinatorContext,
         ctx.db,
         auditEntryOf(req, 201, { action: 'token.created', target: token.id, detail: { role: token.role, namespaces, name: token.name } }),
       );
-      return reply.status(201).header('location', `/v1/tokens/${token.id}`).send({ ...token, token: secret });
+      return reply
+        .status(201)
+        .header('location', `/v1/tokens/${token.id}`)
+        .send({ ...token, token: secret });
     },
   );
 
@@ -123,7 +127,10 @@ export async function tokenRoutes(app: FastifyInstance, ctx: CoordinatorContext,
       if (!(await getToken(ctx.db, id))) throw notFound('token', id, 'list them with GET /v1/tokens');
       const token = await revokeToken(ctx.db, id, new Date(ctx.now()));
       resolver.forget(id);
-      await recordAudit(ctx.db, auditEntryOf(req, 200, { action: 'token.revoked', target: id, detail: { role: token?.role, name: token?.name } }));
+      await recordAudit(
+        ctx.db,
+        auditEntryOf(req, 200, { action: 'token.revoked', target: id, detail: { role: token?.role, name: token?.name } }),
+      );
       return token;
     },
   );
