@@ -294,8 +294,13 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       try {
         const req = registerRequest();
         const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
+        // Once the cluster's key is pinned, only an answer signed with it counts (else: retry).
+        const answer = identity.checkFromCoordinator('registered', nodeId, res);
+        if (answer !== 'ok' && answer !== 'unpinned')
+          throw new Error(`the answer to the registration is not signed with the cluster's key (${answer})`);
+        if (!req.join && identity.joined && answer === 'unpinned' && res?.coordinatorKey) await identity.pinCoordinatorKey(res.coordinatorKey);
         if (req.join) {
-          await identity.markJoined(res?.namespaces);
+          await identity.markJoined(res?.namespaces, res?.coordinatorKey);
           log.info(
             { namespaces: res?.namespaces ?? 'any', note: 'it signs its messages with its own key from now on; the join token is no longer needed' },
             'agent joined',
@@ -403,6 +408,11 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     actions: {
       offer: {
         handler: async (ctx: Context<OfferRequest>) => {
+          const check = identity.checkFromCoordinator('offer', nodeId, ctx.params);
+          if (check !== 'ok' && check !== 'unpinned') {
+            log.warn({ from: ctx.nodeID, check, runs: ctx.params?.offers?.map((o) => o.runId) }, 'refused an offer not signed with the cluster key');
+            throw new Error(`offer refused: not signed with the cluster's key (${check})`);
+          }
           const res: OfferResponse = { ...(await supervisor.offer(ctx.params)), agentId };
           res.auth = identity.sign('offer-reply', agentId, res);
           return res;
@@ -410,6 +420,11 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       },
       stop: {
         handler: (ctx: Context<StopRequest>) => {
+          const check = identity.checkFromCoordinator('stop', nodeId, ctx.params);
+          if (check !== 'ok' && check !== 'unpinned') {
+            log.warn({ from: ctx.nodeID, check, runs: ctx.params?.runs }, 'ignored a stop request not signed with the cluster key');
+            return { ok: false };
+          }
           supervisor.stop(ctx.params);
           return { ok: true };
         },

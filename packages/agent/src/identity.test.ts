@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkSignature, publicKeyFromText } from '@drover/shared';
+import { checkSignature, newAgentKeyPair, privateKeyFromPem, publicKeyFromText, signMessage } from '@drover/shared';
 import { loadIdentity, readJoinToken } from './identity.js';
 
 let dir: string;
@@ -33,17 +33,36 @@ describe('agent identity', () => {
     const id = await loadIdentity(dir);
     const msg = { agentId: 'A', at: 1 };
     expect(checkSignature(publicKeyFromText(id.publicKey), 'heartbeat', 'A', { ...msg, auth: id.sign('heartbeat', 'A', msg) }, Date.now())).toBe('ok');
-    await id.markJoined(['team-a']);
+    await id.markJoined(['team-a'], undefined);
     expect((await loadIdentity(dir)).joined).toBe(true);
   });
 
   it('after discard, makes a new key that has not joined', async () => {
     const id = await loadIdentity(dir);
-    await id.markJoined(undefined);
+    await id.markJoined(undefined, undefined);
     await id.discard();
     const next = await loadIdentity(dir);
     expect(next.publicKey).not.toBe(id.publicKey);
     expect(next.joined).toBe(false);
+  });
+
+  it('pins the cluster key at its join and checks coordinators\' messages against it', async () => {
+    const cluster = newAgentKeyPair();
+    const clusterKey = privateKeyFromPem(cluster.privateKeyPem);
+    const offer = { offers: [] };
+    const signed = (key = clusterKey, node = 'agent-A') => ({ ...offer, auth: signMessage(key, 'offer', node, offer, Date.now()) });
+    const id = await loadIdentity(dir);
+    expect(id.checkFromCoordinator('offer', 'agent-A', signed())).toBe('unpinned');
+    await id.markJoined(undefined, cluster.publicKey);
+    const again = await loadIdentity(dir);
+    expect(again.coordinatorKeyPinned).toBe(true);
+    const good = signed();
+    expect(again.checkFromCoordinator('offer', 'agent-A', good)).toBe('ok');
+    expect(again.checkFromCoordinator('offer', 'agent-A', good)).toBe('replayed');
+    expect(again.checkFromCoordinator('offer', 'agent-A', offer)).toBe('missing');
+    expect(again.checkFromCoordinator('offer', 'agent-A', signed(privateKeyFromPem(newAgentKeyPair().privateKeyPem)))).toBe('bad-signature');
+    // An offer signed for another agent's node cannot be replayed to this one.
+    expect(again.checkFromCoordinator('offer', 'agent-A', signed(clusterKey, 'agent-B'))).toBe('wrong-agent');
   });
 
   it('reads the join token from a file, trimmed', async () => {

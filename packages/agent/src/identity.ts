@@ -3,18 +3,22 @@
 // presenting the public half; from then on it signs every message and needs no token.
 //
 //   <stateDir>/agent-key   PKCS#8 PEM, 0600 — refused at start-up if group or others can read it
-//   <stateDir>/joined      written when a coordinator accepted the join (JSON: when, namespaces)
+//   <stateDir>/joined      written when a coordinator accepted the join (JSON: when, namespaces, and the
+//                          cluster's public key, pinned: offers and stops must be signed with it)
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import {
+  checkSignature,
   DroverError,
   newAgentKeyPair,
+  publicKeyFromText,
   privateKeyFromPem,
   publicKeyText,
   signMessage,
   type MessageAuth,
+  type SignatureCheck,
   type SignedKind,
 } from '@drover/shared';
 
@@ -24,8 +28,16 @@ export interface AgentIdentity {
   /** Whether a coordinator has accepted this key (the join token is no longer needed). */
   joined: boolean;
   sign(kind: SignedKind, agentId: string, message: object): MessageAuth;
-  /** Records that a coordinator accepted the join. */
-  markJoined(namespaces: readonly string[] | undefined): Promise<void>;
+  /**
+   * Checks a coordinator's message for this agent's node against the pinned cluster key:
+   * `unpinned` when none is pinned (not joined, or joined before coordinators signed).
+   */
+  checkFromCoordinator(kind: SignedKind, nodeId: string, message: object): SignatureCheck | 'unpinned' | 'replayed';
+  /** Records that a coordinator accepted the join, pinning the cluster's key it named. */
+  markJoined(namespaces: readonly string[] | undefined, coordinatorKey: string | undefined): Promise<void>;
+  /** Pins the cluster's key of an agent that joined before coordinators signed (trust on first use). */
+  pinCoordinatorKey(coordinatorKey: string): Promise<void>;
+  readonly coordinatorKeyPinned: boolean;
   /** Forgets the key and the join (after a revocation): the next start makes a new key and must join again. */
   discard(): Promise<void>;
 }
@@ -77,24 +89,69 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
     key = privateKeyFromPem(pair.privateKeyPem);
   }
   const publicKey = publicKeyText(createPublicKey(key));
+  const joined = await readJoined(joinedFile);
+  let coordinatorKey: KeyObject | undefined = joined?.coordinatorKey ? publicKeyFromText(joined.coordinatorKey) : undefined;
+  // Coordinator signatures seen within the window, in two generations: an exact replay is refused.
+  let seen = new Set<string>();
+  let seenBefore = new Set<string>();
+  let seenSince = 0;
+  const writeJoined = (namespaces: readonly string[] | null, coordinator: string | undefined) =>
+    writeFile(
+      joinedFile,
+      `${JSON.stringify({ at: new Date().toISOString(), publicKey, namespaces, coordinatorKey: coordinator ?? null })}\n`,
+      { mode: 0o600 },
+    );
   const identity: AgentIdentity = {
     publicKey,
-    joined: await exists(joinedFile),
+    joined: joined !== undefined,
+    get coordinatorKeyPinned() {
+      return coordinatorKey !== undefined;
+    },
     sign: (kind, agentId, message) => signMessage(key, kind, agentId, message, Date.now()),
-    async markJoined(namespaces) {
-      if (identity.joined) return;
-      await writeFile(joinedFile, `${JSON.stringify({ at: new Date().toISOString(), publicKey, namespaces: namespaces ?? null })}\n`, {
-        mode: 0o600,
-      });
+    checkFromCoordinator(kind, nodeId, message) {
+      if (!coordinatorKey) return 'unpinned';
+      const check = checkSignature(coordinatorKey, kind, nodeId, message, Date.now());
+      if (check !== 'ok') return check;
+      const sig = (message as { auth?: MessageAuth }).auth?.sig ?? '';
+      const now = Date.now();
+      if (now - seenSince > 60_000) {
+        seenBefore = seen;
+        seen = new Set();
+        seenSince = now;
+      }
+      if (seen.has(sig) || seenBefore.has(sig)) return 'replayed';
+      seen.add(sig);
+      return 'ok';
+    },
+    async markJoined(namespaces, coordinator) {
+      await writeJoined(namespaces ? [...namespaces] : null, coordinator);
       identity.joined = true;
+      if (coordinator) coordinatorKey = publicKeyFromText(coordinator);
+    },
+    async pinCoordinatorKey(coordinator) {
+      if (coordinatorKey) return;
+      await writeJoined(joined?.namespaces ?? null, coordinator);
+      coordinatorKey = publicKeyFromText(coordinator);
     },
     async discard() {
       identity.joined = false;
+      coordinatorKey = undefined;
       await rm(joinedFile, { force: true });
       await rm(keyFile, { force: true });
     },
   };
   return identity;
+}
+
+/** The `joined` marker, or undefined when the agent has not joined (an unreadable one counts as not joined). */
+async function readJoined(file: string): Promise<{ namespaces: string[] | null; coordinatorKey: string | null } | undefined> {
+  if (!(await exists(file))) return undefined;
+  try {
+    const j = JSON.parse(await readFile(file, 'utf8')) as { namespaces?: string[] | null; coordinatorKey?: string | null };
+    return { namespaces: j.namespaces ?? null, coordinatorKey: j.coordinatorKey ?? null };
+  } catch {
+    return { namespaces: null, coordinatorKey: null };
+  }
 }
 
 /** Reads the join token from the setting or from the file the setting names (trimmed). */

@@ -59,12 +59,7 @@ export interface CoordinatorTuning {
 }
 
 /** Settles how the API authenticates, and refuses a start no one could use safely. */
-async function prepareAuth(
-  opts: CoordinatorOptions,
-  db: Awaited<ReturnType<typeof openDatabase>>,
-  log: Logger,
-  tuning: CoordinatorTuning,
-): Promise<AuthMode> {
+async function prepareAuth(opts: CoordinatorOptions, db: Awaited<ReturnType<typeof openDatabase>>, log: Logger, tuning: CoordinatorTuning): Promise<AuthMode> {
   if (tuning.auth === 'dev') return 'dev';
   if (opts.insecure) {
     // Every start, at warn level: a lab setting must not quietly become production.
@@ -132,6 +127,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       }),
       secretsKey: await checkSecretsKey(db, secretsKeyOf(opts), log),
     };
+    await ctx.identities.loadClusterKey();
     const leadership = new Leadership(ctx);
     metrics.attach({ db, queue, isLeader: () => leadership.isLeader });
     broker.createService(fleetService(ctx));

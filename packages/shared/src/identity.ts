@@ -9,12 +9,18 @@
 // `JSON.stringify(x)` for plain data, which is all these messages hold.
 import { createHash, createPrivateKey, randomBytes, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
-/** What an agent signs a message as: one kind per action or event it sends. */
-export type SignedKind = 'register' | 'heartbeat' | 'report' | 'capacity' | 'offer-reply';
+/**
+ * What a message is signed as: one kind per action or event. Agents sign `register`,
+ * `heartbeat`, `report`, `capacity` and `offer-reply` with their own key, naming themselves;
+ * coordinators sign `offer`, `stop` and `registered` (the answer to a registration) with the
+ * cluster's key, naming the agent's node id as the recipient, so a message for one agent
+ * cannot be replayed to another.
+ */
+export type SignedKind = 'register' | 'heartbeat' | 'report' | 'capacity' | 'offer-reply' | 'offer' | 'stop' | 'registered';
 
 /** The signature a message carries, beside its other fields. */
 export interface MessageAuth {
-  /** Who signs: must equal the message's own `agentId`. */
+  /** Who signs (an agent: the message's own `agentId`), or, for a coordinator's message, the node it is for. */
   agentId: string;
   /** When it was signed (epoch ms, the agent's clock): outside the window, a message is refused. */
   ts: number;

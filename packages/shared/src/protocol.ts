@@ -74,6 +74,10 @@ export interface RegisterResponse {
   heartbeatIntervalMs: number;
   /** Job namespaces this agent is offered runs of; absent when it takes any namespace. */
   namespaces?: string[];
+  /** The cluster's public key (base64url): the agent pins it at its join and checks offers and stops against it. */
+  coordinatorKey?: string;
+  /** Signed with the cluster's key, for the agent's node. */
+  auth?: MessageAuth;
   /** Runs the agent holds that the coordinator no longer assigns to it: stop them. */
   stop: HeldRun[];
 }
@@ -140,6 +144,8 @@ export interface RunOffer {
 
 export interface OfferRequest {
   offers: RunOffer[];
+  /** Signed with the cluster's key, for the agent's node. */
+  auth?: MessageAuth;
 }
 
 export interface OfferResponse {
@@ -154,6 +160,8 @@ export interface OfferResponse {
 export interface StopRequest {
   runs: HeldRun[];
   reason: string;
+  /** Signed with the cluster's key, for the agent's node. */
+  auth?: MessageAuth;
 }
 
 /** Something that happened to an attempt on an agent. Every event quotes the attempt token. */

@@ -37,7 +37,7 @@ export interface DispatcherDeps {
   maxOffersPerMessage?: number;
   offerTimeoutMs?: number;
   /** Checks that an answer to an offer is signed by the agent it was sent to. */
-  identities?: Pick<AgentIdentities, 'verify'>;
+  identities?: Pick<AgentIdentities, 'verify' | 'signFor'>;
   /** Opens the secrets jobs refer to, for their offers; without it such jobs stay queued with the reason. */
   secretsKey?: SecretsKey | undefined;
 }
@@ -265,6 +265,8 @@ export class Dispatcher {
     try {
       if (!nodeID) throw new Error('agent left the fleet');
       const req: OfferRequest = { offers };
+      // Signed for that node with the cluster's key: an agent that pinned it refuses offers without it.
+      req.auth = this.d.identities?.signFor('offer', nodeID, req);
       const res = (await this.d.broker.call(ACTIONS.offer, req, {
         nodeID,
         timeout: this.d.offerTimeoutMs ?? 10_000,

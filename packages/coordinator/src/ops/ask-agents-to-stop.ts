@@ -3,11 +3,18 @@
 import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
 import { ACTIONS, type HeldRun, type StopRequest } from '@drover/shared';
+import type { AgentIdentities } from '../security/agent-identities.js';
 
 /** Sends each agent (by Moleculer node id) the attempts it must stop, with the reason. */
-export function askAgentsToStop(ctx: { broker: ServiceBroker; log: Logger }, byNode: ReadonlyMap<string, HeldRun[]>, reason: string): void {
+export function askAgentsToStop(
+  ctx: { broker: ServiceBroker; log: Logger; identities?: Pick<AgentIdentities, 'signFor'> },
+  byNode: ReadonlyMap<string, HeldRun[]>,
+  reason: string,
+): void {
   for (const [nodeID, runs] of byNode) {
     const req: StopRequest = { runs, reason };
+    // Signed for that node: an agent that pinned the cluster's key ignores stops without it.
+    req.auth = ctx.identities?.signFor('stop', nodeID, req);
     ctx.broker.call(ACTIONS.stop, req, { nodeID, retries: 0 }).catch((err: Error) =>
       ctx.log.warn(
         // Agents join the bus as node `agent-<agentId>`.

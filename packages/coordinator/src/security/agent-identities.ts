@@ -12,11 +12,12 @@
 // agent is refused either way.
 import type { KeyObject } from 'node:crypto';
 import { Errors } from 'moleculer';
-import { checkSignature, publicKeyFromText, type MessageAuth, type SignedKind } from '@drover/shared';
+import { checkSignature, privateKeyFromPem, publicKeyFromText, signMessage, type MessageAuth, type SignedKind } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { recordAudit, type AuditEntry } from '../store/audit.js';
 import { findLiveToken } from '../store/tokens.js';
 import { getAgentIdentity, type AgentIdentityRow } from '../store/agent-identity.js';
+import { loadCoordinatorKey } from '../store/coordinator-key.js';
 import type { Logger } from 'pino';
 
 /** Moleculer broadcast: an agent was revoked; every coordinator drops its cached key. */
@@ -68,8 +69,25 @@ export class AgentIdentities {
   private seen = new Set<string>();
   private seenBefore = new Set<string>();
   private seenSince = 0;
+  private clusterKey: { key: KeyObject; publicKey: string } | undefined;
 
   constructor(private readonly d: IdentityDeps) {}
+
+  /** Reads (or, on a new cluster, creates) the key coordinators sign what they send agents with. */
+  async loadClusterKey(): Promise<void> {
+    const k = await loadCoordinatorKey(this.d.db);
+    this.clusterKey = { key: privateKeyFromPem(k.privateKeyPem), publicKey: k.publicKey };
+  }
+
+  /** The cluster's public key, handed to agents at registration (undefined before loadClusterKey). */
+  get clusterPublicKey(): string | undefined {
+    return this.clusterKey?.publicKey;
+  }
+
+  /** Signs a message to the agent on `nodeId` with the cluster's key (undefined before loadClusterKey). */
+  signFor(kind: SignedKind, nodeId: string, message: object): MessageAuth | undefined {
+    return this.clusterKey && signMessage(this.clusterKey.key, kind, nodeId, message, this.d.now());
+  }
 
   /** Forgets a cached identity (it joined again, or was revoked). */
   invalidate(agentId: string): void {

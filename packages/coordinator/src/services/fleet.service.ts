@@ -66,7 +66,15 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           // A restarted agent holds nothing its previous process ran: those runs are lost now,
           // not when a heartbeat timeout would have said so.
           await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
-          return { agentId: agent.id, heartbeatIntervalMs, stop, ...(admission.namespaces ? { namespaces: admission.namespaces } : {}) };
+          const res: RegisterResponse = {
+            agentId: agent.id,
+            heartbeatIntervalMs,
+            stop,
+            ...(admission.namespaces ? { namespaces: admission.namespaces } : {}),
+            ...(ctx.identities.clusterPublicKey ? { coordinatorKey: ctx.identities.clusterPublicKey } : {}),
+          };
+          res.auth = ctx.identities.signFor('registered', req.nodeId, res);
+          return res;
         },
       },
       heartbeat: {

@@ -228,6 +228,14 @@ export interface SecretsTable {
   updated_at: Generated<Date>;
 }
 
+/** The cluster's signing key (migrations/0013_coordinator_key.sql). */
+export interface CoordinatorKeysTable {
+  id: string;
+  private_key: string;
+  public_key: string;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   jobs: JobsTable;
   agents: AgentsTable;
@@ -242,5 +250,6 @@ export interface Database {
   action_runs: ActionRunsTable;
   audit_log: AuditLogTable;
   api_tokens: ApiTokensTable;
+  coordinator_keys: CoordinatorKeysTable;
   secrets: SecretsTable;
 }
