@@ -75,7 +75,9 @@ it('runs what the coordinators offer, refuses an offer from another node, and ig
       },
     ],
   };
-  await expect(rogue.call(ACTIONS.offer, offer, { nodeID: `agent-${agent.agentId}` })).rejects.toThrow(/not signed with the cluster's key \(missing\)/);
+  await expect(rogue.call(ACTIONS.offer, offer, { nodeID: `agent-${agent.agentId}` })).rejects.toThrow(
+    /not signed with the cluster's key \(missing\)/,
+  );
   await agent.proc.waitForLog('refused an offer not signed with the cluster key');
 
   const stop: StopRequest = { runs: [{ runId, token }], reason: 'rogue' };

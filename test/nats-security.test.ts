@@ -68,10 +68,12 @@ function withToken(c: ApiClient, token: string): ApiClient {
 /** A join token (role agent) written straight into the database, as `drover tokens create --role agent` would. */
 async function createJoinToken(namespaces: string[] = []): Promise<string> {
   const secret = `drv_${randomBytes(32).toString('base64url')}`;
-  await db.query(
-    `INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_by) VALUES ($1, $2, 'agent', $3, $4, 'test')`,
-    [ulid(), `join-${namespaces.join('-') || 'any'}`, namespaces, createHash('sha256').update(secret).digest()],
-  );
+  await db.query(`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_by) VALUES ($1, $2, 'agent', $3, $4, 'test')`, [
+    ulid(),
+    `join-${namespaces.join('-') || 'any'}`,
+    namespaces,
+    createHash('sha256').update(secret).digest(),
+  ]);
   return secret;
 }
 
@@ -147,10 +149,12 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
     const runs = runHelpers(client);
     const jobId = await runs.createJob({ name: 'secured-hello', executor: { type: 'exec', command: ['sh', '-c', 'echo hello; sleep 2'] } });
     const runId = await runs.trigger(jobId);
-    const running = await runs.waitForRun(runId, (r) => r.state === 'running').catch(async (err: unknown) => {
-      console.log(JSON.stringify(await runs.getRun(runId)), coordinator.tail(30), agent.tail(30));
-      throw err;
-    });
+    const running = await runs
+      .waitForRun(runId, (r) => r.state === 'running')
+      .catch(async (err: unknown) => {
+        console.log(JSON.stringify(await runs.getRun(runId)), coordinator.tail(30), agent.tail(30));
+        throw err;
+      });
     expect(running.agentId).toBe(agentA.id);
     const tok = await db.query('SELECT attempt_token FROM runs WHERE id = $1', [runId]);
     runOfA = { id: runId, token: Number(tok.rows[0].attempt_token) };

@@ -46,7 +46,23 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   run('req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=drover-test-ca');
   run('req', ...ec, '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') };
 }
 
@@ -57,7 +73,9 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
  */
 export function agentPermissions(namespace: string, agentNodeId: string, coordinatorNodeIds: readonly string[]) {
   const p = `MOL-${namespace}`;
-  const toCoordinators = coordinatorNodeIds.flatMap((c) => ['REQ', 'RES', 'EVENT', 'DISCOVER', 'INFO', 'PING', 'PONG'].map((k) => `${p}.${k}.${c}`));
+  const toCoordinators = coordinatorNodeIds.flatMap((c) =>
+    ['REQ', 'RES', 'EVENT', 'DISCOVER', 'INFO', 'PING', 'PONG'].map((k) => `${p}.${k}.${c}`),
+  );
   return {
     publish: [...toCoordinators, `${p}.DISCOVER`, `${p}.INFO`, `${p}.HEARTBEAT`, `${p}.DISCONNECT`, `${p}.PING`],
     subscribe: [

@@ -32,7 +32,9 @@ describe('agent identity', () => {
   it('signs so that its public key verifies, and remembers a join', async () => {
     const id = await loadIdentity(dir);
     const msg = { agentId: 'A', at: 1 };
-    expect(checkSignature(publicKeyFromText(id.publicKey), 'heartbeat', 'A', { ...msg, auth: id.sign('heartbeat', 'A', msg) }, Date.now())).toBe('ok');
+    expect(
+      checkSignature(publicKeyFromText(id.publicKey), 'heartbeat', 'A', { ...msg, auth: id.sign('heartbeat', 'A', msg) }, Date.now()),
+    ).toBe('ok');
     await id.markJoined(['team-a'], undefined);
     expect((await loadIdentity(dir)).joined).toBe(true);
   });
@@ -46,7 +48,7 @@ describe('agent identity', () => {
     expect(next.joined).toBe(false);
   });
 
-  it('pins the cluster key at its join and checks coordinators\' messages against it', async () => {
+  it("pins the cluster key at its join and checks coordinators' messages against it", async () => {
     const cluster = newAgentKeyPair();
     const clusterKey = privateKeyFromPem(cluster.privateKeyPem);
     const offer = { offers: [] };
@@ -60,7 +62,9 @@ describe('agent identity', () => {
     expect(again.checkFromCoordinator('offer', 'agent-A', good)).toBe('ok');
     expect(again.checkFromCoordinator('offer', 'agent-A', good)).toBe('replayed');
     expect(again.checkFromCoordinator('offer', 'agent-A', offer)).toBe('missing');
-    expect(again.checkFromCoordinator('offer', 'agent-A', signed(privateKeyFromPem(newAgentKeyPair().privateKeyPem)))).toBe('bad-signature');
+    expect(again.checkFromCoordinator('offer', 'agent-A', signed(privateKeyFromPem(newAgentKeyPair().privateKeyPem)))).toBe(
+      'bad-signature',
+    );
     // An offer signed for another agent's node cannot be replayed to this one.
     expect(again.checkFromCoordinator('offer', 'agent-A', signed(clusterKey, 'agent-B'))).toBe('wrong-agent');
   });

@@ -52,7 +52,7 @@ export const natsSecuritySettings = {
   natsNkeySeed: {
     flag: 'nats-nkey-seed',
     env: 'DROVER_NATS_NKEY_SEED',
-    description: 'File holding this process\'s NATS nkey seed (`SU…`), for servers that list users by nkey.',
+    description: "File holding this process's NATS nkey seed (`SU…`), for servers that list users by nkey.",
     parse: file,
   } satisfies Setting<string | undefined>,
   natsCreds: {
@@ -159,8 +159,7 @@ export interface BusOptions {
 
 /** Creates (but does not start) a Moleculer broker wired as Drover expects. */
 export function createBroker(opts: BusOptions, extra: Partial<BrokerOptions> = {}): ServiceBroker {
-  const transporter =
-    opts.natsUrl === 'memory' ? 'Fake' : { type: 'NATS', options: natsConnectOptions(opts.natsUrl, opts.security) };
+  const transporter = opts.natsUrl === 'memory' ? 'Fake' : { type: 'NATS', options: natsConnectOptions(opts.natsUrl, opts.security) };
   return new ServiceBroker({
     namespace: opts.namespace,
     nodeID: opts.nodeId,

@@ -27,7 +27,11 @@ describe('message signatures', () => {
     ['too old', () => checkSignature(me.pub, 'report', 'A', signed(), T + SIGNATURE_WINDOW_MS + 1), 'expired'],
     ['from the future', () => checkSignature(me.pub, 'report', 'A', signed(), T - SIGNATURE_WINDOW_MS - 1), 'expired'],
     ['no signature', () => checkSignature(me.pub, 'report', 'A', report, T), 'missing'],
-    ['garbage', () => checkSignature(me.pub, 'report', 'A', { ...report, auth: { agentId: 'A', ts: T, nonce: 'x', sig: '!!' } }, T), 'bad-signature'],
+    [
+      'garbage',
+      () => checkSignature(me.pub, 'report', 'A', { ...report, auth: { agentId: 'A', ts: T, nonce: 'x', sig: '!!' } }, T),
+      'bad-signature',
+    ],
   ])('refuses %s', (_what, check, expected) => {
     expect(check()).toBe(expected);
   });

@@ -139,7 +139,12 @@ export class AgentIdentities {
    * Checks a message that speaks for `agentId` before it is acted on; throws a client error
    * (and audits it) when it must be refused. `nodeId` is the Moleculer node it came from.
    */
-  async verify(kind: SignedKind, agentId: string, message: { auth?: MessageAuth | undefined }, nodeId: string | null | undefined): Promise<void> {
+  async verify(
+    kind: SignedKind,
+    agentId: string,
+    message: { auth?: MessageAuth | undefined },
+    nodeId: string | null | undefined,
+  ): Promise<void> {
     const { row, key } = await this.identity(agentId);
     if (row?.revokedAt) {
       await this.audit(
@@ -182,7 +187,13 @@ export class AgentIdentities {
     }
     if (this.d.required() && row) {
       await this.audit(
-        { actor: `node:${nodeId ?? 'unknown'}`, action: 'agent.unauthenticated', target: agentId, outcome: 'rejected', detail: { kind, nodeId } },
+        {
+          actor: `node:${nodeId ?? 'unknown'}`,
+          action: 'agent.unauthenticated',
+          target: agentId,
+          outcome: 'rejected',
+          detail: { kind, nodeId },
+        },
         `unauth:${agentId}:${kind}`,
       );
       throw refusal(
@@ -221,11 +232,7 @@ export class AgentIdentities {
           },
           `unauth:${agentId}:register`,
         );
-        throw refusal(
-          401,
-          'AGENT_IDENTITY_REQUIRED',
-          'this coordinator requires agent identity, and this agent has not joined',
-        );
+        throw refusal(401, 'AGENT_IDENTITY_REQUIRED', 'this coordinator requires agent identity, and this agent has not joined');
       }
       await this.verify('register', agentId, req, nodeId);
       return { namespaces: effectiveNamespaces(row?.joinNamespaces ?? null, req.namespaces) };

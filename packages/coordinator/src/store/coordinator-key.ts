@@ -11,6 +11,10 @@ export async function loadCoordinatorKey(db: Db): Promise<{ privateKeyPem: strin
     .values({ id: 'cluster', private_key: fresh.privateKeyPem, public_key: fresh.publicKey })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
-  const row = await db.selectFrom('coordinator_keys').select(['private_key', 'public_key']).where('id', '=', 'cluster').executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('coordinator_keys')
+    .select(['private_key', 'public_key'])
+    .where('id', '=', 'cluster')
+    .executeTakeFirstOrThrow();
   return { privateKeyPem: row.private_key, publicKey: row.public_key };
 }
