@@ -298,11 +298,15 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         const answer = identity.checkFromCoordinator('registered', nodeId, res);
         if (answer !== 'ok' && answer !== 'unpinned')
           throw new Error(`the answer to the registration is not signed with the cluster's key (${answer})`);
-        if (!req.join && identity.joined && answer === 'unpinned' && res?.coordinatorKey) await identity.pinCoordinatorKey(res.coordinatorKey);
+        if (!req.join && identity.joined && answer === 'unpinned' && res?.coordinatorKey)
+          await identity.pinCoordinatorKey(res.coordinatorKey);
         if (req.join) {
           await identity.markJoined(res?.namespaces, res?.coordinatorKey);
           log.info(
-            { namespaces: res?.namespaces ?? 'any', note: 'it signs its messages with its own key from now on; the join token is no longer needed' },
+            {
+              namespaces: res?.namespaces ?? 'any',
+              note: 'it signs its messages with its own key from now on; the join token is no longer needed',
+            },
             'agent joined',
           );
         }
@@ -410,7 +414,10 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         handler: async (ctx: Context<OfferRequest>) => {
           const check = identity.checkFromCoordinator('offer', nodeId, ctx.params);
           if (check !== 'ok' && check !== 'unpinned') {
-            log.warn({ from: ctx.nodeID, check, runs: ctx.params?.offers?.map((o) => o.runId) }, 'refused an offer not signed with the cluster key');
+            log.warn(
+              { from: ctx.nodeID, check, runs: ctx.params?.offers?.map((o) => o.runId) },
+              'refused an offer not signed with the cluster key',
+            );
             throw new Error(`offer refused: not signed with the cluster's key (${check})`);
           }
           const res: OfferResponse = { ...(await supervisor.offer(ctx.params)), agentId };

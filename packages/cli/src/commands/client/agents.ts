@@ -101,7 +101,9 @@ export function registerAgentCommands(program: Command): void {
 
   agents
     .command('revoke')
-    .description("revoke an agent (admin): its messages are refused, its runs are retried elsewhere; it must join again with a new join token")
+    .description(
+      'revoke an agent (admin): its messages are refused, its runs are retried elsewhere; it must join again with a new join token',
+    )
     .argument('<agent>', 'agent id')
     .action(
       clientAction(async (ctx, id: string) => {
