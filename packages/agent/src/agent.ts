@@ -279,6 +279,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const registerOnce = async (): Promise<void> => {
     let failures = 0;
     let waitingLogged = false;
+    let rejoined = false;
     while (!stopping) {
       if (!canCall(broker, ACTIONS.register)) {
         if (!waitingLogged) {
@@ -295,7 +296,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         const req = registerRequest();
         const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
         // Once the cluster's key is pinned, only an answer signed with it counts (else: retry).
-        const answer = identity.checkFromCoordinator('registered', nodeId, res);
+        // A join establishes trust afresh (the answer names the key to pin); after it, answers must be signed.
+        const answer = req.join ? 'unpinned' : identity.checkFromCoordinator('registered', nodeId, res);
         if (answer !== 'ok' && answer !== 'unpinned')
           throw new Error(`the answer to the registration is not signed with the cluster's key (${answer})`);
         if (!req.join && identity.joined && answer === 'unpinned' && res?.coordinatorKey)
@@ -320,7 +322,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         return;
       } catch (err) {
         if (isRegistrationRefusal(err)) {
-          if (identityRefusal(err) === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
+          const why = identityRefusal(err);
+          // The coordinators no longer know this agent's key (a database restored from before its
+          // join): with a join token at hand, join again once, keeping the key.
+          if ((why === 'AGENT_IDENTITY_REQUIRED' || why === 'AGENT_NOT_JOINED') && joinToken && identity.joined && !rejoined) {
+            rejoined = true;
+            log.warn({ err: errorMessage(err) }, 'the coordinators do not know this agent; joining again with the join token');
+            await identity.forgetJoin();
+            continue;
+          }
+          if (why === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
           throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, { cause: err });
         }
         if (!isNoCoordinator(err)) log.warn({ err: errorMessage(err) }, 'registration failed; will retry');

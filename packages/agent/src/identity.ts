@@ -38,6 +38,8 @@ export interface AgentIdentity {
   /** Pins the cluster's key of an agent that joined before coordinators signed (trust on first use). */
   pinCoordinatorKey(coordinatorKey: string): Promise<void>;
   readonly coordinatorKeyPinned: boolean;
+  /** Forgets the join but keeps the key (the coordinators lost it): the next registration joins again. */
+  forgetJoin(): Promise<void>;
   /** Forgets the key and the join (after a revocation): the next start makes a new key and must join again. */
   discard(): Promise<void>;
 }
@@ -132,6 +134,11 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
       if (coordinatorKey) return;
       await writeJoined(joined?.namespaces ?? null, coordinator);
       coordinatorKey = publicKeyFromText(coordinator);
+    },
+    async forgetJoin() {
+      identity.joined = false;
+      coordinatorKey = undefined;
+      await rm(joinedFile, { force: true });
     },
     async discard() {
       identity.joined = false;
