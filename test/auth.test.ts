@@ -283,6 +283,23 @@ describe('limits', () => {
   }, 60_000);
 });
 
+describe('a flood of bad tokens', () => {
+  it('is answered 429 past 100 failures a minute, with one audit record instead of one each; valid tokens still pass', async () => {
+    const fresh = await startCoordinator(env, { auth: true });
+    const guesser = api(fresh.url, { token: 'drv_guess' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 105; i++) statuses.push((await guesser.get('/v1/jobs')).status);
+    expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(100)).toEqual([429, 429, 429, 429, 429]);
+    const last = await guesser.get<Problem>('/v1/jobs');
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await api(fresh.url, { token: fresh.token }).get('/v1/jobs')).status).toBe(200);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.throttled'");
+    expect(rows[0].n).toBe(1);
+    await fresh.stop();
+  }, 60_000);
+});
+
 describe('start-up', () => {
   it('creates the bootstrap admin token once, however many coordinators start with it', async () => {
     const second = await startCoordinator(env, { auth: true });

@@ -102,6 +102,43 @@ export class TokenResolver {
   }
 }
 
+/**
+ * Failed authentications one address may have per minute. Past that its failures are answered
+ * 429 with one `auth.throttled` audit record a minute instead of an `auth.failed` record each, so
+ * a flood of bad tokens cannot fill the audit log. A valid token from the same address still
+ * works (an office behind one NAT is not locked out). High enough for a script that forgot its
+ * token, or for the test suite's matrix.
+ */
+export const AUTH_FAILURES_PER_MINUTE = 100;
+
+/** Counts failed authentications per address in one-minute windows. */
+class FailureThrottle {
+  private readonly windows = new Map<string, { start: number; failures: number; reported: boolean }>();
+
+  private window(ip: string, now: number) {
+    let w = this.windows.get(ip);
+    if (!w || now - w.start >= 60_000) {
+      if (this.windows.size >= 10_000) this.windows.clear();
+      w = { start: now, failures: 0, reported: false };
+      this.windows.set(ip, w);
+    }
+    return w;
+  }
+
+  /** Seconds until the address may try again, or 0 when it may now; `first` once per window. */
+  check(ip: string, now: number): { wait: number; first: boolean } {
+    const w = this.window(ip, now);
+    if (w.failures < AUTH_FAILURES_PER_MINUTE) return { wait: 0, first: false };
+    const first = !w.reported;
+    w.reported = true;
+    return { wait: Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000)), first };
+  }
+
+  failed(ip: string, now: number): void {
+    this.window(ip, now).failures++;
+  }
+}
+
 /** The audit entry of a request: its actor, `METHOD /route/:pattern`, params as target. */
 export function auditEntryOf(req: FastifyRequest, status: number, extra: Partial<AuditEntry> = {}): AuditEntry {
   const params = (req.params ?? {}) as Record<string, unknown>;
@@ -147,6 +184,7 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
     }
   });
 
+  const throttle = new FailureThrottle();
   const open: Principal = Object.freeze({ actor: mode === 'dev' ? 'dev' : 'anonymous', role: 'admin', namespaces: 'all', tokenId: null });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -166,6 +204,25 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const refuse = async (reason: string, detail: string) => {
       req.audit.recorded = true;
+      const throttled = throttle.check(req.ip, ctx.now());
+      throttle.failed(req.ip, ctx.now());
+      if (throttled.wait > 0) {
+        if (throttled.first)
+          await recordAudit(
+            ctx.db,
+            auditEntryOf(req, 429, {
+              action: 'auth.throttled',
+              target: `${req.method} ${req.routeOptions.url}`,
+              detail: { failuresPerMinute: AUTH_FAILURES_PER_MINUTE },
+            }),
+          );
+        reply.header('retry-after', String(throttled.wait));
+        throw new HttpProblem(
+          429,
+          'Too Many Requests',
+          `more than ${AUTH_FAILURES_PER_MINUTE} requests from ${req.ip} failed authentication this minute; retry in ${throttled.wait} s with a valid token`,
+        );
+      }
       reply.header('www-authenticate', header === undefined ? 'Bearer realm="drover"' : 'Bearer realm="drover", error="invalid_token"');
       // The token itself is never recorded: only why it was refused.
       await recordAudit(
