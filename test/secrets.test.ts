@@ -73,6 +73,27 @@ describe('secrets', () => {
     expect((await client.get('/v1/secrets/api-token')).status).toBe(404);
   });
 
+  it('drover secrets set (from a file, never the command line), ls and rm', async () => {
+    const file = join(scratch, 'cli-value');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, `${OTHER_SECRET}\n`, { mode: 0o600 });
+    const cli = async (...args: string[]) => {
+      const p = spawnDrover(env, [...args, '--addr', coordinator.url], { name: `drover ${args.slice(0, 2).join(' ')}` });
+      const status = await p.exited;
+      return { code: status.code, out: p.lines.map((l) => l.text).join('\n') };
+    };
+    expect(await cli('secrets', 'set', 'from-cli', '--from-file', file)).toEqual({
+      code: 0,
+      out: 'secret from-cli created in namespace default',
+    });
+    const ls = await cli('secrets', 'ls');
+    expect(ls.out).toMatch(/^NAMESPACE\s+NAME\s+UPDATED\s+CREATED\n/);
+    expect(ls.out).toMatch(/\ndefault\s+from-cli\s/);
+    expect(ls.out).not.toContain(OTHER_SECRET);
+    expect(await cli('secrets', 'rm', 'from-cli')).toEqual({ code: 0, out: 'secret from-cli deleted from namespace default' });
+    expect((await cli('secrets', 'rm', 'from-cli')).out).toContain('no secret "from-cli" in namespace "default"');
+  });
+
   it('refuses bad names and bodies, naming the field', async () => {
     const badName = await client.request<Problem>('PUT', '/v1/secrets/..%2Fx', { value: 'v' });
     expect(badName.status).toBe(400);
@@ -229,7 +250,7 @@ describe('secrets', () => {
     });
     expect((await wrong.exited).code).not.toBe(0);
     expect(wrong.tail()).toMatch(
-      /the secrets key \(DROVER_SECRETS_KEY.*\) has id k1:[0-9a-f]{16}, but 2 stored secret\(s\) were encrypted with key k1:[0-9a-f]{16}/,
+      /the secrets key \(DROVER_SECRETS_KEY.*\) has id k1:[0-9a-f]{16}, but \d+ stored secret\(s\) were encrypted with key k1:[0-9a-f]{16}/,
     );
     // The right key from a file works.
     const file = join(scratch, 'key');

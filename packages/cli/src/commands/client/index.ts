@@ -6,9 +6,10 @@ import { registerLogsCommand } from './logs.js';
 import { registerAgentCommands } from './agents.js';
 import { registerFleetCommand } from './fleet.js';
 import { registerTokenCommands } from './tokens.js';
+import { registerSecretCommands } from './secrets.js';
 import { registerCompletionCommand } from './completion.js';
 
-/** Registers jobs, runs, logs, agents, fleet, tokens and completion (completion last: it reads the whole tree when run). */
+/** Registers jobs, runs, logs, agents, fleet, tokens, secrets and completion (completion last: it reads the whole tree when run). */
 export function registerClientCommands(program: Command): void {
   registerJobCommands(program);
   registerRunCommands(program);
@@ -16,5 +17,6 @@ export function registerClientCommands(program: Command): void {
   registerAgentCommands(program);
   registerFleetCommand(program);
   registerTokenCommands(program);
+  registerSecretCommands(program);
   registerCompletionCommand(program);
 }

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { SECRET_NAME_PATTERN } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { DEFAULT_NAMESPACE, inNamespace, type Principal } from '../access.js';
-import { HttpProblem, notFound } from '../problem.js';
+import { HttpProblem } from '../problem.js';
 import { ProblemSchema } from '../schemas.js';
 import { deleteSecret, listSecrets, putSecret } from '../../store/secrets.js';
 import { EVENTS } from '@drover/shared';
@@ -136,7 +136,8 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoordinatorContext
       const { name } = req.params as { name: string };
       const namespace = (req.query as { namespace?: string }).namespace ?? DEFAULT_NAMESPACE;
       checkNamespace(req, namespace);
-      if (!(await deleteSecret(ctx.db, namespace, name))) throw notFound('secret', name, `in namespace "${namespace}"`);
+      if (!(await deleteSecret(ctx.db, namespace, name)))
+        throw new HttpProblem(404, 'Not Found', `no secret "${name}" in namespace "${namespace}"; list them with GET /v1/secrets`);
       return reply.status(204).send();
     },
   );
