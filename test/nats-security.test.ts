@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as connectNats } from 'nats';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -302,6 +303,40 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
       await forger.call(ACTIONS.report, report);
       await expect(forger.call(ACTIONS.report, report)).rejects.toMatchObject({ type: 'AGENT_SIGNATURE_INVALID' });
     });
+  });
+
+  it("an agent's NATS user can neither hear nor send another agent's requests, nor reach JetStream's API", async () => {
+    const nc = await connectNats({
+      servers: nats.url.replace(/^tls:\/\//, ''),
+      user: nodeOf(agentC.id),
+      pass: agentC.password,
+      tls: { caFile: nats.caFile },
+    });
+    const errors: string[] = [];
+    void (async () => {
+      for await (const s of nc.status())
+        if (s.type === 'error' && s.permissionContext) errors.push(`${s.permissionContext.operation} ${s.permissionContext.subject}`);
+    })();
+    const othersRequests = `MOL-${env.namespace}.REQ.${nodeOf(agentA.id)}`;
+    const sub = nc.subscribe(othersRequests);
+    const subscription = (async () => {
+      try {
+        for await (const _ of sub) return 'received a message';
+        return 'closed';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    await expect(nc.request('$JS.API.INFO', '', { timeout: 2000 })).rejects.toThrow();
+    nc.publish(othersRequests, '{}');
+    nc.publish('$JS.API.STREAM.DELETE.ANY', '');
+    expect(await subscription).toMatch(/permissions violation/i);
+    // The server refused both publishes (the first one to another agent's requests).
+    await waitFor(async () => (errors.filter((e) => e.startsWith('publish ')).length >= 2 ? true : undefined), {
+      description: 'both publishes refused',
+    });
+    expect(errors).toEqual(expect.arrayContaining([`publish ${othersRequests}`, 'publish $JS.API.STREAM.DELETE.ANY']));
+    await nc.close();
   });
 
   it('a revoked agent is refused, stops, and its key is gone', async () => {
