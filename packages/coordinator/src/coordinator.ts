@@ -59,7 +59,12 @@ export interface CoordinatorTuning {
 }
 
 /** Settles how the API authenticates, and refuses a start no one could use safely. */
-async function prepareAuth(opts: CoordinatorOptions, db: Awaited<ReturnType<typeof openDatabase>>, log: Logger, tuning: CoordinatorTuning): Promise<AuthMode> {
+async function prepareAuth(
+  opts: CoordinatorOptions,
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  log: Logger,
+  tuning: CoordinatorTuning,
+): Promise<AuthMode> {
   if (tuning.auth === 'dev') return 'dev';
   if (opts.insecure) {
     // Every start, at warn level: a lab setting must not quietly become production.
