@@ -134,6 +134,14 @@ it("summarises the fleet and keeps each agent's heartbeat history", async () => 
   );
   expect(history[0]?.samples).toBeGreaterThan(0);
   expect(history[0]?.memoryUsedBytes).toBeGreaterThan(0);
+  // The declared response schemas keep every field the store returns (fastify drops undeclared ones).
+  const usageFields = ['cpuPercent', 'load1', 'memoryUsedBytes', 'slotsUsed'];
+  expect(Object.keys(history[0] ?? {}).sort()).toEqual(['at', 'samples', ...usageFields].sort());
+  const metrics = (await client.get<{ agentId: string; since: string }>(`/v1/agents/${b.agentId}/metrics?since=10m`)).body;
+  expect(metrics.agentId).toBe(b.agentId);
+  expect(Number.isNaN(Date.parse(metrics.since))).toBe(false);
+  const agent = (await client.get<{ usage: Record<string, number> | null }>(`/v1/agents/${b.agentId}`)).body;
+  expect(Object.keys(agent.usage ?? {}).sort()).toEqual(usageFields);
   const bad = await client.get<Problem>(`/v1/agents/${b.agentId}/metrics?since=last-week`);
   expect(bad.status).toBe(400);
   expect(bad.body.errors?.map((e) => e.field)).toEqual(['since']);

@@ -252,6 +252,17 @@ describe('an every-second job', () => {
     expect(stats.body.fires).toBeGreaterThanOrEqual(runs.length);
     expect(stats.body.skipped).toBe(0);
     expect(stats.body.series.reduce((n, b) => n + b.fires, 0)).toBe(stats.body.fires);
+    expect(Object.keys(stats.body).sort()).toEqual([
+      'dueToQueued',
+      'dueToStarted',
+      'fires',
+      'late',
+      'series',
+      'since',
+      'skipped',
+      'until',
+      'waiting',
+    ]);
     for (const l of [stats.body.dueToQueued, stats.body.dueToStarted]) {
       expect(l.p50Ms).not.toBeNull();
       expect(l.p50Ms!).toBeGreaterThanOrEqual(0);

@@ -1351,9 +1351,8 @@ export interface paths {
                                 cpu: number;
                                 memoryBytes: number;
                             };
-                            usage: {
-                                [key: string]: number;
-                            } | null;
+                            /** @description Its last heartbeat reading; null before the first. */
+                            usage: components["schemas"]["AgentUsage"] | null;
                             /** Format: date-time */
                             registeredAt: string;
                             /** Format: date-time */
@@ -1457,9 +1456,8 @@ export interface paths {
                                 cpu: number;
                                 memoryBytes: number;
                             };
-                            usage: {
-                                [key: string]: number;
-                            } | null;
+                            /** @description Its last heartbeat reading; null before the first. */
+                            usage: components["schemas"]["AgentUsage"] | null;
                             /** Format: date-time */
                             registeredAt: string;
                             /** Format: date-time */
@@ -1592,9 +1590,8 @@ export interface paths {
                                 cpu: number;
                                 memoryBytes: number;
                             };
-                            usage: {
-                                [key: string]: number;
-                            } | null;
+                            /** @description Its last heartbeat reading; null before the first. */
+                            usage: components["schemas"]["AgentUsage"] | null;
                             /** Format: date-time */
                             registeredAt: string;
                             /** Format: date-time */
@@ -1727,9 +1724,8 @@ export interface paths {
                                 cpu: number;
                                 memoryBytes: number;
                             };
-                            usage: {
-                                [key: string]: number;
-                            } | null;
+                            /** @description Its last heartbeat reading; null before the first. */
+                            usage: components["schemas"]["AgentUsage"] | null;
                             /** Format: date-time */
                             registeredAt: string;
                             /** Format: date-time */
@@ -1832,6 +1828,35 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agentId: string;
+                            /** Format: date-time */
+                            since: string;
+                            points: {
+                                /**
+                                 * Format: date-time
+                                 * @description The minute.
+                                 */
+                                at: string;
+                                /** @description Heartbeats averaged into it. */
+                                samples: number;
+                                /** @description CPU busy across all cores, 0-100. */
+                                cpuPercent: number;
+                                /** @description One-minute load average. */
+                                load1: number;
+                                memoryUsedBytes: number;
+                                /** @description Slots held by runs (a per-minute average in the history). */
+                                slotsUsed: number;
+                            }[];
+                        };
+                    };
+                };
                 /** @description Default Response */
                 400: {
                     headers: {
@@ -2009,9 +2034,8 @@ export interface paths {
                                 cpu: number;
                                 memoryBytes: number;
                             };
-                            usage: {
-                                [key: string]: number;
-                            } | null;
+                            /** @description Its last heartbeat reading; null before the first. */
+                            usage: components["schemas"]["AgentUsage"] | null;
                             /** Format: date-time */
                             registeredAt: string;
                             /** Format: date-time */
@@ -2380,7 +2404,61 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            since: string;
+                            /** Format: date-time */
+                            until: string;
+                            fires: number;
+                            /** @description Fires queued more than a second after they were due. */
+                            late: number;
+                            skipped: number;
+                            /** @description Fires whose runs are still pending. */
+                            waiting: number;
+                            /** @description Milliseconds after the fire was due; null without fires. */
+                            dueToQueued: {
+                                p50Ms: number | null;
+                                p90Ms: number | null;
+                                p99Ms: number | null;
+                                maxMs: number | null;
+                            };
+                            /** @description Milliseconds after the fire was due; null without fires. */
+                            dueToStarted: {
+                                p50Ms: number | null;
+                                p90Ms: number | null;
+                                p99Ms: number | null;
+                                maxMs: number | null;
+                            };
+                            /** @description Per-bucket counts, oldest first. */
+                            series: {
+                                /** Format: date-time */
+                                at: string;
+                                fires: number;
+                                late: number;
+                                skipped: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -3877,9 +3955,8 @@ export interface components {
                 cpu: number;
                 memoryBytes: number;
             };
-            usage: {
-                [key: string]: number;
-            } | null;
+            /** @description Its last heartbeat reading; null before the first. */
+            usage: components["schemas"]["AgentUsage"] | null;
             /** Format: date-time */
             registeredAt: string;
             /** Format: date-time */
@@ -3892,6 +3969,15 @@ export interface components {
             revokedAt?: string | null;
         } & {
             [key: string]: unknown;
+        };
+        AgentUsage: {
+            /** @description CPU busy across all cores, 0-100. */
+            cpuPercent: number;
+            /** @description One-minute load average. */
+            load1: number;
+            memoryUsedBytes: number;
+            /** @description Slots held by runs (a per-minute average in the history). */
+            slotsUsed: number;
         };
         ActionRun: {
             id: string;

@@ -119,6 +119,16 @@ export const DeadLetterSchema = Type.Object(
 
 export const CapacitySchema = Type.Object({ slots: Type.Number(), cpu: Type.Number(), memoryBytes: Type.Number() });
 
+/** An agent's last heartbeat reading (shared AgentUsage); also the fields of each history point. */
+const usageFields = {
+  cpuPercent: Type.Number({ description: 'CPU busy across all cores, 0-100.' }),
+  load1: Type.Number({ description: 'One-minute load average.' }),
+  memoryUsedBytes: Type.Number(),
+  slotsUsed: Type.Number({ description: 'Slots held by runs (a per-minute average in the history).' }),
+};
+
+export const AgentUsageSchema = Type.Object(usageFields, { $id: 'AgentUsage' });
+
 export const AgentSchema = Type.Object(
   {
     id: Type.String(),
@@ -132,7 +142,7 @@ export const AgentSchema = Type.Object(
     executors: Type.Array(Type.String()),
     total: CapacitySchema,
     free: CapacitySchema,
-    usage: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+    usage: Type.Union([AgentUsageSchema, Type.Null()], { description: 'Its last heartbeat reading; null before the first.' }),
     registeredAt: Type.String({ format: 'date-time' }),
     lastHeartbeatAt: Type.String({ format: 'date-time' }),
     drainDeadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
@@ -150,6 +160,46 @@ export const AgentSchema = Type.Object(
     ),
   },
   { $id: 'Agent', additionalProperties: true },
+);
+
+/** GET /v1/agents/:id/metrics: per-minute averages of its heartbeats (see store/agents.ts agentMetrics). */
+export const AgentMetricsSchema = Type.Object(
+  {
+    agentId: Type.String(),
+    since: Type.String({ format: 'date-time' }),
+    points: Type.Array(
+      Type.Object({
+        at: Type.String({ format: 'date-time', description: 'The minute.' }),
+        samples: Type.Integer({ description: 'Heartbeats averaged into it.' }),
+        ...usageFields,
+      }),
+    ),
+  },
+  { $id: 'AgentMetrics' },
+);
+
+const LatencySummarySchema = Type.Object(
+  { p50Ms: NullableNumber, p90Ms: NullableNumber, p99Ms: NullableNumber, maxMs: NullableNumber },
+  { description: 'Milliseconds after the fire was due; null without fires.' },
+);
+
+/** GET /v1/scheduler/stats (see store/scheduler-stats.ts). */
+export const SchedulerStatsSchema = Type.Object(
+  {
+    since: Type.String({ format: 'date-time' }),
+    until: Type.String({ format: 'date-time' }),
+    fires: Type.Integer(),
+    late: Type.Integer({ description: 'Fires queued more than a second after they were due.' }),
+    skipped: Type.Integer(),
+    waiting: Type.Integer({ description: 'Fires whose runs are still pending.' }),
+    dueToQueued: LatencySummarySchema,
+    dueToStarted: LatencySummarySchema,
+    series: Type.Array(
+      Type.Object({ at: Type.String({ format: 'date-time' }), fires: Type.Integer(), late: Type.Integer(), skipped: Type.Integer() }),
+      { description: 'Per-bucket counts, oldest first.' },
+    ),
+  },
+  { $id: 'SchedulerStats' },
 );
 
 /** GET /v1/fleet: the fleet at a glance (see store/fleet-summary.ts). */

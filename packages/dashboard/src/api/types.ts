@@ -19,22 +19,9 @@ export type Operation<P extends keyof paths, M extends Method> = paths[P] extend
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
 type Declared<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
 
-/**
- * Bodies the OpenAPI document does not declare yet (their routes have no 200 schema), so the
- * generated types have nothing to offer; written by hand from the coordinator's store. Once a
- * route declares its response, the generated type takes over (see Success) and the entry here
- * should go.
- */
-interface Undeclared {
-  '/v1/agents/{id}/metrics': { points: AgentMetricPoint[] };
-  '/v1/scheduler/stats': SchedulerStats;
-}
-
 /** The JSON body of a successful call. */
 export type Success<P extends keyof paths, M extends Method> = [Declared<Operation<P, M>>] extends [never]
-  ? P extends keyof Undeclared
-    ? Undeclared[P]
-    : unknown
+  ? unknown
   : Declared<Operation<P, M>>;
 
 type ParamsOf<O> = O extends { parameters: infer X } ? X : never;
@@ -64,31 +51,8 @@ export type LogChunk = Success<'/v1/runs/{id}/logs', 'get'>['items'][number];
 export type DeadLetter = Schemas['DeadLetter'];
 export type DeadLetterPage = Success<'/v1/dead-letters', 'get'>;
 
-// Hand-written: GET /v1/agents/{id}/metrics and GET /v1/scheduler/stats declare no response body.
-
+export type AgentMetrics = Success<'/v1/agents/{id}/metrics', 'get'>;
 /** One minute of an agent's heartbeat history. */
-export interface AgentMetricPoint {
-  at: string;
-  cpuPercent: number;
-  memoryUsedBytes: number;
-  slotsUsed: number;
-}
-
-export interface LatencySummary {
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-  maxMs: number | null;
-}
-
-export interface SchedulerStats {
-  since: string;
-  until: string;
-  fires: number;
-  late: number;
-  skipped: number;
-  waiting: number;
-  dueToQueued: LatencySummary;
-  dueToStarted: LatencySummary;
-  series: Array<{ at: string; fires: number; late: number; skipped: number }>;
-}
+export type AgentMetricPoint = AgentMetrics['points'][number];
+export type SchedulerStats = Success<'/v1/scheduler/stats', 'get'>;
+export type LatencySummary = SchedulerStats['dueToQueued'];

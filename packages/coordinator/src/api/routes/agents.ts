@@ -7,7 +7,7 @@ import { listAgentPage } from '../../store/agent-page.js';
 import { fleetSummary } from '../../store/fleet-summary.js';
 import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
-import { AgentSchema, FleetSummarySchema, ProblemSchema } from '../schemas.js';
+import { AgentMetricsSchema, AgentSchema, FleetSummarySchema, ProblemSchema } from '../schemas.js';
 
 // Without a limit the list is the whole fleet, as before pagination existed; bounded all the same.
 const MAX_AGENTS_UNPAGED = 100_000;
@@ -157,7 +157,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
           { since: Type.Optional(Type.String({ description: 'A duration back from now ("1h", the default) or an ISO instant.' })) },
           { additionalProperties: false },
         ),
-        response: { 404: ProblemSchema, 400: ProblemSchema },
+        response: { 200: AgentMetricsSchema, 404: ProblemSchema, 400: ProblemSchema },
       },
     },
     async (req) => {

@@ -17,7 +17,7 @@ import { pauseJob, resumeJob } from '../../ops/schedule-sync.js';
 import { schedulerStats } from '../../store/scheduler-stats.js';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
 import { findJobIn, requireJob } from '../require.js';
-import { JobSchema, ProblemSchema } from '../schemas.js';
+import { JobSchema, ProblemSchema, SchedulerStatsSchema } from '../schemas.js';
 
 const MAX_PREVIEW = 1000;
 
@@ -159,6 +159,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
           },
           { additionalProperties: false },
         ),
+        response: { 200: SchedulerStatsSchema, 400: ProblemSchema },
       },
     },
     async (req) => {

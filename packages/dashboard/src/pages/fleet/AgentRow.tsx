@@ -22,7 +22,7 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
   const slotsUsed = Math.max(0, a.total.slots - a.free.slots);
   const memTotal = typeof a.attributes['memory.bytes'] === 'number' ? a.attributes['memory.bytes'] : a.total.memoryBytes;
   const live = a.state !== 'down' && a.state !== 'gone';
-  // The API types usage as numbers by name; an agent that has not reported one yet lacks it.
+  // null until the agent's first heartbeat.
   const cpuPercent = a.usage?.cpuPercent;
   const memUsed = a.usage?.memoryUsedBytes;
   const act = (action: 'drain' | 'cordon' | 'uncordon') => () => post(`/v1/agents/{id}/${action}`, { path: { id: a.id } });
