@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatFields, formatTable } from './table.js';
+import { formatBytes } from '@drover/shared';
 import { humanBytes, humanDuration, relativeTime } from './units.js';
 
 describe('formatTable', () => {
@@ -65,5 +66,11 @@ describe('times and sizes', () => {
       '256MiB',
       '7.8GiB',
     ]);
+  });
+
+  it('rounds sizes for a table where formatBytes keeps the decimal a job definition needs', () => {
+    const size = 256.3 * 2 ** 20;
+    expect([humanBytes(size), humanBytes(1025), humanBytes(undefined)]).toEqual(['256MiB', '1KiB', '-']);
+    expect([formatBytes(size), formatBytes(1025)]).toEqual(['256.3MiB', '1.0KiB']);
   });
 });

@@ -26,7 +26,14 @@ export function humanDuration(ms: number | null | undefined): string {
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
 
-/** 512B, 1.5KiB, 256MiB, 7.8GiB. */
+/**
+ * 512B, 1.5KiB, 256MiB, 7.8GiB.
+ *
+ * Not @drover/shared's formatBytes on purpose: that one writes sizes for job definitions, so it
+ * keeps a decimal whenever the amount is not whole ("256.3MiB", "1.0KiB" for 1025 bytes) and a
+ * whole number it shows parses back to exactly those bytes. A table column wants two or three
+ * digits at a glance, so this one rounds ("256MiB", "1KiB") and shows "-" for a missing value.
+ */
 export function humanBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '-';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
