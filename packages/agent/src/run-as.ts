@@ -29,8 +29,14 @@ function lookup(db: 'passwd' | 'group', key: string): string[] | undefined {
   }
 }
 
-/** Resolves `--run-as user[:group]` to ids; throws naming the setting when the user is unknown or cannot be switched to. */
-export function resolveRunAs(spec: { user: string; group?: string }): RunAsUser {
+/**
+ * Resolves `--run-as user[:group]` to ids; throws naming the setting when the user is unknown or
+ * cannot be switched to. `self` is the agent's own uid and gid (passed in by tests).
+ */
+export function resolveRunAs(
+  spec: { user: string; group?: string },
+  self: { uid: number; gid: number } = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 },
+): RunAsUser {
   const setting = '--run-as (DROVER_RUN_AS)';
   const pw = lookup('passwd', spec.user);
   if (!pw) throw new LeastPrivilegeError(`${setting}: no user "${spec.user}" on this host; create it (useradd --system) or name another`);
@@ -42,8 +48,7 @@ export function resolveRunAs(spec: { user: string; group?: string }): RunAsUser 
     gid = Number(gr[2]);
   }
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new LeastPrivilegeError(`${setting}: cannot read the ids of "${spec.user}"`);
-  const ownUid = process.getuid?.() ?? -1;
-  const ownGid = process.getgid?.() ?? -1;
+  const { uid: ownUid, gid: ownGid } = self;
   if (uid === 0) throw new LeastPrivilegeError(`${setting}: "${spec.user}" is root; name an unprivileged user`);
   // Only root may switch: setuid from root to an unprivileged user drops every capability, while
   // a non-root agent holding CAP_SETUID would pass it on to its jobs (ambient capabilities
