@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
+  createJoinToken,
   createTestEnv,
   runHelpers,
   startAgent,
@@ -17,11 +18,7 @@ let env: TestEnv;
 let client: ApiClient;
 let runs: ReturnType<typeof runHelpers>;
 
-async function joinToken(namespaces: string[]): Promise<string> {
-  const res = await client.post<{ token: string }>('/v1/tokens', { role: 'agent', namespaces });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.token;
-}
+const joinToken = (namespaces: string[]) => createJoinToken(client, namespaces);
 
 async function agentWith(token: string, extraArgs: string[] = []): Promise<StartedAgent> {
   return startAgent(env, { slots: 4, extraArgs, env: { DROVER_JOIN_TOKEN: token } });

@@ -3,7 +3,7 @@
 // has its join token joins again by itself, keeping its key and pinning the new cluster key.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, runHelpers, startAgent, startCoordinator, type TestEnv } from './support/index.js';
+import { api, createJoinToken, createTestEnv, runHelpers, startAgent, startCoordinator, type TestEnv } from './support/index.js';
 
 let env: TestEnv;
 
@@ -18,9 +18,7 @@ afterAll(async () => {
 it('an agent whose key the coordinators lost joins again with its join token, and runs what they offer', async () => {
   let coordinator = await startCoordinator(env, { auth: true });
   let client = api(coordinator.url, { token: coordinator.token });
-  const created = await client.post<{ token: string }>('/v1/tokens', { role: 'agent' });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const joinEnv = { DROVER_JOIN_TOKEN: created.body.token };
+  const joinEnv = { DROVER_JOIN_TOKEN: await createJoinToken(client) };
   const first = await startAgent(env, { env: joinEnv });
   await first.stop();
   await coordinator.stop();

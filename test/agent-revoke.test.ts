@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
+  createJoinToken,
   createTestEnv,
   runHelpers,
   spawnDrover,
@@ -17,11 +18,7 @@ let env: TestEnv;
 let client: ApiClient;
 let runs: ReturnType<typeof runHelpers>;
 
-async function joinToken(): Promise<string> {
-  const res = await client.post<{ token: string }>('/v1/tokens', { role: 'agent' });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.token;
-}
+const joinToken = () => createJoinToken(client);
 
 beforeAll(async () => {
   env = await createTestEnv();

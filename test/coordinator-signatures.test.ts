@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTIONS, createBroker, type OfferRequest, type StopRequest } from '@drover/shared';
 import {
   api,
+  createJoinToken,
   createTestEnv,
   runHelpers,
   startAgent,
@@ -27,7 +28,7 @@ beforeAll(async () => {
   env = await createTestEnv();
   const coordinator = await startCoordinator(env);
   client = api(coordinator.url);
-  const token = (await client.post<{ token: string }>('/v1/tokens', { role: 'agent' })).body.token;
+  const token = await createJoinToken(client);
   agent = await startAgent(env, { slots: 2, env: { DROVER_JOIN_TOKEN: token } });
   rogue = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'rogue-coordinator', logLevel: 'error' });
   await rogue.start();

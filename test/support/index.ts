@@ -22,3 +22,4 @@ export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, ty
 export { runHelpers, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
 export { finishedEvent } from './events.js';
+export { createJoinToken } from './tokens.js';
