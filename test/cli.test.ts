@@ -242,6 +242,21 @@ describe('drover agents and fleet', () => {
     expect(fleet.stdout).toMatch(/^agents:\s+1 \(1 ready\)$/m);
   });
 
+  it('whoami says the role, the namespaces and how the coordinator authenticates', async () => {
+    const me = await drover(['whoami']);
+    expect(me.code, me.stderr).toBe(0);
+    expect(me.stdout).toMatch(/^role:\s+admin$/m);
+    expect(me.stdout).toMatch(/^namespaces:\s+all$/m);
+    expect(me.stdout).toMatch(/^auth:\s+insecure \(no tokens/m);
+    expect(await droverJson(['whoami'])).toEqual({
+      role: 'admin',
+      namespaces: 'all',
+      actor: 'anonymous',
+      tokenId: null,
+      authMode: 'insecure',
+    });
+  });
+
   it('cordons and uncordons an agent', async () => {
     expect((await drover(['agents', 'cordon', agent.agentId])).stdout).toMatch(/: cordoned$/);
     expect((await drover(['agents', 'uncordon', agent.agentId])).stdout).toMatch(/: ready$/);

@@ -16,5 +16,7 @@ export type Attempt = components['schemas']['Attempt'];
 export type Agent = components['schemas']['Agent'];
 /** An entry of the dead-letter list. */
 export type DeadLetter = components['schemas']['DeadLetter'];
+/** The caller's role, namespaces and actor, and the coordinator's auth mode (GET /v1/whoami). */
+export type Whoami = paths['/v1/whoami']['get']['responses'][200]['content']['application/json'];
 /** The fleet at a glance (GET /v1/fleet). */
 export type FleetSummary = paths['/v1/fleet']['get']['responses'][200]['content']['application/json'];

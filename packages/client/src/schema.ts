@@ -3701,6 +3701,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's role, namespaces and actor, and how the coordinator authenticates */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description admin with --insecure and in drover dev. */
+                            role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                            /** @description The job namespaces it may see and touch. */
+                            namespaces: "all" | string[];
+                            /** @description As the audit log records it: token:<id>, anonymous (--insecure) or dev. */
+                            actor: string;
+                            tokenId: string | null;
+                            /** @description tokens: every call needs one; insecure and dev: none, every caller is admin. */
+                            authMode: "tokens" | "insecure" | "dev";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -22,6 +22,7 @@ import { apiHttps } from '../security/tls.js';
 import { installAuth, type AuthMode } from './auth.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
+import { whoamiRoutes } from './routes/whoami.js';
 import { HttpProblem } from './problem.js';
 
 export const API_VERSION = '0.1.0';
@@ -128,6 +129,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
   await secretRoutes(app, ctx);
   await tokenRoutes(app, ctx, tokens);
   await auditRoutes(app, ctx);
+  await whoamiRoutes(app, auth);
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -8,8 +8,9 @@ import { registerFleetCommand } from './fleet.js';
 import { registerTokenCommands } from './tokens.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerWhoamiCommand } from './whoami.js';
 
-/** Registers jobs, runs, logs, agents, fleet, tokens, secrets and completion (completion last: it reads the whole tree when run). */
+/** Registers jobs, runs, logs, agents, fleet, tokens, secrets, whoami and completion (completion last: it reads the whole tree when run). */
 export function registerClientCommands(program: Command): void {
   registerJobCommands(program);
   registerRunCommands(program);
@@ -18,5 +19,6 @@ export function registerClientCommands(program: Command): void {
   registerFleetCommand(program);
   registerTokenCommands(program);
   registerSecretCommands(program);
+  registerWhoamiCommand(program);
   registerCompletionCommand(program);
 }
