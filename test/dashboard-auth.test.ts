@@ -1,7 +1,7 @@
 // The dashboard against a coordinator that requires API tokens, in a real browser: it asks for
 // a token on the first 401, refuses a wrong one with the coordinator's words, loads every page
-// with a good one (bearer on each call, the live log stream included), shows a 403 beside the
-// button whose action the token's role may not take, and signs out.
+// with a good one (bearer on each call, the live log stream included), shows the token's role
+// and disables the buttons it may not use (saying which role would), and signs out.
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ let env: TestEnv;
 let baseUrl: string;
 let admin: DroverClient;
 let viewerToken: string;
+let operatorToken: string;
 let browser: Browser;
 let page: Page;
 let runId: string;
@@ -27,13 +28,17 @@ beforeAll(async () => {
   baseUrl = coordinator.url;
   admin = createDroverClient({ baseUrl, token: coordinator.token! });
   // A viewer of the default namespace, made as an operator would with `drover tokens create`.
-  const res = await fetch(`${baseUrl}/v1/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${coordinator.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ role: 'viewer', namespaces: ['default'], name: 'dashboard-test' }),
-  });
-  expect(res.status).toBe(201);
-  viewerToken = ((await res.json()) as { token: string }).token;
+  const tokenFor = async (role: string) => {
+    const res = await fetch(`${baseUrl}/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${coordinator.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role, namespaces: ['default'], name: `dashboard-test-${role}` }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { token: string }).token;
+  };
+  viewerToken = await tokenFor('viewer');
+  operatorToken = await tokenFor('operator');
   const job = ok(await admin.POST('/v1/jobs', { body: { name: 'guarded', executor: { type: 'noop' }, schedule: { cron: '0 3 * * *' } } }));
   // No agent: the run stays queued, and its page keeps a log stream open.
   runId = ok(await admin.POST('/v1/jobs/{id}/runs', { params: { path: { id: job.id } }, body: {} })).id;
@@ -66,19 +71,25 @@ it('loads the pages with a good token, kept for the tab only, and follows a log 
 
   await page.goto(`${baseUrl}/ui/jobs`);
   await page.locator('tr[data-job="guarded"]').waitFor();
-  // A viewer may read but not pause: the refusal is shown beside the button, the page stays.
-  await page.locator('tr[data-job="guarded"]').getByRole('button', { name: 'Pause' }).click();
-  const refusal = page.locator('tr[data-job="guarded"] .action-error');
-  await refusal.waitFor();
-  expect(await refusal.textContent()).toContain("Your token's role cannot do this");
+  // A viewer may read but neither pause nor run: the header names the role, and the buttons are
+  // disabled with the role they need in their tooltip.
+  await page.locator('.top .role[data-role="viewer"]').waitFor();
+  const row = page.locator('tr[data-job="guarded"]');
+  const pause = row.getByRole('button', { name: 'Pause' });
+  expect(await pause.isDisabled()).toBe(true);
+  expect(await pause.getAttribute('title')).toBe('Needs the operator role or above; this token is viewer.');
+  const runNow = row.getByRole('button', { name: 'Run now…' });
+  expect(await runNow.isDisabled()).toBe(true);
+  expect(await runNow.getAttribute('title')).toContain('Needs the submitter role');
   expect(ok(await admin.GET('/v1/jobs/{id}', { params: { path: { id: 'guarded' } } })).pausedAt).toBeNull();
-  await page.screenshot({ path: join(SCREENSHOTS, 'jobs-forbidden.png'), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'jobs-viewer.png'), fullPage: true });
 
   // The log stream is a fetch with the bearer token: it connects (EventSource could not).
   await page.goto(`${baseUrl}/ui/runs/${runId}`);
   await page.locator('[data-run-state="queued"]').waitFor();
   await page.locator('[data-log-status="following"]').waitFor();
   expect(await page.locator('.sign-in').count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
 });
 
 it('signs out: the token is forgotten and the sign-in view is back', async () => {
@@ -87,4 +98,26 @@ it('signs out: the token is forgotten and the sign-in view is back', async () =>
   expect(await page.evaluate(() => sessionStorage.getItem('drover.token'))).toBeNull();
   await page.reload();
   await page.locator('.sign-in').waitFor();
+});
+
+it("an operator's token enables the buttons a viewer's disables, and they work", async () => {
+  await page.fill('input[name="token"]', operatorToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.sign-in').waitFor({ state: 'detached' });
+  await page.goto(`${baseUrl}/ui/runs/${runId}`);
+  await page.locator('.top .role[data-role="operator"]').waitFor();
+  expect(await page.getByRole('button', { name: 'Cancel' }).isEnabled()).toBe(true);
+
+  await page.goto(`${baseUrl}/ui/jobs`);
+  const row = page.locator('tr[data-job="guarded"]');
+  await row.waitFor();
+  await page.locator('.top .role[data-role="operator"]').waitFor();
+  expect(await row.getByRole('button', { name: 'Run now…' }).isEnabled()).toBe(true);
+  const pause = row.getByRole('button', { name: 'Pause' });
+  expect(await pause.isEnabled()).toBe(true);
+  expect(await pause.getAttribute('title')).toBeNull();
+  await pause.click();
+  await row.getByRole('button', { name: 'Resume' }).waitFor();
+  expect(ok(await admin.GET('/v1/jobs/{id}', { params: { path: { id: 'guarded' } } })).pausedAt).not.toBeNull();
+  await page.screenshot({ path: join(SCREENSHOTS, 'jobs-operator.png'), fullPage: true });
 });

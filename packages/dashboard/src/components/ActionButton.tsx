@@ -4,6 +4,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { describeError, isForbidden } from '../api/http.js';
+import { refusal, useWhoami, type Needs } from '../api/whoami.js';
 
 export function ActionButton(props: {
   action: () => Promise<unknown>;
@@ -11,8 +12,11 @@ export function ActionButton(props: {
   confirm?: string;
   kind?: 'danger' | 'primary';
   title?: string;
+  /** The access the call needs: when the signed-in role lacks it the button is disabled, saying why. */
+  needs?: Needs;
   children: ComponentChildren;
 }) {
+  const refused = refusal(useWhoami(), props.needs);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ text: string; detail?: string } | undefined>(undefined);
   const click = async () => {
@@ -31,7 +35,13 @@ export function ActionButton(props: {
   };
   return (
     <span class="action">
-      <button type="button" class={props.kind ?? ''} disabled={busy} title={props.title} onClick={() => void click()}>
+      <button
+        type="button"
+        class={props.kind ?? ''}
+        disabled={busy || refused !== undefined}
+        title={refused ?? props.title}
+        onClick={() => void click()}
+      >
         {props.children}
       </button>
       {error && (

@@ -2,6 +2,7 @@
 // fleet health banner, then the page.
 import type { ComponentChildren } from 'preact';
 import { signOut, useAuth } from '../api/auth.js';
+import { useWhoami } from '../api/whoami.js';
 import { AlertsBanner } from './AlertsBanner.js';
 import { Link } from './Link.js';
 
@@ -15,6 +16,7 @@ const SECTIONS: Array<[string, string]> = [
 
 export function Layout(props: { path: string; children: ComponentChildren }) {
   const { signIn, hasToken } = useAuth();
+  const me = useWhoami();
   const section = props.path === '/' ? '/fleet' : `/${props.path.split('/')[1] ?? ''}`;
   return (
     <>
@@ -32,6 +34,15 @@ export function Layout(props: { path: string; children: ComponentChildren }) {
         <a class="api-link" href="/openapi.json" title="The REST API this dashboard uses">
           API
         </a>
+        {me && (
+          <span
+            class="role muted small"
+            data-role={me.role}
+            title={`${me.actor}; namespaces: ${me.namespaces === 'all' ? 'all' : me.namespaces.join(', ') || 'none'}${me.authMode === 'tokens' ? '' : ` (no tokens: ${me.authMode})`}`}
+          >
+            {me.role}
+          </span>
+        )}
         {hasToken && !signIn && (
           <button type="button" class="link sign-out" onClick={signOut} title="Forget this tab's token">
             Sign out

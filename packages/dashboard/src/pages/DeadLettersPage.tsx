@@ -58,13 +58,18 @@ function DeadLetterTable(props: { status: Status }) {
                 ) : (
                   <>
                     <ActionButton
+                      needs="operate"
                       action={() => post('/v1/dead-letters/{runId}/replay', { path: { runId: d.runId } })}
                       onDone={refresh}
                       kind="primary"
                     >
                       Replay
                     </ActionButton>
-                    <ActionButton action={() => post('/v1/dead-letters/{runId}/dismiss', { path: { runId: d.runId } })} onDone={refresh}>
+                    <ActionButton
+                      needs="operate"
+                      action={() => post('/v1/dead-letters/{runId}/dismiss', { path: { runId: d.runId } })}
+                      onDone={refresh}
+                    >
                       Dismiss
                     </ActionButton>
                   </>

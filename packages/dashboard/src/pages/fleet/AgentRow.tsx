@@ -62,6 +62,7 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
       <td class="actions">
         {(a.state === 'ready' || a.state === 'cordoned') && (
           <ActionButton
+            needs="operate"
             action={act('drain')}
             onDone={props.onChanged}
             confirm={`Drain ${a.name}? It finishes its runs and takes nothing new.`}
@@ -70,12 +71,12 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
           </ActionButton>
         )}
         {(a.state === 'ready' || a.state === 'draining') && (
-          <ActionButton action={act('cordon')} onDone={props.onChanged}>
+          <ActionButton needs="operate" action={act('cordon')} onDone={props.onChanged}>
             Cordon
           </ActionButton>
         )}
         {(a.state === 'cordoned' || a.state === 'draining') && (
-          <ActionButton action={act('uncordon')} onDone={props.onChanged}>
+          <ActionButton needs="operate" action={act('uncordon')} onDone={props.onChanged}>
             Uncordon
           </ActionButton>
         )}

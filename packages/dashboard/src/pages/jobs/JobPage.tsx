@@ -86,11 +86,11 @@ export function JobPage(props: { id: string }) {
         <div class="actions">
           {job.schedule &&
             (job.pausedAt ? (
-              <ActionButton action={() => post('/v1/jobs/{id}/resume', id)} onDone={refresh}>
+              <ActionButton needs="operate" action={() => post('/v1/jobs/{id}/resume', id)} onDone={refresh}>
                 Resume schedule
               </ActionButton>
             ) : (
-              <ActionButton action={() => post('/v1/jobs/{id}/pause', id)} onDone={refresh}>
+              <ActionButton needs="operate" action={() => post('/v1/jobs/{id}/pause', id)} onDone={refresh}>
                 Pause schedule
               </ActionButton>
             ))}

@@ -2,6 +2,7 @@
 // zone, the last outcome and the recent success rate; pause, resume and run now.
 import { useState } from 'preact/hooks';
 import { get, post } from '../../api/http.js';
+import { refusal, useWhoami } from '../../api/whoami.js';
 import type { Job, JobPage, JobSummary } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
@@ -65,6 +66,7 @@ function SuccessCell(props: { summary: JobSummary | undefined }) {
 function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: () => void }) {
   const { job, summary } = props;
   const [running, setRunning] = useState(false);
+  const cannotRun = refusal(useWhoami(), 'trigger');
   const id = { path: { id: job.id } };
   return (
     <>
@@ -91,16 +93,16 @@ function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: (
           <SuccessCell summary={summary} />
         </td>
         <td class="actions">
-          <button type="button" onClick={() => setRunning((r) => !r)}>
+          <button type="button" disabled={cannotRun !== undefined} title={cannotRun} onClick={() => setRunning((r) => !r)}>
             Run now…
           </button>
           {job.schedule &&
             (job.pausedAt ? (
-              <ActionButton action={() => post('/v1/jobs/{id}/resume', id)} onDone={props.onChanged}>
+              <ActionButton needs="operate" action={() => post('/v1/jobs/{id}/resume', id)} onDone={props.onChanged}>
                 Resume
               </ActionButton>
             ) : (
-              <ActionButton action={() => post('/v1/jobs/{id}/pause', id)} onDone={props.onChanged}>
+              <ActionButton needs="operate" action={() => post('/v1/jobs/{id}/pause', id)} onDone={props.onChanged}>
                 Pause
               </ActionButton>
             ))}

@@ -2,6 +2,7 @@
 // validation error the coordinator names, field by field, under the text.
 import { useEffect, useState } from 'preact/hooks';
 import { patch } from '../../api/http.js';
+import { refusal, useWhoami } from '../../api/whoami.js';
 import type { Body, Job, Operation } from '../../api/types.js';
 import { FieldErrors } from '../../components/FieldErrors.js';
 import { jobDefinitionOf, mergePatch } from '@drover/client/merge-patch';
@@ -30,6 +31,7 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
   const [error, setError] = useState<unknown>(undefined);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
+  const cannotSave = refusal(useWhoami(), 'operate');
 
   const save = async () => {
     setSaved(false);
@@ -82,7 +84,7 @@ export function JsonEditor(props: { job: Job; onSaved: (job: Job) => void }) {
       />
       <FieldErrors error={error} />
       <div class="row-inline">
-        <button type="button" class="primary" disabled={busy} onClick={() => void save()}>
+        <button type="button" class="primary" disabled={busy || cannotSave !== undefined} title={cannotSave} onClick={() => void save()}>
           Save
         </button>
         <button

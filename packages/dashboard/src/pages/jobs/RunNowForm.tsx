@@ -2,6 +2,7 @@
 // priority and delay; on success, go to the new run.
 import { useState } from 'preact/hooks';
 import { post } from '../../api/http.js';
+import { refusal, useWhoami } from '../../api/whoami.js';
 import type { Body, Job, Operation } from '../../api/types.js';
 import { FieldErrors } from '../../components/FieldErrors.js';
 import { navigate } from '../../lib/router.js';
@@ -15,6 +16,7 @@ export function RunNowForm(props: { job: Job; onClose?: () => void }) {
   const [delay, setDelay] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  const cannotRun = refusal(useWhoami(), 'trigger');
 
   const set = (i: number, field: 'name' | 'value', v: string) =>
     setRows((r) => r.map((row, k) => (k === i ? { ...row, [field]: v } : row)));
@@ -76,7 +78,7 @@ export function RunNowForm(props: { job: Job; onClose?: () => void }) {
       </div>
       <FieldErrors error={error} />
       <div class="row-inline">
-        <button type="submit" class="primary" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy || cannotRun !== undefined} title={cannotRun}>
           Run now
         </button>
         {props.onClose && (

@@ -94,6 +94,7 @@ export function RunPage(props: { id: string }) {
         <div class="actions">
           {!finished && (
             <ActionButton
+              needs="operate"
               action={() => post('/v1/runs/{id}/cancel', { ...id, body: { reason: 'cancelled from the dashboard' } })}
               onDone={refresh}
               kind="danger"
@@ -103,7 +104,7 @@ export function RunPage(props: { id: string }) {
             </ActionButton>
           )}
           {finished && (
-            <ActionButton action={() => post('/v1/runs/{id}/retry', id)} onDone={refresh} kind="primary">
+            <ActionButton needs="operate" action={() => post('/v1/runs/{id}/retry', id)} onDone={refresh} kind="primary">
               Retry
             </ActionButton>
           )}
