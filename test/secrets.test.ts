@@ -288,7 +288,19 @@ describe('secrets and namespaces, with API tokens', () => {
       expect(all.body.items.map((i) => `${i.namespace}/${i.name}`)).toEqual(['default/db-password', 'team-a/db-password']);
       // A job sees the secrets of its own namespace only.
       const job = { name: 'j', executor: { type: 'exec', command: ['true'], env: { P: { secret: 'db-password' } } } };
-      expect((await teamA.post('/v1/jobs', { ...job, namespace: 'team-a' })).status).toBe(201);
+      const own = await teamA.post<{ id: string }>('/v1/jobs', { ...job, namespace: 'team-a' });
+      expect(own.status).toBe(201);
+      // Another namespace's secrets are no oracle: a present and a missing one answer the same 403.
+      expect((await admin.request('PUT', '/v1/secrets/b-password', { value: 'b', namespace: 'team-b' })).status).toBe(201);
+      const refusals = [];
+      for (const secret of ['b-password', 'no-such-secret']) {
+        const env = { P: { secret } };
+        refusals.push(await teamA.post<Problem>('/v1/jobs', { name: 'probe', namespace: 'team-b', executor: { ...job.executor, env } }));
+        refusals.push(await teamA.patch<Problem>(`/v1/jobs/${own.body.id}`, { namespace: 'team-b', executor: { env } }));
+      }
+      for (const r of refusals)
+        expect({ status: r.status, detail: r.body.detail }).toEqual({ status: 403, detail: refusals[0]?.body.detail });
+      expect(refusals[0]?.body.detail).toMatch(/may not put jobs in namespace team-b/);
       expect((await admin.request('DELETE', '/v1/secrets/db-password?namespace=team-a')).status).toBe(204);
       const missing = await admin.post<Problem>('/v1/jobs', { ...job, name: 'k', namespace: 'team-a' });
       expect(missing.body.errors).toEqual([

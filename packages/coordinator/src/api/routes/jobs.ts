@@ -69,8 +69,9 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     },
     async (req, reply) => {
       const def = validateJobDefinition(req.body);
-      await requireSecrets(ctx.db, def);
+      // The namespace first: a secret's existence in a namespace the caller lacks must not show.
       requireNamespace(req, def);
+      await requireSecrets(ctx.db, def);
       try {
         // The job and its schedule state commit together: a scheduled job always has its state.
         const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
@@ -151,9 +152,10 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
       }
       const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
-      await requireSecrets(ctx.db, def);
-      // Moving a job needs the namespace it moves to as well as the one it is in.
+      // Moving a job needs the namespace it moves to as well as the one it is in; checked before
+      // the secrets, so a missing secret of another namespace answers the same 403 as a present one.
       requireNamespace(req, def);
+      await requireSecrets(ctx.db, def);
       try {
         const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
           const updated = await updateJob(trx, current.id, def);
