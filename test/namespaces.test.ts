@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
+  createJoinToken,
   createTestEnv,
   runHelpers,
   startAgent,
@@ -181,5 +182,30 @@ describe('agents and the fleet', () => {
     const viewer = await tokenFor('viewer', ['team-a']);
     expect((await viewer.get<Page<unknown>>('/v1/agents')).body.items.length).toBe(1);
     expect((await viewer.get('/v1/fleet')).status).toBe(200);
+  });
+});
+
+describe('drain and cordon', () => {
+  it('need a token holding every namespace the agent serves; an agent of any namespace needs all namespaces', async () => {
+    type Agent = { id: string; state: string; namespaces: string[] | null };
+    const unrestricted = (await admin.get<Page<Agent>>('/v1/agents')).body.items[0] as Agent;
+    expect(unrestricted.namespaces).toBeNull();
+    const agentB = await startAgent(env, { name: 'agent-b', env: { DROVER_JOIN_TOKEN: await createJoinToken(admin, ['team-b']) } });
+    for (const action of ['drain', 'cordon', 'uncordon']) {
+      const other = await teamA.post<{ detail: string }>(`/v1/agents/${agentB.agentId}/${action}`, {});
+      expect(other.status, JSON.stringify(other.body)).toBe(403);
+      expect(other.body.detail).toMatch(/serves namespace\(s\) team-b, which this token does not hold \(it holds team-a\)/);
+      const shared = await teamB.post<{ detail: string }>(`/v1/agents/${unrestricted.id}/${action}`, {});
+      expect(shared.status, JSON.stringify(shared.body)).toBe(403);
+      expect(shared.body.detail).toMatch(/serves every namespace/);
+    }
+    expect((await admin.get<Agent>(`/v1/agents/${agentB.agentId}`)).body.state).toBe('ready');
+    expect((await admin.get<Agent>(`/v1/agents/${unrestricted.id}`)).body.state).toBe('ready');
+    // Its own namespace's agent: team B may cordon it, and an admin any agent.
+    expect((await teamB.post<Agent>(`/v1/agents/${agentB.agentId}/cordon`, {})).body.state).toBe('cordoned');
+    expect((await teamB.post<Agent>(`/v1/agents/${agentB.agentId}/uncordon`, {})).body.state).toBe('ready');
+    expect((await admin.post<Agent>(`/v1/agents/${unrestricted.id}/cordon`, {})).body.state).toBe('cordoned');
+    expect((await admin.post<Agent>(`/v1/agents/${unrestricted.id}/uncordon`, {})).body.state).toBe('ready');
+    await agentB.stop();
   });
 });

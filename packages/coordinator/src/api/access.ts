@@ -57,3 +57,18 @@ declare module 'fastify' {
     access?: Access;
   }
 }
+
+/**
+ * Why the principal may not act on an agent offered runs of `agentNamespaces` (null: any
+ * namespace), or undefined when it may: it must hold every namespace the agent serves, so an
+ * operator of one team cannot take capacity away from another.
+ */
+export function agentOutOfReach(p: Principal, agentNamespaces: readonly string[] | null): string | undefined {
+  if (p.namespaces === 'all') return undefined;
+  const held = p.namespaces.join(', ') || 'none';
+  if (agentNamespaces === null)
+    return `it serves every namespace, and this token holds only ${held}: an admin (or a token of all namespaces) must do it`;
+  const missing = agentNamespaces.filter((n) => !p.namespaces.includes(n));
+  if (missing.length === 0) return undefined;
+  return `it serves namespace(s) ${missing.join(', ')}, which this token does not hold (it holds ${held})`;
+}

@@ -7,6 +7,7 @@ import { listAgentPage } from '../../store/agent-page.js';
 import { fleetSummary } from '../../store/fleet-summary.js';
 import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
+import { agentOutOfReach } from '../access.js';
 import { AgentMetricsSchema, AgentSchema, FleetSummarySchema, ProblemSchema } from '../schemas.js';
 
 // Without a limit the list is the whole fleet, as before pagination existed; bounded all the same.
@@ -115,7 +116,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
                 ),
               }
             : {}),
-          response: { 200: AgentSchema, 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
+          response: { 200: AgentSchema, 400: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
         },
         preValidation: async (req) => {
           if (req.body === undefined || req.body === null) req.body = {};
@@ -131,6 +132,10 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
             throw badRequest([{ field: 'deadline', message: `"${deadline}" is not a duration; use e.g. "30s", "10m"` }]);
           at = ctx.now() + ms;
         }
+        const agent = await getAgent(ctx.db, id);
+        if (!agent) throw notFound('agent', id, 'list agents with GET /v1/agents');
+        const why = agentOutOfReach(req.principal, agent.namespaces);
+        if (why) throw new HttpProblem(403, 'Forbidden', `this token may not ${action} agent ${id}: ${why}`);
         const r = await setAgentState(ctx.db, id, action, at);
         if (!r) throw notFound('agent', id, 'list agents with GET /v1/agents');
         if ('refused' in r)
