@@ -103,7 +103,7 @@ export async function startCluster() {
     async agent(extra = []) {
       const dir = mkdtempSync(path.join(tmpdir(), 'drover-bench-agent-'));
       dirs.push(dir);
-      const { line } = await start(['agent', '--state-dir', dir, ...extra], 'agent registered');
+      const { line } = await start(['agent', '--allow-same-user', '--state-dir', dir, ...extra], 'agent registered');
       return line.agentId;
     },
     async close() {

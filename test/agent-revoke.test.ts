@@ -56,7 +56,11 @@ it('a revoked agent loses its run to another agent, stops, and needs a newer joi
   expect(audit.body.items.map((a) => a.target)).toContain(revoked.agentId);
 
   // Back with the token it joined with: refused (older than the revocation).
-  const again = spawnDrover(env, ['agent'], { name: 'revoked-again', stateDir: revoked.stateDir, env: { DROVER_JOIN_TOKEN: oldToken } });
+  const again = spawnDrover(env, ['agent', '--allow-same-user'], {
+    name: 'revoked-again',
+    stateDir: revoked.stateDir,
+    env: { DROVER_JOIN_TOKEN: oldToken },
+  });
   expect((await again.exited).code).toBe(1);
   expect(again.lines.map((l) => l.text).join('\n')).toMatch(/join token is older/);
   // With a new one it joins again, with a new key.

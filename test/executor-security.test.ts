@@ -2,7 +2,7 @@
 // for byte (no shell), shell and http jobs wait until an agent allows them, attempts run as the
 // configured user inside the work root (no `..` or symlink escape), and output with control
 // characters is stored and served exactly as printed.
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ const INJECTIONS = [
 ];
 
 const isRoot = process.getuid?.() === 0;
+const CANARY = `canary-${process.pid}-${Date.now()}`;
 const nobodyId = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
 const nobodyUid = nobodyId.status === 0 ? Number(nobodyId.stdout.trim()) : undefined;
 
@@ -65,8 +66,15 @@ beforeAll(async () => {
   const coordinator = await startCoordinator(env);
   client = api(coordinator.url);
   h = runHelpers(client);
-  // Defaults apart from the work root (and the user, where the test may switch users).
-  agent = await startAgent(env, { extraArgs: ['--work-root', root, ...(isRoot && nobodyUid !== undefined ? ['--run-as', 'nobody'] : [])] });
+  // Defaults apart from the work root (and the user, where the test may switch users: then
+  // without --allow-same-user, as a production agent runs). The canary stands for the join
+  // token and NATS password in the agent's environment.
+  const runAsNobody = isRoot && nobodyUid !== undefined;
+  agent = await startAgent(env, {
+    extraArgs: ['--work-root', root, ...(runAsNobody ? ['--run-as', 'nobody'] : [])],
+    allowSameUser: !runAsNobody,
+    env: { DROVER_CANARY_SECRET: CANARY },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -148,9 +156,47 @@ describe.runIf(isRoot && nobodyUid !== undefined)('run as (the tests run as root
     expect(await output(run.id)).toBe(`${nobodyUid}\n`);
   });
 
+  it("a job cannot read the agent's initial environment (/proc/<pid>/environ), its key or its state dir", async () => {
+    const keyFile = join(agent.stateDir, 'agent-key');
+    const script = [
+      `cat /proc/${agent.proc.pid}/environ; echo "environ $?"`,
+      `cat ${keyFile}; echo "key $?"`,
+      `ls ${agent.stateDir}; echo "dir $?"`,
+      // The job's own environment lacks the agent's DROVER_* settings as well.
+      `env | grep -c DROVER_CANARY; true`,
+    ].join('\n');
+    const run = await h.waitForRun(
+      await h.trigger(await h.createJob({ name: 'steal', executor: { type: 'exec', command: ['sh', '-c', script] } })),
+    );
+    const stdout = await output(run.id);
+    const stderr = await output(run.id, 'stderr');
+    expect(stdout.split('\n')).toEqual(['environ 1', 'key 1', 'dir 2', '0', '']);
+    expect(stdout + stderr).not.toContain(CANARY);
+    expect(stdout + stderr).not.toContain('PRIVATE KEY');
+    expect(stderr).toContain(`/proc/${agent.proc.pid}/environ: Permission denied`);
+    expect(stderr).toContain(`${keyFile}: Permission denied`);
+    // The test (root) can read both: the job was refused by its uid, not by a wrong path.
+    expect(readFileSync(`/proc/${agent.proc.pid}/environ`, 'utf8')).toContain(CANARY);
+    expect(readFileSync(keyFile, 'utf8')).toContain('PRIVATE KEY');
+  });
+
   it('an agent told to run as a user that does not exist refuses to start, naming the setting', async () => {
     const bad = spawnDrover(env, ['agent', '--run-as', 'no-such-user-drover']);
     expect((await bad.exited).code).not.toBe(0);
     expect(bad.tail()).toContain('--run-as (DROVER_RUN_AS): no user "no-such-user-drover" on this host');
+  });
+});
+
+describe('an agent whose jobs would run as its own user', () => {
+  it('refuses to start, saying why and what to do, unless --allow-same-user', async () => {
+    const same = spawnDrover(env, ['agent'], { name: 'agent-same-user' });
+    expect((await same.exited).code).not.toBe(0);
+    expect(same.tail()).toMatch(
+      /any job could read this agent's credentials: its join token and NATS password through \/proc\/\d+\/environ/,
+    );
+    expect(same.tail()).toMatch(
+      /Run the agent as root with --run-as <unprivileged user>.*--allow-same-user \(DROVER_ALLOW_SAME_USER=true\)/,
+    );
+    expect(same.lines.some((l) => l.json?.msg === 'agent starting')).toBe(false);
   });
 });

@@ -135,7 +135,7 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
     const token = await createJoinToken();
     const started = Date.now();
     stateDirA = stateDirFor(agentA.id);
-    agent = spawnDrover(env, ['agent', '--slots', '2'], {
+    agent = spawnDrover(env, ['agent', '--slots', '2', '--allow-same-user'], {
       name: 'agent-a',
       stateDir: stateDirA,
       env: { ...busEnv({ user: nodeOf(agentA.id), password: agentA.password }), DROVER_JOIN_TOKEN: token },
@@ -166,7 +166,7 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
 
   it('restarts without the join token: the key in its state dir is its credential', async () => {
     await agent.stop();
-    agent = spawnDrover(env, ['agent', '--slots', '2'], {
+    agent = spawnDrover(env, ['agent', '--slots', '2', '--allow-same-user'], {
       name: 'agent-a-again',
       stateDir: stateDirA,
       env: busEnv({ user: nodeOf(agentA.id), password: agentA.password }),
@@ -176,7 +176,7 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
   }, 60_000);
 
   it('an agent without NATS credentials cannot connect', async () => {
-    const anonymous = spawnDrover(env, ['agent'], { name: 'agent-anonymous', env: busEnv() });
+    const anonymous = spawnDrover(env, ['agent', '--allow-same-user'], { name: 'agent-anonymous', env: busEnv() });
     await anonymous.waitForLine((l) => /authorization violation/i.test(String(l.json?.msg ?? l.text)), 20_000);
     expect(anonymous.lines.some((l) => l.json?.msg === 'agent registered')).toBe(false);
     await anonymous.kill();
@@ -352,7 +352,7 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
 
   it('with auth, an agent that has not joined is refused and told how to join', async (t) => {
     if (!identityRequired) t.skip(); // a coordinator without API auth (--insecure) accepts unsigned agents
-    const plain = spawnDrover(env, ['agent'], {
+    const plain = spawnDrover(env, ['agent', '--allow-same-user'], {
       name: 'agent-unjoined',
       stateDir: stateDirFor(agentD.id),
       env: busEnv({ user: nodeOf(agentD.id), password: agentD.password }),

@@ -265,6 +265,11 @@ export interface AgentOptions {
   labels?: Record<string, string>;
   slots?: number;
   allowShell?: boolean;
+  /**
+   * Pass `--allow-same-user` (default true): the test agents run jobs as the test's own user.
+   * False for an agent that runs them as another (`--run-as`), as a production agent must.
+   */
+  allowSameUser?: boolean;
   extraArgs?: readonly string[];
   /** Reuse a state dir (e.g. to restart an agent with its outbox); a fresh one by default. */
   stateDir?: string;
@@ -280,12 +285,13 @@ export interface StartedAgent {
   kill(): Promise<ExitStatus>;
 }
 
-/** Runs `drover agent --label k=v … --slots N [--allow-shell]` and waits for `agent registered`. */
+/** Runs `drover agent --label k=v … --slots N [--allow-shell] --allow-same-user` and waits for `agent registered`. */
 export async function startAgent(env: TestEnv, options: AgentOptions = {}): Promise<StartedAgent> {
   const args = ['agent'];
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`);
   if (options.slots !== undefined) args.push('--slots', String(options.slots));
   if (options.allowShell) args.push('--allow-shell');
+  if (options.allowSameUser ?? true) args.push('--allow-same-user');
   args.push(...(options.extraArgs ?? []));
   const stateDir = options.stateDir ?? makeStateDir(env, 'agent');
   const spawnOptions: SpawnOptions = { name: options.name ?? 'agent', stateDir };

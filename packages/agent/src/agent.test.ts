@@ -137,6 +137,8 @@ describe('agent against a real NATS server', () => {
         label: ['pool=test', 'region=eu'],
         slots: '2',
         'heartbeat-interval': '1s',
+        // Jobs run as the test's own user.
+        'allow-same-user': true,
       },
       env: {},
     });
@@ -266,12 +268,33 @@ describe('agent against a real NATS server', () => {
     expect(restarted.registrations[0]).toMatchObject({ agentId: agent.agentId, nodeId: agent.nodeId });
   }, 60_000);
 
+  it('refuses to start when jobs would run as its own user, before making any state', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'drover-agent-')), 'state');
+    cleanups.push(() => rm(join(stateDir, '..'), { recursive: true, force: true }));
+    await expect(
+      startAgent(compileAgentOptions({ flags: { nats: NATS, 'state-dir': stateDir, 'log-level': 'silent' }, env: {} })),
+    ).rejects.toMatchObject({
+      code: 'LEAST_PRIVILEGE',
+      message: expect.stringMatching(/--run-as <unprivileged user>.*--allow-same-user/s),
+    });
+    await expect(stat(stateDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('warns at every start when --allow-same-user lets jobs run as its own user', async () => {
+    const { agent, lines } = await setup();
+    await agent.registered;
+    expect(lines.find((l) => String(l.msg).startsWith('SAME USER: --allow-same-user is set'))).toMatchObject({ level: 40 });
+  }, 60_000);
+
   it('keeps its agent id across restarts', async () => {
     const { agent, stateDir, ns } = await setup();
     await agent.registered;
     await agent.stop({ graceMs: 0 });
     const again = await startAgent(
-      compileAgentOptions({ flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, 'log-level': 'silent' }, env: {} }),
+      compileAgentOptions({
+        flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, 'log-level': 'silent', 'allow-same-user': true },
+        env: {},
+      }),
     );
     cleanups.push(() => again.stop({ graceMs: 0 }));
     expect(again.agentId).toBe(agent.agentId);

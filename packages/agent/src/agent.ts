@@ -6,6 +6,7 @@
 //   coordinator ─offer/stop─▶ supervisor ─events─▶ outbox ─report─▶ coordinator
 import type { Server } from 'node:http';
 import os from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
@@ -41,7 +42,7 @@ import { Outbox } from './outbox.js';
 import { errorMessage, identityRefusal, isNoCoordinator, isRegistrationRefusal, refusalAdvice } from './registration.js';
 import { loadAgentId } from './state.js';
 import { loadIdentity, readJoinToken } from './identity.js';
-import { resolveRunAs, resolveWorkRoot } from './run-as.js';
+import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from './run-as.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { UsageSampler } from './usage.js';
 import { AGENT_VERSION } from './version.js';
@@ -66,6 +67,11 @@ export interface AgentExtras {
   hooks?: AttemptHooks;
   /** Between SIGTERM and SIGKILL when an attempt's processes are stopped, for offers that name none; default 10 s. */
   killGraceMs?: number;
+  /**
+   * The agent of `drover dev`: attempts run as the user who started it, who holds every file the
+   * agent does anyway, and the agent has no credentials to steal; no `--allow-same-user` needed.
+   */
+  dev?: boolean;
 }
 
 /** Raised (through `registered` and `done`) when a coordinator refuses this agent. */
@@ -111,6 +117,11 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 
 /** Starts an agent with compiled options; resolves once it is on the bus (registration continues in the background). */
 export async function startAgent(options: AgentOptions, logger?: Logger, extras: AgentExtras = {}): Promise<AgentHandle> {
+  // Least privilege first, before any state is made: who jobs run as, and whether they could
+  // read this agent's credentials (refused unless --allow-same-user, or in drover dev).
+  const runAs = options.runAs ? resolveRunAs(options.runAs) : undefined;
+  const jobUser = checkJobUser({ runAs, allowSameUser: options.allowSameUser, dev: extras.dev });
+  const stateDir = await secureStateDir(options.stateDir, runAs);
   const agentId = await loadAgentId(options.stateDir);
   // Before the bus: a key file others can read stops the agent with what to do.
   const identity = await loadIdentity(options.stateDir);
@@ -122,7 +133,6 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const attributes = await fingerprint({ labels: options.labels });
   const total = hostCapacity(options);
   // Least privilege: resolved before joining the bus, so a mistake stops the agent with a message.
-  const runAs = options.runAs ? resolveRunAs(options.runAs) : undefined;
   const workRoot = options.workRoot ? await resolveWorkRoot(options.workRoot) : undefined;
   const executors = createExecutors({
     allowShell: options.allowShell,
@@ -149,13 +159,40 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const stopController = new AbortController();
   let stopping = false;
 
+  // Answers not signed with the pinned cluster key are ignored, never acted on; said at most once per 10 s per kind.
+  const ignoredAt = new Map<string, { at: number; suppressed: number }>();
+  const ignored = (what: string, check: string, from: string | undefined): void => {
+    const now = Date.now();
+    const last = ignoredAt.get(what);
+    if (last && now - last.at < 10_000) {
+      last.suppressed++;
+      return;
+    }
+    ignoredAt.set(what, { at: now, suppressed: 0 });
+    log.warn(
+      { answer: what, check, from, alsoIgnoredSinceLastWarning: last?.suppressed },
+      `ignored an answer to a ${what} not signed with the pinned cluster key`,
+    );
+  };
+  /** The node that answered a call (Moleculer keeps the call's context on its promise). */
+  const answeredBy = (call: Promise<unknown>, err?: unknown): string | undefined =>
+    (err as { nodeID?: string } | undefined)?.nodeID ?? (call as { ctx?: { nodeID?: string } }).ctx?.nodeID;
+
   const outbox = new Outbox({
     lingerMs: REPORT_LINGER_MS,
-    send: (events: AgentEvent[]) => {
+    send: async (events: AgentEvent[]) => {
       // One signature per batch, made when it is sent (a resend is signed again, with a fresh time).
       const req: ReportRequest = { agentId, events };
       req.auth = identity.sign('report', agentId, req);
-      return broker.call<ReportResponse, ReportRequest>(ACTIONS.report, req);
+      const call = broker.call<ReportResponse, ReportRequest>(ACTIONS.report, req);
+      const res = await call;
+      // An answer not signed with the pinned key is not a coordinator's: the batch is not delivered (sent again).
+      const check = identity.checkAnswer('report-answer', nodeId, res, req.auth.nonce);
+      if (check !== 'ok' && check !== 'unpinned') {
+        ignored('report', check, answeredBy(call));
+        throw new Error(`the answer to a report is not signed with the cluster's key (${check}); sending it again`);
+      }
+      return res;
     },
     onStale: (runs) => {
       log.warn({ runs }, 'the coordinator reports these attempts stale; stopping them');
@@ -254,6 +291,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   let isRegistered = false;
   let heartbeatIntervalMs = options.heartbeatInterval;
   let registering: Promise<void> | undefined;
+  /** The coordinators lost this agent's key (they said so, signed with the pinned key): join again, keeping both keys. */
+  let rejoining = false;
 
   const registerRequest = (): RegisterRequest => {
     const req: RegisterRequest = {
@@ -269,7 +308,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       free: supervisor.capacity().free,
       runs: heldRuns(),
       publicKey: identity.publicKey,
-      ...(joinToken && !identity.joined ? { join: { token: joinToken } } : {}),
+      ...(joinToken && (!identity.joined || rejoining) ? { join: { token: joinToken } } : {}),
       ...(options.jobNamespaces && options.jobNamespaces.length > 0 ? { namespaces: options.jobNamespaces } : {}),
     };
     req.auth = identity.sign('register', agentId, req);
@@ -292,18 +331,27 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         await sleep(COORDINATOR_POLL_MS, undefined, { signal: stopController.signal }).catch(() => undefined);
         continue;
       }
+      const req = registerRequest();
+      const call = broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
       try {
-        const req = registerRequest();
-        const res = await broker.call<RegisterResponse, RegisterRequest>(ACTIONS.register, req);
-        // Once the cluster's key is pinned, only an answer signed with it counts (else: retry).
-        // A join establishes trust afresh (the answer names the key to pin); after it, answers must be signed.
-        const answer = req.join ? 'unpinned' : identity.checkFromCoordinator('registered', nodeId, res);
-        if (answer !== 'ok' && answer !== 'unpinned')
+        const res = await call;
+        // Once the cluster's key is pinned, only an answer signed with it counts, a re-join's too
+        // (else: retry). Before that (a first join), the answer names the key to pin.
+        const answer = identity.checkAnswer('registered', nodeId, res, req.auth?.nonce);
+        if (answer !== 'ok' && answer !== 'unpinned') {
+          ignored('registration', answer, answeredBy(call));
+          if (req.join)
+            log.error(
+              { check: answer, joined: join(options.stateDir, 'joined') },
+              `the answer to this agent's re-join is not signed with the cluster key it pinned: if the cluster's key really changed (its coordinator_keys row was lost), an operator must remove ${join(options.stateDir, 'joined')} and start the agent again (it then trusts the key of the first answer)`,
+            );
           throw new Error(`the answer to the registration is not signed with the cluster's key (${answer})`);
+        }
         if (!req.join && identity.joined && answer === 'unpinned' && res?.coordinatorKey)
           await identity.pinCoordinatorKey(res.coordinatorKey);
         if (req.join) {
           await identity.markJoined(res?.namespaces, res?.coordinatorKey);
+          rejoining = false;
           log.info(
             {
               namespaces: res?.namespaces ?? 'any',
@@ -322,17 +370,25 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         return;
       } catch (err) {
         if (isRegistrationRefusal(err)) {
-          const why = identityRefusal(err);
-          // The coordinators no longer know this agent's key (a database restored from before its
-          // join): with a join token at hand, join again once, keeping the key.
-          if ((why === 'AGENT_IDENTITY_REQUIRED' || why === 'AGENT_NOT_JOINED') && joinToken && identity.joined && !rejoined) {
-            rejoined = true;
-            log.warn({ err: errorMessage(err) }, 'the coordinators do not know this agent; joining again with the join token');
-            await identity.forgetJoin();
-            continue;
+          // A refusal counts only when signed with the pinned key (none pinned: a first join, or an agent without identity).
+          const check = identity.checkRefusal(nodeId, err, req.auth?.nonce);
+          if (check !== 'ok' && check !== 'unpinned') {
+            ignored('registration', check, answeredBy(call, err));
+          } else {
+            const why = identityRefusal(err);
+            // The coordinators no longer know this agent's key (a database restored from before its
+            // join): with a join token at hand, join again once, keeping its key and the pinned one.
+            if ((why === 'AGENT_IDENTITY_REQUIRED' || why === 'AGENT_NOT_JOINED') && joinToken && identity.joined && !rejoined) {
+              rejoined = true;
+              rejoining = true;
+              log.warn({ err: errorMessage(err) }, 'the coordinators do not know this agent; joining again with the join token');
+              continue;
+            }
+            if (why === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
+            throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, {
+              cause: err,
+            });
           }
-          if (why === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
-          throw new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, { cause: err });
         }
         if (!isNoCoordinator(err)) log.warn({ err: errorMessage(err) }, 'registration failed; will retry');
         const delay = Math.min(REGISTER_BACKOFF.maxMs, REGISTER_BACKOFF.initialMs * 2 ** failures++);
@@ -380,8 +436,15 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     };
     req.auth = identity.sign('heartbeat', agentId, req);
     metrics.heartbeatSent();
+    const call = broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
     try {
-      const res = await broker.call<HeartbeatResponse, HeartbeatRequest>(ACTIONS.heartbeat, req);
+      const res = await call;
+      // `known: false` and stop lists count only when signed with the pinned cluster key.
+      const check = identity.checkAnswer('heartbeat-answer', nodeId, res, req.auth?.nonce);
+      if (check !== 'ok' && check !== 'unpinned') {
+        ignored('heartbeat', check, answeredBy(call));
+        return;
+      }
       metrics.acknowledged();
       if (heartbeatFailing) log.info('heartbeats are answered again');
       heartbeatFailing = false;
@@ -394,9 +457,20 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
       stopRuns(res?.stop, 'the coordinator no longer assigns these runs to this agent; stopping them');
     } catch (err) {
       metrics.heartbeatFailed();
-      // Revoked, or no longer trusted: nothing to retry. Stop as a refused registration does.
-      if (identityRefusal(err) && !stopping) {
-        if (identityRefusal(err) === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
+      // Revoked, or no longer trusted: nothing to retry. Stop as a refused registration does —
+      // when the refusal is signed with the pinned cluster key; any other is ignored.
+      const check = identityRefusal(err) ? identity.checkRefusal(nodeId, err, req.auth?.nonce) : 'ok';
+      if (check !== 'ok' && check !== 'unpinned') {
+        ignored('heartbeat', check, answeredBy(call, err));
+      } else if (identityRefusal(err) && !stopping) {
+        const why = identityRefusal(err);
+        // The coordinators lost this agent's key: registering again re-joins it (with a join token).
+        if ((why === 'AGENT_NOT_JOINED' || why === 'AGENT_IDENTITY_REQUIRED') && joinToken && identity.joined) {
+          log.warn({ err: errorMessage(err) }, 'the coordinator does not know this agent; registering again');
+          void register();
+          return;
+        }
+        if (why === 'AGENT_REVOKED') await identity.discard().catch(() => undefined);
         const refused = new RegistrationRefusedError(`a coordinator refused this agent: ${errorMessage(err)}${refusalAdvice(err)}`, {
           cause: err,
         });
@@ -504,6 +578,13 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     },
     'agent starting',
   );
+  if (stateDir.tightened) log.warn({ stateDir: options.stateDir }, 'the state dir was open to group or others; its mode is now 0700');
+  if (jobUser === 'same-user-allowed')
+    // Every start, at warn level: a lab setting must not quietly become production.
+    log.warn(
+      { uid: process.getuid?.(), stateDir: options.stateDir },
+      "SAME USER: --allow-same-user is set, so jobs run as this agent's own user and any job can read its join token, NATS credentials (/proc/<pid>/environ) and private key (the state dir), and act as this agent. Outside a lab, run the agent as root with --run-as <unprivileged user> instead.",
+    );
   await broker.start();
   // Before registering: /healthz answers 503 while no coordinator has taken this agent.
   let metricsServer: Server | undefined;

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkSignature, newAgentKeyPair, privateKeyFromPem, publicKeyFromText, signMessage } from '@drover/shared';
+import { checkSignature, newAgentKeyPair, privateKeyFromPem, publicKeyFromText, signMessage, signRefusal } from '@drover/shared';
 import { loadIdentity, readJoinToken } from './identity.js';
 
 let dir: string;
@@ -67,6 +67,34 @@ describe('agent identity', () => {
     );
     // An offer signed for another agent's node cannot be replayed to this one.
     expect(again.checkFromCoordinator('offer', 'agent-A', signed(clusterKey, 'agent-B'))).toBe('wrong-agent');
+  });
+
+  it("acts on coordinators' answers and refusals only when signed with the pinned key, and never re-pins", async () => {
+    const cluster = newAgentKeyPair();
+    const clusterKey = privateKeyFromPem(cluster.privateKeyPem);
+    const rogueKey = privateKeyFromPem(newAgentKeyPair().privateKeyPem);
+    const answer = { known: false, stop: [], re: 'n1' };
+    const signedAnswer = (key = clusterKey) => ({ ...answer, auth: signMessage(key, 'heartbeat-answer', 'agent-A', answer, Date.now()) });
+    const refusal = { type: 'AGENT_NOT_JOINED', code: 401, message: 'not joined' };
+    const signedRefusal = (key = clusterKey) => ({ ...refusal, data: signRefusal(key, 'agent-A', refusal, 'n1', Date.now()) });
+    const id = await loadIdentity(dir);
+    // Nothing pinned (a first join, or an agent without identity): nothing to check against.
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', answer, 'n1')).toBe('unpinned');
+    expect(id.checkRefusal('agent-A', refusal, 'n1')).toBe('unpinned');
+    await id.markJoined(undefined, cluster.publicKey);
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', answer, 'n1')).toBe('missing');
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', signedAnswer(rogueKey), 'n1')).toBe('bad-signature');
+    const good = signedAnswer();
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', good, 'n2')).toBe('wrong-request');
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', good, 'n1')).toBe('ok');
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', good, 'n1')).toBe('replayed');
+    expect(id.checkRefusal('agent-A', refusal, 'n1')).toBe('missing');
+    expect(id.checkRefusal('agent-A', signedRefusal(rogueKey), 'n1')).toBe('bad-signature');
+    expect(id.checkRefusal('agent-A', signedRefusal(), 'n1')).toBe('ok');
+    // A re-join answered with another cluster key does not replace the pinned one.
+    await expect(id.markJoined(undefined, newAgentKeyPair().publicKey)).rejects.toThrow(/another cluster key/);
+    await id.markJoined(['team-a'], cluster.publicKey);
+    expect((await loadIdentity(dir)).coordinatorKeyText).toBe(cluster.publicKey);
   });
 
   it('reads the join token from a file, trimmed', async () => {

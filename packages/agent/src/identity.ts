@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import {
+  checkAnswer,
+  checkRefusal,
   checkSignature,
   DroverError,
   newAgentKeyPair,
@@ -33,16 +35,32 @@ export interface AgentIdentity {
    * `unpinned` when none is pinned (not joined, or joined before coordinators signed).
    */
   checkFromCoordinator(kind: SignedKind, nodeId: string, message: object): SignatureCheck | 'unpinned' | 'replayed';
-  /** Records that a coordinator accepted the join, pinning the cluster's key it named. */
+  /**
+   * Checks a coordinator's answer to the request of nonce `re` (`registered`,
+   * `heartbeat-answer`, `report-answer`) against the pinned cluster key; `unpinned` as above.
+   */
+  checkAnswer(kind: SignedKind, nodeId: string, answer: unknown, re: string | undefined): AnswerCheck;
+  /** Checks a refusal (a client error) answering the request of nonce `re` against the pinned cluster key. */
+  checkRefusal(nodeId: string, err: unknown, re: string | undefined): AnswerCheck;
+  /**
+   * Records that a coordinator accepted the join, pinning the cluster's key it named. A key
+   * already pinned is never replaced: a re-join must be answered with it (else this throws).
+   */
   markJoined(namespaces: readonly string[] | undefined, coordinatorKey: string | undefined): Promise<void>;
   /** Pins the cluster's key of an agent that joined before coordinators signed (trust on first use). */
   pinCoordinatorKey(coordinatorKey: string): Promise<void>;
   readonly coordinatorKeyPinned: boolean;
-  /** Forgets the join but keeps the key (the coordinators lost it): the next registration joins again. */
-  forgetJoin(): Promise<void>;
-  /** Forgets the key and the join (after a revocation): the next start makes a new key and must join again. */
+  /** The pinned cluster key (base64url), if any. */
+  readonly coordinatorKeyText: string | undefined;
+  /**
+   * Forgets the key and the join (after a revocation, signed with the pinned cluster key when
+   * one is pinned): the next start makes a new key and must join again.
+   */
   discard(): Promise<void>;
 }
+
+/** What a coordinator's answer was found to be: `ok` (signed with the pinned key), `unpinned` (nothing to check against), or why not. */
+export type AnswerCheck = SignatureCheck | 'unpinned' | 'replayed' | 'wrong-request';
 
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(
@@ -92,7 +110,8 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
   }
   const publicKey = publicKeyText(createPublicKey(key));
   const joined = await readJoined(joinedFile);
-  let coordinatorKey: KeyObject | undefined = joined?.coordinatorKey ? publicKeyFromText(joined.coordinatorKey) : undefined;
+  let coordinatorKeyText: string | undefined = joined?.coordinatorKey ?? undefined;
+  let coordinatorKey: KeyObject | undefined = coordinatorKeyText ? publicKeyFromText(coordinatorKeyText) : undefined;
   // Coordinator signatures seen within the window, in two generations: an exact replay is refused.
   let seen = new Set<string>();
   let seenBefore = new Set<string>();
@@ -103,46 +122,74 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
       `${JSON.stringify({ at: new Date().toISOString(), publicKey, namespaces, coordinatorKey: coordinator ?? null })}\n`,
       { mode: 0o600 },
     );
+  /** Whether this signature was seen before (within two windows); records it. */
+  const replayed = (sig: string): boolean => {
+    const now = Date.now();
+    if (now - seenSince > 60_000) {
+      seenBefore = seen;
+      seen = new Set();
+      seenSince = now;
+    }
+    if (seen.has(sig) || seenBefore.has(sig)) return true;
+    seen.add(sig);
+    return false;
+  };
   const identity: AgentIdentity = {
     publicKey,
     joined: joined !== undefined,
     get coordinatorKeyPinned() {
       return coordinatorKey !== undefined;
     },
+    get coordinatorKeyText() {
+      return coordinatorKeyText;
+    },
     sign: (kind, agentId, message) => signMessage(key, kind, agentId, message, Date.now()),
     checkFromCoordinator(kind, nodeId, message) {
       if (!coordinatorKey) return 'unpinned';
       const check = checkSignature(coordinatorKey, kind, nodeId, message, Date.now());
       if (check !== 'ok') return check;
-      const sig = (message as { auth?: MessageAuth }).auth?.sig ?? '';
-      const now = Date.now();
-      if (now - seenSince > 60_000) {
-        seenBefore = seen;
-        seen = new Set();
-        seenSince = now;
-      }
-      if (seen.has(sig) || seenBefore.has(sig)) return 'replayed';
-      seen.add(sig);
-      return 'ok';
+      return replayed((message as { auth?: MessageAuth }).auth?.sig ?? '') ? 'replayed' : 'ok';
+    },
+    checkAnswer(kind, nodeId, answer, re) {
+      if (!coordinatorKey) return 'unpinned';
+      // Coordinators before answers named their request signed `registered` without `re`.
+      const expect = kind === 'registered' && (answer as { re?: unknown } | undefined)?.re === undefined ? undefined : re;
+      const check = checkAnswer(coordinatorKey, kind, nodeId, answer as object | undefined, expect, Date.now());
+      if (check !== 'ok') return check;
+      return replayed((answer as { auth?: MessageAuth }).auth?.sig ?? '') ? 'replayed' : 'ok';
+    },
+    checkRefusal(nodeId, err, re) {
+      if (!coordinatorKey) return 'unpinned';
+      if (!err || typeof err !== 'object') return 'missing';
+      const check = checkRefusal(coordinatorKey, nodeId, err, re, Date.now());
+      if (check !== 'ok') return check;
+      const sig = (err as { data?: { auth?: MessageAuth } }).data?.auth?.sig ?? '';
+      return replayed(sig) ? 'replayed' : 'ok';
     },
     async markJoined(namespaces, coordinator) {
-      await writeJoined(namespaces ? [...namespaces] : null, coordinator);
+      if (coordinatorKeyText && coordinator !== coordinatorKeyText)
+        throw new DroverError(
+          'COORDINATOR_KEY_CHANGED',
+          `the join was answered with another cluster key than the one pinned in ${joinedFile}`,
+        );
+      const pin = coordinatorKeyText ?? coordinator;
+      await writeJoined(namespaces ? [...namespaces] : null, pin);
       identity.joined = true;
-      if (coordinator) coordinatorKey = publicKeyFromText(coordinator);
+      if (pin) {
+        coordinatorKeyText = pin;
+        coordinatorKey = publicKeyFromText(pin);
+      }
     },
     async pinCoordinatorKey(coordinator) {
       if (coordinatorKey) return;
       await writeJoined(joined?.namespaces ?? null, coordinator);
+      coordinatorKeyText = coordinator;
       coordinatorKey = publicKeyFromText(coordinator);
-    },
-    async forgetJoin() {
-      identity.joined = false;
-      coordinatorKey = undefined;
-      await rm(joinedFile, { force: true });
     },
     async discard() {
       identity.joined = false;
       coordinatorKey = undefined;
+      coordinatorKeyText = undefined;
       await rm(joinedFile, { force: true });
       await rm(keyFile, { force: true });
     },

@@ -140,6 +140,15 @@ export const agentSettings = {
       return { user: m[1] as string, ...(m[2] ? { group: m[2] } : {}) };
     },
   } satisfies Setting<{ user: string; group?: string } | undefined>,
+  allowSameUser: {
+    flag: 'allow-same-user',
+    env: 'DROVER_ALLOW_SAME_USER',
+    boolean: true,
+    defaultText: 'false',
+    description:
+      "Let attempts run as the agent's own user (no `--run-as`, or `--run-as` naming that user). Without it such an agent refuses to start: its jobs could read its join token and NATS credentials (`/proc/<pid>/environ`) and its private key (the state dir) and act as the agent. For labs and containers where the agent holds nothing worth stealing; warned about on every start.",
+    parse: parse.boolean,
+  } satisfies Setting<boolean>,
   workRoot: {
     flag: 'work-root',
     env: 'DROVER_WORK_ROOT',

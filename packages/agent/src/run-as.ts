@@ -3,7 +3,8 @@
 // mistake stops the agent with a message instead of failing every attempt.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { chmod, mkdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DroverError } from '@drover/shared';
 import type { RunAsUser } from './executors/process.js';
 
@@ -55,7 +56,7 @@ export function resolveRunAs(
   // survive a switch between non-root users), and a job could then become root.
   if ((uid !== ownUid || gid !== ownGid) && ownUid !== 0) {
     throw new LeastPrivilegeError(
-      `${setting}: this agent runs as uid ${ownUid} and cannot switch to ${spec.user} (uid ${uid}, gid ${gid}); run the agent as root (it drops every privilege for the jobs it starts) or leave --run-as unset to run jobs as the agent's own user`,
+      `${setting}: this agent runs as uid ${ownUid} and cannot switch to ${spec.user} (uid ${uid}, gid ${gid}); run the agent as root (it drops every privilege for the jobs it starts) or, in a lab, leave --run-as unset and set --allow-same-user to run jobs as the agent's own user`,
     );
   }
   return { user: pw[0] ?? spec.user, uid, gid, home: pw[5] || '/' };
@@ -72,4 +73,62 @@ export async function resolveWorkRoot(dir: string): Promise<string> {
   } catch (err) {
     throw new LeastPrivilegeError(`${setting}: cannot use ${dir} as the work root: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Who attempts run as, compared with the agent: whether they are the same user, and whether that is allowed. */
+export type JobUser = 'separate' | 'same-user-allowed' | 'dev';
+
+/**
+ * Refuses an agent whose attempts would run as its own user (no `--run-as`, or `--run-as`
+ * naming that user) unless `--allow-same-user` says so: a job of that user can read
+ * `/proc/<agent pid>/environ` (the agent's initial environment, join token and NATS password
+ * included, whatever the agent later deletes) and the state dir (its private key), and then act
+ * as the agent for every namespace it serves. `drover dev`'s agent (`dev`) holds no credentials.
+ */
+export function checkJobUser(
+  opts: { runAs?: RunAsUser; allowSameUser: boolean; dev?: boolean },
+  self: { uid: number } = { uid: process.getuid?.() ?? -1 },
+): JobUser {
+  if (opts.runAs && opts.runAs.uid !== self.uid) return 'separate';
+  if (opts.dev) return 'dev';
+  if (opts.allowSameUser) return 'same-user-allowed';
+  const who = opts.runAs ? `${opts.runAs.user} (uid ${self.uid}), the agent's own user` : `the agent's own user (uid ${self.uid})`;
+  throw new LeastPrivilegeError(
+    `attempts would run as ${who}, so any job could read this agent's credentials: its join token and NATS password through /proc/${process.pid}/environ, and its private key in the state dir, and then act as this agent. ` +
+      'Run the agent as root with --run-as <unprivileged user> (DROVER_RUN_AS; e.g. useradd --system drover-jobs), since root drops every privilege for the jobs it starts, ' +
+      'or set --allow-same-user (DROVER_ALLOW_SAME_USER=true) for a lab or a container where the agent holds nothing worth stealing.',
+  );
+}
+
+/**
+ * Makes sure the user attempts run as cannot read the state dir (the agent's private key): the
+ * directory gets mode 0700 if group or others could enter it (returned as `tightened`), and one
+ * owned by the run-as user, or holding a key file that user owns, is refused (that user could
+ * change the mode back).
+ */
+export async function secureStateDir(stateDir: string, runAs: RunAsUser | undefined): Promise<{ tightened: boolean }> {
+  const setting = '--state-dir (DROVER_STATE_DIR)';
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const st = await stat(stateDir);
+  if (runAs && st.uid === runAs.uid)
+    throw new LeastPrivilegeError(
+      `${setting}: ${stateDir} is owned by ${runAs.user}, the user jobs run as, who could then read the agent's private key: chown it to the agent's user (chown -R root: ${stateDir}) or choose another directory`,
+    );
+  if (runAs) {
+    const key = await stat(join(stateDir, 'agent-key')).catch(() => undefined);
+    if (key && key.uid === runAs.uid)
+      throw new LeastPrivilegeError(
+        `${setting}: ${join(stateDir, 'agent-key')} is owned by ${runAs.user}, the user jobs run as: chown it to the agent's user, or remove it and join again with a new join token`,
+      );
+  }
+  if ((st.mode & 0o077) === 0) return { tightened: false };
+  try {
+    await chmod(stateDir, 0o700);
+  } catch (err) {
+    throw new LeastPrivilegeError(
+      `${setting}: ${stateDir} is open to group or others (mode ${(st.mode & 0o777).toString(8)}) and cannot be made 0700: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return { tightened: true };
 }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { checkSignature, newAgentKeyPair, privateKeyFromPem, publicKeyFromText, signMessage, SIGNATURE_WINDOW_MS } from './identity.js';
+import {
+  checkAnswer,
+  checkRefusal,
+  checkSignature,
+  newAgentKeyPair,
+  privateKeyFromPem,
+  publicKeyFromText,
+  signMessage,
+  signRefusal,
+  SIGNATURE_WINDOW_MS,
+} from './identity.js';
 
 const T = 1_800_000_000_000;
 
@@ -48,5 +58,43 @@ describe('message signatures', () => {
 
   it('rejects malformed public keys', () => {
     expect(() => publicKeyFromText('short')).toThrow(/43 base64url/);
+  });
+});
+
+describe("coordinators' answers", () => {
+  const cluster = keys();
+  const rogue = keys();
+
+  it('an answer counts when signed for this node, in time, answering this request', () => {
+    const answer = { known: false, stop: [], re: 'nonce-1' };
+    const signed = JSON.parse(
+      JSON.stringify({ ...answer, auth: signMessage(cluster.priv, 'heartbeat-answer', 'agent-A', answer, T) }),
+    ) as object;
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', signed, 'nonce-1', T + 1000)).toBe('ok');
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', signed, 'nonce-2', T + 1000)).toBe('wrong-request');
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-B', signed, 'nonce-1', T + 1000)).toBe('wrong-agent');
+    expect(checkAnswer(cluster.pub, 'report-answer', 'agent-A', signed, 'nonce-1', T + 1000)).toBe('bad-signature');
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', signed, 'nonce-1', T + SIGNATURE_WINDOW_MS + 1)).toBe('expired');
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', answer, 'nonce-1', T)).toBe('missing');
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', undefined, 'nonce-1', T)).toBe('missing');
+    // `re` is inside what is signed: changing it breaks the signature.
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', { ...signed, re: 'nonce-2' }, 'nonce-2', T)).toBe('bad-signature');
+    const forged = { ...answer, auth: signMessage(rogue.priv, 'heartbeat-answer', 'agent-A', answer, T) };
+    expect(checkAnswer(cluster.pub, 'heartbeat-answer', 'agent-A', forged, 'nonce-1', T)).toBe('bad-signature');
+  });
+
+  it('a refusal counts when its type, code and message are signed for this node, answering this request', () => {
+    const refusal = { type: 'AGENT_REVOKED', code: 403, message: 'agent A was revoked' };
+    const err = JSON.parse(
+      JSON.stringify({ ...refusal, data: { other: 1, ...signRefusal(cluster.priv, 'agent-A', refusal, 'n1', T) } }),
+    ) as object;
+    expect(checkRefusal(cluster.pub, 'agent-A', err, 'n1', T)).toBe('ok');
+    expect(checkRefusal(cluster.pub, 'agent-A', err, 'n2', T)).toBe('wrong-request');
+    expect(checkRefusal(cluster.pub, 'agent-B', err, 'n1', T)).toBe('wrong-agent');
+    expect(checkRefusal(cluster.pub, 'agent-A', { ...err, type: 'AGENT_NOT_JOINED' }, 'n1', T)).toBe('bad-signature');
+    expect(checkRefusal(cluster.pub, 'agent-A', { ...err, message: 'other' }, 'n1', T)).toBe('bad-signature');
+    expect(checkRefusal(cluster.pub, 'agent-A', refusal, 'n1', T)).toBe('missing');
+    const forged = { ...refusal, data: signRefusal(rogue.priv, 'agent-A', refusal, 'n1', T) };
+    expect(checkRefusal(cluster.pub, 'agent-A', forged, 'n1', T)).toBe('bad-signature');
   });
 });

@@ -12,11 +12,23 @@ import { createHash, createPrivateKey, randomBytes, createPublicKey, generateKey
 /**
  * What a message is signed as: one kind per action or event. Agents sign `register`,
  * `heartbeat`, `report`, `capacity` and `offer-reply` with their own key, naming themselves;
- * coordinators sign `offer`, `stop` and `registered` (the answer to a registration) with the
+ * coordinators sign `offer`, `stop`, `registered` (the answer to a registration),
+ * `heartbeat-answer`, `report-answer` and `refusal` (an identity or protocol refusal) with the
  * cluster's key, naming the agent's node id as the recipient, so a message for one agent
- * cannot be replayed to another.
+ * cannot be replayed to another. Answers also carry `re`, the nonce of the request they answer.
  */
-export type SignedKind = 'register' | 'heartbeat' | 'report' | 'capacity' | 'offer-reply' | 'offer' | 'stop' | 'registered';
+export type SignedKind =
+  | 'register'
+  | 'heartbeat'
+  | 'report'
+  | 'capacity'
+  | 'offer-reply'
+  | 'offer'
+  | 'stop'
+  | 'registered'
+  | 'heartbeat-answer'
+  | 'report-answer'
+  | 'refusal';
 
 /** The signature a message carries, beside its other fields. */
 export interface MessageAuth {
@@ -101,4 +113,72 @@ export function checkSignature(
   } catch {
     return 'bad-signature';
   }
+}
+
+/**
+ * A coordinator's refusal as it is signed: a Moleculer client error carries `type`, `code` and
+ * `message`, and in its `data` the nonce of the request it answers (`re`) and the signature.
+ */
+export interface SignedRefusalData {
+  re?: string;
+  auth?: MessageAuth;
+}
+
+function refusalBody(err: { type?: unknown; code?: unknown; message?: unknown }, data: SignedRefusalData | undefined): object {
+  return {
+    refusal: String(err.type ?? ''),
+    code: Number(err.code ?? 0),
+    message: String(err.message ?? ''),
+    re: data?.re ?? null,
+    auth: data?.auth,
+  };
+}
+
+/** Signs a refusal (a client error's type, code and message) to the agent on `nodeId`, answering the request of nonce `re`. */
+export function signRefusal(
+  key: KeyObject,
+  nodeId: string,
+  err: { type: string; code: number; message: string },
+  re: string | undefined,
+  ts: number,
+): SignedRefusalData {
+  const data: SignedRefusalData = { re };
+  data.auth = signMessage(key, 'refusal', nodeId, refusalBody(err, data), ts);
+  return data;
+}
+
+/**
+ * Checks a refusal an agent received against the cluster's key: signed for `nodeId`, within the
+ * window, over exactly its type, code and message, and answering the request of nonce `re`.
+ */
+export function checkRefusal(
+  key: KeyObject,
+  nodeId: string,
+  err: { type?: unknown; code?: unknown; message?: unknown; data?: unknown },
+  re: string | undefined,
+  now: number,
+): SignatureCheck | 'wrong-request' {
+  const data = (err.data && typeof err.data === 'object' ? err.data : {}) as SignedRefusalData;
+  const check = checkSignature(key, 'refusal', nodeId, refusalBody(err, data), now);
+  if (check !== 'ok') return check;
+  return re !== undefined && data.re !== re ? 'wrong-request' : 'ok';
+}
+
+/**
+ * Checks a coordinator's answer (`registered`, `heartbeat-answer`, `report-answer`) against the
+ * cluster's key: signed for `nodeId`, within the window, and answering the request of nonce `re`
+ * (the answer's own `re` field, inside what is signed).
+ */
+export function checkAnswer(
+  key: KeyObject,
+  kind: SignedKind,
+  nodeId: string,
+  answer: object | null | undefined,
+  re: string | undefined,
+  now: number,
+): SignatureCheck | 'wrong-request' {
+  if (!answer || typeof answer !== 'object') return 'missing';
+  const check = checkSignature(key, kind, nodeId, answer, now);
+  if (check !== 'ok') return check;
+  return re !== undefined && (answer as { re?: unknown }).re !== re ? 'wrong-request' : 'ok';
 }

@@ -78,6 +78,8 @@ export interface RegisterResponse {
   coordinatorKey?: string;
   /** Signed with the cluster's key, for the agent's node. */
   auth?: MessageAuth;
+  /** The nonce of the request this answers (inside what is signed): an answer to one request cannot serve another. */
+  re?: string;
   /** Runs the agent holds that the coordinator no longer assigns to it: stop them. */
   stop: HeldRun[];
 }
@@ -108,6 +110,10 @@ export interface HeartbeatResponse {
   /** The interval to heartbeat at from now on (it grows with the fleet). */
   heartbeatIntervalMs?: number;
   stop: HeldRun[];
+  /** Signed with the cluster's key (kind `heartbeat-answer`), for the agent's node. */
+  auth?: MessageAuth;
+  /** The nonce of the request this answers (inside what is signed): an answer to one request cannot serve another. */
+  re?: string;
 }
 
 /** Broadcast by an agent whenever its free capacity changes; `version` only grows. */
@@ -219,4 +225,8 @@ export interface ReportRequest {
 export interface ReportResponse {
   /** Runs whose events carried a stale token: the agent must stop them and drop their events. */
   stale: HeldRun[];
+  /** Signed with the cluster's key (kind `report-answer`), for the agent's node. */
+  auth?: MessageAuth;
+  /** The nonce of the request this answers (inside what is signed): an answer to one request cannot serve another. */
+  re?: string;
 }

@@ -1,7 +1,7 @@
 // The agent's least privilege: argv passed verbatim (no shell), working directories confined to
 // the work root, attempts run as another user, secrets in the env and masked in the output.
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEvent, FinishedEvent, LogEvent } from '@drover/shared';
@@ -10,7 +10,7 @@ import { execExecutor } from './exec.js';
 import { shellExecutor } from './shell.js';
 import { createExecutors } from './index.js';
 import { confinedCwd } from './process.js';
-import { resolveRunAs, resolveWorkRoot } from '../run-as.js';
+import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from '../run-as.js';
 import { Supervisor } from '../supervisor.js';
 import { eventually, makeOffer, runToEnd } from '../../test/fixtures.js';
 
@@ -189,5 +189,60 @@ describe('secrets on the agent', () => {
         .map((l) => l.data)
         .join(''),
     ).toBe('***\ny\n***\n');
+  });
+});
+
+/** A user attempts could run as, other than the agent's. */
+const other = { user: 'jobs', uid: 4242, gid: 4242, home: '/' };
+
+describe("jobs as the agent's own user", () => {
+  it('is refused unless --allow-same-user, saying why and what to do', () => {
+    for (const runAs of [undefined, { ...other, uid: 1000 }]) {
+      expect(() => checkJobUser({ runAs, allowSameUser: false }, { uid: 1000 })).toThrow(
+        /jobs? could read this agent's credentials: its join token and NATS password through \/proc\/\d+\/environ, and its private key in the state dir.*Run the agent as root with --run-as <unprivileged user> \(DROVER_RUN_AS.*--allow-same-user \(DROVER_ALLOW_SAME_USER=true\) for a lab or a container/s,
+      );
+      expect(checkJobUser({ runAs, allowSameUser: true }, { uid: 1000 })).toBe('same-user-allowed');
+    }
+    // Root without --run-as runs jobs as root: refused the same way.
+    expect(() => checkJobUser({ allowSameUser: false }, { uid: 0 })).toThrow(/the agent's own user \(uid 0\)/);
+  });
+
+  it('is fine with another user, and in drover dev', () => {
+    expect(checkJobUser({ runAs: other, allowSameUser: false }, { uid: 0 })).toBe('separate');
+    expect(checkJobUser({ runAs: other, allowSameUser: true }, { uid: 0 })).toBe('separate');
+    expect(checkJobUser({ allowSameUser: false, dev: true }, { uid: 1000 })).toBe('dev');
+  });
+});
+
+describe('the state dir', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'drover-statedir-'));
+  });
+  afterAll(async () => rm(base, { recursive: true, force: true }));
+
+  it('is created 0700, and made 0700 when group or others could enter it', async () => {
+    const fresh = join(base, 'fresh');
+    expect(await secureStateDir(fresh, undefined)).toEqual({ tightened: false });
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
+    const open = join(base, 'open');
+    await mkdir(open, { mode: 0o755 });
+    await chmod(open, 0o755);
+    expect(await secureStateDir(open, undefined)).toEqual({ tightened: true });
+    expect((await stat(open)).mode & 0o777).toBe(0o700);
+  });
+
+  it.runIf(isRoot)('is refused when the user jobs run as owns it or its key', async () => {
+    const theirs = join(base, 'theirs');
+    await mkdir(theirs, { mode: 0o700 });
+    await chown(theirs, other.uid, other.gid);
+    await expect(secureStateDir(theirs, other)).rejects.toThrow(
+      /--state-dir \(DROVER_STATE_DIR\): .* is owned by jobs, the user jobs run as/,
+    );
+    const key = join(base, 'key');
+    await mkdir(key, { mode: 0o700 });
+    await writeFile(join(key, 'agent-key'), 'x', { mode: 0o600 });
+    await chown(join(key, 'agent-key'), other.uid, other.gid);
+    await expect(secureStateDir(key, other)).rejects.toThrow(/agent-key is owned by jobs, the user jobs run as/);
   });
 });

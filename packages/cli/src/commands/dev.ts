@@ -148,7 +148,8 @@ async function runDev(flags: DevFlags): Promise<void> {
   const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat), {
     auth: 'dev',
   });
-  const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel, flags.logFormat));
+  // Jobs run as the user: dev's agent holds no join token or NATS credentials to steal.
+  const agent = await startAgent(agentOptions, createLogger('agent', flags.logLevel, flags.logFormat), { dev: true });
   await agent.registered;
   // Examples go into a new database only: once created (or deleted by the user) they stay as the user left them.
   const marker = path.join(scratch ?? dataDir, 'examples-created');

@@ -12,7 +12,15 @@
 // agent is refused either way.
 import type { KeyObject } from 'node:crypto';
 import { Errors } from 'moleculer';
-import { checkSignature, privateKeyFromPem, publicKeyFromText, signMessage, type MessageAuth, type SignedKind } from '@drover/shared';
+import {
+  checkSignature,
+  privateKeyFromPem,
+  publicKeyFromText,
+  signMessage,
+  signRefusal,
+  type MessageAuth,
+  type SignedKind,
+} from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { recordAudit, type AuditEntry } from '../store/audit.js';
 import { findLiveToken } from '../store/tokens.js';
@@ -87,6 +95,33 @@ export class AgentIdentities {
   /** Signs a message to the agent on `nodeId` with the cluster's key (undefined before loadClusterKey). */
   signFor(kind: SignedKind, nodeId: string, message: object): MessageAuth | undefined {
     return this.clusterKey && signMessage(this.clusterKey.key, kind, nodeId, message, this.d.now());
+  }
+
+  /**
+   * Signs an answer to the agent on `nodeId` (`registered`, `heartbeat-answer`, `report-answer`),
+   * naming the request it answers by its nonce `re`; agents act only on answers signed so.
+   */
+  signAnswer<T extends { auth?: MessageAuth | undefined; re?: string | undefined }>(
+    kind: SignedKind,
+    nodeId: string,
+    answer: T,
+    re: string | undefined,
+  ): T {
+    if (re !== undefined) answer.re = re;
+    const auth = this.signFor(kind, nodeId, answer);
+    if (auth) answer.auth = auth;
+    return answer;
+  }
+
+  /**
+   * Signs a refusal (a 4xx client error) to the agent on `nodeId`, answering the request of nonce
+   * `re`: agents that pinned the cluster's key act on no other. Any other error is returned as is.
+   */
+  signRefusal(err: unknown, nodeId: string, re: string | undefined): unknown {
+    if (!this.clusterKey || !(err instanceof Errors.MoleculerClientError)) return err;
+    const signed = signRefusal(this.clusterKey.key, nodeId, { type: err.type, code: err.code, message: err.message }, re, this.d.now());
+    err.data = { ...(err.data as Record<string, unknown> | undefined), ...signed };
+    return err;
   }
 
   /** Forgets a cached identity (it joined again, or was revoked). */
@@ -185,16 +220,20 @@ export class AgentIdentities {
       }
       return;
     }
-    if (this.d.required() && row) {
+    // Refused: a message for an agent on record without a key, and one for an id with no record
+    // at all (else anyone could heartbeat or report for made-up ids) — except a signed heartbeat:
+    // its agent joined and the coordinators lost it, and the answer (`known: false`) makes it register.
+    if (this.d.required() && (row || !(kind === 'heartbeat' && message.auth))) {
       await this.audit(
         {
           actor: `node:${nodeId ?? 'unknown'}`,
           action: 'agent.unauthenticated',
           target: agentId,
           outcome: 'rejected',
-          detail: { kind, nodeId },
+          detail: { kind, nodeId, ...(row ? {} : { unknownAgent: true }) },
         },
-        `unauth:${agentId}:${kind}`,
+        // Unknown ids are many: one record per sending node and kind.
+        row ? `unauth:${agentId}:${kind}` : `unauth-unknown:${nodeId}:${kind}`,
       );
       throw refusal(
         401,

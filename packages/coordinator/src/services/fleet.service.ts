@@ -34,82 +34,19 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     actions: {
       register: {
         async handler(c: Context<RegisterRequest>): Promise<RegisterResponse> {
-          const req = c.params;
-          if (req.protocol !== PROTOCOL_VERSION) {
-            ctx.log.warn({ agentId: req.agentId, protocol: req.protocol }, 'refused an agent speaking another protocol version');
-            throw new Errors.MoleculerClientError(
-              `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${req.protocol}: install matching versions of agent and coordinator`,
-              426,
-              'PROTOCOL_MISMATCH',
-              { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
-            );
-          }
-          // Before anything is written: a join token or a signature by the agent's own key.
-          const admission = await ctx.identities.admit(req, c.nodeID);
-          // The interval is kept with the agent: it counts as down only after missing beats at that pace.
-          const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
-          const was = await agentState(ctx.db, req.agentId);
-          const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
-          await recordAgentIdentity(ctx.db, agent.id, admission.namespaces, admission.join);
-          if (admission.join) {
-            ctx.identities.invalidate(agent.id);
-            ctx.log.info({ agentId: agent.id, namespaces: admission.namespaces ?? 'any', tokenId: admission.join.tokenId }, 'agent joined');
-          }
-          // An agent that was down and comes back by registering (it restarted) is back as much as one that heartbeats.
-          if (was === 'down' || was === 'gone') {
-            ctx.log.info({ agentId: agent.id }, 'a down agent registered again');
-            notify(ctx, { event: 'agent.up', agents: [{ id: agent.id, name: agent.name }], at: new Date(ctx.now()).toISOString() });
-          }
-          const stop = await runsToStop(ctx.db, agent.id, req.runs);
-          ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
-          c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
-          // A restarted agent holds nothing its previous process ran: those runs are lost now,
-          // not when a heartbeat timeout would have said so.
-          await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
-          const res: RegisterResponse = {
-            agentId: agent.id,
-            heartbeatIntervalMs,
-            stop,
-            ...(admission.namespaces ? { namespaces: admission.namespaces } : {}),
-            ...(ctx.identities.clusterPublicKey ? { coordinatorKey: ctx.identities.clusterPublicKey } : {}),
-          };
-          res.auth = ctx.identities.signFor('registered', req.nodeId, res);
-          return res;
+          // Refusals are signed too: an agent that pinned the cluster's key acts on no other.
+          return register(c).catch((err: unknown) => {
+            throw ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce);
+          });
         },
       },
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
-          const hb = c.params;
-          await ctx.identities.verify('heartbeat', hb.agentId, hb, c.nodeID);
-          ctx.metrics.heartbeatReceived(hb.at, ctx.now());
-          const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
-          const { known, revived, startedDraining, name } = await recordHeartbeat(
-            ctx.db,
-            hb.agentId,
-            hb.nodeId,
-            hb.free,
-            hb.usage,
-            hb.draining === true,
-            heartbeatIntervalMs,
-          );
-          if (!known) return { known: false, stop: [] };
-          if (startedDraining) {
-            ctx.log.info({ agentId: hb.agentId }, 'agent is shutting down; it is draining');
-            c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
-          }
-          if (revived) {
-            ctx.log.info({ agentId: hb.agentId }, 'a down agent is heartbeating again');
-            notify(ctx, {
-              event: 'agent.up',
-              agents: [{ id: hb.agentId, ...(name ? { name } : {}) }],
-              at: new Date(ctx.now()).toISOString(),
-            });
-            c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
-          }
-          const stop = await runsToStop(ctx.db, hb.agentId, hb.runs);
-          // The list was taken when the agent sent the beat; a run started after that is not in it.
-          await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
-          return { known: true, heartbeatIntervalMs, stop };
+          const answer = await heartbeat(c).catch((err: unknown) => {
+            throw ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce);
+          });
+          // Signed, naming the beat it answers: an agent acts on `known: false` and `stop` from no one else.
+          return ctx.identities.signAnswer('heartbeat-answer', c.params.nodeId, answer, c.params.auth?.nonce);
         },
       },
     },
@@ -118,4 +55,81 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       [AGENT_REVOKED_EVENT]: { handler: (c: Context<{ agentId: string }>) => ctx.identities.invalidate(c.params.agentId) },
     },
   };
+
+  async function register(c: Context<RegisterRequest>): Promise<RegisterResponse> {
+    const req = c.params;
+    if (req.protocol !== PROTOCOL_VERSION) {
+      ctx.log.warn({ agentId: req.agentId, protocol: req.protocol }, 'refused an agent speaking another protocol version');
+      throw new Errors.MoleculerClientError(
+        `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${req.protocol}: install matching versions of agent and coordinator`,
+        426,
+        'PROTOCOL_MISMATCH',
+        { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
+      );
+    }
+    // Before anything is written: a join token or a signature by the agent's own key.
+    const admission = await ctx.identities.admit(req, c.nodeID);
+    // The interval is kept with the agent: it counts as down only after missing beats at that pace.
+    const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
+    const was = await agentState(ctx.db, req.agentId);
+    const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
+    await recordAgentIdentity(ctx.db, agent.id, admission.namespaces, admission.join);
+    if (admission.join) {
+      ctx.identities.invalidate(agent.id);
+      ctx.log.info({ agentId: agent.id, namespaces: admission.namespaces ?? 'any', tokenId: admission.join.tokenId }, 'agent joined');
+    }
+    // An agent that was down and comes back by registering (it restarted) is back as much as one that heartbeats.
+    if (was === 'down' || was === 'gone') {
+      ctx.log.info({ agentId: agent.id }, 'a down agent registered again');
+      notify(ctx, { event: 'agent.up', agents: [{ id: agent.id, name: agent.name }], at: new Date(ctx.now()).toISOString() });
+    }
+    const stop = await runsToStop(ctx.db, agent.id, req.runs);
+    ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
+    c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
+    // A restarted agent holds nothing its previous process ran: those runs are lost now,
+    // not when a heartbeat timeout would have said so.
+    await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
+    const res: RegisterResponse = {
+      agentId: agent.id,
+      heartbeatIntervalMs,
+      stop,
+      ...(admission.namespaces ? { namespaces: admission.namespaces } : {}),
+      ...(ctx.identities.clusterPublicKey ? { coordinatorKey: ctx.identities.clusterPublicKey } : {}),
+    };
+    return ctx.identities.signAnswer('registered', req.nodeId, res, req.auth?.nonce);
+  }
+
+  async function heartbeat(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
+    const hb = c.params;
+    await ctx.identities.verify('heartbeat', hb.agentId, hb, c.nodeID);
+    ctx.metrics.heartbeatReceived(hb.at, ctx.now());
+    const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
+    const { known, revived, startedDraining, name } = await recordHeartbeat(
+      ctx.db,
+      hb.agentId,
+      hb.nodeId,
+      hb.free,
+      hb.usage,
+      hb.draining === true,
+      heartbeatIntervalMs,
+    );
+    if (!known) return { known: false, stop: [] };
+    if (startedDraining) {
+      ctx.log.info({ agentId: hb.agentId }, 'agent is shutting down; it is draining');
+      c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+    }
+    if (revived) {
+      ctx.log.info({ agentId: hb.agentId }, 'a down agent is heartbeating again');
+      notify(ctx, {
+        event: 'agent.up',
+        agents: [{ id: hb.agentId, ...(name ? { name } : {}) }],
+        at: new Date(ctx.now()).toISOString(),
+      });
+      c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+    }
+    const stop = await runsToStop(ctx.db, hb.agentId, hb.runs);
+    // The list was taken when the agent sent the beat; a run started after that is not in it.
+    await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
+    return { known: true, heartbeatIntervalMs, stop };
+  }
 }

@@ -17,8 +17,11 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
           const { agentId, events } = c.params;
-          // One signature covers the whole batch.
-          await ctx.identities.verify('report', agentId, c.params, c.nodeID);
+          // One signature covers the whole batch. The refusal and the answer are signed for the sender.
+          const to = c.nodeID ?? `agent-${agentId}`;
+          await ctx.identities.verify('report', agentId, c.params, c.nodeID).catch((err: unknown) => {
+            throw ctx.identities.signRefusal(err, to, c.params.auth?.nonce);
+          });
           const { changed, endedJobs, stale, retrying, actions, requeued } = await applyAgentEvents(
             ctx.db,
             agentId,
@@ -43,7 +46,7 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
             for (const e of events) if (e.kind === 'finished' && changed.has(e.runId)) ctx.metrics.attemptEnded(e.outcome, e.durationMs);
             onChange(changed, endedJobs);
           }
-          return { stale };
+          return ctx.identities.signAnswer<ReportResponse>('report-answer', to, { stale }, c.params.auth?.nonce);
         },
       },
     },
