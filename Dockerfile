@@ -3,7 +3,8 @@
 #   docker build -t drover .                                  docker run --rm drover --help
 #   docker build --target coordinator -t drover-coordinator .  docker run -e DROVER_DATABASE_URL=… -e DROVER_BOOTSTRAP_TOKEN=$(openssl rand -hex 32) drover-coordinator
 #   (the coordinator requires API tokens: it refuses to start on 0.0.0.0 without one)
-#   docker build --target agent -t drover-agent .              docker run -e DROVER_NATS_URL=… drover-agent
+#   docker build --target agent -t drover-agent .              docker run -e DROVER_NATS_URL=… -e DROVER_JOIN_TOKEN=… drover-agent
+#   (the agent runs as root so that its jobs run as nobody: they cannot read its join token or key)
 
 FROM node:22-slim AS build
 WORKDIR /app
@@ -29,7 +30,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages packages
 COPY --from=build /app/migrations migrations
-RUN mkdir -p /var/lib/drover && chown node:node /var/lib/drover
+RUN install -d -m 0700 -o node -g node /var/lib/drover
 USER node
 EXPOSE 7400
 ENTRYPOINT ["node", "packages/cli/bin/drover.js"]
@@ -38,7 +39,13 @@ FROM runtime AS coordinator
 CMD ["coordinator", "--api-addr", "0.0.0.0:7400"]
 
 FROM runtime AS agent
-# An agent needs NATS only (DROVER_NATS_URL); its id is kept in /var/lib/drover (mount a volume).
+# An agent needs NATS only (DROVER_NATS_URL); its id and key are kept in /var/lib/drover (mount a
+# volume). It runs as root and its jobs as nobody: a job running as the agent's user could read
+# its join token and NATS password (/proc/<pid>/environ) and its key, so the agent refuses that
+# unless DROVER_ALLOW_SAME_USER=true. Root drops every privilege when it starts a job.
+USER root
+RUN chown root:root /var/lib/drover
+ENV DROVER_RUN_AS=nobody
 CMD ["agent"]
 
 FROM runtime AS all

@@ -11,6 +11,7 @@ import { api, createTestEnv, REPO_ROOT, spawnDrover, waitFor, type TestEnv } fro
 
 interface Service {
   image?: string;
+  user?: string;
   build?: string;
   command?: string[];
   environment?: Record<string, string>;
@@ -25,6 +26,7 @@ const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), '
 const services = compose.services;
 const drover = Object.entries(services).filter(([, s]) => s.image === 'drover:local');
 const agents = drover.filter(([, s]) => s.command?.[0] === 'agent');
+const isRoot = process.getuid?.() === 0;
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -66,6 +68,14 @@ it('checks the health of every server it waits on, and keeps state in named volu
   for (const [name, s] of agents) expect(Object.keys(s.environment ?? {}), name).toEqual(['DROVER_NATS_URL', 'DROVER_JOIN_TOKEN']);
 });
 
+it("runs agents as root and their jobs as nobody, so jobs cannot read the agents' credentials", () => {
+  for (const [name, s] of agents) {
+    expect(s.user, name).toBe('root');
+    expect(s.command?.join(' '), name).toContain('--run-as nobody');
+    expect(s.command, name).not.toContain('--allow-same-user');
+  }
+});
+
 it('runs every Drover service command as written: migrate, the coordinator and both agents', { timeout: 120_000 }, async () => {
   const command = (name: string) => services[name]?.command ?? [];
   const migrate = spawnDrover(env, command('migrate'), { name: 'migrate' });
@@ -90,8 +100,12 @@ it('runs every Drover service command as written: migrate, the coordinator and b
   });
   const listening = await coordinator.waitForLog('api listening');
   const client = api(String(listening.url).replace(/\/$/, ''), { token });
+  // The agents run as root there (to start jobs as nobody); so do the tests, normally. Where they
+  // do not, an agent cannot switch users: it runs jobs as the test's user instead.
+  const agentArgs = (args: string[]) =>
+    isRoot ? args : args.flatMap((a, i) => (a === '--run-as' ? ['--allow-same-user'] : args[i - 1] === '--run-as' ? [] : [a]));
   for (const [name, s] of agents)
-    spawnDrover(env, s.command ?? [], { name, env: { DROVER_JOIN_TOKEN: setting(name, 'DROVER_JOIN_TOKEN') } });
+    spawnDrover(env, agentArgs(s.command ?? []), { name, env: { DROVER_JOIN_TOKEN: setting(name, 'DROVER_JOIN_TOKEN') } });
   const fleet = await waitFor(
     async () => {
       const items = (await client.get<{ items: Array<{ name: string; labels: Record<string, string> }> }>('/v1/agents')).body.items;

@@ -29,6 +29,19 @@ it('sets and suggests only settings the agent knows, with values it accepts', ()
   const options = compileAgentOptions({ flags: {}, env: Object.fromEntries(lines) });
   expect(options.labels).toEqual({ region: 'eu', pool: 'general' });
   expect(options.allowShell).toBe(true);
+  // Jobs run as a user of their own, not as the agent (which could then be robbed of its credentials).
+  const set = readFileSync(path.join(dir, 'agent.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^DROVER_/.test(l));
+  expect(set).toContain('DROVER_RUN_AS=drover-jobs');
+  expect(set.some((l) => l.startsWith('DROVER_ALLOW_SAME_USER'))).toBe(false);
+});
+
+it('runs the agent as root (to switch to DROVER_RUN_AS) with a state dir only root can read', () => {
+  const unit = readFileSync(path.join(dir, 'drover-agent.service'), 'utf8');
+  const directives = unit.split('\n').filter((l) => /^[A-Z]\w+=/.test(l));
+  expect(directives).toEqual(expect.arrayContaining(['User=root', 'StateDirectory=drover', 'StateDirectoryMode=0700']));
+  expect(directives.filter((l) => l.startsWith('User='))).toEqual(['User=root']);
 });
 
 it.runIf(existsSync('/usr/bin/systemd-analyze'))('has a unit systemd-analyze accepts', async () => {
