@@ -250,11 +250,14 @@ export async function startCoordinator(
   const { auth, ...spawnOptions } = options;
   const token = auth ? bootstrapTokenOf(env) : undefined;
   const args = ['coordinator', '--api-addr', '127.0.0.1:0', ...(auth ? [] : ['--insecure']), ...(extraArgs as readonly string[])];
-  const proc = spawnDrover(
-    env,
-    args,
-    token ? { ...spawnOptions, env: { DROVER_BOOTSTRAP_TOKEN: token, ...spawnOptions.env } } : spawnOptions,
-  );
+  // Webhook receivers of tests listen on 127.0.0.1, which the coordinator refuses by default: allow
+  // loopback, as drover dev does. A test checks the default with `env: { DROVER_WEBHOOK_ALLOW: '' }`.
+  const processEnv = {
+    DROVER_WEBHOOK_ALLOW: '127.0.0.0/8,::1',
+    ...(token ? { DROVER_BOOTSTRAP_TOKEN: token } : {}),
+    ...spawnOptions.env,
+  };
+  const proc = spawnDrover(env, args, { ...spawnOptions, env: processEnv });
   const record = await proc.waitForLog('api listening');
   if (typeof record.url !== 'string')
     throw new Error(`coordinator logged 'api listening' without a url field; last lines:\n${proc.tail()}`);

@@ -2,6 +2,7 @@
 import { natsSecuritySettings } from '@drover/shared';
 import { readFileSync } from 'node:fs';
 import { compileOptions, OptionsError, parse, type CompiledOptions, type OptionSources, type SettingsSpec } from '@drover/shared';
+import { parseWebhookAllow } from './actions/webhook-policy.js';
 import { parseSecretsKey, type SecretsKey } from './security/secrets-crypto.js';
 import { DATABASE_SSL_MODES, pemFile, tlsSettingsProblem, type DatabaseTls } from './security/tls.js';
 
@@ -78,6 +79,14 @@ export const coordinatorSettings = {
     env: 'DROVER_NOTIFY_URL',
     description: 'A webhook told (POST, JSON) when an agent goes down or comes back; retried with backoff.',
     parse: parse.url(['http', 'https']),
+  },
+  webhookAllow: {
+    flag: 'webhook-allow',
+    env: 'DROVER_WEBHOOK_ALLOW',
+    description:
+      'Internal addresses webhook actions may POST to; repeatable (comma-separated in the variable). By default loopback, link-local and cloud metadata, private (RFC 1918, CGNAT, ULA), unspecified, multicast and reserved addresses are refused, checked on every address a host name resolves to. A rule is an address (`127.0.0.1`), a CIDR (`10.20.0.0/16`), a host name (`hooks.corp.example`), `*.corp.example`, or `*` (no check). Redirects are never followed. Not applied to `--notify-url`, which only an administrator sets.',
+    repeatable: true,
+    parse: parseWebhookAllow,
   },
   agentGoneAfter: {
     flag: 'agent-gone-after',

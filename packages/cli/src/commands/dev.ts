@@ -123,6 +123,8 @@ async function runDev(flags: DevFlags): Promise<void> {
       'log-level': flags.logLevel,
       // Secrets work out of the box: a key kept beside the data (a fresh one with --ephemeral).
       'secrets-key-file': devSecretsKeyFile(scratch ?? dataDir),
+      // Webhooks may reach this machine (a receiver on localhost): it is the user's own.
+      'webhook-allow': ['127.0.0.0/8', '::1'],
       ...(flags.apiTlsCert ? { 'api-tls-cert': flags.apiTlsCert } : {}),
       ...(flags.apiTlsKey ? { 'api-tls-key': flags.apiTlsKey } : {}),
     },
