@@ -115,7 +115,7 @@ describe('agent against a real NATS server', () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   });
 
-  async function setup(opts: { refuse?: string } = {}) {
+  async function setup(opts: { refuse?: string; nats?: string } = {}) {
     const ns = namespace();
     const stateDir = await mkdtemp(join(tmpdir(), 'drover-agent-'));
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
@@ -131,7 +131,7 @@ describe('agent against a real NATS server', () => {
     });
     const options = compileAgentOptions({
       flags: {
-        nats: NATS,
+        nats: opts.nats ?? NATS,
         namespace: ns,
         'state-dir': stateDir,
         label: ['pool=test', 'region=eu'],
@@ -284,6 +284,17 @@ describe('agent against a real NATS server', () => {
     const { agent, lines } = await setup();
     await agent.registered;
     expect(lines.find((l) => String(l.msg).startsWith('SAME USER: --allow-same-user is set'))).toMatchObject({ level: 40 });
+  }, 60_000);
+
+  it('never logs the password of a NATS URL', async () => {
+    // A server without authorization accepts any user; the agent must still keep the password to itself.
+    const url = new URL(NATS);
+    url.username = 'agent-user';
+    url.password = 'n4ts-pa55word';
+    const { agent, lines } = await setup({ nats: url.toString() });
+    await agent.registered;
+    expect(lines.find((l) => l.msg === 'agent starting')?.nats).toBe(`nats://agent-user:***@${url.host}`);
+    expect(JSON.stringify(lines)).not.toContain('n4ts-pa55word');
   }, 60_000);
 
   it('keeps its agent id across restarts', async () => {

@@ -19,6 +19,7 @@ import {
   SERVICES,
   createBroker,
   natsSecurityFrom,
+  redactUrl,
   type AgentEvent,
   type Capacity,
   type CapacityEvent,
@@ -141,7 +142,9 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     ...(runAs ? { runAs } : {}),
     ...(workRoot ? { workRoot } : {}),
   });
-  const where = options.nats === 'memory' ? 'the in-process bus' : options.nats;
+  // The URL may hold a NATS user's password or a token: logged without it.
+  const natsShown = redactUrl(options.nats);
+  const where = options.nats === 'memory' ? 'the in-process bus' : natsShown;
 
   const broker: ServiceBroker = createBroker(
     { natsUrl: options.nats, namespace: options.namespace, nodeId, security: natsSecurityFrom(options) },
@@ -324,7 +327,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         if (!waitingLogged) {
           waitingLogged = true;
           log.info(
-            { nats: options.nats, namespace: options.namespace },
+            { nats: natsShown, namespace: options.namespace },
             `waiting for a coordinator on ${where} namespace ${options.namespace}`,
           );
         }
@@ -569,7 +572,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     {
       nodeId,
       name,
-      nats: options.nats,
+      nats: natsShown,
       namespace: options.namespace,
       total,
       executors: supervisor.executorTypes,

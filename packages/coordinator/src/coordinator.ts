@@ -1,7 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createBroker, DroverError, EVENTS, natsSecurityFrom, SERVICES } from '@drover/shared';
+import { createBroker, DroverError, EVENTS, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -203,7 +203,10 @@ async function startBroker(broker: ReturnType<typeof createBroker>, natsUrl: str
     setTimeout(
       () =>
         reject(
-          new DroverError('NATS_UNREACHABLE', `cannot reach NATS at ${natsUrl} within 15 s. Is it running? Set DROVER_NATS_URL or --nats.`),
+          new DroverError(
+            'NATS_UNREACHABLE',
+            `cannot reach NATS at ${redactUrl(natsUrl)} within 15 s. Is it running? Set DROVER_NATS_URL or --nats.`,
+          ),
         ),
       15_000,
     ).unref(),

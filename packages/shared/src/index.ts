@@ -13,3 +13,4 @@ export * from './reconcile.js';
 export * from './retry.js';
 export * from './actions.js';
 export * from './template.js';
+export * from './redact.js';

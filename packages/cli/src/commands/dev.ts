@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, holdLockFile, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
-import { OptionsError } from '@drover/shared';
+import { OptionsError, redactUrl } from '@drover/shared';
 import { createLogger, LOG_FORMATS, type LogFormat } from '../logger.js';
 import { fail } from './common.js';
 import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
@@ -48,7 +48,7 @@ function exposureWarnings(apiHost: string, bus: string): string[] {
   if (bus !== 'memory')
     out.push(
       '',
-      `  WARNING: the bus is ${bus}: anything that can publish there can pose as a coordinator or an agent.`,
+      `  WARNING: the bus is ${redactUrl(bus)}: anything that can publish there can pose as a coordinator or an agent.`,
       '           Use a NATS server only you can reach.',
     );
   return out;
@@ -168,8 +168,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     `  auth       none: dev mode's API is open to this machine (drover coordinator requires API tokens)`,
     `  agent      ${agent.agentId} (local, shell and http allowed)`,
     `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
-    `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : coordinatorOptions.redisUrl}`,
-    `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${bus}, namespace ${coordinatorOptions.namespace}: join with "drover agent --nats ${bus} --namespace ${coordinatorOptions.namespace}"`}`,
+    `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : redactUrl(coordinatorOptions.redisUrl)}`,
+    `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${redactUrl(bus)}, namespace ${coordinatorOptions.namespace}: join with "drover agent --nats ${redactUrl(bus)} --namespace ${coordinatorOptions.namespace} --allow-same-user" (or --run-as <user>, as root)`}`,
     created.length > 0
       ? `  examples   created ${created.join(', ')}`
       : `  examples   ${EXAMPLE_JOBS.map((j) => j.name).join(', ')} (if you kept them)`,
