@@ -132,7 +132,7 @@ export const agentSettings = {
     flag: 'run-as',
     env: 'DROVER_RUN_AS',
     description:
-      "Run attempts as this unprivileged `user[:group]` (names or numeric ids), resolved at start-up; the agent must run as root to switch (its jobs then hold no privilege). Default: the agent's own user.",
+      "Run attempts as this unprivileged `user[:group]` (names or numeric ids), resolved at start-up; the agent must run as root to switch (its jobs then hold no privilege). Default: the agent's own user, which needs `--allow-same-user`.",
     parse: (raw): { user: string; group?: string } | undefined => {
       const v = parse.string(raw).trim();
       const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*\$?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(v);
