@@ -10,6 +10,7 @@ import { recordAudit, type AuditEntry } from '../store/audit.js';
 import { hashTokenSecret } from '../security/token-secret.js';
 import { ACCESS_GRANTS, ACCESS_LEVELS, grants, type Access, type Principal } from './access.js';
 import { HttpProblem } from './problem.js';
+import { Lru } from './lru.js';
 
 /**
  * How the API authenticates:
@@ -60,69 +61,112 @@ function principalOf(token: TokenRecord): Principal {
   };
 }
 
-/** How long a resolved token (or an unknown token string) is trusted without asking PostgreSQL again. */
+/** How long a resolved token is trusted without asking PostgreSQL again. */
 export const TOKEN_CACHE_MS = 10_000;
-const TOKEN_CACHE_MAX = 10_000;
+/**
+ * How long a resolved token is trusted while its caller's address is throttled (see
+ * FailureThrottle): then nothing is looked up, so a token in use keeps working through a flood
+ * from its address without the flood costing queries.
+ */
+export const THROTTLED_TOKEN_TRUST_MS = 60_000;
+export const TOKEN_CACHE_MAX = 10_000;
+
+/** Where tokens are looked up; PostgreSQL, or a fake in unit tests. */
+export interface TokenStore {
+  find(secret: string, now: Date): Promise<TokenRecord | undefined>;
+  touch(tokenId: string, now: Date): Promise<unknown>;
+}
 
 /**
- * Resolved tokens by hash, so a request costs a hash and a map look-up, not a query. A
- * revocation on this coordinator drops its entry at once; another coordinator honours it
- * within TOKEN_CACHE_MS. Expiry is checked on every use.
+ * Resolved tokens by hash, so a request costs a hash and a map look-up, not a query. Only
+ * tokens that exist are kept (a miss is asked again: the throttle bounds how often), at most
+ * TOKEN_CACHE_MAX of them, the least recently used evicted first. A revocation on this
+ * coordinator drops its entry at once; another coordinator honours it within TOKEN_CACHE_MS
+ * (THROTTLED_TOKEN_TRUST_MS for an address being throttled). Expiry is checked on every use.
  */
 export class TokenResolver {
-  private readonly cache = new Map<string, { token: TokenRecord | undefined; at: number }>();
-  private readonly touched = new Map<string, number>();
+  private readonly cache: Lru<string, { token: TokenRecord; at: number }>;
+  private readonly touched: Lru<string, number>;
+  private readonly store: TokenStore;
 
-  constructor(private readonly ctx: Pick<CoordinatorContext, 'db' | 'now' | 'log'>) {}
+  constructor(
+    private readonly ctx: Pick<CoordinatorContext, 'db' | 'now' | 'log'>,
+    store?: TokenStore,
+    max = TOKEN_CACHE_MAX,
+  ) {
+    this.store = store ?? { find: (secret, now) => findLiveToken(ctx.db, secret, now), touch: (id, now) => touchToken(ctx.db, id, now) };
+    this.cache = new Lru(max);
+    this.touched = new Lru(max);
+  }
 
+  /** The live token with this secret, from the cache when resolved within TOKEN_CACHE_MS, else from the store. */
   async resolve(secret: string): Promise<TokenRecord | undefined> {
     const now = this.ctx.now();
     const key = hashTokenSecret(secret).toString('hex');
-    let hit = this.cache.get(key);
-    if (!hit || now - hit.at > TOKEN_CACHE_MS) {
-      if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
-      hit = { token: await findLiveToken(this.ctx.db, secret, new Date(now)), at: now };
-      this.cache.set(key, hit);
+    let token = this.fresh(key, now, TOKEN_CACHE_MS);
+    if (!token) {
+      token = await this.store.find(secret, new Date(now));
+      if (token) this.cache.set(key, { token, at: now });
+      else this.cache.delete(key);
     }
-    const token = hit.token;
+    return this.use(token, now);
+  }
+
+  /** The token only if this coordinator resolved it within `maxAgeMs`: never asks the store. */
+  cached(secret: string, maxAgeMs: number): TokenRecord | undefined {
+    const now = this.ctx.now();
+    return this.use(this.fresh(hashTokenSecret(secret).toString('hex'), now, maxAgeMs), now);
+  }
+
+  private fresh(key: string, now: number, maxAgeMs: number): TokenRecord | undefined {
+    const hit = this.cache.get(key);
+    return hit && now - hit.at <= maxAgeMs ? hit.token : undefined;
+  }
+
+  private use(token: TokenRecord | undefined, now: number): TokenRecord | undefined {
     if (!token || (token.expiresAt !== null && Date.parse(token.expiresAt) <= now)) return undefined;
     // `last used` is kept to the minute: never a write per request.
     if (now - (this.touched.get(token.id) ?? 0) > 60_000) {
       this.touched.set(token.id, now);
-      void touchToken(this.ctx.db, token.id, new Date(now)).catch((err) =>
-        this.ctx.log.warn({ err, tokenId: token.id }, 'could not record a token use'),
-      );
+      void this.store
+        .touch(token.id, new Date(now))
+        .catch((err: unknown) => this.ctx.log.warn({ err, tokenId: token.id }, 'could not record a token use'));
     }
     return token;
   }
 
   /** Forgets a token at once (it was revoked here). */
   forget(tokenId: string): void {
-    for (const [key, hit] of this.cache) if (hit.token?.id === tokenId) this.cache.delete(key);
+    for (const [key, hit] of [...this.cache.entries()]) if (hit.token.id === tokenId) this.cache.delete(key);
   }
 }
 
 /**
- * Failed authentications one address may have per minute. Past that its failures are answered
- * 429 with one `auth.throttled` audit record a minute instead of an `auth.failed` record each, so
- * a flood of bad tokens cannot fill the audit log. A valid token from the same address still
- * works (an office behind one NAT is not locked out). High enough for a script that forgot its
- * token, or for the test suite's matrix.
+ * Failed authentications one address may have per minute. Past that its requests are answered
+ * 429 before any token is looked up, with one `auth.throttled` audit record a minute instead of
+ * an `auth.failed` record each, so a flood of bad tokens can neither fill the audit log nor keep
+ * PostgreSQL busy. A valid token in use from the same address still works (an office behind one
+ * NAT is not locked out): one this coordinator resolved within THROTTLED_TOKEN_TRUST_MS. High
+ * enough for a script that forgot its token, or for the test suite's matrix.
  */
 export const AUTH_FAILURES_PER_MINUTE = 100;
 
-/** Counts failed authentications per address in one-minute windows. */
+/** Counts failed authentications per address in one-minute windows (the 10,000 most recent addresses). */
 class FailureThrottle {
-  private readonly windows = new Map<string, { start: number; failures: number; reported: boolean }>();
+  private readonly windows = new Lru<string, { start: number; failures: number; reported: boolean }>(10_000);
 
   private window(ip: string, now: number) {
     let w = this.windows.get(ip);
     if (!w || now - w.start >= 60_000) {
-      if (this.windows.size >= 10_000) this.windows.clear();
       w = { start: now, failures: 0, reported: false };
       this.windows.set(ip, w);
     }
     return w;
+  }
+
+  /** Whether the address has used up its failures this minute. */
+  over(ip: string, now: number): boolean {
+    return this.window(ip, now).failures >= AUTH_FAILURES_PER_MINUTE;
   }
 
   /** Seconds until the address may try again, or 0 when it may now; `first` once per window. */
@@ -236,7 +280,8 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
         header === undefined ? 'no token' : 'malformed authorization header',
         'this endpoint needs an API token: send "Authorization: Bearer <token>" (drover reads it from DROVER_TOKEN); an admin creates tokens with "drover tokens create"',
       );
-    const token = await resolver.resolve(m[1]);
+    // A throttled address is answered from the cache alone: its flood costs no query.
+    const token = throttle.over(req.ip, ctx.now()) ? resolver.cached(m[1], THROTTLED_TOKEN_TRUST_MS) : await resolver.resolve(m[1]);
     if (!token)
       return refuse(
         'unknown, revoked or expired token',
