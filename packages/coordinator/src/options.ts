@@ -172,6 +172,26 @@ export const coordinatorSettings = {
     description: 'Most HTTP connections the API holds open at once; further ones are closed at once.',
     parse: parse.int(1),
   },
+  maxConnectionsPerAddress: {
+    flag: 'max-connections-per-address',
+    env: 'DROVER_MAX_CONNECTIONS_PER_ADDRESS',
+    defaultText: '64',
+    description:
+      'Most HTTP connections the API holds open from one client address; further ones are closed at once, so one client cannot take every connection. 0: no limit. Behind a proxy or load balancer (all clients share its address) raise it, or give 0 and limit at the proxy.',
+    parse: parse.int(0),
+  },
+  apiRequestTimeout: {
+    flag: 'api-request-timeout',
+    env: 'DROVER_API_REQUEST_TIMEOUT',
+    defaultText: '10s',
+    description:
+      'Time a client has to send a whole request (headers and body) once connected or between keep-alive requests; a connection that sends nothing is closed after it. Responses, such as followed logs, are not limited.',
+    parse: (raw: string | string[]) => {
+      const ms = parse.duration(raw);
+      if (ms < 1000) throw new Error(`"${String(raw)}" is shorter than 1s`);
+      return ms;
+    },
+  },
   logLevel: {
     flag: 'log-level',
     env: 'DROVER_LOG_LEVEL',

@@ -24,6 +24,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { HttpProblem } from './problem.js';
+import { limitConnectionsPerAddress, requestTimeouts } from './connection-limits.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -33,17 +34,22 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
   const https = ctx.options
     ? apiHttps({ cert: ctx.options.apiTlsCert, key: ctx.options.apiTlsKey, clientCa: ctx.options.apiTlsClientCa })
     : undefined;
+  const timeouts = requestTimeouts(ctx.options?.apiRequestTimeout ?? 10_000);
   const app = Fastify({
-    ...(https ? { https } : {}),
+    ...(https ? { https: { ...https, ...timeouts } } : {}),
     loggerInstance: ctx.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Per-request lines would dominate the log at thousands of requests a second.
     logController: new LogController({ disableRequestLogging: true }),
     // Unknown fields are reported, never silently dropped; query strings still coerce numbers.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
     bodyLimit: 1024 * 1024,
-    // A client that trickles its request (slowloris) is cut off; responses (log follow streams) may last.
-    requestTimeout: 30_000,
+    // A client that trickles its request (slowloris), or connects and sends nothing, is cut off;
+    // responses (log follow streams) may last. See connection-limits.ts.
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    http: timeouts,
   });
+  limitConnectionsPerAddress(app.server, ctx.options?.maxConnectionsPerAddress ?? 0, ctx.log);
   installProblemHandlers(app);
   // Before any route: it collects them to check each declared its access.
   const tokens = installAuth(app, ctx, auth);
