@@ -3,7 +3,7 @@
 // any other node on the bus, however it got there. A node posing as a coordinator (offering
 // `drover.fleet` and `drover.runs`, so it gets its share of the agent's calls) cannot make it
 // forget its pinned key, delete its own, re-join (sending its join token), or stop its runs.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -26,6 +26,7 @@ import {
   createJoinToken,
   createTestEnv,
   runHelpers,
+  spawnDrover,
   startAgent,
   startCoordinator,
   type ApiClient,
@@ -38,12 +39,14 @@ let client: ApiClient;
 let agent: StartedAgent;
 let rogue: ServiceBroker;
 let joinToken: string;
+let coordinatorUrl: string;
 
 beforeAll(async () => {
   env = await createTestEnv();
   // Frequent heartbeats: the rogue coordinator below gets its share of them sooner.
   const coordinator = await startCoordinator(env, ['--heartbeat-interval', '1s']);
   client = api(coordinator.url);
+  coordinatorUrl = coordinator.url;
   joinToken = await createJoinToken(client);
   agent = await startAgent(env, { slots: 2, env: { DROVER_JOIN_TOKEN: joinToken } });
   rogue = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'rogue-coordinator', logLevel: 'error' });
@@ -185,3 +188,43 @@ it('ignores registration, heartbeat and report answers from a node posing as a c
   expect(JSON.stringify(received)).not.toContain(joinToken);
   expect(received.filter((r) => r.action === 'register').every((r) => !(r.params as RegisterRequest).join)).toBe(true);
 }, 120_000);
+
+it('pinned in advance with --coordinator-key (from drover cluster key), a join is trusted only when answered with that key', async () => {
+  const cli = spawnDrover(env, ['cluster', 'key'], { name: 'drover cluster key', env: { DROVER_ADDR: coordinatorUrl } });
+  expect((await cli.exited).code).toBe(0);
+  const key = cli.lines.map((l) => l.text.trim()).find((t) => /^[A-Za-z0-9_-]{43}$/.test(t));
+  const served = await client.get<{ publicKey: string; pem: string }>('/v1/cluster/key');
+  expect(served.status).toBe(200);
+  expect(key).toBe(served.body.publicKey);
+  expect(served.body.pem).toMatch(/BEGIN PUBLIC KEY/);
+
+  // Given another key, the agent does not trust the coordinators' answer to its join.
+  const wrong = spawnDrover(env, ['agent', '--coordinator-key', newAgentKeyPair().publicKey], {
+    name: 'wrong-key',
+    stateDir: makeStateDirLike(agent.stateDir, 'wrong-key'),
+    env: { DROVER_JOIN_TOKEN: joinToken, DROVER_ALLOW_SAME_USER: 'true' },
+  });
+  try {
+    await wrong.waitForLog('ignored an answer to a registration not signed with the pinned cluster key', 20_000);
+    await wrong.waitForLine((l) => /the answer to this agent's join is not signed with the cluster key it pinned/.test(l.text));
+    expect(wrong.lines.map((l) => l.text).join('\n')).not.toMatch(/"msg":"agent joined"/);
+  } finally {
+    await wrong.kill();
+  }
+
+  // Given the right one (as PEM, in a file), it joins and keeps it pinned.
+  const dir = makeStateDirLike(agent.stateDir, 'right-key');
+  const keyFile = join(dir, 'cluster-key.pem');
+  writeFileSync(keyFile, served.body.pem);
+  const right = await startAgent(env, { stateDir: dir, extraArgs: ['--coordinator-key', keyFile], env: { DROVER_JOIN_TOKEN: joinToken } });
+  await right.proc.waitForLog('agent joined');
+  expect((JSON.parse(readFileSync(join(dir, 'joined'), 'utf8')) as { coordinatorKey: string }).coordinatorKey).toBe(key);
+  await right.stop();
+}, 60_000);
+
+/** A fresh state dir beside another. */
+function makeStateDirLike(other: string, name: string): string {
+  const dir = join(other, '..', `${name}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}

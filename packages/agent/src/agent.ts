@@ -42,7 +42,7 @@ import type { AgentOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { errorMessage, identityRefusal, isNoCoordinator, isRegistrationRefusal, refusalAdvice } from './registration.js';
 import { loadAgentId } from './state.js';
-import { loadIdentity, readJoinToken } from './identity.js';
+import { loadIdentity, readCoordinatorKey, readJoinToken } from './identity.js';
 import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from './run-as.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { UsageSampler } from './usage.js';
@@ -127,6 +127,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   // Before the bus: a key file others can read stops the agent with what to do.
   const identity = await loadIdentity(options.stateDir);
   const joinToken = await readJoinToken(options.joinToken, options.joinTokenFile);
+  // Pinned in advance: even the first join's answer must be signed with it.
+  if (options.coordinatorKey) identity.expectCoordinatorKey(await readCoordinatorKey(options.coordinatorKey));
   // Every line this agent writes names it, Moleculer's own lines included (children of this one).
   const log = (logger ?? createAgentLogger(options.logLevel)).child({ agentId });
   const nodeId = `agent-${agentId}`;
@@ -173,7 +175,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     }
     ignoredAt.set(what, { at: now, suppressed: 0 });
     log.warn(
-      { answer: what, check, from, alsoIgnoredSinceLastWarning: last?.suppressed },
+      {
+        answer: what,
+        check,
+        from,
+        alsoIgnoredSinceLastWarning: last?.suppressed,
+        // Another node posing as a coordinator, or (if every answer is refused) a cluster whose key changed.
+        ...(what === 'registration'
+          ? { ifTheClusterKeyChanged: `remove ${join(options.stateDir, 'joined')} and start the agent again` }
+          : {}),
+      },
       `ignored an answer to a ${what} not signed with the pinned cluster key`,
     );
   };
@@ -346,7 +357,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
           if (req.join)
             log.error(
               { check: answer, joined: join(options.stateDir, 'joined') },
-              `the answer to this agent's re-join is not signed with the cluster key it pinned: if the cluster's key really changed (its coordinator_keys row was lost), an operator must remove ${join(options.stateDir, 'joined')} and start the agent again (it then trusts the key of the first answer)`,
+              `the answer to this agent's join is not signed with the cluster key it pinned (or was given with --coordinator-key): if the cluster's key really changed (its coordinator_keys row was lost), an operator must remove ${join(options.stateDir, 'joined')} (and give the new key with --coordinator-key, from "drover cluster key") and start the agent again`,
             );
           throw new Error(`the answer to the registration is not signed with the cluster's key (${answer})`);
         }

@@ -2,8 +2,16 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkSignature, newAgentKeyPair, privateKeyFromPem, publicKeyFromText, signMessage, signRefusal } from '@drover/shared';
-import { loadIdentity, readJoinToken } from './identity.js';
+import {
+  checkSignature,
+  newAgentKeyPair,
+  privateKeyFromPem,
+  publicKeyFromText,
+  publicKeyPem,
+  signMessage,
+  signRefusal,
+} from '@drover/shared';
+import { loadIdentity, readCoordinatorKey, readJoinToken } from './identity.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -95,6 +103,21 @@ describe('agent identity', () => {
     await expect(id.markJoined(undefined, newAgentKeyPair().publicKey)).rejects.toThrow(/another cluster key/);
     await id.markJoined(['team-a'], cluster.publicKey);
     expect((await loadIdentity(dir)).coordinatorKeyText).toBe(cluster.publicKey);
+  });
+
+  it('takes a cluster key given in advance (--coordinator-key), and refuses one other than the pinned key', async () => {
+    const cluster = newAgentKeyPair();
+    const id = await loadIdentity(dir);
+    id.expectCoordinatorKey(cluster.publicKey);
+    expect(id.checkAnswer('registered', 'agent-A', { agentId: 'A' }, 'n1')).toBe('missing');
+    await id.markJoined(undefined, cluster.publicKey);
+    const again = await loadIdentity(dir);
+    expect(() => again.expectCoordinatorKey(newAgentKeyPair().publicKey)).toThrow(/another cluster key than the one this agent pinned/);
+    again.expectCoordinatorKey(cluster.publicKey);
+    await writeFile(join(dir, 'key.pem'), publicKeyPem(cluster.publicKey));
+    expect(await readCoordinatorKey(join(dir, 'key.pem'))).toBe(cluster.publicKey);
+    expect(await readCoordinatorKey(cluster.publicKey)).toBe(cluster.publicKey);
+    await expect(readCoordinatorKey(join(dir, 'missing'))).rejects.toThrow(/--coordinator-key: cannot read/);
   });
 
   it('reads the join token from a file, trimmed', async () => {

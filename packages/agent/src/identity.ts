@@ -15,6 +15,7 @@ import {
   checkSignature,
   DroverError,
   newAgentKeyPair,
+  parseCoordinatorKey,
   publicKeyFromText,
   privateKeyFromPem,
   publicKeyText,
@@ -50,6 +51,11 @@ export interface AgentIdentity {
   /** Pins the cluster's key of an agent that joined before coordinators signed (trust on first use). */
   pinCoordinatorKey(coordinatorKey: string): Promise<void>;
   readonly coordinatorKeyPinned: boolean;
+  /**
+   * Pins the cluster key an operator gave (`--coordinator-key`) before any answer is trusted;
+   * throws when another key is pinned already.
+   */
+  expectCoordinatorKey(coordinatorKey: string): void;
   /** The pinned cluster key (base64url), if any. */
   readonly coordinatorKeyText: string | undefined;
   /**
@@ -180,6 +186,15 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
         coordinatorKey = publicKeyFromText(pin);
       }
     },
+    expectCoordinatorKey(coordinator) {
+      if (coordinatorKeyText && coordinatorKeyText !== coordinator)
+        throw new DroverError(
+          'COORDINATOR_KEY_MISMATCH',
+          `--coordinator-key names another cluster key than the one this agent pinned (${coordinatorKeyText}, in ${joinedFile}): if the cluster's key changed, remove ${joinedFile} and start the agent again`,
+        );
+      coordinatorKeyText = coordinator;
+      coordinatorKey = publicKeyFromText(coordinator);
+    },
     async pinCoordinatorKey(coordinator) {
       if (coordinatorKey) return;
       await writeJoined(joined?.namespaces ?? null, coordinator);
@@ -205,6 +220,27 @@ async function readJoined(file: string): Promise<{ namespaces: string[] | null; 
     return { namespaces: j.namespaces ?? null, coordinatorKey: j.coordinatorKey ?? null };
   } catch {
     return { namespaces: null, coordinatorKey: null };
+  }
+}
+
+/**
+ * The cluster key of `--coordinator-key`: the key itself (base64url, base64 or PEM), or a file
+ * holding it. Returns its base64url text; throws a DroverError naming the setting.
+ */
+export async function readCoordinatorKey(setting: string): Promise<string> {
+  const text = setting.trim();
+  let source = text;
+  if (!text.startsWith('-----BEGIN') && !/^[A-Za-z0-9+/_=-]{43,44}$/.test(text)) {
+    try {
+      source = await readFile(text, 'utf8');
+    } catch (err) {
+      throw new DroverError('COORDINATOR_KEY', `--coordinator-key: cannot read ${text}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  try {
+    return parseCoordinatorKey(source);
+  } catch (err) {
+    throw new DroverError('COORDINATOR_KEY', `--coordinator-key: ${(err as Error).message}`, { cause: err });
   }
 }
 

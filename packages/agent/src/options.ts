@@ -61,6 +61,13 @@ export const agentSettings = {
     description: 'A file holding the join token, instead of `--join-token`.',
     parse: (raw): string | undefined => directory(raw),
   } satisfies Setting<string | undefined>,
+  coordinatorKey: {
+    flag: 'coordinator-key',
+    env: 'DROVER_COORDINATOR_KEY',
+    description:
+      "The cluster's public key (`drover cluster key`, or `publicKey` of `GET /v1/cluster/key`: base64url, base64 or PEM), or a file holding it: pinned before the first join, so only an answer signed with it is trusted. Without it the first join trusts the key of the first answer.",
+    parse: parse.string,
+  } satisfies Setting<string | undefined>,
   jobNamespaces: {
     flag: 'job-namespaces',
     env: 'DROVER_JOB_NAMESPACES',

@@ -20,7 +20,7 @@ const program = new Command('drover')
 
 // The process commands load the coordinator and the agent: about 0.8 s of module loading that
 // a client verb (`drover jobs ls`) never uses, so they are imported only when they may be run.
-const CLIENT_VERBS = new Set(['jobs', 'runs', 'logs', 'agents', 'fleet', 'whoami']);
+const CLIENT_VERBS = new Set(['jobs', 'runs', 'logs', 'agents', 'fleet', 'whoami', 'cluster']);
 const verb = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (verb === undefined || !CLIENT_VERBS.has(verb)) {
   const [dev, coordinator, agent, migrate, docs] = await Promise.all([

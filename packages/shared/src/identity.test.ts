@@ -4,7 +4,9 @@ import {
   checkRefusal,
   checkSignature,
   newAgentKeyPair,
+  parseCoordinatorKey,
   privateKeyFromPem,
+  publicKeyPem,
   publicKeyFromText,
   signMessage,
   signRefusal,
@@ -96,5 +98,18 @@ describe("coordinators' answers", () => {
     expect(checkRefusal(cluster.pub, 'agent-A', refusal, 'n1', T)).toBe('missing');
     const forged = { ...refusal, data: signRefusal(rogue.priv, 'agent-A', refusal, 'n1', T) };
     expect(checkRefusal(cluster.pub, 'agent-A', forged, 'n1', T)).toBe('bad-signature');
+  });
+});
+
+describe('the cluster key as an agent is given it', () => {
+  const { publicKey } = newAgentKeyPair();
+  it('accepts base64url, base64 and PEM, and nothing else', () => {
+    expect(parseCoordinatorKey(publicKey)).toBe(publicKey);
+    expect(parseCoordinatorKey(` ${Buffer.from(publicKey, 'base64url').toString('base64')}\n`)).toBe(publicKey);
+    expect(parseCoordinatorKey(publicKeyPem(publicKey))).toBe(publicKey);
+    expect(() => parseCoordinatorKey('nonsense')).toThrow(/GET \/v1\/cluster\/key/);
+    const rsa =
+      '-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END PUBLIC KEY-----\n';
+    expect(() => parseCoordinatorKey(rsa)).toThrow(/not the cluster's Ed25519 public key/);
   });
 });

@@ -182,3 +182,31 @@ export function checkAnswer(
   if (check !== 'ok') return check;
   return re !== undefined && (answer as { re?: unknown }).re !== re ? 'wrong-request' : 'ok';
 }
+
+/**
+ * The cluster's public key as an agent is given it (`--coordinator-key`): its base64url text
+ * (what `GET /v1/cluster/key` answers as `publicKey`), the same 32 bytes in standard base64, or
+ * a PEM `PUBLIC KEY`. Returns the base64url text; throws saying what is accepted.
+ */
+export function parseCoordinatorKey(text: string): string {
+  const t = text.trim();
+  try {
+    if (t.startsWith('-----BEGIN')) {
+      const key = createPublicKey(t);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
+      return publicKeyText(key);
+    }
+    if (/^[A-Za-z0-9+/]{43}=?$/.test(t) && /[+/]|=$/.test(t)) return Buffer.from(t, 'base64').toString('base64url');
+    publicKeyFromText(t);
+    return t;
+  } catch (err) {
+    throw new Error(
+      `not the cluster's Ed25519 public key (${(err as Error).message}): give the publicKey of GET /v1/cluster/key (43 base64url characters), or its PEM`,
+    );
+  }
+}
+
+/** The PEM (SPKI) of a public key given as base64url text. */
+export function publicKeyPem(text: string): string {
+  return publicKeyFromText(text).export({ format: 'pem', type: 'spki' }).toString();
+}

@@ -23,6 +23,7 @@ import { installAuth, type AuthMode } from './auth.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { whoamiRoutes } from './routes/whoami.js';
+import { clusterKeyRoutes } from './routes/cluster-key.js';
 import { HttpProblem } from './problem.js';
 import { limitConnectionsPerAddress, requestTimeouts } from './connection-limits.js';
 
@@ -136,6 +137,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
   await tokenRoutes(app, ctx, tokens);
   await auditRoutes(app, ctx);
   await whoamiRoutes(app, auth);
+  await clusterKeyRoutes(app, ctx);
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -9,8 +9,9 @@ import { registerTokenCommands } from './tokens.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerWhoamiCommand } from './whoami.js';
+import { registerClusterCommands } from './cluster.js';
 
-/** Registers jobs, runs, logs, agents, fleet, tokens, secrets, whoami and completion (completion last: it reads the whole tree when run). */
+/** Registers jobs, runs, logs, agents, fleet, tokens, secrets, whoami, cluster and completion (completion last: it reads the whole tree when run). */
 export function registerClientCommands(program: Command): void {
   registerJobCommands(program);
   registerRunCommands(program);
@@ -20,5 +21,6 @@ export function registerClientCommands(program: Command): void {
   registerTokenCommands(program);
   registerSecretCommands(program);
   registerWhoamiCommand(program);
+  registerClusterCommands(program);
   registerCompletionCommand(program);
 }
