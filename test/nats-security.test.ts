@@ -14,9 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACTIONS,
   PROTOCOL_VERSION,
+  checkAnswer,
+  checkRefusal,
   createBroker,
   newAgentKeyPair,
   privateKeyFromPem,
+  publicKeyFromText,
   signMessage,
   type FinishedEvent,
   type HeartbeatRequest,
@@ -302,6 +305,36 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
       report.auth = signMessage(key, 'report', agentC.id, report, Date.now());
       await forger.call(ACTIONS.report, report);
       await expect(forger.call(ACTIONS.report, report)).rejects.toMatchObject({ type: 'AGENT_SIGNATURE_INVALID' });
+    });
+
+    it('unsigned heartbeats and reports for an agent id with no record are refused, the refusal signed with the cluster key', async () => {
+      const clusterKey = publicKeyFromText(
+        (await db.query(`SELECT public_key FROM coordinator_keys WHERE id = 'cluster'`)).rows[0]?.public_key as string,
+      );
+      const madeUp = ulid();
+      const hb: HeartbeatRequest = {
+        agentId: madeUp,
+        nodeId: nodeOf(agentC.id),
+        at: Date.now(),
+        free: { slots: 1, cpu: 1, memoryBytes: 2 ** 30 },
+        usage: { cpuPercent: 0, load1: 0, memoryUsedBytes: 0, slotsUsed: 0 },
+        runs: [],
+      };
+      const refused = await forger.call(ACTIONS.heartbeat, hb).then(
+        () => undefined,
+        (err: unknown) => err as { type?: string },
+      );
+      expect(refused).toMatchObject({ type: 'AGENT_NOT_JOINED' });
+      expect(checkRefusal(clusterKey, nodeOf(agentC.id), refused ?? {}, undefined, Date.now())).toBe('ok');
+      await expect(forger.call(ACTIONS.report, { agentId: madeUp, events: [] } satisfies ReportRequest)).rejects.toMatchObject({
+        type: 'AGENT_NOT_JOINED',
+      });
+      expect((await audit('agent.unauthenticated', madeUp)).at(-1)?.detail).toMatchObject({ unknownAgent: true });
+      // Its own signed heartbeat is answered, signed for its node, naming the beat.
+      const own: HeartbeatRequest = { ...hb, agentId: agentC.id };
+      own.auth = signMessage(key, 'heartbeat', agentC.id, own, Date.now());
+      const answer = await forger.call(ACTIONS.heartbeat, own);
+      expect(checkAnswer(clusterKey, 'heartbeat-answer', nodeOf(agentC.id), answer as object, own.auth.nonce, Date.now())).toBe('ok');
     });
   });
 
