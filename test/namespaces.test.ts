@@ -28,6 +28,7 @@ interface Run {
 interface Page<T> {
   items: T[];
   total: number;
+  nextCursor?: string | null;
 }
 
 let env: TestEnv;
@@ -129,6 +130,14 @@ describe('a token of namespace A', () => {
     // An admin sees both, and narrows with ?namespace=.
     expect((await admin.get<Page<Job>>('/v1/jobs')).body.items.map((j) => j.namespace).sort()).toEqual(['team-a', 'team-b', 'team-b']);
     expect((await admin.get<Page<Run>>('/v1/runs?namespace=team-a')).body.total).toBe(1);
+    // Paging one job at a time skips neither of two jobs sharing a name across namespaces.
+    const paged: string[] = [];
+    for (let cursor: string | null = ''; cursor !== null;) {
+      const page: Page<Job> = (await admin.get<Page<Job>>(`/v1/jobs?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body;
+      paged.push(...page.items.map((j) => j.id));
+      cursor = page.nextCursor ?? null;
+    }
+    expect(paged.sort()).toEqual((await admin.get<Page<Job>>('/v1/jobs')).body.items.map((j) => j.id).sort());
     // The same name in two namespaces is ambiguous to a caller who sees both: it must say which.
     expect((await admin.get('/v1/jobs/build')).status).toBe(409);
     expect((await admin.get<Job>('/v1/jobs/team-a%2Fbuild')).body.id).toBe(jobA.id);

@@ -115,7 +115,11 @@ export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
   return rows.map(toJob);
 }
 
-/** Live jobs ordered by name, a page at a time (cursor = last name seen). */
+/**
+ * Live jobs ordered by name, then namespace (one name may live in several namespaces), a page at
+ * a time. The cursor is `<name>/<namespace>` of the last job seen (see jobCursor); a bare name,
+ * as older clients send, resumes after every job of that name.
+ */
 export async function listJobs(
   db: Db,
   opts: { limit: number; after?: string; namespaces?: NamespaceScope },
@@ -125,9 +129,15 @@ export async function listJobs(
   let base = db.selectFrom('jobs').where('deleted_at', 'is', null);
   if (scope !== 'all') base = base.where('namespace', 'in', [...scope]);
   let q = base.select([...COLUMNS]);
-  if (opts.after) q = q.where('name', '>', opts.after);
+  if (opts.after) {
+    const slash = opts.after.indexOf('/');
+    const name = slash < 0 ? opts.after : opts.after.slice(0, slash);
+    // Names and namespaces never hold '/', and '~' sorts after every character they may use.
+    const namespace = slash < 0 ? '~' : opts.after.slice(slash + 1);
+    q = q.where(sql<boolean>`(name, namespace) > (${name}, ${namespace})`);
+  }
   const [rows, count] = await Promise.all([
-    q.orderBy('name').limit(opts.limit).execute(),
+    q.orderBy('name').orderBy('namespace').limit(opts.limit).execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { jobs: rows.map(toJob), total: Number(count.n) };
@@ -172,4 +182,9 @@ export async function setPaused(db: Db, id: string, at: number | null): Promise<
     RETURNING j.id, j.namespace, j.definition, j.created_at, j.updated_at, j.paused_at, old.paused_at AS was_paused_at`.execute(db);
   const row = res.rows[0];
   return row && { job: toJob(row), wasPausedAt: row.was_paused_at };
+}
+
+/** The list cursor that resumes after this job. */
+export function jobCursor(job: { name: string; namespace: string }): string {
+  return `${job.name}/${job.namespace}`;
 }

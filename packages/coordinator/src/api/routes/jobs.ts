@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { ulid } from 'ulid';
 import { JobDefinitionSchema, validateJobDefinition, type JobDefinition } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { deleteJob, insertJob, isUniqueViolation, listJobs, updateJob, type Job } from '../../store/jobs.js';
+import { deleteJob, insertJob, isUniqueViolation, jobCursor, listJobs, updateJob, type Job } from '../../store/jobs.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
 import { scheduleChanged, syncSchedule } from '../../ops/schedule-sync.js';
@@ -111,7 +111,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       const q = req.query as { namespace?: string; limit?: number; cursor?: string };
       const limit = q.limit ?? 100;
       const { jobs, total } = await listJobs(ctx.db, { limit, after: q.cursor, namespaces: scopeOf(req, q.namespace) });
-      return { items: jobs, total, nextCursor: jobs.length === limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
+      return { items: jobs, total, nextCursor: jobs.length === limit && jobs.length > 0 ? jobCursor(jobs[jobs.length - 1]!) : null };
     },
   );
 
