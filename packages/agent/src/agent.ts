@@ -278,10 +278,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   });
 
   const stopRuns = (runs: HeldRun[] | undefined, why: string) => {
-    if (runs && runs.length > 0) {
-      log.warn({ runs }, why);
-      supervisor.stop({ runs, reason: why });
-    }
+    if (!runs || runs.length === 0) return;
+    // A heartbeat also names attempts that ended but whose report is still on its way; the
+    // coordinator may have applied that report in between and then names them here. Nothing
+    // of them is left to stop.
+    const running = new Set(supervisor.held().map((h) => `${h.runId}:${h.token}`));
+    const toStop = runs.filter((r) => running.has(`${r.runId}:${r.token}`));
+    if (toStop.length < runs.length) log.debug({ runs: runs.filter((r) => !toStop.includes(r)) }, 'already ended; nothing to stop');
+    if (toStop.length === 0) return;
+    log.warn({ runs: toStop }, why);
+    supervisor.stop({ runs: toStop, reason: why });
   };
 
   // ── registration ───────────────────────────────────────────────────────────
