@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
   createTestEnv,
+  FAST_LIVENESS_ARGS,
   runHelpers,
   startAgent,
   startCoordinator,
@@ -46,14 +47,7 @@ let us: StartedAgent;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const coordinator = await startCoordinator(env, [
-    '--heartbeat-interval',
-    '1s',
-    '--agent-down-after',
-    '3s',
-    '--reconcile-interval',
-    '500ms',
-  ]);
+  const coordinator = await startCoordinator(env, FAST_LIVENESS_ARGS);
   client = api(coordinator.url);
   [eu, us] = await Promise.all([
     startAgent(env, { labels: { region: 'eu', pool: 'web' }, slots: 2, name: 'agent-eu' }),

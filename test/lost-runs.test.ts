@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
   createTestEnv,
+  FAST_LIVENESS_ARGS,
   startAgent,
   startCoordinator,
   waitFor,
@@ -27,14 +28,7 @@ let agents: StartedAgent[];
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const coordinator = await startCoordinator(env, [
-    '--heartbeat-interval',
-    '1s',
-    '--agent-down-after',
-    '3s',
-    '--reconcile-interval',
-    '500ms',
-  ]);
+  const coordinator = await startCoordinator(env, FAST_LIVENESS_ARGS);
   client = api(coordinator.url);
   agents = await Promise.all([1, 2, 3].map((i) => startAgent(env, { labels: { pool: 'lost' }, slots: 10, name: `agent-${i}` })));
 });

@@ -9,6 +9,7 @@ export {
   startAgent,
   makeStateDir,
   DROVER_BIN,
+  FAST_LIVENESS_ARGS,
   type AgentOptions,
   type CoordinatorOptions,
   type DroverProcess,

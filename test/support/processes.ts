@@ -238,6 +238,19 @@ export function bootstrapTokenOf(env: TestEnv): string {
 }
 
 /**
+ * Coordinator flags for tests that watch agents go down: heartbeats every second, an agent is
+ * down after 3 s, and the reconciler sweeps twice a second.
+ */
+export const FAST_LIVENESS_ARGS: readonly string[] = [
+  '--heartbeat-interval',
+  '1s',
+  '--agent-down-after',
+  '3s',
+  '--reconcile-interval',
+  '500ms',
+];
+
+/**
  * Runs `drover coordinator --api-addr 127.0.0.1:0` (with `--insecure` unless `auth`) and waits
  * for its `api listening` log line. `startCoordinator(env, { auth: true })` is short for `(env, [], { auth: true })`.
  */
