@@ -1,0 +1,73 @@
+// What coordinators send this agent: offers of attempts to run, and requests to stop some. Both
+// count only when signed with the pinned cluster key (or none is pinned).
+import type { Logger } from 'pino';
+import type { HeldRun, OfferResponse } from '@drover/shared';
+import type { AgentIdentity } from './identity.js';
+import type { Registrar } from './registrar.js';
+import type { Lifecycle } from './shutdown.js';
+import type { Supervisor } from './supervisor.js';
+import type { AgentService } from './transport.js';
+
+/** What offer and stop handling need from the rest of the agent. */
+export interface OfferParts {
+  agentId: string;
+  nodeId: string;
+  identity: Pick<AgentIdentity, 'checkFromCoordinator' | 'sign'>;
+  supervisor: Pick<Supervisor, 'offer' | 'stop'>;
+  registration: Pick<Registrar, 'active' | 'busy' | 'register'>;
+  lifecycle: Pick<Lifecycle, 'stopping'>;
+  log: Logger;
+}
+
+/** The agent's own service: takes offers, stops runs, registers again with a coordinator that (re)joined the bus. */
+export function agentService(parts: OfferParts): AgentService {
+  const { agentId, nodeId, identity, supervisor, registration, lifecycle, log } = parts;
+  return {
+    async offer(req, from) {
+      const check = identity.checkFromCoordinator('offer', nodeId, req);
+      if (check !== 'ok' && check !== 'unpinned') {
+        log.warn({ from, check, runs: req?.offers?.map((o) => o.runId) }, 'refused an offer not signed with the cluster key');
+        throw new Error(`offer refused: not signed with the cluster's key (${check})`);
+      }
+      const res: OfferResponse = { ...(await supervisor.offer(req)), agentId };
+      res.auth = identity.sign('offer-reply', agentId, res);
+      return res;
+    },
+    stop(req, from) {
+      const check = identity.checkFromCoordinator('stop', nodeId, req);
+      if (check !== 'ok' && check !== 'unpinned') {
+        log.warn({ from, check, runs: req?.runs }, 'ignored a stop request not signed with the cluster key');
+        return { ok: false };
+      }
+      supervisor.stop(req);
+      return { ok: true };
+    },
+    coordinatorConnected(coordinator) {
+      // A coordinator (re)joined: it may have lost track of us. During a registration in progress there is nothing to add.
+      if (registration.active && !lifecycle.stopping && !registration.busy) {
+        log.info({ coordinator }, 'a coordinator connected; registering again');
+        void registration.register();
+      }
+    },
+  };
+}
+
+/**
+ * Returns what stops the attempts a coordinator's answer (to a registration or heartbeat) names
+ * as no longer this agent's.
+ */
+export function withdrawnRunsStopper(supervisor: Pick<Supervisor, 'held' | 'stop'>, log: Logger): (runs: HeldRun[] | undefined) => void {
+  const why = 'the coordinator no longer assigns these runs to this agent; stopping them';
+  return (runs) => {
+    if (!runs || runs.length === 0) return;
+    // A heartbeat also names attempts that ended but whose report is still on its way; the
+    // coordinator may have applied that report in between and then names them here. Nothing
+    // of them is left to stop.
+    const running = new Set(supervisor.held().map((h) => `${h.runId}:${h.token}`));
+    const toStop = runs.filter((r) => running.has(`${r.runId}:${r.token}`));
+    if (toStop.length < runs.length) log.debug({ runs: runs.filter((r) => !toStop.includes(r)) }, 'already ended; nothing to stop');
+    if (toStop.length === 0) return;
+    log.warn({ runs: toStop }, why);
+    supervisor.stop({ runs: toStop, reason: why });
+  };
+}

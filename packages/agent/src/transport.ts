@@ -1,0 +1,242 @@
+// Everything the agent says to and hears from coordinators over Moleculer, behind one narrow
+// interface (CoordinatorLink), so registration, heartbeat, reports and offers can be tested with
+// a fake. A call to a coordinator is signed, and its answer checked against the pinned cluster
+// key, here and only here: the rest of the agent sees answers it may act on, or why not.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Context, ServiceBroker } from 'moleculer';
+import type { Logger } from 'pino';
+import {
+  ACTIONS,
+  EVENTS,
+  SERVICES,
+  createBroker,
+  natsSecurityFrom,
+  redactUrl,
+  type CapacityEvent,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type OfferRequest,
+  type OfferResponse,
+  type RegisterRequest,
+  type RegisterResponse,
+  type ReportRequest,
+  type ReportResponse,
+  type SignedKind,
+  type StopRequest,
+} from '@drover/shared';
+import type { AgentIdentity, AnswerCheck } from './identity.js';
+import { moleculerLevel, moleculerLogger } from './logger.js';
+import type { AgentOptions } from './options.js';
+import { errorMessage, isRegistrationRefusal } from './registration.js';
+
+/** What the agent asks coordinators, by kind: the request and its answer. */
+export interface Asks {
+  register: { req: RegisterRequest; res: RegisterResponse };
+  heartbeat: { req: HeartbeatRequest; res: HeartbeatResponse };
+  report: { req: ReportRequest; res: ReportResponse };
+}
+export type AskKind = keyof Asks;
+
+/**
+ * How a coordinator answered:
+ * - `answered`: signed with the pinned cluster key (or none is pinned): act on it;
+ * - `ignored`: an answer (or, with `err`, a refusal) not signed with the pinned key: act on neither;
+ * - `refused`: a client error (4xx) signed with the pinned key, or none pinned;
+ * - `failed`: no coordinator, a timeout, a coordinator's own failure (and any error of a report).
+ */
+export type Reply<T> =
+  | { status: 'answered'; answer: T }
+  | { status: 'ignored'; check: AnswerCheck; from: string | undefined; err?: unknown }
+  | { status: 'refused'; err: unknown }
+  | { status: 'failed'; err: unknown };
+
+/** What the agent's own service (`drover.agent`) does with what coordinators send it. */
+export interface AgentService {
+  offer(req: OfferRequest, from: string | undefined): Promise<OfferResponse>;
+  stop(req: StopRequest, from: string | undefined): { ok: boolean };
+  /** A node offering `drover.fleet` joined the bus. */
+  coordinatorConnected(coordinatorNodeId: string | undefined): void;
+}
+
+/** Where the agent looks for coordinators, as it may be logged (no password). */
+export interface BusWhereabouts {
+  nats: string;
+  namespace: string;
+  /** For messages: "the in-process bus" or the URL. */
+  where: string;
+}
+
+/** The agent's connection to coordinators. */
+export interface CoordinatorLink {
+  readonly bus: BusWhereabouts;
+  /** Monotonic time (`performance.now()`, ms) of the last answer the agent may act on, from any ask; undefined before one. */
+  readonly lastHeardAt: number | undefined;
+  /** Asks coordinators (`register`, `heartbeat`, `report`): signs `req` (setting `req.auth`) and checks the answer. */
+  ask<K extends AskKind>(kind: K, req: Asks[K]['req']): Promise<Reply<Asks[K]['res']>>;
+  /** Whether some coordinator is on the bus now (a local look-up: no message is sent). */
+  coordinatorOnBus(): boolean;
+  /** Tells dispatchers this agent's free capacity (signed; not retried: the next heartbeat repeats it). */
+  broadcastCapacity(event: CapacityEvent): void;
+}
+
+/** The Moleculer side of the link: what only the wiring uses. */
+export interface AgentTransport extends CoordinatorLink {
+  /** Registers the `drover.agent` service; call once, before `start`. */
+  serve(service: AgentService): void;
+  /** Joins the bus. */
+  start(): Promise<void>;
+  /** Publishes this node's services now, so a coordinator that takes our registration can offer at once. */
+  announce(): Promise<void>;
+  /** Leaves the bus. */
+  stop(): Promise<void>;
+}
+
+const ASKS: Record<AskKind, { action: string; answer: SignedKind; refusalsChecked: boolean; what: string }> = {
+  register: { action: ACTIONS.register, answer: 'registered', refusalsChecked: true, what: 'registration' },
+  heartbeat: { action: ACTIONS.heartbeat, answer: 'heartbeat-answer', refusalsChecked: true, what: 'heartbeat' },
+  // A refused report is left to the outbox as it came: it never stops or re-joins the agent.
+  report: { action: ACTIONS.report, answer: 'report-answer', refusalsChecked: false, what: 'report' },
+};
+
+/** Answers not signed with the pinned key are said at most once per this window per kind. */
+const IGNORED_WARNING_EVERY_MS = 10_000;
+
+/** Creates the Moleculer broker of this agent and the link over it (not started). */
+export function moleculerTransport(opts: {
+  options: AgentOptions;
+  agentId: string;
+  nodeId: string;
+  identity: AgentIdentity;
+  log: Logger;
+}): AgentTransport {
+  const { options, agentId, nodeId, identity, log } = opts;
+  const broker: ServiceBroker = createBroker(
+    { natsUrl: options.nats, namespace: options.namespace, nodeId, security: natsSecurityFrom(options) },
+    {
+      logLevel: moleculerLevel(options.logLevel),
+      logger: {
+        type: 'Pino',
+        options: {
+          createLogger: (level: string, bindings: { mod?: string }) => moleculerLogger(log.child({ mod: bindings.mod }, { level })),
+        },
+      },
+    },
+  );
+  // The URL may hold a NATS user's password or a token: logged without it.
+  const nats = redactUrl(options.nats);
+  const bus: BusWhereabouts = { nats, namespace: options.namespace, where: options.nats === 'memory' ? 'the in-process bus' : nats };
+  const ignored = ignoredWarnings(log, join(options.stateDir, 'joined'));
+  let lastHeardAt: number | undefined;
+
+  return {
+    bus,
+    get lastHeardAt() {
+      return lastHeardAt;
+    },
+
+    async ask<K extends AskKind>(kind: K, req: Asks[K]['req']): Promise<Reply<Asks[K]['res']>> {
+      const spec = ASKS[kind];
+      // Signed when sent (a resend is signed again, with a fresh time).
+      req.auth = identity.sign(kind, agentId, req);
+      const nonce = req.auth.nonce;
+      const call = broker.call<Asks[K]['res'], Asks[K]['req']>(spec.action, req);
+      try {
+        const answer = await call;
+        const check = identity.checkAnswer(spec.answer, nodeId, answer, nonce);
+        if (check !== 'ok' && check !== 'unpinned') {
+          const from = answeredBy(call);
+          ignored(spec.what, check, from);
+          return { status: 'ignored', check, from };
+        }
+        lastHeardAt = performance.now();
+        return { status: 'answered', answer };
+      } catch (err) {
+        if (!spec.refusalsChecked || !isRegistrationRefusal(err)) return { status: 'failed', err };
+        // A refusal counts only when signed with the pinned key (none pinned: a first join, or an agent without identity).
+        const check = identity.checkRefusal(nodeId, err, nonce);
+        if (check !== 'ok' && check !== 'unpinned') {
+          const from = answeredBy(call, err);
+          ignored(spec.what, check, from);
+          return { status: 'ignored', check, from, err };
+        }
+        return { status: 'refused', err };
+      }
+    },
+
+    coordinatorOnBus() {
+      const endpoints = (
+        broker.registry as unknown as { getActionEndpoints(name: string): { hasAvailable(): boolean } | undefined }
+      ).getActionEndpoints(ACTIONS.register);
+      return endpoints?.hasAvailable() ?? false;
+    },
+
+    broadcastCapacity(event) {
+      if (!broker.started) return;
+      const signed: CapacityEvent = { ...event, auth: identity.sign('capacity', agentId, { ...event, auth: undefined }) };
+      Promise.resolve(broker.broadcast(EVENTS.capacity, signed)).catch((err: unknown) =>
+        log.debug({ err: errorMessage(err) }, 'capacity broadcast failed'),
+      );
+    },
+
+    serve(service) {
+      broker.createService({
+        name: SERVICES.agent,
+        actions: {
+          offer: { handler: (ctx: Context<OfferRequest>) => service.offer(ctx.params, ctx.nodeID ?? undefined) },
+          stop: { handler: (ctx: Context<StopRequest>) => service.stop(ctx.params, ctx.nodeID ?? undefined) },
+        },
+        events: {
+          '$node.connected': {
+            handler(ctx: Context<{ node?: { id?: string; services?: Array<{ name?: string }> } }>) {
+              const node = ctx.params?.node;
+              if (node?.services?.some((s) => s.name === SERVICES.fleet)) service.coordinatorConnected(node.id);
+            },
+          },
+        },
+      });
+    },
+
+    start: () => broker.start(),
+
+    // Moleculer sends the service list debounced after start-up, so a coordinator could receive
+    // our registration first and fail to find `drover.agent` when it offers runs right away;
+    // published before `register` on the same connection, it arrives first.
+    async announce() {
+      const discoverer = (broker.registry as unknown as { discoverer?: { sendLocalNodeInfo?: () => Promise<unknown> } }).discoverer;
+      await discoverer?.sendLocalNodeInfo?.();
+    },
+
+    stop: () => broker.stop(),
+  };
+}
+
+/** The node that answered a call (Moleculer keeps the call's context on its promise). */
+function answeredBy(call: Promise<unknown>, err?: unknown): string | undefined {
+  return (err as { nodeID?: string } | undefined)?.nodeID ?? (call as { ctx?: { nodeID?: string } }).ctx?.nodeID;
+}
+
+/** Warns about an answer not signed with the pinned cluster key, at most once per window per kind. */
+function ignoredWarnings(log: Logger, joinedFile: string): (what: string, check: AnswerCheck, from: string | undefined) => void {
+  const ignoredAt = new Map<string, { at: number; suppressed: number }>();
+  return (what, check, from) => {
+    const now = Date.now();
+    const last = ignoredAt.get(what);
+    if (last && now - last.at < IGNORED_WARNING_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    ignoredAt.set(what, { at: now, suppressed: 0 });
+    log.warn(
+      {
+        answer: what,
+        check,
+        from,
+        alsoIgnoredSinceLastWarning: last?.suppressed,
+        // Another node posing as a coordinator, or (if every answer is refused) a cluster whose key changed.
+        ...(what === 'registration' ? { ifTheClusterKeyChanged: `remove ${joinedFile} and start the agent again` } : {}),
+      },
+      `ignored an answer to a ${what} not signed with the pinned cluster key`,
+    );
+  };
+}
