@@ -20,7 +20,7 @@ export {
   type StartedCoordinator,
 } from './processes.js';
 export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
-export { runHelpers, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
+export { runHelpers, chunkBytes, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
 export { finishedEvent } from './events.js';
 export { createJoinToken } from './tokens.js';

@@ -54,6 +54,13 @@ export interface LogChunk {
   seq: number;
   stream: string;
   data: string;
+  /** Set when data is base64 (the output is not valid UTF-8). */
+  encoding?: 'base64';
+}
+
+/** A chunk's bytes, as printed. */
+export function chunkBytes(chunk: LogChunk): Buffer {
+  return Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
 export const TERMINAL_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
@@ -61,8 +68,23 @@ export const TERMINAL_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled',
 /** Job and run helpers bound to one API client. */
 export function runHelpers(client: ApiClient) {
   const getRun = async (id: string): Promise<Run> => (await client.get<Run>(`/v1/runs/${id}`)).body;
+  const allLogs = async (id: string): Promise<LogChunk[]> => {
+    const out: LogChunk[] = [];
+    let cursor = '';
+    for (;;) {
+      const page = (
+        await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
+          `/v1/runs/${id}/logs?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        )
+      ).body;
+      out.push(...page.items);
+      if (page.items.length < 1000 || !page.nextCursor) return out;
+      cursor = page.nextCursor;
+    }
+  };
   return {
     getRun,
+    allLogs,
     async createJob(def: Record<string, unknown>): Promise<string> {
       const res = await client.post<{ id: string }>('/v1/jobs', def);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -83,19 +105,17 @@ export function runHelpers(client: ApiClient) {
         { timeoutMs, description: `run ${id} to reach the expected state` },
       );
     },
-    async allLogs(id: string): Promise<LogChunk[]> {
-      const out: LogChunk[] = [];
-      let cursor = '';
-      for (;;) {
-        const page = (
-          await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
-            `/v1/runs/${id}/logs?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-          )
-        ).body;
-        out.push(...page.items);
-        if (page.items.length < 1000 || !page.nextCursor) return out;
-        cursor = page.nextCursor;
-      }
+    /** The run's output of one stream (or both, interleaved), from the JSON chunks. */
+    async outputBytes(id: string, stream?: 'stdout' | 'stderr'): Promise<Buffer> {
+      const chunks = await allLogs(id);
+      return Buffer.concat(chunks.filter((c) => stream === undefined || c.stream === stream).map(chunkBytes));
+    },
+    /** The run's output as GET /v1/runs/{id}/logs?format=raw answers it: the bytes as printed. */
+    async rawOutput(id: string, query = 'format=raw', headers: Record<string, string> = {}): Promise<Buffer> {
+      const res = await fetch(`${client.baseUrl}/v1/runs/${id}/logs?${query}`, { headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/octet-stream');
+      return Buffer.from(await res.arrayBuffer());
     },
   };
 }

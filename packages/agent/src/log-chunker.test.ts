@@ -1,4 +1,5 @@
-import type { LogEvent } from '@drover/shared';
+import fc from 'fast-check';
+import { decodeLogData, type LogEvent } from '@drover/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LogChunker } from './log-chunker.js';
 
@@ -112,4 +113,54 @@ describe('LogChunker', () => {
     expect(byStream('stderr', got)).toBe(byStream('stderr', expected));
     expect(got.map(([, d]) => d).join('')).toBe(expected.map(([, d]) => d).join(''));
   });
+
+  it('sends bytes that are not text (NUL, invalid UTF-8) as base64, and text as text', () => {
+    const { c, events } = chunker();
+    c.write('stdout', Buffer.from('a\0b\xffc', 'latin1'));
+    c.flush();
+    c.write('stderr', 'plain\n');
+    c.flush();
+    expect(events.map((e) => [e.stream, e.data, e.encoding])).toEqual([
+      ['stdout', Buffer.from('a\0b\xffc', 'latin1').toString('base64'), 'base64'],
+      ['stderr', 'plain\n', undefined],
+    ]);
+  });
+
+  it('keeps the bytes of a character cut off at the end as they are, not as U+FFFD', () => {
+    const { c, events } = chunker();
+    c.write('stdout', Buffer.from('€').subarray(0, 2));
+    c.flush();
+    expect(events.map((e) => bytesOf(e))).toEqual([Buffer.from('€').subarray(0, 2)]);
+  });
+
+  it('reproduces any bytes of both streams exactly, whatever the writes and chunk size (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('stdout' as const, 'stderr' as const), fc.uint8Array({ maxLength: 40 }), fc.boolean())),
+        fc.integer({ min: 4, max: 64 }),
+        (writes, chunkBytes) => {
+          const { c, events } = chunker({ chunkBytes });
+          for (const [stream, bytes, tick] of writes) {
+            c.write(stream, Buffer.from(bytes));
+            if (tick) vi.advanceTimersByTime(25);
+          }
+          c.flush();
+          for (const stream of ['stdout', 'stderr'] as const) {
+            const sent = Buffer.concat(writes.filter(([s]) => s === stream).map(([, b]) => Buffer.from(b)));
+            const got = Buffer.concat(events.filter((e) => e.stream === stream).map(bytesOf));
+            expect(got.equals(sent)).toBe(true);
+          }
+          expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+          // Text chunks are what PostgreSQL text can hold.
+          for (const e of events) if (e.encoding === undefined) expect(e.data.includes('\0')).toBe(false);
+        },
+      ),
+    );
+  });
 });
+
+function bytesOf(e: LogEvent): Buffer {
+  const bytes = decodeLogData(e.data, e.encoding);
+  if (typeof bytes === 'string') throw new Error(bytes);
+  return bytes;
+}

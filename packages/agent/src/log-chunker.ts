@@ -3,7 +3,9 @@
 // Output is batched: a chunk is cut when it reaches 16 KiB or 25 ms after its first byte,
 // whichever comes first, and `flush()` (always called before the attempt's finished event)
 // cuts whatever is left. A change of stream cuts the pending chunk, to keep the interleaving.
-import type { LogEvent } from '@drover/shared';
+// Chunks end on character boundaries, so text stays text; bytes that are not UTF-8 (or NUL)
+// travel as base64 (shared/log-data.ts): the coordinator stores exactly what was printed.
+import { encodeReportedLogData, type LogEvent } from '@drover/shared';
 
 export const LOG_CHUNK_BYTES = 16 * 1024;
 export const LOG_CHUNK_DELAY_MS = 25;
@@ -81,7 +83,7 @@ export class LogChunker {
     }
   }
 
-  /** Emits everything pending, including unfinished characters (as U+FFFD); call before the attempt's finished event. */
+  /** Emits everything pending, including the bytes of unfinished characters; call before the attempt's finished event. */
   flush(): void {
     this.cut(true);
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -127,7 +129,7 @@ export class LogChunker {
       token: this.opts.token,
       seq: this.seq++,
       stream: this.stream,
-      data: all.subarray(0, take).toString('utf8'),
+      ...encodeReportedLogData(all.subarray(0, take)),
       at: this.now(),
     });
   }

@@ -101,4 +101,31 @@ describe('secret masker', () => {
       ),
     );
   });
+
+  it('masks a value among invalid UTF-8 and NUL bytes, split anywhere, and passes every other byte through (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 2, maxLength: 8 }).filter((s) => !s.includes('*')),
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(80), { maxLength: 6 }),
+        (secret, noise, cuts) => {
+          const value = Buffer.from(secret);
+          // Noise bytes never occur in the value, so each value stands alone (adjacent ones would merge into one mask).
+          const parts = noise.map((n) => Buffer.from(n.map((b) => (value.includes(b) ? 0xff : b))));
+          const text = Buffer.concat(parts.flatMap((p) => [p, value]));
+          const points = [...new Set(cuts.map((c) => Math.min(c, text.length)))].sort((a, b) => a - b);
+          const out: Buffer[] = [];
+          const m = new SecretMasker([secret], (_, d) => out.push(Buffer.from(d)));
+          let at = 0;
+          for (const p of [...points, text.length]) {
+            m.write('stdout', text.subarray(at, p));
+            at = p;
+          }
+          m.flush();
+          const expected = Buffer.concat(parts.flatMap((p) => [p, Buffer.from('***')]));
+          expect(Buffer.concat(out).equals(expected)).toBe(true);
+        },
+      ),
+    );
+  });
 });

@@ -1163,11 +1163,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends */
+        /**
+         * Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends; format=raw answers the bytes as printed
+         * @description A chunk carries its output as text when it is valid UTF-8, else as base64 with `encoding: "base64"`: output is bytes, and any bytes come back as printed. `format=raw` (or `Accept: application/octet-stream`) answers the bytes of every chunk after `cursor`, stdout and stderr interleaved as printed, with the run state in the `Drover-Run-State` header; `limit` does not apply and it cannot be combined with follow.
+         */
         get: {
             parameters: {
                 query?: {
                     follow?: "1" | "true" | "0" | "false";
+                    /** @description raw: the bytes as printed. */
+                    format?: "json" | "raw";
                     cursor?: string;
                     /** @description Only this attempt's output. */
                     attempt?: number;
@@ -1192,12 +1197,37 @@ export interface paths {
                                 attempt: number;
                                 seq: number;
                                 stream: "stdout" | "stderr";
+                                /** @description The output: text when it is valid UTF-8, else its base64 (see encoding). */
                                 data: string;
+                                /**
+                                 * @description Present when data is base64: the output is not valid UTF-8.
+                                 * @enum {string}
+                                 */
+                                encoding?: "base64";
                                 /** Format: date-time */
                                 at: string;
                             }[];
                             nextCursor: string | null;
                             runState: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };

@@ -14,3 +14,4 @@ export * from './retry.js';
 export * from './actions.js';
 export * from './template.js';
 export * from './redact.js';
+export * from './log-data.js';

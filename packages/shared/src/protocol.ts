@@ -180,7 +180,11 @@ export interface StartedEvent {
   at: number;
 }
 
-/** A chunk of output; `seq` orders the chunks of one attempt, starting at 0. */
+/**
+ * A chunk of output; `seq` orders the chunks of one attempt, starting at 0. `data` is the text
+ * when the bytes are valid UTF-8 without NUL (the common case, sent as is), else their base64
+ * with `encoding: 'base64'`: either way the coordinator stores the bytes as printed.
+ */
 export interface LogEvent {
   kind: 'log';
   runId: string;
@@ -188,6 +192,7 @@ export interface LogEvent {
   seq: number;
   stream: 'stdout' | 'stderr';
   data: string;
+  encoding?: 'base64';
   at: number;
 }
 
@@ -222,9 +227,30 @@ export interface ReportRequest {
   auth?: MessageAuth;
 }
 
+/** An event the coordinator could not apply, isolated from its batch and recorded on its run with why. */
+export interface RejectedEvent {
+  runId: string;
+  token: number;
+  kind: string;
+  /** A log chunk's `seq`. */
+  seq?: number;
+  reason: string;
+}
+
+/**
+ * The error `type` (code 422) of a report the coordinator cannot apply even event by event (a
+ * malformed batch): retrying it cannot help, so the agent isolates and drops it.
+ */
+export const REPORT_REJECTED = 'REPORT_REJECTED';
+
 export interface ReportResponse {
   /** Runs whose events carried a stale token: the agent must stop them and drop their events. */
   stale: HeldRun[];
+  /**
+   * Events the coordinator could not apply and recorded on their runs instead (a `finished` one
+   * still ended its attempt, failed): acknowledged like the rest, never to be sent again.
+   */
+  rejected?: RejectedEvent[];
   /** Signed with the cluster's key (kind `report-answer`), for the agent's node. */
   auth?: MessageAuth;
   /** The nonce of the request this answers (inside what is signed): an answer to one request cannot serve another. */

@@ -221,7 +221,8 @@ export const LogChunkSchema = Type.Object({
   attempt: Type.Integer(),
   seq: Type.Integer(),
   stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
-  data: Type.String(),
+  data: Type.String({ description: 'The output: text when it is valid UTF-8, else its base64 (see encoding).' }),
+  encoding: Type.Optional(Type.Literal('base64', { description: 'Present when data is base64: the output is not valid UTF-8.' })),
   at: Type.String({ format: 'date-time' }),
 });
 

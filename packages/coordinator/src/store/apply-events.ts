@@ -7,6 +7,7 @@ import { isTerminal, NO_RETRY_POLICY, type AgentEvent, type HeldRun, type RetryP
 import type { Db } from './db.js';
 import { applyRunChanges, blankChange, type RunChange } from './run-changes.js';
 import { settleEnd, type EndingRun } from './settle-ends.js';
+import { storableEvent, storableLogData } from './agent-text.js';
 
 /**
  * Folds events into one change per run, so a run that started and finished within one batch
@@ -112,22 +113,34 @@ async function settleFailures(db: Db, changes: RunChange[], policies: RetryPolic
   });
 }
 
+/** Thrown for a log chunk whose data cannot be read as bytes: only this event is at fault. */
+export class UnreadableChunkError extends Error {
+  override name = 'UnreadableChunkError';
+  readonly code = 'UNREADABLE_CHUNK';
+}
+
 async function insertLogs(db: Db, agentId: string, events: readonly AgentEvent[]): Promise<Set<string>> {
-  const logs = events.flatMap((e) =>
-    e.kind === 'log' ? [{ id: e.runId, token: e.token, seq: e.seq, stream: e.stream, data: e.data, at: e.at }] : [],
-  );
+  const logs = events.flatMap((e) => {
+    if (e.kind !== 'log') return [];
+    const stored = storableLogData(e.data, e.encoding);
+    if (typeof stored === 'string') throw new UnreadableChunkError(`log chunk ${e.seq} of run ${e.runId}: ${stored}`);
+    return [{ id: e.runId, token: e.token, seq: e.seq, stream: e.stream, data: stored.data, b64: stored.base64, at: e.at }];
+  });
   if (logs.length === 0) return new Set();
-  // Chunks of a stale attempt do not join; resent chunks are ignored by the primary key.
+  // Chunks of a stale attempt do not join; resent chunks are ignored by the primary key. Text
+  // travels as text (most output: no base64 on either side), the rest as base64.
   const res = await sql<{ id: string; token: number }>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(logs)}::jsonb) AS x(id text, token bigint, seq int, stream text, data text, at double precision)
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(logs)}::jsonb)
+        AS x(id text, token bigint, seq int, stream text, data text, b64 boolean, at double precision)
     ), ok AS (
       -- Not for an attempt handed back to the queue: its number is reused by the next attempt.
       SELECT i.*, r.attempt FROM input i JOIN runs r ON r.id = i.id AND r.attempt_token = i.token AND r.agent_id = ${agentId}
        WHERE r.state NOT IN ('pending', 'queued')
     ), ins AS (
       INSERT INTO run_logs (run_id, attempt, seq, stream, data, at)
-      SELECT id, attempt, seq, stream, data, to_timestamp(at / 1000.0) FROM ok
+      SELECT id, attempt, seq, stream, CASE WHEN b64 THEN decode(data, 'base64') ELSE convert_to(data, 'UTF8') END,
+        to_timestamp(at / 1000.0) FROM ok
       ON CONFLICT DO NOTHING
     )
     SELECT DISTINCT id, token FROM ok`.execute(db);
@@ -157,10 +170,11 @@ export interface AppliedBatch {
 export async function applyAgentEvents(
   db: Db,
   agentId: string,
-  events: readonly AgentEvent[],
+  reported: readonly AgentEvent[],
   policies: RetryPolicies = async () => new Map(),
   triggersOf: ActionTriggers = async () => new Map(),
 ): Promise<AppliedBatch> {
+  const events = reported.map(storableEvent);
   const jobOfRun = new Map(
     events.flatMap((e) => (e.kind === 'finished' && typeof e.jobId === 'string' ? [[e.runId, e.jobId] as const] : [])),
   );

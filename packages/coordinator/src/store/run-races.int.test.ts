@@ -200,6 +200,6 @@ describe.each(['PostgreSQL', 'PGlite'])('on %s', (backend) => {
     expect(again).toMatchObject({ attempt: 1, token: 2 });
     await applyAgentEvents(db, other, [{ kind: 'started', runId, token: 2, at: Date.now() }, log(2, 'NEW\n')]);
     const logs = await db.selectFrom('run_logs').select(['attempt', 'data']).where('run_id', '=', runId).execute();
-    expect(logs).toEqual([{ attempt: 1, data: 'NEW\n' }]);
+    expect(logs.map((l) => ({ attempt: l.attempt, data: Buffer.from(l.data).toString() }))).toEqual([{ attempt: 1, data: 'NEW\n' }]);
   });
 });

@@ -176,7 +176,7 @@ export interface RunLogsTable {
   attempt: number;
   seq: number;
   stream: string;
-  data: string;
+  data: Buffer;
   at: Timestamp;
 }
 

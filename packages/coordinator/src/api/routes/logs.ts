@@ -1,10 +1,12 @@
 // /v1/runs/{id}/logs: ordered log chunks; with ?follow=1 a server-sent event stream that
-// ends when the run has ended and every chunk has been sent.
+// ends when the run has ended and every chunk has been sent; with ?format=raw (or an Accept of
+// application/octet-stream) the output's bytes exactly as printed, both streams interleaved.
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isTerminal, type RunState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { getLogChunks } from '../../store/logs.js';
+import { getLogBytes, getLogChunks, type LogPosition } from '../../store/logs.js';
 import { getRun } from '../../store/query-runs.js';
 import { badRequest } from '../problem.js';
 import { requireRun } from '../require.js';
@@ -12,6 +14,24 @@ import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
 const FOLLOW_POLL_MS = 200;
 const KEEPALIVE_MS = 15_000;
+/** Chunks read per query for the raw answer (at most 16 KiB each). */
+const RAW_PAGE = 500;
+
+/** The bytes of every chunk after `after`, page by page, so a large output is never held whole. */
+async function* rawOutput(
+  ctx: CoordinatorContext,
+  runId: string,
+  after: LogPosition | undefined,
+  attempt?: number,
+): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const page = await getLogBytes(ctx.db, runId, after, RAW_PAGE, attempt);
+    for (const c of page) yield c.data;
+    const last = page[page.length - 1];
+    if (!last || page.length < RAW_PAGE) return;
+    after = { attempt: last.attempt, seq: last.seq };
+  }
+}
 
 function parseCursor(cursor: string | undefined): { attempt: number; seq: number } | undefined {
   if (!cursor) return undefined;
@@ -35,12 +55,17 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       config: { access: 'read' },
       schema: {
         summary:
-          "Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends",
+          "Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends; format=raw answers the bytes as printed",
+        description:
+          'A chunk carries its output as text when it is valid UTF-8, else as base64 with `encoding: "base64"`: output is bytes, and any bytes come back as printed. ' +
+          '`format=raw` (or `Accept: application/octet-stream`) answers the bytes of every chunk after `cursor`, stdout and stderr interleaved as printed, ' +
+          'with the run state in the `Drover-Run-State` header; `limit` does not apply and it cannot be combined with follow.',
         tags: ['runs'],
         params: Type.Object({ id: Type.String() }),
         querystring: Type.Object(
           {
             follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
+            format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('raw')], { description: 'raw: the bytes as printed.' })),
             cursor: Type.Optional(Type.String()),
             attempt: Type.Optional(Type.Integer({ minimum: 1, description: "Only this attempt's output." })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
@@ -48,23 +73,37 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           { additionalProperties: false },
         ),
         response: {
+          // The raw answer (application/octet-stream) is described above, not here: typed clients
+          // would otherwise see every page as JSON-or-bytes.
           200: Type.Object({
             items: Type.Array(LogChunkSchema),
             nextCursor: Type.Union([Type.String(), Type.Null()]),
             runState: Type.String(),
           }),
+          400: ProblemSchema,
           404: ProblemSchema,
         },
       },
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const q = req.query as { follow?: string; cursor?: string; limit?: number; attempt?: number };
+      const q = req.query as { follow?: string; format?: string; cursor?: string; limit?: number; attempt?: number };
       // A browser's EventSource reconnects on its own and sends the last event id it saw: resume there.
       const lastEventId = req.headers['last-event-id'];
       let after = parseCursor(q.cursor ?? (typeof lastEventId === 'string' ? lastEventId : undefined));
       const run = await requireRun(ctx.db, id, req);
       const follow = q.follow === '1' || q.follow === 'true';
+      const raw = q.format === 'raw' || (q.format === undefined && wantsBytes(req.headers.accept));
+      if (raw) {
+        if (follow)
+          throw badRequest([
+            { field: 'format', message: 'raw output cannot be followed: follow the JSON chunks, or read raw once the run ended' },
+          ]);
+        return reply
+          .type('application/octet-stream')
+          .header('drover-run-state', run.state)
+          .send(Readable.from(rawOutput(ctx, id, after, q.attempt)));
+      }
       if (!follow) {
         const items = await getLogChunks(ctx.db, id, after, q.limit ?? 1000, q.attempt);
         const last = items[items.length - 1];
@@ -127,4 +166,9 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       res.end();
     },
   );
+}
+
+/** True when the client asks for bytes (application/octet-stream) rather than JSON. */
+function wantsBytes(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*application\/octet-stream\s*(;|,|$)/i.test(accept) && !/application\/json/i.test(accept);
 }
