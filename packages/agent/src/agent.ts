@@ -16,6 +16,7 @@ import { createAgentLogger } from './logger.js';
 import { AgentMetrics, serveAgentMetrics } from './metrics.js';
 import { agentService, withdrawnRunsStopper } from './offers.js';
 import type { AgentOptions } from './options.js';
+import { OutboxJournal } from './outbox-journal.js';
 import { Registrar, RegistrationRefusedError } from './registrar.js';
 import { errorMessage } from './registration.js';
 import { heldRuns, reportOutbox } from './reports.js';
@@ -89,7 +90,16 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
 
   const transport = moleculerTransport({ options, agentId, nodeId, identity, log });
   const lifecycle = new Lifecycle();
-  const outbox = reportOutbox({ agentId, link: transport, stopAttempt: (run, reason) => supervisor.stopAttempt(run, reason), log });
+  // Run events no coordinator acknowledged before this agent last stopped (or died) go out first.
+  const { journal, replayed } = await OutboxJournal.open(options.stateDir, log, { maxBytes: options.outboxMaxBytes });
+  const outbox = reportOutbox({
+    agentId,
+    link: transport,
+    stopAttempt: (run, reason) => supervisor.stopAttempt(run, reason),
+    journal: { journal, replayed, maxBytes: options.outboxMaxBytes },
+    dropped: (reason, count) => metrics.outboxEventsDropped(reason, count),
+    log,
+  });
   const metrics: AgentMetrics = new AgentMetrics({
     agentId,
     slots: total.slots,
@@ -114,6 +124,8 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
         await extras.hooks?.prerun?.(offer);
       },
       postrun: async (offer, finished) => {
+        // The attempt is done only once its result is on disk: from here on a crash replays it.
+        await outbox.durable();
         log.info(
           {
             runId: offer.runId,
@@ -225,6 +237,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   if (options.metricsAddr) {
     const served = await serveAgentMetrics(metrics, options.metricsAddr).catch(async (err: unknown) => {
       await transport.stop().catch(() => undefined);
+      await outbox.close();
       throw err;
     });
     metricsServer = served.server;

@@ -10,6 +10,7 @@
 // | drover_agent_runs_running                   | gauge   |         | attempts executing now
 // | drover_agent_attempts_finished_total        | counter | outcome | attempts ended here, by outcome
 // | drover_agent_outbox_depth                   | gauge   |         | run events not yet acknowledged by a coordinator
+// | drover_agent_outbox_events_dropped_total    | counter | reason  | events dropped undelivered: rejected for good, or over the outbox bound
 // | drover_agent_heartbeats_sent_total          | counter |         | heartbeats sent
 // | drover_agent_heartbeat_failures_total       | counter |         | heartbeats that got no answer
 // | drover_agent_heartbeat_ack_age_seconds      | gauge   |         | since a coordinator last answered (registration or heartbeat); since start before that
@@ -38,6 +39,7 @@ export class AgentMetrics {
   private readonly attemptsFinished: Counter<'outcome'>;
   private readonly heartbeatsSent: Counter;
   private readonly heartbeatFailures: Counter;
+  private readonly outboxDropped: Counter<'reason'>;
 
   constructor(
     readonly state: AgentState,
@@ -75,6 +77,12 @@ export class AgentMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.outboxDropped = new Counter({
+      name: 'drover_agent_outbox_events_dropped_total',
+      help: 'Run events dropped without delivery: rejected for good by the coordinator (reason "rejected", isolated by bisecting the report) or shed over the outbox bound (reason "bound").',
+      labelNames: ['reason'],
+      registers,
+    });
     this.heartbeatsSent = new Counter({ name: 'drover_agent_heartbeats_sent_total', help: 'Heartbeats sent.', registers });
     this.heartbeatFailures = new Counter({
       name: 'drover_agent_heartbeat_failures_total',
@@ -86,6 +94,11 @@ export class AgentMetrics {
   /** An attempt ended here with `outcome`. */
   attemptFinished(outcome: string): void {
     this.attemptsFinished.inc({ outcome });
+  }
+
+  /** `count` run events left the outbox undelivered, for `reason`. */
+  outboxEventsDropped(reason: 'rejected' | 'bound', count: number): void {
+    this.outboxDropped.inc({ reason }, count);
   }
 
   /** A heartbeat went out. */

@@ -180,6 +180,18 @@ export const agentSettings = {
     description: "Directory for the agent's persistent state (its `agent-id`); created with mode 0700.",
     parse: directory,
   } satisfies Setting<string>,
+  outboxMaxBytes: {
+    flag: 'outbox-max-bytes',
+    env: 'DROVER_OUTBOX_MAX_BYTES',
+    defaultText: '256MiB',
+    description:
+      'Bound on the run events kept in the state dir until a coordinator acknowledges them (`outbox.journal`). Over it the oldest log chunks are dropped first, then the oldest finished results whole (their runs are then retried as lost); each drop is logged and counted. At least 1MiB.',
+    parse: (raw) => {
+      const b = parse.bytes(raw);
+      if (b < 1024 * 1024) throw new Error('must be at least 1MiB');
+      return b;
+    },
+  } satisfies Setting<number>,
   heartbeatInterval: {
     flag: 'heartbeat-interval',
     env: 'DROVER_HEARTBEAT_INTERVAL',

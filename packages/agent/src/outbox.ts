@@ -20,7 +20,7 @@
 // for the bus) is bisected: halves are sent until the one event still rejected is found, and
 // that event is dropped (acknowledged, reported through `onDropped`). Everything before and
 // after it goes on, in order. Other failures are retried with a capped backoff.
-import type { AgentEvent, HeldRun, ReportResponse } from '@drover/shared';
+import { REPORT_REJECTED, type AgentEvent, type HeldRun, type RejectedEvent, type ReportResponse } from '@drover/shared';
 import type { JournalEntry, OutboxJournal } from './outbox-journal.js';
 
 export const MAX_EVENTS_PER_REPORT = 2_000;
@@ -37,15 +37,6 @@ const SHED_TO = 0.9;
 
 /** Sends one batch of events; resolves with the coordinator's answer or rejects. */
 export type ReportSender = (events: AgentEvent[]) => Promise<ReportResponse>;
-
-/** An event the coordinator could not apply and recorded itself (it answers with the rest acknowledged). */
-export interface RejectedEvent {
-  runId: string;
-  token: number;
-  kind: AgentEvent['kind'];
-  seq?: number;
-  reason: string;
-}
 
 /** Why events left the outbox without being delivered. */
 export type DropReason = 'rejected' | 'bound';
@@ -104,7 +95,7 @@ export function isPermanentRejection(err: unknown): boolean {
   const e = err as { code?: unknown; type?: unknown; name?: unknown } | undefined;
   if (!e) return false;
   if (e.name === 'MoleculerRetryableError' || e.name === 'RequestTimeoutError') return false;
-  return e.code === 422 || e.type === 'REPORT_REJECTED' || e.code === 413 || e.code === 'MAX_PAYLOAD_EXCEEDED';
+  return e.code === 422 || e.type === REPORT_REJECTED || e.code === 413 || e.code === 'MAX_PAYLOAD_EXCEEDED';
 }
 
 function describe(err: unknown): string {
@@ -342,7 +333,7 @@ export class Outbox {
     this.failures = 0;
     this.forget(batch);
     this.probeDone();
-    const rejected = (response as (ReportResponse & { rejected?: RejectedEvent[] }) | undefined)?.rejected ?? [];
+    const rejected: RejectedEvent[] = response?.rejected ?? [];
     if (rejected.length > 0) this.opts.onRejected?.(rejected);
     const stale = response?.stale ?? [];
     if (stale.length > 0) {

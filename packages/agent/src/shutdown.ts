@@ -58,7 +58,8 @@ export function shutdownSequence(parts: ShutdownParts): (graceMs: number) => Pro
       heartbeat.stop();
       if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS)))
         log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
-      outbox.close();
+      // What is left stays in the journal, sent when the agent starts again.
+      await outbox.close();
       await parts.leaveBus().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
       parts.closeMetrics();
       log.info('agent stopped');

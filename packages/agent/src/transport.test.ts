@@ -69,8 +69,9 @@ describe('moleculer transport', () => {
       name: SERVICES.runs,
       actions: {
         report: (ctx: Context<ReportRequest>) => {
-          // Refusals of reports go to the outbox as they are, signed or not.
-          throw new Errors.MoleculerClientError(`cannot apply ${ctx.params.events.length} events`, 422, 'REPORT_REJECTED');
+          const refusal = { type: 'REPORT_REJECTED', code: 422, message: `cannot apply ${ctx.params.events.length} events` };
+          const data = mode === 'refuse-signed' ? signRefusal(clusterKey, 'agent-A', refusal, ctx.params.auth?.nonce, Date.now()) : {};
+          throw new Errors.MoleculerClientError(refusal.message, refusal.code, refusal.type, data);
         },
       },
     });
@@ -117,17 +118,22 @@ describe('moleculer transport', () => {
     expect(transport.lastHeardAt).toBeGreaterThanOrEqual(before);
   });
 
-  it('a refusal counts only when signed with the pinned key; a refused report goes to the outbox as it came', async () => {
+  it('a refusal counts only when signed with the pinned key, a rejected report too (the outbox drops events only then)', async () => {
     await eventually(() => transport.coordinatorOnBus(), 5_000, 'the coordinator on the bus');
     mode = 'refuse-unsigned';
     const ignored = await beat();
     expect(ignored).toMatchObject({ status: 'ignored', check: 'missing' });
     expect(ignored.status === 'ignored' && ignored.err).toMatchObject({ type: 'AGENT_REVOKED' });
+    expect(await transport.ask('report', { agentId: 'A', events: [] })).toMatchObject({
+      status: 'ignored',
+      check: 'missing',
+      err: { type: 'REPORT_REJECTED', code: 422 },
+    });
     mode = 'refuse-signed';
     expect(await beat()).toMatchObject({ status: 'refused', err: { type: 'AGENT_REVOKED', code: 403 } });
     expect(transport.lastHeardAt).toBeUndefined();
     expect(await transport.ask('report', { agentId: 'A', events: [] })).toMatchObject({
-      status: 'failed',
+      status: 'refused',
       err: { type: 'REPORT_REJECTED', code: 422 },
     });
   });

@@ -43,7 +43,7 @@ export type AskKind = keyof Asks;
  * - `answered`: signed with the pinned cluster key (or none is pinned): act on it;
  * - `ignored`: an answer (or, with `err`, a refusal) not signed with the pinned key: act on neither;
  * - `refused`: a client error (4xx) signed with the pinned key, or none pinned;
- * - `failed`: no coordinator, a timeout, a coordinator's own failure (and any error of a report).
+ * - `failed`: no coordinator, a timeout, a coordinator's own failure, an error of the bus itself.
  */
 export type Reply<T> =
   | { status: 'answered'; answer: T }
@@ -95,8 +95,9 @@ export interface AgentTransport extends CoordinatorLink {
 const ASKS: Record<AskKind, { action: string; answer: SignedKind; refusalsChecked: boolean; what: string }> = {
   register: { action: ACTIONS.register, answer: 'registered', refusalsChecked: true, what: 'registration' },
   heartbeat: { action: ACTIONS.heartbeat, answer: 'heartbeat-answer', refusalsChecked: true, what: 'heartbeat' },
-  // A refused report is left to the outbox as it came: it never stops or re-joins the agent.
-  report: { action: ACTIONS.report, answer: 'report-answer', refusalsChecked: false, what: 'report' },
+  // A refused report is left to the outbox, which drops events only on a refusal signed with the
+  // pinned key (else any node on the bus could make it drop results); it never stops or re-joins the agent.
+  report: { action: ACTIONS.report, answer: 'report-answer', refusalsChecked: true, what: 'report' },
 };
 
 /** Answers not signed with the pinned key are said at most once per this window per kind. */
