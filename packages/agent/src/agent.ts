@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION, type Capacity } from '@drover/shared';
 import { createExecutors } from './executors/index.js';
+import type { RunAsUser } from './executors/process.js';
 import { fingerprint } from './fingerprint.js';
 import { Cadence, Heartbeat } from './heartbeat.js';
 import { loadIdentity, readCoordinatorKey, readJoinToken } from './identity.js';
@@ -22,7 +23,7 @@ import { errorMessage } from './registration.js';
 import { heldRuns, reportOutbox } from './reports.js';
 import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from './run-as.js';
 import { Lifecycle, shutdownSequence } from './shutdown.js';
-import { loadAgentId } from './state.js';
+import { loadAgentId, lockStateDir, type StateDirLock } from './state.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
 import { moleculerTransport } from './transport.js';
 import { UsageSampler } from './usage.js';
@@ -66,6 +67,31 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
   const runAs = options.runAs ? resolveRunAs(options.runAs) : undefined;
   const jobUser = checkJobUser({ runAs, allowSameUser: options.allowSameUser, dev: extras.dev });
   const stateDir = await secureStateDir(options.stateDir, runAs);
+  const lock = lockStateDir(options.stateDir);
+  try {
+    return await startHolding(options, logger, extras, { runAs, jobUser, tightened: stateDir.tightened, lock });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** What `startAgent` settled before anything else: least privilege, and the state dir held. */
+interface Settled {
+  runAs: RunAsUser | undefined;
+  jobUser: ReturnType<typeof checkJobUser>;
+  /** The state dir was open to group or others, and is 0700 now. */
+  tightened: boolean;
+  lock: StateDirLock;
+}
+
+async function startHolding(
+  options: AgentOptions,
+  logger: Logger | undefined,
+  extras: AgentExtras,
+  settled: Settled,
+): Promise<AgentHandle> {
+  const { runAs, jobUser, lock } = settled;
   const agentId = await loadAgentId(options.stateDir);
   // Before the bus: a key file others can read stops the agent with what to do.
   const identity = await loadIdentity(options.stateDir);
@@ -208,6 +234,7 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     outbox,
     leaveBus: () => transport.stop(),
     closeMetrics: () => metricsServer?.close(),
+    unlockStateDir: () => lock.release(),
     killGraceMs: extras.killGraceMs,
     log,
   });
@@ -225,7 +252,12 @@ export async function startAgent(options: AgentOptions, logger?: Logger, extras:
     },
     'agent starting',
   );
-  if (stateDir.tightened) log.warn({ stateDir: options.stateDir }, 'the state dir was open to group or others; its mode is now 0700');
+  if (lock.staleHolder)
+    log.warn(
+      { stateDir: options.stateDir, pid: lock.staleHolder.pid, host: lock.staleHolder.host },
+      'took over the state dir from an agent process that is gone (it did not stop cleanly)',
+    );
+  if (settled.tightened) log.warn({ stateDir: options.stateDir }, 'the state dir was open to group or others; its mode is now 0700');
   if (jobUser === 'same-user-allowed')
     // Every start, at warn level: a lab setting must not quietly become production.
     log.warn(

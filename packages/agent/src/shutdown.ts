@@ -33,6 +33,8 @@ export interface ShutdownParts {
   outbox: Pick<Outbox, 'drain' | 'close' | 'size'>;
   leaveBus(): Promise<void>;
   closeMetrics(): void;
+  /** Lets another agent process use the state dir, once nothing of this one is left on the bus. */
+  unlockStateDir(): void;
   killGraceMs?: number;
   log: Logger;
 }
@@ -62,6 +64,7 @@ export function shutdownSequence(parts: ShutdownParts): (graceMs: number) => Pro
       await outbox.close();
       await parts.leaveBus().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
       parts.closeMetrics();
+      parts.unlockStateDir();
       log.info('agent stopped');
     })();
     return stopped;

@@ -15,3 +15,4 @@ export * from './actions.js';
 export * from './template.js';
 export * from './redact.js';
 export * from './log-data.js';
+export * from './dir-lock.js';

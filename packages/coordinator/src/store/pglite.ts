@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PGliteDialect } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
+import { holdLockFile } from '@drover/shared';
 import type { Database } from './schema.js';
-import { holdLockFile } from './dir-lock.js';
 
 export const PGLITE_SCHEME = 'pglite:';
 
