@@ -831,6 +831,18 @@ export interface paths {
                                 /** Format: date-time */
                                 at: string;
                             }[];
+                            /** @description Events its agents reported that could not be applied (the first 100), with why. */
+                            rejectedEvents: {
+                                /** @description started, log or finished (or what a malformed event said). */
+                                kind: string;
+                                token: number | null;
+                                seq: number | null;
+                                agentId: string;
+                                /** @description Why it could not be applied. A rejected result still ended its attempt, failed. */
+                                reason: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
                         };
                     };
                 };

@@ -77,6 +77,16 @@ export const TransitionSchema = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
+/** A report event its agent sent for the run that the coordinator could not apply (store/isolate-events.ts). */
+export const RejectedEventSchema = Type.Object({
+  kind: Type.String({ description: 'started, log or finished (or what a malformed event said).' }),
+  token: Type.Union([Type.Integer({ description: 'The attempt token the event quoted.' }), Type.Null()]),
+  seq: Type.Union([Type.Integer({ description: "A log chunk's seq." }), Type.Null()]),
+  agentId: Type.String(),
+  reason: Type.String({ description: 'Why it could not be applied. A rejected result still ended its attempt, failed.' }),
+  at: Type.String({ format: 'date-time' }),
+});
+
 export const AttemptSchema = Type.Object(
   {
     attempt: Type.Integer(),

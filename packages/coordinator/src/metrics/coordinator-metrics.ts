@@ -16,6 +16,8 @@ const AGENT_STATES = ['ready', 'draining', 'cordoned', 'down', 'gone'] as const;
 
 /** Scrape-time reads of PostgreSQL and the queue are reused for this long (several scrapers, one query). */
 const SNAPSHOT_TTL_MS = 1000;
+/** Event kinds of the agent protocol: anything else a report carries is counted as `malformed`, so a forged kind cannot add labels. */
+const REPORTED_KINDS = new Set(['started', 'log', 'finished']);
 
 /** Where the scrape-time gauges read from; set once the coordinator has its connections. */
 export interface MetricSources {
@@ -46,6 +48,7 @@ export class CoordinatorMetrics {
   private readonly heartbeatLag: Histogram;
   private readonly apiDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly collectErrors: Counter;
+  private readonly eventsRejected: Counter<'kind'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -137,6 +140,12 @@ export class CoordinatorMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.eventsRejected = new Counter({
+      name: 'drover_report_events_rejected_total',
+      help: 'Agent report events this coordinator could not apply, set apart and recorded on their runs, by kind (started, log, finished, malformed).',
+      labelNames: ['kind'],
+      registers,
+    });
     this.collectErrors = new Counter({
       name: 'drover_metrics_collect_errors_total',
       help: 'Scrapes whose cluster-wide gauges could not be read (PostgreSQL or the queue failed); those gauges kept their last values.',
@@ -190,6 +199,11 @@ export class CoordinatorMetrics {
       if (r.state === 'skipped') this.runsFinished.inc({ state: 'skipped' });
       else if (r.state === 'queued' && r.fireAt !== undefined) this.schedulerLateness.observe(seconds(now - r.fireAt));
     }
+  }
+
+  /** A report event could not be applied and was recorded instead; a kind outside the protocol counts as `malformed`. */
+  reportEventRejected(kind: string): void {
+    this.eventsRejected.inc({ kind: REPORTED_KINDS.has(kind) ? kind : 'malformed' });
   }
 
   /** A heartbeat sent at `sentAt` (the agent's clock) arrived at `now`. */

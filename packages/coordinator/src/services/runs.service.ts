@@ -1,34 +1,60 @@
 // Moleculer service `drover.runs`: agents report run events here, in batches.
-import type { Context, ServiceSchema } from 'moleculer';
-import { EVENTS, SERVICES, type ReportRequest, type ReportResponse } from '@drover/shared';
+import { Errors, type Context, type ServiceSchema } from 'moleculer';
+import { EVENTS, REPORT_REJECTED, SERVICES, type RejectedEvent, type ReportRequest, type ReportResponse } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
+import { applyIsolating, isDataError } from '../store/isolate-events.js';
+import { recordRejectedEvents } from '../store/rejected-events.js';
 import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
 import { assigneesOf } from '../store/agent-identity.js';
 
 /** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
 export type RunChangeListener = (changed: Map<string, string>, endedJobs: Set<string>) => void;
 
-/** The runs service: applies each report as one fenced batch and tells the agent what to stop. */
+/** A report that cannot be applied even event by event: retrying it cannot help (code 422, see the protocol). */
+function reportRejected(message: string): Errors.MoleculerClientError {
+  return new Errors.MoleculerClientError(message, 422, REPORT_REJECTED);
+}
+
+/**
+ * The runs service: applies each report as one fenced batch and tells the agent what to stop.
+ * Events it cannot apply are set apart, recorded on their runs and counted, and the rest of the
+ * report is applied (store/isolate-events.ts): one bad event never blocks its agent's reports.
+ */
 export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener): ServiceSchema {
   return {
     name: SERVICES.runs,
     actions: {
       report: {
         async handler(c: Context<ReportRequest>): Promise<ReportResponse> {
-          const { agentId, events } = c.params;
+          const { agentId, events: reported } = c.params;
           // One signature covers the whole batch. The refusal and the answer are signed for the sender.
           const to = c.nodeID ?? `agent-${agentId}`;
+          const refuse = (err: unknown) => ctx.identities.signRefusal(err, to, c.params.auth?.nonce);
+          if (typeof agentId !== 'string' || !Array.isArray(reported))
+            throw refuse(
+              reportRejected('a report is { agentId: string, events: [...] }: this one cannot be read, so it cannot be applied'),
+            );
           await ctx.identities.verify('report', agentId, c.params, c.nodeID).catch((err: unknown) => {
-            throw ctx.identities.signRefusal(err, to, c.params.auth?.nonce);
+            throw refuse(err);
           });
-          const { changed, endedJobs, stale, retrying, actions, requeued } = await applyAgentEvents(
-            ctx.db,
-            agentId,
-            events,
-            (ids) => ctx.jobs.retryPolicies(ids),
-            (ids) => ctx.jobs.actionTriggers(ids),
+          const apply = (part: ReportRequest['events']) =>
+            applyAgentEvents(
+              ctx.db,
+              agentId,
+              part,
+              (ids) => ctx.jobs.retryPolicies(ids),
+              (ids) => ctx.jobs.actionTriggers(ids),
+            );
+          const { changed, endedJobs, stale, retrying, actions, requeued, events, rejected } = await applyIsolating(
+            apply,
+            reported,
+            Date.now,
           );
+          if (rejected.length > 0)
+            await recordRejections(ctx, agentId, rejected).catch((err: unknown) => {
+              throw isDataError(err) ? refuse(reportRejected(`its rejected events could not be recorded: ${(err as Error).message}`)) : err;
+            });
           if (actions > 0) ctx.actions.poke();
           if (requeued.length > 0) {
             await ctx.queue.enqueue(requeued);
@@ -46,11 +72,22 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
             for (const e of events) if (e.kind === 'finished' && changed.has(e.runId)) ctx.metrics.attemptEnded(e.outcome, e.durationMs);
             onChange(changed, endedJobs);
           }
-          return ctx.identities.signAnswer<ReportResponse>('report-answer', to, { stale }, c.params.auth?.nonce);
+          const answer: ReportResponse = rejected.length > 0 ? { stale, rejected } : { stale };
+          return ctx.identities.signAnswer<ReportResponse>('report-answer', to, answer, c.params.auth?.nonce);
         },
       },
     },
   };
+}
+
+/** Records events set apart on their runs, counts them and says so in the coordinator's log. */
+async function recordRejections(ctx: CoordinatorContext, agentId: string, rejected: RejectedEvent[]): Promise<void> {
+  await recordRejectedEvents(ctx.db, agentId, rejected);
+  for (const r of rejected) ctx.metrics.reportEventRejected(r.kind);
+  ctx.log.warn(
+    { agentId, rejected: rejected.map((r) => ({ runId: r.runId, token: r.token, kind: r.kind, seq: r.seq, reason: r.reason })) },
+    'report events this coordinator could not apply were set apart and recorded on their runs (GET /v1/runs/{id} rejectedEvents); the rest of the report was applied',
+  );
 }
 
 /**

@@ -190,6 +190,18 @@ export interface FencedMessagesTable {
   at: Generated<Date>;
 }
 
+/** Report events isolated because they could not be applied (migrations/0015_rejected_events.sql). */
+export interface RejectedEventsTable {
+  id: Generated<number>;
+  run_id: string;
+  agent_id: string;
+  kind: string;
+  token: number | null;
+  seq: number | null;
+  reason: string;
+  at: Generated<Date>;
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: Generated<Date>;
@@ -243,6 +255,7 @@ export interface Database {
   run_transitions: RunTransitionsTable;
   run_logs: RunLogsTable;
   fenced_messages: FencedMessagesTable;
+  rejected_events: RejectedEventsTable;
   schedule_state: ScheduleStateTable;
   agent_metrics: AgentMetricsTable;
   run_attempts: RunAttemptsTable;

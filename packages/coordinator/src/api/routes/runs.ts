@@ -5,6 +5,7 @@ import { isTerminal, RUN_STATES } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import type { Job } from '../../store/jobs.js';
 import { getAttempts, getRun, getTransitions, listRuns } from '../../store/query-runs.js';
+import { getRejectedEvents } from '../../store/rejected-events.js';
 import { cancelRunsDetailed } from '../../ops/cancel-runs.js';
 import { retryRunsByHand } from '../../ops/retry-runs.js';
 import type { Run } from '../../store/run-model.js';
@@ -16,6 +17,7 @@ import { findJobIn, requireJob, requireRun as requireVisibleRun, scopeOf } from 
 import { inNamespace } from '../access.js';
 import {
   AttemptSchema,
+  RejectedEventSchema,
   BatchSchema,
   MAX_BATCH_RUNS,
   ProblemSchema,
@@ -161,7 +163,16 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         tags: ['runs'],
         params: RunIdParams,
         response: {
-          200: Type.Intersect([RunSchema, Type.Object({ attempts: Type.Array(AttemptSchema), transitions: Type.Array(TransitionSchema) })]),
+          200: Type.Intersect([
+            RunSchema,
+            Type.Object({
+              attempts: Type.Array(AttemptSchema),
+              transitions: Type.Array(TransitionSchema),
+              rejectedEvents: Type.Array(RejectedEventSchema, {
+                description: 'Events its agents reported that could not be applied (the first 100), with why.',
+              }),
+            }),
+          ]),
           404: ProblemSchema,
         },
       },
@@ -169,8 +180,12 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     async (req) => {
       const { id } = req.params as { id: string };
       const run = await requireVisibleRun(ctx.db, id, req);
-      const [attempts, transitions] = await Promise.all([getAttempts(ctx.db, run), getTransitions(ctx.db, id)]);
-      return { ...run, attempts, transitions };
+      const [attempts, transitions, rejectedEvents] = await Promise.all([
+        getAttempts(ctx.db, run),
+        getTransitions(ctx.db, id),
+        getRejectedEvents(ctx.db, id),
+      ]);
+      return { ...run, attempts, transitions, rejectedEvents };
     },
   );
 
