@@ -115,6 +115,29 @@ describe('exec executor', () => {
     await eventually(() => processGone(Number(stdout.trim())), 10_000, 'the leftover process to be killed');
   });
 
+  it('tells its group watch of the group as it is spawned, and of its end before the result', async () => {
+    const calls: string[] = [];
+    const watched = execExecutor({
+      watchGroups: (offer) => ({
+        spawned: (pgid) => calls.push(`spawned ${pgid} ${offer.attempt}`),
+        ended: (pgid) => calls.push(`ended ${pgid}`),
+      }),
+    });
+    const { makeOffer } = await import('../../test/fixtures.js');
+    let stdout = '';
+    const running = watched.start(
+      makeOffer({ attempt: 3, executor: { type: 'exec', command: ['sh', '-c', 'echo $$; sleep 60 & exit 0'] } }),
+      {
+        started: () => calls.push('started'),
+        output: (_stream, data) => (stdout += String(data)),
+      },
+    );
+    await running.result;
+    calls.push('result');
+    const pgid = Number(stdout.trim());
+    expect(calls).toEqual([`spawned ${pgid} 3`, 'started', `ended ${pgid}`, 'result']);
+  });
+
   // A group member that traps SIGTERM to clean up, taking longer than the 1 s the agent waits
   // for leftover output after a normal exit; `redirect` detaches it from the output pipes. It
   // waits in short sleeps: sh runs a trap only once its foreground command ends, and a SIGTERM

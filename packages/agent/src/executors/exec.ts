@@ -18,6 +18,7 @@ export function execExecutor(options: ProcessExecutorOptions = {}): Executor<Exe
         { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
         io,
         offerProcessOptions(offer, options),
+        options.watchGroups?.(offer),
       );
     },
   };

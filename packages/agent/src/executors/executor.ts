@@ -41,6 +41,18 @@ export interface RunningAttempt {
   stop(reason: StopReason): void;
 }
 
+/**
+ * Keeps an attempt's process group from outliving the agent (the reaper and the attempt
+ * records). `spawned` is called in the same turn as the spawn, and `ended` before the attempt's
+ * result settles; both are synchronous.
+ */
+export interface GroupWatch {
+  /** The attempt's process group exists: its leader was just spawned. */
+  spawned(pgid: number): void;
+  /** Nothing of the group runs any more (or it was SIGKILLed and is reported anyway). */
+  ended(pgid: number): void;
+}
+
 /** Runs attempts of one executor type. */
 export interface Executor<S extends ExecutorSpec = ExecutorSpec> {
   readonly type: ExecutorType;

@@ -2,6 +2,7 @@
 // runs. `kill(-pgid, 0)` alone cannot tell: it also reaches zombies, and an orphaned member
 // stays a zombie until init reaps it, which a container's init may never do. On Linux the
 // members are read from /proc, zombies excluded; elsewhere `kill` is all there is.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Sends `signal` to every process of the group; a group that is gone already is fine. */
@@ -15,13 +16,34 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** `pgrp` and state of a /proc/<pid>/stat line, or undefined when the process is gone. */
-async function readStat(pid: number): Promise<{ pgrp: number; zombie: boolean } | undefined> {
+/** What the agent needs of a /proc/<pid>/stat line. */
+export interface ProcStat {
+  pgrp: number;
+  zombie: boolean;
+  /** When the process started, in clock ticks since boot: with the pid, it names one process for the host's uptime. */
+  startTime: number;
+}
+
+/** Parses a /proc/<pid>/stat line. */
+function parseStat(text: string): ProcStat {
+  // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { pgrp: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', startTime: Number(fields[19]) };
+}
+
+/** `pgrp`, state and start time of a process, or undefined when it is gone (or there is no /proc). */
+export async function readStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { pgrp: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' };
+    return parseStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `readStat`, synchronously: for the moment right after a spawn, before anything else can run. */
+export function readStatSync(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

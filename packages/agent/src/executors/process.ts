@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { DEFAULT_KILL_GRACE_MS, type EnvValue, type RunOffer } from '@drover/shared';
-import { failedResult, type AttemptIO, type AttemptResult, type RunningAttempt, type StopReason } from './executor.js';
+import { failedResult, type AttemptIO, type AttemptResult, type GroupWatch, type RunningAttempt, type StopReason } from './executor.js';
 import { ProcessGroup } from './process-group.js';
 import { processGroupSampler } from './process-usage.js';
 
@@ -41,6 +41,8 @@ export interface ProcessExecutorOptions {
    * working directory of jobs that name none.
    */
   workRoot?: string;
+  /** Watches each attempt's process group so that none outlives the agent (see reaper.ts). */
+  watchGroups?: (offer: RunOffer) => GroupWatch;
 }
 
 /** The options for one offer's attempt: its own kill grace wins over the executor's. */
@@ -99,13 +101,14 @@ export async function confinedCwd(cwd: string | undefined, workRoot: string | un
   return { cwd: real };
 }
 
-/** Starts `program args…` as the leader of a new process group. */
+/** Starts `program args…` as the leader of a new process group, told to `watch` as soon as it exists. */
 export function startProcess(
   program: string,
   args: readonly string[],
   spawnOptions: { env: NodeJS.ProcessEnv; cwd?: string },
   io: AttemptIO,
   options: ProcessExecutorOptions = {},
+  watch?: GroupWatch,
 ): RunningAttempt {
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   let stopReason: StopReason | undefined;
@@ -148,7 +151,11 @@ export function startProcess(
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
-      if (proc.pid !== undefined) group = new ProcessGroup(proc.pid);
+      if (proc.pid !== undefined) {
+        group = new ProcessGroup(proc.pid);
+        // In the same turn as the spawn: the agent's death from here on cannot leave the group behind.
+        watch?.spawned(proc.pid);
+      }
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       let outputClosed = false;
       let drained = false;
@@ -170,6 +177,7 @@ export function startProcess(
           group.signal('SIGKILL');
           await group.gone(KILLED_GROUP_GONE_MS);
         }
+        if (group) watch?.ended(group.pgid);
         proc.stdout?.destroy();
         proc.stderr?.destroy();
         const usage = group ? await processGroupSampler.finish(group.pgid) : { cpuTimeMs: null, peakMemoryBytes: null };

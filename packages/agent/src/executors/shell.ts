@@ -19,6 +19,7 @@ export function shellExecutor(options: ProcessExecutorOptions = {}): Executor<Sh
         { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
         io,
         offerProcessOptions(offer, options),
+        options.watchGroups?.(offer),
       );
     },
   };
