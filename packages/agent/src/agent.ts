@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION, type Capacity } from '@drover/shared';
+import { startAttemptGuard } from './attempt-guard.js';
 import { createExecutors } from './executors/index.js';
 import type { RunAsUser } from './executors/process.js';
 import { fingerprint } from './fingerprint.js';
@@ -106,10 +107,14 @@ async function startHolding(
   const total = hostCapacity(options);
   // Least privilege: resolved before joining the bus, so a mistake stops the agent with a message.
   const workRoot = options.workRoot ? await resolveWorkRoot(options.workRoot) : undefined;
+  // Before registering: what a previous process of this agent left running is killed first,
+  // then the reaper ties every attempt's processes to this one's life.
+  const guard = await startAttemptGuard(options.stateDir, log);
   const executors = createExecutors({
     allowShell: options.allowShell,
     allowHttp: options.allowHttp,
     killGraceMs: extras.killGraceMs,
+    watchGroups: guard.watchGroups,
     ...(runAs ? { runAs } : {}),
     ...(workRoot ? { workRoot } : {}),
   });
@@ -126,6 +131,8 @@ async function startHolding(
     dropped: (reason, count) => metrics.outboxEventsDropped(reason, count),
     log,
   });
+  // Held (pending in the outbox) from the first registration on, so the coordinator hears why they ended.
+  await guard.reportLeftovers((event) => outbox.push(event));
   const metrics: AgentMetrics = new AgentMetrics({
     agentId,
     slots: total.slots,
@@ -234,6 +241,7 @@ async function startHolding(
     outbox,
     leaveBus: () => transport.stop(),
     closeMetrics: () => metricsServer?.close(),
+    closeReaper: () => guard.close(),
     unlockStateDir: () => lock.release(),
     killGraceMs: extras.killGraceMs,
     log,
@@ -264,12 +272,16 @@ async function startHolding(
       { uid: process.getuid?.(), stateDir: options.stateDir },
       "SAME USER: --allow-same-user is set, so jobs run as this agent's own user and any job can read its join token, NATS credentials (/proc/<pid>/environ) and private key (the state dir), and act as this agent. Outside a lab, run the agent as root with --run-as <unprivileged user> instead.",
     );
-  await transport.start();
+  await transport.start().catch(async (err: unknown) => {
+    await guard.close();
+    throw err;
+  });
   // Before registering: /healthz answers 503 while no coordinator has taken this agent.
   if (options.metricsAddr) {
     const served = await serveAgentMetrics(metrics, options.metricsAddr).catch(async (err: unknown) => {
       await transport.stop().catch(() => undefined);
       await outbox.close();
+      await guard.close();
       throw err;
     });
     metricsServer = served.server;

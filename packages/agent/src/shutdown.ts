@@ -33,6 +33,8 @@ export interface ShutdownParts {
   outbox: Pick<Outbox, 'drain' | 'close' | 'size'>;
   leaveBus(): Promise<void>;
   closeMetrics(): void;
+  /** Stops the reaper, once no attempt runs (it would kill what still does). */
+  closeReaper(): Promise<void>;
   /** Lets another agent process use the state dir, once nothing of this one is left on the bus. */
   unlockStateDir(): void;
   killGraceMs?: number;
@@ -64,6 +66,7 @@ export function shutdownSequence(parts: ShutdownParts): (graceMs: number) => Pro
       await outbox.close();
       await parts.leaveBus().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));
       parts.closeMetrics();
+      await parts.closeReaper();
       parts.unlockStateDir();
       log.info('agent stopped');
     })();
