@@ -211,6 +211,29 @@ describe('Outbox with a journal', () => {
     await third.journal.close();
   });
 
+  it('acknowledges a dropped poison event in the journal, so a restart does not send it again', async () => {
+    const first = await OutboxJournal.open(dir, recordingLogger());
+    const sent: string[] = [];
+    const outbox = new Outbox({
+      journal: first.journal,
+      send: async (events) => {
+        if (events.some((e) => e.runId === 'P'))
+          throw Object.assign(new Error('cannot apply'), { name: 'MoleculerClientError', code: 422, type: 'REPORT_REJECTED' });
+        sent.push(...events.map(describeEvent));
+        return { stale: [] };
+      },
+    });
+    outbox.push(log('A', 0));
+    outbox.push(log('P', 0));
+    outbox.push(finished('A'));
+    expect(await outbox.drain(5_000)).toBe(true);
+    expect(sent).toEqual(['A:log:0', 'A:finished']);
+    await outbox.close();
+    const second = await OutboxJournal.open(dir, recordingLogger());
+    expect(second.replayed).toEqual([]);
+    await second.journal.close();
+  });
+
   it('over its bound drops the oldest log chunks first, then the oldest finished attempts whole, and says so', async () => {
     const { journal } = await OutboxJournal.open(dir, recordingLogger());
     const dropped: Array<{ events: string[]; reason: string; detail: string }> = [];
