@@ -24,3 +24,4 @@ export { runHelpers, chunkBytes, processGone, TERMINAL_STATES, type Attempt, typ
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
 export { finishedEvent } from './events.js';
 export { createJoinToken } from './tokens.js';
+export { startPrivateRedis, freePort, type PrivateRedis } from './redis-server.js';

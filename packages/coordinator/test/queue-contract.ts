@@ -139,6 +139,66 @@ export function readyQueueContract(backend: string, make: MakeQueue): void {
       expect(await q.remove('other', [a])).toBe(0);
     });
 
+    it("evicts given runs, naming those that were queued, and lists a job's runs a page at a time", async () => {
+      const q = await make();
+      const [a, b, c, d] = [runAt(1), runAt(2), runAt(3), runAt(4)];
+      await q.enqueue([a, b, c, d].map((runId) => ({ runId, jobId: 'j', priority: 50 })));
+      expect(await q.runsOf(['j', 'none'], 0, 2)).toEqual([[a, b], []]);
+      expect(await q.runsOf(['j'], 2, 10)).toEqual([[c, d]]);
+      expect(await q.evict('j', [b, 'not-queued', b])).toEqual([b]);
+      expect(await q.evict('j', [a])).toEqual([a]);
+      expect((await q.readyJobs()).jobs[0]?.headRunId).toBe(c);
+      expect(await q.evict('other', [c])).toEqual([]);
+      expect((await q.evict('j', [c, d])).sort()).toEqual([c, d]);
+      expect((await q.readyJobs()).jobs).toEqual([]);
+      expect(await q.depth()).toBe(0);
+    });
+
+    it('keeps exactly the runs enqueued and not claimed, removed or evicted, for any sequence of changes', async () => {
+      let n = 0;
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant('enqueue' as const), job: fc.integer({ min: 0, max: 2 }), run: fc.integer({ min: 0, max: 15 }) }),
+        fc.record({ kind: fc.constant('claim' as const), job: fc.integer({ min: 0, max: 2 }), count: fc.integer({ min: 0, max: 3 }) }),
+        fc.record({
+          kind: fc.constantFrom('evict' as const, 'remove' as const),
+          job: fc.integer({ min: 0, max: 2 }),
+          runs: fc.array(fc.integer({ min: 0, max: 15 }), { maxLength: 4 }),
+        }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
+          const q = await make();
+          const ids = Array.from({ length: 16 }, (_, i) => runAt(1000 + i));
+          const jobs = [0, 1, 2].map((j) => `model-${n}-${j}`);
+          n++;
+          // The model: each job's queued runs, and which job a run was first enqueued under.
+          const model = jobs.map(() => new Set<string>());
+          for (const o of ops) {
+            const jobId = jobs[o.job] as string;
+            const held = model[o.job] as Set<string>;
+            if (o.kind === 'enqueue') {
+              await q.enqueue([{ runId: ids[o.run] as string, jobId, priority: 50 }]);
+              held.add(ids[o.run] as string);
+            } else if (o.kind === 'claim') {
+              const [claimed = []] = await q.claimMany([{ jobId, count: o.count }]);
+              const expected = [...held].sort().slice(0, o.count);
+              expect(claimed).toEqual(expected);
+              for (const id of claimed) held.delete(id);
+            } else {
+              const named = o.runs.map((i) => ids[i] as string);
+              const there = [...new Set(named)].filter((id) => held.has(id));
+              if (o.kind === 'evict') expect((await q.evict(jobId, named)).sort()).toEqual(there.sort());
+              else expect(await q.remove(jobId, [...new Set(named)])).toBe(there.length);
+              for (const id of there) held.delete(id);
+            }
+          }
+          expect(await q.runsOf(jobs, 0, 100)).toEqual(model.map((m) => [...m].sort()));
+          expect(await q.depth()).toBe(model.reduce((t, m) => t + m.size, 0));
+        }),
+        { numRuns: 40 },
+      );
+    });
+
     it('claims for several jobs at once', async () => {
       const q = await make();
       const [x1, y1, y2] = [runAt(1), runAt(2), runAt(3)];

@@ -12,6 +12,7 @@ import { takeBackFromDrainedAgents } from '../store/drain.js';
 import type { HeldRun } from '@drover/shared';
 import { releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
+import { repairQueueIfDue } from './queue-repair.js';
 import type { RetryPolicies } from '../store/apply-events.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 
@@ -92,25 +93,9 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     stuck.map((r) => ({ runId: r.id, token: Number(r.attempt_token), reason: `offer to agent ${r.agent_id ?? '?'} was not taken up` })),
     d.now(),
   );
-  // Queued runs are restored into Redis if missing (ZADD NX makes this idempotent). Only runs
-  // queued a few seconds ago or earlier, so in-flight enqueues are left to finish. The full
-  // read happens only when Redis holds fewer runs than PostgreSQL has queued (a Redis restart,
-  // a crash between the two writes), so a large backlog costs one count per sweep, not a scan.
-  const inPostgres = await d.db
-    .selectFrom('runs')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', '=', 'queued')
-    .where('queued_at', '<', sql<Date>`now() - interval '5 seconds'`)
-    .executeTakeFirstOrThrow();
-  const queued =
-    Number(inPostgres.n) > (await d.queue.depth())
-      ? await d.db
-          .selectFrom('runs')
-          .select(['id as runId', 'job_id as jobId', 'priority'])
-          .where('state', '=', 'queued')
-          .where('queued_at', '<', sql<Date>`now() - interval '5 seconds'`)
-          .execute()
-      : [];
+  // The ready queue is made to hold exactly the runs queued in PostgreSQL (queue-repair.ts).
+  const repair = (await repairQueueIfDue(d.db, d.queue, d.now())) ?? { restored: 0, evicted: 0 };
+  if (repair.restored > 0 || repair.evicted > 0) d.log.warn(repair, 'the ready queue differed from PostgreSQL and was repaired');
   // Runs waiting behind an active one (overlap `queue`) are released when it ends; should that
   // release have been lost (a coordinator died in between), release them here.
   const waitingJobs = await d.db
@@ -126,7 +111,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.now(),
   );
   const retried = lost.filter((l) => l.requeued);
-  await d.queue.enqueue([...back, ...queued, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
-  if (back.length > 0 || queued.length > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');
-  return { down, requeued: back.length, restored: queued.length };
+  await d.queue.enqueue([...back, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
+  if (back.length > 0 || repair.restored > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');
+  return { down, requeued: back.length, restored: repair.restored };
 }

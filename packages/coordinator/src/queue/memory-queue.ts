@@ -86,6 +86,19 @@ export class MemoryReadyQueue implements ReadyQueue {
     return n;
   }
 
+  async evict(jobId: string, runIds: readonly string[]): Promise<string[]> {
+    const q = this.jobs.get(jobId);
+    if (!q) return [];
+    const gone = [...new Set(runIds)].filter((id) => q.members.has(id));
+    q.remove(new Set(gone));
+    if (q.entries.length === 0) this.jobs.delete(jobId);
+    return gone;
+  }
+
+  async runsOf(jobIds: readonly string[], offset: number, limit: number): Promise<string[][]> {
+    return jobIds.map((jobId) => (this.jobs.get(jobId)?.entries ?? []).slice(offset, offset + limit).map((e) => e.runId));
+  }
+
   async readyJobs(offset = 0, limit = 1000): Promise<{ jobs: ReadyJob[]; more: boolean }> {
     const all: ReadyJob[] = [...this.jobs].map(([jobId, q]) => {
       const head = q.entries[0] as Entry;

@@ -6,7 +6,16 @@ import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
-import { ACQUIRE_LEASE, CLAIM_RUNS, DEPTH_BY_PRIORITY, ENQUEUE_RUNS, READY_JOBS, RELEASE_LEASE, REMOVE_RUNS } from './scripts.js';
+import {
+  ACQUIRE_LEASE,
+  CLAIM_RUNS,
+  DEPTH_BY_PRIORITY,
+  ENQUEUE_RUNS,
+  EVICT_RUNS,
+  READY_JOBS,
+  RELEASE_LEASE,
+  REMOVE_RUNS,
+} from './scripts.js';
 
 /** A job with queued runs, and where its head run stands in priority order. */
 export interface ReadyJob {
@@ -22,6 +31,7 @@ type Scripted = Redis & {
   enqueueRuns(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
   claimRuns(k1: string, k2: string, jobId: string, n: number): Promise<string[]>;
   removeRuns(k1: string, k2: string, ...args: string[]): Promise<number>;
+  evictRuns(k1: string, k2: string, ...args: string[]): Promise<string[]>;
   readyJobs(k1: string, prefix: string, offset: number, limit: number): Promise<Array<string | number>>;
   depthByPriority(k1: string, prefix: string, offset: number, limit: number, step: number): Promise<number[]>;
   acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
@@ -76,6 +86,7 @@ export async function openRedis(url: string, tls?: ConnectionOptions): Promise<R
   redis.defineCommand('enqueueRuns', { numberOfKeys: 2, lua: ENQUEUE_RUNS });
   redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
   redis.defineCommand('removeRuns', { numberOfKeys: 2, lua: REMOVE_RUNS });
+  redis.defineCommand('evictRuns', { numberOfKeys: 2, lua: EVICT_RUNS });
   redis.defineCommand('readyJobs', { numberOfKeys: 1, lua: READY_JOBS });
   redis.defineCommand('depthByPriority', { numberOfKeys: 1, lua: DEPTH_BY_PRIORITY });
   redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: ACQUIRE_LEASE });
@@ -94,6 +105,13 @@ export interface ReadyQueue {
   claimMany(claims: ReadonlyArray<{ jobId: string; count: number }>): Promise<string[][]>;
   /** Removes specific runs (e.g. cancelled) from a job's queue; returns how many were there. */
   remove(jobId: string, runIds: string[]): Promise<number>;
+  /**
+   * Takes out runs that are no longer queued (the reconciler's repair); returns those that were
+   * there. Unlike `remove`, it names them, so the caller can re-check exactly those.
+   */
+  evict(jobId: string, runIds: readonly string[]): Promise<string[]>;
+  /** A page of each given job's queued run ids, in queue order, starting at `offset` (one round trip). */
+  runsOf(jobIds: readonly string[], offset: number, limit: number): Promise<string[][]>;
   /** A page of the jobs with queued runs, in dispatch order; `more` is false once the page reached the end. */
   readyJobs(offset?: number, limit?: number): Promise<{ jobs: ReadyJob[]; more: boolean }>;
   /** Total queued runs across all jobs. */
@@ -164,6 +182,20 @@ export class RedisReadyQueue implements ReadyQueue {
   async remove(jobId: string, runIds: string[]): Promise<number> {
     if (runIds.length === 0) return 0;
     return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
+  }
+
+  /** Takes out runs no longer queued; returns those that were there (one script call). */
+  async evict(jobId: string, runIds: readonly string[]): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    return this.r.evictRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
+  }
+
+  /** A page of each job's queued run ids in queue order: one ZRANGE per job, pipelined. */
+  async runsOf(jobIds: readonly string[], offset: number, limit: number): Promise<string[][]> {
+    if (jobIds.length === 0) return [];
+    const pipe = this.r.pipeline();
+    for (const jobId of jobIds) pipe.zrange(this.queueKey(jobId), offset, offset + limit - 1);
+    return throwFirstError(await pipe.exec()).map((ids) => ids as string[]);
   }
 
   /**

@@ -115,6 +115,23 @@ return n
 `;
 
 /**
+ * evictRuns — takes runs the reconciler found not queued in PostgreSQL out of a job's queue,
+ * saying which were still there (a run claimed meanwhile is not, and is left to its claimer).
+ * KEYS[1] = ready:heads, KEYS[2] = ready:<jobId>
+ * ARGV[1] = jobId, ARGV[2..] = run ids
+ * Returns the run ids removed, so the caller can look at exactly those again in PostgreSQL and
+ * put back any queued anew in between (see dispatch/queue-repair.ts).
+ */
+export const EVICT_RUNS = `
+local gone = {}
+for i = 2, #ARGV do
+  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then gone[#gone + 1] = ARGV[i] end
+end
+${RESCORE_HEAD}
+return gone
+`;
+
+/**
  * acquireLease — takes or renews the dispatcher lease.
  * KEYS[1] = leader, KEYS[2] = leader:epoch
  * ARGV[1] = node id, ARGV[2] = ttl ms

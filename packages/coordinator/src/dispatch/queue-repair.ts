@@ -1,0 +1,163 @@
+// The ready queue is a cache of PostgreSQL: the reconciler makes its membership match the runs
+// `queued` there, every sweep. Counting is not enough: entries of deleted jobs or of runs long
+// offered (a removal that failed after its commit) would hide as many lost runs, forever.
+//
+// One sweep: read what Redis holds (job by job, a page at a time), then walk PostgreSQL's
+// queued runs a page at a time by run id, crossing each off. A queued run Redis lacks is put
+// back, if it was queued a few seconds ago or earlier (so an enqueue in flight is left to
+// finish). What is left uncrossed is not queued in PostgreSQL: it is evicted.
+//
+// The comparison reads every queued run on both sides (one to two seconds per 100,000 on a small
+// machine), so it runs when the counts of some job prove the queue wrong (Redis lost its keys, a
+// crash between the two writes, entries of a deleted job), on a leader's first sweep, and
+// otherwise once a minute: a stale entry hiding a lost run of the same job behind equal counts
+// is found within that minute, not never.
+//
+// Races, and why they are harmless:
+// - Redis is read first, and every enqueue follows its PostgreSQL commit, so an entry Redis
+//   holds is committed by the time its page is read: a queued run is never evicted for being
+//   "not yet there".
+// - A run claimed between the two reads looks missing and is put back: the dispatcher's guarded
+//   offer (state must be `queued`) drops it when claimed again, and the next sweep evicts it.
+// - A run queued anew (an offer refused, a retry) between its page and the eviction would be
+//   lost from Redis: the eviction script names what it removed, and exactly those are looked
+//   up again afterwards and put back if queued. Any later re-queue enqueues after the removal.
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { ReadyQueue } from '../queue/ready-queue.js';
+
+/** Runs queued more recently than this are left to the enqueue in flight. */
+const SETTLE_SECONDS = 5;
+const JOBS_PAGE = 1000;
+const RUNS_PAGE = 10_000;
+const PG_PAGE = 10_000;
+
+/** The full comparison runs at least this often, whatever the counts say. */
+export const FULL_COMPARE_EVERY_MS = 60_000;
+/** When each queue (so each leader process) last compared in full. */
+const lastFull = new WeakMap<ReadyQueue, number>();
+
+/** What one repair did. */
+export interface QueueRepair {
+  /** Queued runs Redis lacked, now put back. */
+  restored: number;
+  /** Entries whose run is not queued in PostgreSQL, now taken out. */
+  evicted: number;
+  /** Queued runs compared (PostgreSQL's side). */
+  compared: number;
+}
+
+/** Reads every run the queue holds: run id → job id. Entries moved meanwhile may be missed. */
+async function queueMembers(queue: ReadyQueue): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  for (let offset = 0; ; offset += JOBS_PAGE) {
+    const { jobs, more } = await queue.readyJobs(offset, JOBS_PAGE);
+    for (let from = 0, left = jobs; left.length > 0; from += RUNS_PAGE) {
+      const pages = await queue.runsOf(
+        left.map((j) => j.jobId),
+        from,
+        RUNS_PAGE,
+      );
+      pages.forEach((ids, i) => {
+        for (const id of ids) held.set(id, (left[i] as { jobId: string }).jobId);
+      });
+      left = left.filter((j, i) => (pages[i] as string[]).length === RUNS_PAGE && j.depth > from + RUNS_PAGE);
+    }
+    if (!more) return held;
+  }
+}
+
+/**
+ * The reconciler's step: compares in full when a job's counts disagree or a minute has passed
+ * since the last comparison; returns undefined when it did not compare.
+ */
+export async function repairQueueIfDue(db: Db, queue: ReadyQueue, now: number): Promise<QueueRepair | undefined> {
+  const last = lastFull.get(queue);
+  if (last === undefined || now - last >= FULL_COMPARE_EVERY_MS || (await countsDisagree(db, queue))) {
+    const repair = await repairQueue(db, queue);
+    lastFull.set(queue, now);
+    return repair;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the counts, job by job, prove the queue wrong: a job with more settled queued runs in
+ * PostgreSQL than Redis holds for it (lost runs), or with more in Redis than PostgreSQL has
+ * queued at all (stale entries, e.g. of a deleted job). One grouped count, one page per 1000 jobs.
+ */
+async function countsDisagree(db: Db, queue: ReadyQueue): Promise<boolean> {
+  const held = new Map<string, number>();
+  for (let offset = 0; ; offset += JOBS_PAGE) {
+    const { jobs, more } = await queue.readyJobs(offset, JOBS_PAGE);
+    for (const j of jobs) held.set(j.jobId, j.depth);
+    if (!more) break;
+  }
+  const counts = await db
+    .selectFrom('runs')
+    .select(['job_id as jobId'])
+    .select(sql<string>`count(*)`.as('total'))
+    .select(sql<string>`count(*) FILTER (WHERE queued_at < now() - make_interval(secs => ${SETTLE_SECONDS}))`.as('settled'))
+    .where('state', '=', 'queued')
+    .groupBy('job_id')
+    .execute();
+  for (const c of counts) {
+    const depth = held.get(c.jobId) ?? 0;
+    held.delete(c.jobId);
+    if (Number(c.settled) > depth || depth > Number(c.total)) return true;
+  }
+  // Jobs Redis holds runs for that have none queued in PostgreSQL.
+  return held.size > 0;
+}
+
+/** Makes the queue hold exactly the runs queued in PostgreSQL (those still settling aside). */
+export async function repairQueue(db: Db, queue: ReadyQueue): Promise<QueueRepair> {
+  const held = await queueMembers(queue);
+  let restored = 0;
+  let compared = 0;
+  // Pages by run id, newest first (the runs_state index is (state, id DESC)).
+  for (let before: string | undefined; ;) {
+    const page = await db
+      .selectFrom('runs')
+      .select(['id as runId', 'job_id as jobId', 'priority'])
+      .select(sql<boolean>`queued_at < now() - make_interval(secs => ${SETTLE_SECONDS})`.as('settled'))
+      .where('state', '=', 'queued')
+      .$if(before !== undefined, (q) => q.where('id', '<', before as string))
+      .orderBy('id', 'desc')
+      .limit(PG_PAGE)
+      .execute();
+    compared += page.length;
+    const missing = [];
+    for (const r of page) {
+      if (held.get(r.runId) === r.jobId) held.delete(r.runId);
+      else if (r.settled) missing.push({ runId: r.runId, jobId: r.jobId, priority: r.priority });
+    }
+    await queue.enqueue(missing);
+    restored += missing.length;
+    if (page.length < PG_PAGE) break;
+    before = (page[page.length - 1] as { runId: string }).runId;
+  }
+  return { restored, evicted: await evictStale(db, queue, held), compared };
+}
+
+/** Takes out entries whose run is not queued, then puts back any queued anew in between. */
+async function evictStale(db: Db, queue: ReadyQueue, stale: Map<string, string>): Promise<number> {
+  if (stale.size === 0) return 0;
+  const byJob = new Map<string, string[]>();
+  for (const [runId, jobId] of stale) byJob.set(jobId, [...(byJob.get(jobId) ?? []), runId]);
+  const evicted: string[] = [];
+  for (const [jobId, runIds] of byJob)
+    for (let i = 0; i < runIds.length; i += RUNS_PAGE) evicted.push(...(await queue.evict(jobId, runIds.slice(i, i + RUNS_PAGE))));
+  let putBack = 0;
+  for (let i = 0; i < evicted.length; i += PG_PAGE) {
+    const requeued = await db
+      .selectFrom('runs')
+      .select(['id as runId', 'job_id as jobId', 'priority'])
+      .where('state', '=', 'queued')
+      .where('id', 'in', evicted.slice(i, i + PG_PAGE))
+      .execute();
+    await queue.enqueue(requeued);
+    putBack += requeued.length;
+  }
+  return evicted.length - putBack;
+}
