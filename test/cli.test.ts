@@ -83,6 +83,7 @@ describe('drover jobs apply', () => {
         '---',
         'name: cli-other',
         'executor: { type: noop }',
+        'disconnect: { mode: stop, after: 2m }',
         '',
       ].join('\n');
     writeFileSync(file, yaml('hello', '1h'));
@@ -101,6 +102,7 @@ describe('drover jobs apply', () => {
     const job = (await client.get<Record<string, unknown>>('/v1/jobs/cli-greet')).body;
     expect(job.timeout).toBeUndefined();
     expect(job.executor).toEqual({ type: 'exec', command: ['sh', '-c', 'echo "hi $DROVER_PARAM_WHO"'] });
+    expect((await client.get<Record<string, unknown>>('/v1/jobs/cli-other')).body.disconnect).toEqual({ mode: 'stop', after: '2m' });
 
     const listed = await drover(['jobs', 'ls']);
     expect(listed.stdout).toMatch(/^NAME\s+ID\s+EXECUTOR/);
@@ -109,12 +111,13 @@ describe('drover jobs apply', () => {
 
   it('prints each offending field of a definition the API refuses, and exits 1', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'name: cli-bad\nexecutor: { type: exec, command: [] }\ntimeout: forever\n');
+    writeFileSync(file, 'name: cli-bad\nexecutor: { type: exec, command: [] }\ntimeout: forever\ndisconnect: { after: 1s }\n');
     const r = await drover(['jobs', 'apply', '-f', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('job "cli-bad" was not applied');
     expect(r.stderr).toMatch(/^ {2}executor\.command: .+$/m);
     expect(r.stderr).toMatch(/^ {2}timeout: "forever" is not a positive duration/m);
+    expect(r.stderr).toMatch(/^ {2}disconnect\.after: "1s" is shorter than 5s/m);
     expect((await client.get('/v1/jobs/cli-bad')).status).toBe(404);
   });
 });

@@ -139,6 +139,8 @@ it('alerts on queued runs no agent can take, and on agents down with the runs lo
     executor: { type: 'noop', sleep: '60s' },
     constraints: [{ attribute: 'label.region', operator: '=', value: 'us' }],
     retry: { maxAttempts: 1 },
+    // Given up as soon as its agent is down (the default, stop, would wait out disconnect.after).
+    disconnect: { mode: 'keep' },
   });
   const runId = await trigger(pinned);
   await waitForRun(runId, (r) => r.state === 'running');

@@ -1,11 +1,19 @@
-// An agent killed with SIGKILL while it runs jobs: the coordinator notices it went silent,
-// marks its runs lost, and re-dispatches them to the other agents, where they succeed. None is
-// lost, none accepted twice. Heartbeats are fast here (1 s, down after 3 s) to keep it short.
+// An agent killed with SIGKILL while it runs jobs: the coordinator notices it went silent and,
+// once the job's disconnect rule says the agent must have stopped them, marks its runs lost and
+// re-dispatches them to the other agents, where they succeed. None is lost, none accepted twice,
+// each executed twice at most and never two at once. Heartbeats are fast here (1 s, down after
+// 3 s) and the rule short (stop after 5 s) to keep it short.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
   createTestEnv,
   FAST_LIVENESS_ARGS,
+  markingExecutor,
+  overlappingExecutions,
+  readExecutions,
   startAgent,
   startCoordinator,
   waitFor,
@@ -35,10 +43,13 @@ beforeAll(async () => {
 afterAll(async () => env?.cleanup());
 
 it('re-dispatches every run of a killed agent to the others, where each succeeds exactly once', { timeout: 90_000 }, async () => {
+  const marks = join(mkdtempSync(join(tmpdir(), 'drover-lost-')), 'marks');
   const job = (
     await client.post<{ id: string }>('/v1/jobs', {
       name: 'long-enough',
-      executor: { type: 'noop', sleep: '4s' },
+      executor: markingExecutor(marks, 4),
+      killGracePeriod: '1s',
+      disconnect: { mode: 'stop', after: '5s' },
       constraints: [{ attribute: 'label.pool', operator: '=', value: 'lost' }],
     })
   ).body;
@@ -82,8 +93,21 @@ it('re-dispatches every run of a killed agent to the others, where each succeeds
   const reofferedAt = Math.max(
     ...runs.filter((r) => victimRuns.includes(r.id)).map((r) => Date.parse(r.transitions.filter((t) => t.to === 'offered')[1]?.at ?? '')),
   );
-  // Figures for the record, not assertions: detection and re-dispatch after kill -9.
+  // Figures for the record, not assertions: detection and re-dispatch after kill -9 (the rule's
+  // 5 s, the kill grace of 1 s and the 5 s margin, counted from the last heartbeat).
   console.log(`kill -9 → runs marked lost: ${lostAt - killedAt} ms; → all ${victimRuns.length} re-offered: ${reofferedAt - killedAt} ms`);
+  // Executions counted: the victim's runs twice (attempts 1 and 2), the others once, none two at once.
+  const executions = await waitFor(
+    async () => {
+      const all = readExecutions(marks);
+      return all.filter((e) => e.how !== undefined).length >= 20 ? all : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the executions to be recorded' },
+  );
+  const attemptsOf = (id: string) => executions.filter((e) => e.runId === id).map((e) => e.attempt);
+  for (const id of ids) expect(attemptsOf(id)).toEqual(victimRuns.includes(id) ? [1, 2] : [1]);
+  // An execution killed with its agent (SIGKILL) records no end; the others must not overlap.
+  expect(overlappingExecutions(executions.filter((e) => e.endNs !== undefined))).toEqual([]);
   const agent = (await client.get<{ state: string }>(`/v1/agents/${victim.agentId}`)).body;
   expect(agent.state).toBe('down');
   const fleet = (await client.get<{ down: Array<{ id: string }>; runsLostLastHour: number }>('/v1/fleet')).body;

@@ -1,5 +1,5 @@
-// An agent frozen (SIGSTOP) past its heartbeat TTL: its run is lost and finishes on another
-// agent. When the frozen agent wakes (SIGCONT) and reports its old attempt's result, that
+// An agent frozen (SIGSTOP) past its heartbeat TTL: its run (disconnect mode keep) is lost and
+// finishes on another agent. When the frozen agent wakes (SIGCONT) and reports its old attempt's result, that
 // result is fenced: the run keeps exactly one accepted result, and the rejection is recorded.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -65,6 +65,8 @@ it('fences the late result of an agent that was frozen past its TTL', { timeout:
       name: 'freezable',
       executor: { type: 'noop', sleep: '3s' },
       constraints: [{ attribute: 'label.pool', operator: '=', value: 'freeze' }],
+      // Re-dispatched as soon as the agent is down: a frozen agent cannot stop anything itself.
+      disconnect: { mode: 'keep' },
     })
   ).body;
   const runId = (await client.post<{ id: string }>(`/v1/jobs/${job.id}/runs`)).body.id;

@@ -25,3 +25,6 @@ export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.j
 export { finishedEvent } from './events.js';
 export { createJoinToken } from './tokens.js';
 export { startPrivateRedis, freePort, type PrivateRedis } from './redis-server.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { startPrivateNats } from './private-nats.js';
+export { markingExecutor, overlappingExecutions, readExecutions, type Execution } from './executions.js';

@@ -15,7 +15,7 @@ describe('agent options', () => {
       // Least privilege outside dev mode: exec and noop only.
       allowHttp: false,
       stateDir: join(homedir(), '.drover/agent'),
-      heartbeatInterval: 5_000,
+      heartbeatInterval: 2_000,
       logLevel: 'info',
     });
     expect(o.slots).toBeUndefined();

@@ -195,7 +195,7 @@ export const agentSettings = {
   heartbeatInterval: {
     flag: 'heartbeat-interval',
     env: 'DROVER_HEARTBEAT_INTERVAL',
-    defaultText: '5s',
+    defaultText: '2s',
     description: 'Time between heartbeats until a coordinator names its own interval at registration.',
     parse: (raw) => {
       const ms = parse.duration(raw);

@@ -145,6 +145,13 @@ export interface paths {
                             };
                             nonRetryableExitCodes?: (number | string)[];
                         };
+                        /** @description What an attempt does when its agent is cut off from the coordinators. */
+                        disconnect?: {
+                            /** @description "stop" (default): a cut-off agent stops the attempt after `after` and the run is re-dispatched only once it must have stopped; "keep": the attempt keeps running and the run is re-dispatched as soon as the agent is down (two executions at once are possible). */
+                            mode?: "stop" | "keep";
+                            /** @description With "stop": how long an agent that hears no coordinator keeps the attempt running; default "45s", at least "5s". */
+                            after?: string;
+                        };
                         actions?: ({
                             /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
                             trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
@@ -4020,6 +4027,13 @@ export interface components {
                     errors?: boolean;
                 };
                 nonRetryableExitCodes?: (number | string)[];
+            };
+            /** @description What an attempt does when its agent is cut off from the coordinators. */
+            disconnect?: {
+                /** @description "stop" (default): a cut-off agent stops the attempt after `after` and the run is re-dispatched only once it must have stopped; "keep": the attempt keeps running and the run is re-dispatched as soon as the agent is down (two executions at once are possible). */
+                mode?: "stop" | "keep";
+                /** @description With "stop": how long an agent that hears no coordinator keeps the attempt running; default "45s", at least "5s". */
+                after?: string;
             };
             actions?: ({
                 /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */

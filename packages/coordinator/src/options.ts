@@ -62,16 +62,16 @@ export const coordinatorSettings = {
   heartbeatInterval: {
     flag: 'heartbeat-interval',
     env: 'DROVER_HEARTBEAT_INTERVAL',
-    defaultText: '5s',
-    description: 'How often agents are asked to heartbeat.',
+    defaultText: '2s',
+    description: 'How often agents are asked to heartbeat (the interval grows with the fleet: at most 200 heartbeats a second in all).',
     parse: parse.duration,
   },
   agentDownAfter: {
     flag: 'agent-down-after',
     env: 'DROVER_AGENT_DOWN_AFTER',
-    defaultText: '17s',
+    defaultText: '7s',
     description:
-      'Silence after which an agent is `down`; never less than 3 heartbeat intervals plus 2 s (the interval grows with the fleet).',
+      "Silence after which an agent is `down` (no new offers, an alert); never less than 3 heartbeat intervals plus 1 s (the interval grows with the fleet). Its runs are re-dispatched by their job's `disconnect` rule, not by this.",
     parse: parse.duration,
   },
   notifyUrl: {
@@ -105,7 +105,7 @@ export const coordinatorSettings = {
   reconcileInterval: {
     flag: 'reconcile-interval',
     env: 'DROVER_RECONCILE_INTERVAL',
-    defaultText: '5s',
+    defaultText: '2s',
     description: 'How often the leader sweeps for silent agents, stuck offers and lost queue entries.',
     parse: parse.duration,
   },

@@ -11,6 +11,7 @@ export * from './options.js';
 export * from './schedule.js';
 export * from './reconcile.js';
 export * from './retry.js';
+export * from './disconnect.js';
 export * from './actions.js';
 export * from './template.js';
 export * from './redact.js';

@@ -10,6 +10,7 @@ import {
   type JobDefinition,
 } from './job.js';
 import { NO_RETRY_POLICY } from './retry.js';
+import { DEFAULT_DISCONNECT_AFTER_MS } from './disconnect.js';
 
 // The example from the documentation, exactly as a user would write it.
 const nightlyReportText = `{
@@ -76,6 +77,7 @@ const LIMIT_DEFAULTS = {
   maxQueueMs: null,
   logLimitBytes: DEFAULT_LOG_LIMIT_BYTES,
   retry: NO_RETRY_POLICY,
+  disconnect: { mode: 'stop', afterMs: DEFAULT_DISCONNECT_AFTER_MS },
 };
 
 describe('compileJob', () => {
@@ -116,6 +118,8 @@ describe('compileJob', () => {
       { expectedRunMs: 90_000, killGraceMs: 0, maxQueueMs: 300_000 },
     ],
     [{ logLimit: '1MiB' }, { logLimitBytes: 1_048_576 }],
+    [{ disconnect: { after: '2m' } }, { disconnect: { mode: 'stop', afterMs: 120_000 } }],
+    [{ disconnect: { mode: 'keep' } }, { disconnect: { mode: 'keep', afterMs: DEFAULT_DISCONNECT_AFTER_MS } }],
     [
       { retry: { maxAttempts: 5, initialDelay: '2s', maxDelay: '1m' } },
       { retry: expect.objectContaining({ maxAttempts: 5, backoff: 'exponential', initialDelayMs: 2000, maxDelayMs: 60_000 }) },
@@ -185,6 +189,10 @@ describe('validateJobDefinition rejects', () => {
     ['jitter above 1', { ...minimal(), retry: { jitter: 2 } }, 'retry.jitter'],
     ['a backwards exit-code range', { ...minimal(), retry: { nonRetryableExitCodes: ['9-3'] } }, 'retry.nonRetryableExitCodes.0'],
     ['an unknown retryOn field', { ...minimal(), retry: { retryOn: { signals: true } } }, 'retry.retryOn.signals'],
+    ['an unknown disconnect mode', { ...minimal(), disconnect: { mode: 'pause' } }, 'disconnect.mode'],
+    ['a disconnect after that is no duration', { ...minimal(), disconnect: { after: 'a while' } }, 'disconnect.after'],
+    ['a disconnect after under 5s', { ...minimal(), disconnect: { mode: 'stop', after: '2s' } }, 'disconnect.after'],
+    ['an unknown disconnect field', { ...minimal(), disconnect: { grace: '1s' } }, 'disconnect.grace'],
     ['an unknown action type', { ...minimal(), actions: [{ trigger: 'on_success', type: 'email' }] }, 'actions.0.type'],
     ['an unknown action trigger', { ...minimal(), actions: [{ trigger: 'on_boredom', type: 'skip_next' }] }, 'actions.0.trigger'],
     ['a webhook without a url', { ...minimal(), actions: [{ trigger: 'on_failure', type: 'webhook' }] }, 'actions.0.url'],

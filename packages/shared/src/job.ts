@@ -8,6 +8,7 @@ import { parseBytes, parseDuration, parseQuantity } from './units.js';
 import { ScheduleSchema, validateSchedule } from './schedule.js';
 import { missingParameters } from './template.js';
 import { compileRetryPolicy, retryErrors, RetrySchema, type RetryPolicy, type RetrySpec } from './retry.js';
+import { compileDisconnect, disconnectErrors, DisconnectSchema, type DisconnectRule, type DisconnectSpec } from './disconnect.js';
 import {
   ACTION_TYPES,
   ActionSchema,
@@ -129,6 +130,7 @@ export const JobDefinitionSchema = Type.Object(
     ),
     maxQueueTime: Type.Optional(Type.String({ description: 'A run waiting longer than this for an agent ends `expired`.' })),
     retry: Type.Optional(RetrySchema),
+    disconnect: Type.Optional(DisconnectSchema),
     actions: Type.Optional(Type.Array(ActionSchema, { maxItems: 32 })),
     logLimit: Type.Optional(
       Type.Union([Type.String(), Type.Number({ minimum: 0 })], {
@@ -159,6 +161,7 @@ export interface CompiledJob {
   maxQueueMs: number | null;
   logLimitBytes: number;
   retry: RetryPolicy;
+  disconnect: DisconnectRule;
 }
 
 export const DEFAULT_PRIORITY = 50;
@@ -312,6 +315,10 @@ export function validateJobDefinition(input: unknown): JobDefinition {
     const own = schemaErrors(RetrySchema, job.retry, 'retry');
     errs.push(...(own.length > 0 ? own : retryErrors(job.retry as RetrySpec, 'retry')));
   }
+  if (job.disconnect !== undefined) {
+    const own = schemaErrors(DisconnectSchema, job.disconnect, 'disconnect');
+    errs.push(...(own.length > 0 ? own : disconnectErrors(job.disconnect as DisconnectSpec, 'disconnect')));
+  }
   if (job.actions !== undefined) errs.push(...actionErrors(job.actions));
   if (job.schedule !== undefined && errs.length === 0) {
     const defaults = (job.parameters ?? {}) as Record<string, string>;
@@ -341,7 +348,7 @@ export function validateJobDefinition(input: unknown): JobDefinition {
   const overlaps = (f: string) => reported.some((r) => r === f || f.startsWith(`${r}.`) || r.startsWith(`${f}.`));
   for (const e of schemaErrors(JobDefinitionSchema, input)) {
     const top = e.field.split('.')[0] ?? '';
-    if (!['executor', 'constraints', 'schedule', 'retry', 'actions'].includes(top) && !overlaps(e.field)) {
+    if (!['executor', 'constraints', 'schedule', 'retry', 'disconnect', 'actions'].includes(top) && !overlaps(e.field)) {
       errs.push(e);
       reported.push(e.field);
     }
@@ -381,5 +388,6 @@ export function compileJob(def: JobDefinition): CompiledJob {
     maxQueueMs: def.maxQueueTime === undefined ? null : (parseDuration(def.maxQueueTime) ?? null),
     logLimitBytes: def.logLimit === undefined ? DEFAULT_LOG_LIMIT_BYTES : (parseBytes(def.logLimit) ?? DEFAULT_LOG_LIMIT_BYTES),
     retry: compileRetryPolicy(def.retry),
+    disconnect: compileDisconnect(def.disconnect),
   };
 }

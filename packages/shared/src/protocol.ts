@@ -5,6 +5,7 @@ import type { Capacity, ResourceRequest } from './placement.js';
 import type { AttemptOutcome } from './run.js';
 import type { ExecutorSpec } from './job.js';
 import type { MessageAuth } from './identity.js';
+import type { DisconnectRule } from './disconnect.js';
 
 /** Bumped on any incompatible change to the messages below. */
 export const PROTOCOL_VERSION = 2;
@@ -140,6 +141,11 @@ export interface RunOffer {
   logLimitBytes: number;
   /** The run's parameters (job defaults merged with the trigger's). */
   parameters: Record<string, string>;
+  /**
+   * What the attempt does when the agent hears no coordinator (see disconnect.ts): with `stop`,
+   * the agent stops it after `afterMs` of silence. Absent (an older coordinator): it keeps running.
+   */
+  disconnect?: DisconnectRule;
   /**
    * Environment variables whose values are secrets, resolved by the dispatcher for this offer
    * only (the executor's env keeps no references). The agent masks these values in the

@@ -4,7 +4,16 @@
 // was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
 import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
-import { ACTIONS, SERVICES, eligibleAgents, placeRuns, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
+import {
+  ACTIONS,
+  SERVICES,
+  eligibleAgents,
+  placeRuns,
+  redispatchAfterSilenceMs,
+  type OfferRequest,
+  type OfferResponse,
+  type RunOffer,
+} from '@drover/shared';
 import type { SecretsKey } from '../security/secrets-crypto.js';
 import { JobSecrets } from './job-secrets.js';
 import type { Db } from '../store/db.js';
@@ -184,7 +193,10 @@ export class Dispatcher {
     // One round trip claims the runs of every placed job.
     const claimed = await this.d.queue.claimMany(planned.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
     const assignments = planned.flatMap((p, i) => {
-      const forJob = (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string }));
+      const compiled = jobs.get(p.jobId)?.compiled;
+      // The rule the agent is given is the one the reconciler waits for: fixed per attempt.
+      const silence = compiled ? redispatchAfterSilenceMs(compiled.disconnect, compiled.killGraceMs) : null;
+      const forJob = (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string, redispatchAfterSilenceMs: silence }));
       if (this.d.avoid && this.d.avoid.size > 0) avoidAgents(forJob, this.d.avoid);
       return forJob;
     });
@@ -244,6 +256,7 @@ export class Dispatcher {
         killGraceMs: o.job.compiled.killGraceMs,
         logLimitBytes: o.job.compiled.logLimitBytes,
         parameters: o.parameters,
+        disconnect: o.job.compiled.disconnect,
       });
       byAgent.set(o.agentId, list);
     }

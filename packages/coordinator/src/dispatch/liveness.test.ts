@@ -4,13 +4,13 @@ import { downAfterFor, heartbeatIntervalFor, HEARTBEATS_PER_SECOND } from './liv
 
 describe('liveness scaled with the fleet', () => {
   it.each([
-    [10, 5000, 5000, 17000],
-    [1000, 5000, 5000, 17000],
-    [2000, 5000, 10000, 32000],
-    [5000, 5000, 25000, 77000],
+    [10, 2000, 2000, 7000],
+    [400, 2000, 2000, 7000],
+    [1000, 2000, 5000, 16000],
+    [5000, 2000, 25000, 76000],
   ])('%i agents, configured %i ms: heartbeat every %i ms, down after %i ms', (agents, configured, interval, downAfter) => {
     expect(heartbeatIntervalFor(agents, configured)).toBe(interval);
-    expect(downAfterFor(agents, configured, 17000)).toBe(downAfter);
+    expect(downAfterFor(agents, configured, 7000)).toBe(downAfter);
   });
 
   it('keeps the fleet-wide heartbeat rate at or below the bound once the fleet is large', () => {

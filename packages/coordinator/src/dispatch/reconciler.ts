@@ -75,15 +75,21 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.stopOnAgents(byNode, 'the drain deadline passed; the run was re-queued');
     d.log.warn({ runs: takenBack.length }, 'took runs back from agents whose drain deadline passed');
   }
-  // Offers that were never answered, or made to agents now down, go back to the queue.
+  // Offers that were never answered, or made to agents now down, go back to the queue; but an
+  // offer the agent may have taken and started (its start report cut off with it) waits, under
+  // the job's disconnect rule `stop`, as long as a running attempt would (see lose-runs.ts).
+  const onDownAgent = sql<boolean>`EXISTS (SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'gone'))`;
+  const mayStillRun = sql<boolean>`EXISTS (
+    SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'gone') AND runs.redispatch_after_silence_ms IS NOT NULL
+       AND a.last_heartbeat_at >= now() - make_interval(secs => runs.redispatch_after_silence_ms / 1000.0))`;
   const stuck = await d.db
     .selectFrom('runs')
     .select(['id', 'attempt_token', 'agent_id'])
     .where('state', '=', 'offered')
     .where((eb) =>
-      eb.or([
-        eb('offered_at', '<', sql<Date>`now() - make_interval(secs => ${d.offerTimeoutMs / 1000})`),
-        ...(down.length > 0 ? [eb('agent_id', 'in', down)] : []),
+      eb.and([
+        eb.not(mayStillRun),
+        eb.or([eb('offered_at', '<', sql<Date>`now() - make_interval(secs => ${d.offerTimeoutMs / 1000})`), onDownAgent]),
       ]),
     )
     .limit(10_000)

@@ -1,5 +1,6 @@
-// Runs whose agent can no longer be running them are lost: the agent went `down`, or it came
-// back without them (it restarted faster than it could be declared down). The attempt ends
+// Runs whose agent can no longer be running them are lost: the agent went `down` (and, under the
+// job's disconnect rule `stop`, has been silent long enough to have stopped them itself), or it
+// came back without them (it restarted faster than it could be declared down). The attempt ends
 // `lost` and, when the job's retry policy allows (by default once), the run goes straight back
 // to the queue; the next offer gives it a new attempt token, so anything the agent says about
 // the old one is fenced. A run someone was cancelling ends `cancelled` instead.
@@ -79,14 +80,34 @@ async function loseAttempts(
 
 const COLUMNS = sql`r.id, r.job_id, r.priority, r.agent_id, r.attempt, r.attempt_token, r.retry_base`;
 
-/** Ends the running attempts of every `down` or `gone` agent; returns what it did. */
+/**
+ * Ends the running attempts of every `down` or `gone` agent that cannot be running them any more;
+ * returns what it did. Under `keep` (no silence recorded) that is as soon as the agent is down.
+ * Under `stop`, only once the agent has been silent for the attempt's redispatch_after_silence_ms:
+ * by then the agent, hearing no coordinator, has stopped it. One clock: PostgreSQL's now()
+ * against last_heartbeat_at, which PostgreSQL wrote (never a coordinator's or an agent's clock).
+ */
 export async function loseRunsOfDownAgents(db: Db, at: number, policies: RetryPolicies): Promise<LostAttempts> {
-  const candidates = sql<Candidate>`
+  const kept = sql<Candidate>`
     SELECT ${COLUMNS}
       FROM runs r JOIN agents a ON a.id = r.agent_id
-     WHERE r.state = 'running' AND a.state IN ('down', 'gone')
+     WHERE r.state = 'running' AND a.state IN ('down', 'gone') AND r.redispatch_after_silence_ms IS NULL
      LIMIT 10000`;
-  return loseAttempts(db, candidates, 'stopped heartbeating', at, policies);
+  const stopped = sql<Candidate>`
+    SELECT ${COLUMNS}
+      FROM runs r JOIN agents a ON a.id = r.agent_id
+     WHERE r.state = 'running' AND a.state IN ('down', 'gone') AND r.redispatch_after_silence_ms IS NOT NULL
+       AND a.last_heartbeat_at < now() - make_interval(secs => r.redispatch_after_silence_ms / 1000.0)
+     LIMIT 10000`;
+  const a = await loseAttempts(db, kept, 'stopped heartbeating (disconnect mode keep: it may still be running the attempt)', at, policies);
+  const b = await loseAttempts(
+    db,
+    stopped,
+    "stopped heartbeating and has been silent past the job's disconnect.after, so it has stopped the attempt",
+    at,
+    policies,
+  );
+  return { runs: [...a.runs, ...b.runs], actions: a.actions + b.actions };
 }
 
 /** Ends attempts an agent was running but no longer holds (guarded by token and state). */

@@ -14,14 +14,22 @@ export interface OfferedRun {
   queuedAt: number;
 }
 
+/** A run to offer to an agent. */
+export interface Assignment {
+  runId: string;
+  agentId: string;
+  /** The job's disconnect rule as a silence (see redispatchAfterSilenceMs); null or absent: `keep`. */
+  redispatchAfterSilenceMs?: number | null;
+}
+
 /**
  * Marks runs offered to the given agents, bumping attempt and token, and records the
  * transitions. Only runs still `queued` are taken (guarded update): a run cancelled or
  * already offered by another dispatcher is simply not returned.
  */
-export async function markOffered(db: Db, assignments: Array<{ runId: string; agentId: string }>, at: number): Promise<OfferedRun[]> {
+export async function markOffered(db: Db, assignments: Assignment[], at: number): Promise<OfferedRun[]> {
   if (assignments.length === 0) return [];
-  const input = JSON.stringify(assignments.map((a) => ({ id: a.runId, agent: a.agentId })));
+  const input = JSON.stringify(assignments.map((a) => ({ id: a.runId, agent: a.agentId, silence: a.redispatchAfterSilenceMs ?? null })));
   const res = await sql<{
     id: string;
     job_id: string;
@@ -32,10 +40,10 @@ export async function markOffered(db: Db, assignments: Array<{ runId: string; ag
     queued_at: Date | null;
   }>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text)
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text, silence integer)
     ), upd AS (
       UPDATE runs r
-         SET state = 'offered', agent_id = i.agent, attempt = r.attempt + 1, attempt_token = r.attempt_token + 1,
+         SET state = 'offered', agent_id = i.agent, redispatch_after_silence_ms = i.silence, attempt = r.attempt + 1, attempt_token = r.attempt_token + 1,
              offered_at = to_timestamp(${at} / 1000.0), queue_reason = NULL,
              -- A new attempt starts clean; what earlier attempts did stays in run_transitions.
              started_at = NULL, finished_at = NULL, exit_code = NULL, signal = NULL, error = NULL,

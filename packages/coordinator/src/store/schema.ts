@@ -105,6 +105,8 @@ export interface RunsTable {
   dropped_bytes: number | null;
   last_lines: Json<string[]> | null;
   cancel_requested_at: Timestamp | null;
+  /** Silence of the agent after which this attempt counts as stopped (its disconnect rule); null: as soon as the agent is down. */
+  redispatch_after_silence_ms: number | null;
 }
 
 export interface RunAttemptsTable {
