@@ -23,6 +23,7 @@ import { Registrar, RegistrationRefusedError } from './registrar.js';
 import { errorMessage } from './registration.js';
 import { heldRuns, reportOutbox } from './reports.js';
 import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from './run-as.js';
+import { DisconnectWatchdog } from './disconnect-watchdog.js';
 import { Lifecycle, shutdownSequence } from './shutdown.js';
 import { loadAgentId, lockStateDir, type StateDirLock } from './state.js';
 import { Supervisor, type AttemptHooks } from './supervisor.js';
@@ -177,6 +178,20 @@ async function startHolding(
     },
     onWarning: (message, err, about) => log.warn({ ...about, err: err === undefined ? undefined : errorMessage(err) }, message),
   });
+  // A cut-off agent stops the attempts whose job's disconnect rule says so, before the
+  // coordinator re-dispatches them (see disconnect-watchdog.ts).
+  const watchdog = new DisconnectWatchdog({
+    attempts: () => supervisor.heldOffers(),
+    stop: (run, message) => {
+      log.warn({ runId: run.runId, token: run.token, why: message }, 'stopping an attempt: no coordinator heard for its disconnect.after');
+      supervisor.stopAttempt(run, { outcome: 'lost', message });
+    },
+  });
+  // Answers to registrations and heartbeats: what the coordinator's disconnect wait counts from.
+  const acknowledged = (): void => {
+    watchdog.heard();
+    metrics.acknowledged();
+  };
   const held = () => heldRuns(supervisor, outbox);
   const stopWithdrawn = withdrawnRunsStopper(supervisor, log);
   const cadence = new Cadence(options.heartbeatInterval);
@@ -211,7 +226,7 @@ async function startHolding(
     }),
     cadence,
     lifecycle,
-    acknowledged: () => metrics.acknowledged(),
+    acknowledged,
     stopWithdrawn,
     onRefused: (err) => void shutdown(0).then(() => rejectDone(err)),
     log,
@@ -227,7 +242,7 @@ async function startHolding(
     held,
     cadence,
     lifecycle,
-    metrics,
+    metrics: { heartbeatSent: () => metrics.heartbeatSent(), heartbeatFailed: () => metrics.heartbeatFailed(), acknowledged },
     stopWithdrawn,
     log,
   });
@@ -238,6 +253,7 @@ async function startHolding(
     lifecycle,
     supervisor,
     heartbeat,
+    watchdog,
     outbox,
     leaveBus: () => transport.stop(),
     closeMetrics: () => metricsServer?.close(),
@@ -288,6 +304,7 @@ async function startHolding(
     log.info({ url: served.url }, 'metrics listening');
   }
   await transport.announce();
+  watchdog.start();
   void registrar.register().then(() => {
     if (!lifecycle.stopping) heartbeat.start();
   });

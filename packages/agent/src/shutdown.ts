@@ -30,6 +30,8 @@ export interface ShutdownParts {
   lifecycle: Lifecycle;
   supervisor: Pick<Supervisor, 'drain' | 'slotsUsed' | 'idle' | 'held' | 'stopAll' | 'longestKillGraceMs'>;
   heartbeat: { beat(): Promise<void>; stop(): void };
+  /** Stops attempts of a cut-off agent; it watches until the attempts have ended. */
+  watchdog: { close(): void };
   outbox: Pick<Outbox, 'drain' | 'close' | 'size'>;
   leaveBus(): Promise<void>;
   closeMetrics(): void;
@@ -60,6 +62,7 @@ export function shutdownSequence(parts: ShutdownParts): (graceMs: number) => Pro
       }
       lifecycle.end();
       heartbeat.stop();
+      parts.watchdog.close();
       if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS)))
         log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
       // What is left stays in the journal, sent when the agent starts again.

@@ -97,6 +97,11 @@ export class Supervisor {
     return [...this.attempts.values()].map((a) => ({ runId: a.offer.runId, token: a.offer.token }));
   }
 
+  /** The offers of the attempts held here (including those stopping): what the disconnect watchdog reads. */
+  heldOffers(): RunOffer[] {
+    return [...this.attempts.values()].map((a) => a.offer);
+  }
+
   /** The longest kill grace among the attempts held here (`fallbackMs` for offers that name none): how long a stopAll may take. */
   longestKillGraceMs(fallbackMs: number): number {
     return Math.max(

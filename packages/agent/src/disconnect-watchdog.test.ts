@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { HeldRun } from '@drover/shared';
+import { attemptsToStop, DisconnectWatchdog, type WatchedAttempt } from './disconnect-watchdog.js';
+
+const stop = (runId: string, afterMs: number): WatchedAttempt => ({ runId, token: 1, disconnect: { mode: 'stop', afterMs } });
+const keep = (runId: string): WatchedAttempt => ({ runId, token: 1, disconnect: { mode: 'keep', afterMs: 8000 } });
+
+describe('attemptsToStop', () => {
+  it('stops stop attempts whose after has passed, never keep ones or ones without a rule', () => {
+    const attempts = [stop('a', 8000), stop('b', 45_000), keep('c'), { runId: 'd', token: 1 }];
+    expect(attemptsToStop(7999, attempts)).toEqual([]);
+    expect(attemptsToStop(8000, attempts).map((a) => a.runId)).toEqual(['a']);
+    expect(attemptsToStop(3_600_000, attempts).map((a) => a.runId)).toEqual(['a', 'b']);
+  });
+
+  it('stops exactly the stop attempts with after <= silence', () => {
+    const attempt = fc.record({
+      runId: fc.string(),
+      token: fc.nat(),
+      disconnect: fc.option(
+        fc.record({ mode: fc.constantFrom('stop' as const, 'keep' as const), afterMs: fc.integer({ min: 5000, max: 1e7 }) }),
+        {
+          nil: undefined,
+        },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.nat({ max: 2e7 }), fc.array(attempt), (silence, attempts) => {
+        const due = attemptsToStop(silence, attempts);
+        for (const a of attempts) {
+          const shouldStop = a.disconnect?.mode === 'stop' && a.disconnect.afterMs <= silence;
+          expect(due.includes(a)).toBe(shouldStop);
+        }
+      }),
+    );
+  });
+});
+
+describe('DisconnectWatchdog', () => {
+  it('stops each due attempt once, with why, and nothing before a coordinator was heard', () => {
+    let now = 0;
+    const stopped: Array<{ run: HeldRun; message: string }> = [];
+    let attempts: WatchedAttempt[] = [stop('a', 8000), keep('b')];
+    const w = new DisconnectWatchdog({
+      now: () => now,
+      attempts: () => attempts,
+      stop: (run, message) => stopped.push({ run, message }),
+    });
+    now = 60_000;
+    expect(w.check()).toEqual([]);
+    w.heard();
+    now = 67_999;
+    expect(w.check()).toEqual([]);
+    now = 68_000;
+    expect(w.check().map((a) => a.runId)).toEqual(['a']);
+    now = 70_000;
+    expect(w.check()).toEqual([]);
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]?.run).toEqual({ runId: 'a', token: 1 });
+    expect(stopped[0]?.message).toContain("heard no coordinator for 8.0 s, past the job's disconnect.after (8 s)");
+    // Hearing a coordinator again resets the silence; a new attempt of the same run is watched afresh.
+    attempts = [{ ...stop('a', 8000), token: 2 }];
+    w.heard();
+    now = 77_000;
+    expect(w.check()).toEqual([]);
+    now = 78_000;
+    expect(w.check().map((a) => `${a.runId}:${a.token}`)).toEqual(['a:2']);
+  });
+});

@@ -1,0 +1,92 @@
+// The agent's half of a job's disconnect rule (shared disconnect.ts): an agent cut off from
+// every coordinator stops each attempt whose rule is `stop` once it has heard none for the
+// rule's `after`. The coordinator re-dispatches such a run only after a longer silence (plus the
+// kill grace and a margin), so the retry never overlaps this attempt. `keep` attempts run on.
+//
+//   heartbeat or registration answered ─▶ heard()        every CHECK_EVERY_MS:
+//   supervisor.heldOffers() ─▶ attempts ─▶ attemptsToStop(silence) ─▶ stop (outcome lost)
+//
+// Silence is measured on the monotonic clock (performance.now), so a wall-clock step cannot
+// make the agent stop late. Only answers to heartbeats and registrations count as hearing a
+// coordinator (not answers to reports): those are what move the agent's last_heartbeat_at, the
+// instant the coordinator measures its own wait from.
+import { performance } from 'node:perf_hooks';
+import type { DisconnectRule, HeldRun } from '@drover/shared';
+
+/** An attempt as the watchdog sees it: which one, and its job's rule (absent: an older coordinator, kept). */
+export interface WatchedAttempt extends HeldRun {
+  disconnect?: DisconnectRule;
+}
+
+/** How often the watchdog looks: a late look eats into the coordinator's margin (at least 5 s). */
+export const CHECK_EVERY_MS = 250;
+
+/** The attempts to stop after `silentForMs` without a coordinator: those under `stop` whose `after` has passed. */
+export function attemptsToStop<T extends WatchedAttempt>(silentForMs: number, attempts: readonly T[]): T[] {
+  return attempts.filter((a) => a.disconnect?.mode === 'stop' && silentForMs >= a.disconnect.afterMs);
+}
+
+/** Why an attempt was stopped, as the run's error shows it. */
+export function stopMessage(silentForMs: number, rule: DisconnectRule): string {
+  return (
+    `the agent heard no coordinator for ${(silentForMs / 1000).toFixed(1)} s, past the job's disconnect.after ` +
+    `(${rule.afterMs / 1000} s): stopped so that its retry elsewhere never overlaps it (disconnect mode "keep" lets it run on)`
+  );
+}
+
+export interface DisconnectWatchdogOptions {
+  /** The attempts running here, with their rules. */
+  attempts: () => readonly WatchedAttempt[];
+  /** Stops one attempt (it ends `lost` with `message`). */
+  stop: (attempt: HeldRun, message: string) => void;
+  /** Monotonic milliseconds; default performance.now. */
+  now?: () => number;
+  checkEveryMs?: number;
+}
+
+/** Stops `stop` attempts once the agent has heard no coordinator for their `after`. */
+export class DisconnectWatchdog {
+  private timer: NodeJS.Timeout | undefined;
+  /** Attempts already told to stop (`runId:token`), so each is stopped once. */
+  private readonly stopped = new Set<string>();
+  private readonly now: () => number;
+  /** When a coordinator last answered, on `now`'s clock; undefined until one has. */
+  private lastHeardAt: number | undefined;
+
+  constructor(private readonly opts: DisconnectWatchdogOptions) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Starts looking every `checkEveryMs`. */
+  start(): void {
+    this.timer ??= setInterval(() => this.check(), this.opts.checkEveryMs ?? CHECK_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** A coordinator answered a heartbeat or a registration (it recorded this agent's heartbeat). */
+  heard(): void {
+    this.lastHeardAt = this.now();
+  }
+
+  /** Looks once: stops what is due and returns it. */
+  check(): WatchedAttempt[] {
+    const heard = this.lastHeardAt;
+    const attempts = this.opts.attempts();
+    const live = new Set(attempts.map((a) => `${a.runId}:${a.token}`));
+    for (const key of this.stopped) if (!live.has(key)) this.stopped.delete(key);
+    if (heard === undefined) return [];
+    const silentForMs = this.now() - heard;
+    const due = attemptsToStop(silentForMs, attempts).filter((a) => !this.stopped.has(`${a.runId}:${a.token}`));
+    for (const a of due) {
+      this.stopped.add(`${a.runId}:${a.token}`);
+      this.opts.stop({ runId: a.runId, token: a.token }, stopMessage(silentForMs, a.disconnect as DisconnectRule));
+    }
+    return due;
+  }
+
+  /** Stops looking. */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
