@@ -17,3 +17,4 @@ export * from './template.js';
 export * from './redact.js';
 export * from './log-data.js';
 export * from './dir-lock.js';
+export * from './background.js';

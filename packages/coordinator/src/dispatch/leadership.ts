@@ -51,9 +51,12 @@ export class Leadership {
     try {
       const epoch = await this.ctx.queue.acquireLease(this.ctx.broker.nodeID, LEASE_TTL_MS);
       if (epoch > 0 && !this.dispatcher) await this.becomeLeader(epoch);
-      else if (epoch === 0 && this.dispatcher) this.stepDown('another coordinator holds the lease');
+      else if (epoch === 0 && (this.dispatcher || this.scheduler)) this.stepDown('another coordinator holds the lease');
     } catch (err) {
-      if (this.dispatcher) this.stepDown(`cannot renew the lease: ${(err as Error).message}`);
+      // Redis is away (or the database, while taking over). The schedules live in PostgreSQL:
+      // the last leader keeps turning fires into runs, on time, until it sees another holder.
+      // A second scheduler for a while is harmless (one run per fire is a unique key).
+      if (this.dispatcher) this.stepDown(`cannot renew the lease: ${(err as Error).message}`, { keepScheduling: true });
     }
     if (!this.stopped) this.leaseTimer = setTimeout(() => void this.tick(), LEASE_RENEW_MS);
   }
@@ -76,7 +79,8 @@ export class Leadership {
       identities: this.ctx.identities,
       secretsKey: this.ctx.secretsKey,
     });
-    this.scheduler = new Scheduler(this.ctx);
+    // Kept through a Redis outage (see tick): the same one goes on.
+    this.scheduler ??= new Scheduler(this.ctx);
     this.scheduler.poke();
     this.limits = new LimitSweeper(this.ctx);
     this.limits.start();
@@ -85,12 +89,14 @@ export class Leadership {
     this.dispatcher.kick();
   }
 
-  private stepDown(why: string): void {
-    this.ctx.log.warn({ epoch: this.epoch, why }, 'stepped down as dispatcher');
+  private stepDown(why: string, o: { keepScheduling?: boolean } = {}): void {
+    this.ctx.log.warn({ epoch: this.epoch, why, scheduling: o.keepScheduling === true }, 'stepped down as dispatcher');
     this.dispatcher?.stop();
     this.dispatcher = undefined;
-    this.scheduler?.stop();
-    this.scheduler = undefined;
+    if (!o.keepScheduling) {
+      this.scheduler?.stop();
+      this.scheduler = undefined;
+    }
     this.limits?.stop();
     this.limits = undefined;
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);

@@ -1,12 +1,13 @@
 // Creating runs: PostgreSQL first (the truth), then the Redis ready queue, then a nudge to
-// the dispatcher (and to the scheduler, for delayed runs). A crash between the writes is
-// healed by the reconciler.
+// the dispatcher (and to the scheduler, for delayed runs). A crash between the writes, or Redis
+// being away, is healed by the reconciler (queue-committed.ts).
 import { monotonicFactory } from 'ulid';
 import { EVENTS, type RunTrigger } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { insertRuns, type NewRun } from '../store/insert-runs.js';
 import { newRunView, type Run } from '../store/run-model.js';
 import type { Job } from '../store/jobs.js';
+import { queueCommitted } from './queue-committed.js';
 
 // Monotonic: runs created in the same millisecond still sort in creation order, which is
 // the queue's age order within a priority.
@@ -59,8 +60,14 @@ export async function enqueueRuns(ctx: CoordinatorContext, requests: readonly Ru
   const inserted = await insertRuns(ctx.db, rows);
   const queued = inserted.filter((r) => r.state === 'queued');
   if (queued.length > 0) {
-    await ctx.queue.enqueue(queued.map((r) => ({ runId: r.id, jobId: r.jobId, priority: r.priority })));
-    ctx.broker.broadcast(EVENTS.queueReady, {});
+    if (
+      await queueCommitted(
+        ctx.queue,
+        ctx.log,
+        queued.map((r) => ({ runId: r.id, jobId: r.jobId, priority: r.priority })),
+      )
+    )
+      ctx.broker.broadcast(EVENTS.queueReady, {});
   }
   if (rows.some((r) => r.notBefore !== undefined)) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
   const ids = new Set(inserted.map((r) => r.id));

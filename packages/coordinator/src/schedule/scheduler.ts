@@ -15,6 +15,7 @@ import {
 } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { enqueueRuns, type RunRequest } from '../ops/enqueue.js';
+import { queueCommitted } from '../ops/queue-committed.js';
 import { cancelRuns } from '../ops/cancel-runs.js';
 import {
   advanceSchedules,
@@ -118,9 +119,8 @@ export class Scheduler {
     const report: TickReport = { fires: 0, started: 0, skipped: 0, waiting: 0, released: 0 };
     const released = await releaseDelayedRuns(this.ctx.db, now);
     if (released.length > 0) {
-      await this.ctx.queue.enqueue(released);
       // Tell the dispatcher, as enqueueRuns does: otherwise released runs wait for its next sweep.
-      this.ctx.broker.broadcast(EVENTS.queueReady, {});
+      if (await queueCommitted(this.ctx.queue, this.ctx.log, released)) this.ctx.broker.broadcast(EVENTS.queueReady, {});
       report.released = released.length;
     }
     for (;;) {
