@@ -146,6 +146,22 @@ it("draws a run's control characters as visible tokens, never interpreting them"
   await screenshot('run-controls');
 });
 
+it('draws output that is not UTF-8 with each stray byte as a token, never as U+FFFD', async () => {
+  const jobId = await createJob({
+    name: 'prints-bytes',
+    // printf's format turns the octal escapes into a NUL and the byte 0xff.
+    executor: { type: 'exec', command: ['printf', 'a\\000b\\377c\\n'] },
+  });
+  const runId = await trigger(jobId);
+  await waitForState(runId, ['succeeded']);
+  await page.goto(`${baseUrl}/ui/runs/${runId}`);
+  const log = page.locator('pre.log');
+  await log.locator('[data-control="byte 0xff (not UTF-8)"]').waitFor();
+  expect(await log.textContent()).toContain('a\u2400b\\xffc');
+  expect(await log.textContent()).not.toContain('\uFFFD');
+  expect(await log.locator('[data-control="U+0000 NUL"]').count()).toBe(1);
+});
+
 it('lists jobs with their schedule and success rate, and shows a bad edit field by field', async () => {
   const jobId = await createJob({
     name: 'nightly-report',

@@ -2,12 +2,14 @@
 // newline runs on a real agent, its output reads back byte for byte (JSON chunks and raw), and
 // the agent's next run is not held up behind it. Each job records its start in a marks file,
 // so executions are counted, not only states.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, runHelpers, startAgent, startCoordinator, type TestEnv } from './support/index.js';
+import { api, createTestEnv, DROVER_BIN, runHelpers, startAgent, startCoordinator, type TestEnv } from './support/index.js';
 
 const MiB = 1024 * 1024;
 const POOL = { attribute: 'label.pool', operator: '=', value: 'poison' };
@@ -15,12 +17,24 @@ const POOL = { attribute: 'label.pool', operator: '=', value: 'poison' };
 let env: TestEnv;
 let h: ReturnType<typeof runHelpers>;
 let dir: string;
+let addr: string;
+
+/** `drover logs <run>` to a pipe (its stdout's bytes), or at a terminal through script(1) (what the terminal got). */
+async function droverLogs(runId: string, atTerminal: boolean): Promise<Buffer> {
+  const run = promisify(execFile);
+  const options = { env: { ...process.env, DROVER_ADDR: addr }, encoding: 'buffer' as const };
+  const { stdout } = atTerminal
+    ? await run('script', ['-qec', `${process.execPath} ${DROVER_BIN} logs ${runId}`, '/dev/null'], options)
+    : await run(process.execPath, [DROVER_BIN, 'logs', runId], options);
+  return stdout;
+}
 
 beforeAll(async () => {
   env = await createTestEnv();
   dir = mkdtempSync(join(tmpdir(), 'drover-poison-'));
   env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  h = runHelpers(api((await startCoordinator(env)).url));
+  addr = (await startCoordinator(env)).url;
+  h = runHelpers(api(addr));
   await startAgent(env, { labels: { pool: 'poison' }, allowShell: true });
 });
 afterAll(async () => env?.cleanup());
@@ -62,6 +76,9 @@ it('stores NUL and invalid UTF-8 as printed, and the next run of the agent flows
   expect((await h.allLogs(first)).map((c) => c.encoding)).toEqual(['base64']);
   expect(await h.allLogs(second)).toMatchObject([{ data: 'next\n' }]);
   expect(await h.outputBytes(second)).toEqual(Buffer.from('next\n'));
+  // `drover logs`: a pipe gets the bytes, a terminal sees the NUL and the stray byte as escapes.
+  expect((await droverLogs(first, false)).equals(printed)).toBe(true);
+  expect((await droverLogs(first, true)).toString('latin1')).toContain('a\\x00b\\xffc');
   // Last lines are for display: what text cannot show is U+FFFD.
   expect(a.lastLines).toEqual(['a\uFFFDb\uFFFDc']);
   // A sanity bound only: the second run waits for nothing but its own execution.

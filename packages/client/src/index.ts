@@ -4,6 +4,7 @@ export { createDroverClient, ok, type DroverClient, type DroverClientOptions, ty
 export { DroverApiError, DroverConnectionError, type Problem, type FieldError } from './errors.js';
 export { followRunLogs, type FollowOptions, type LogChunk } from './follow.js';
 export { jobDefinitionOf, jsonEqual, mergePatch } from './merge-patch.js';
+export { byteEscape, chunkBytes, utf8Pieces, type EncodedChunk } from './log-bytes.js';
 import type { components, paths } from './schema.js';
 
 /** A job as the API returns it. */

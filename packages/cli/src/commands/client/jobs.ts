@@ -162,7 +162,7 @@ export function registerJobCommands(program: Command): void {
     .option('--delay <duration>', 'start no earlier than this from now, e.g. 10m (the run waits as pending)')
     .option('--priority <0-100>', "the run's priority (default: the job's)")
     .option('-f, --follow', "stream the run's output until it ends")
-    .option('--raw', 'with --follow: write control characters as stored, even to a terminal')
+    .option('--raw', 'with --follow: write the output as printed (control characters, bytes that are not UTF-8), even to a terminal')
     .action(
       clientAction(async (ctx, id: string, flags: RunFlags) => {
         const parameters = parseParams(flags.param);

@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { LogChunk } from '@drover/client';
 import { writeChunk, type OutputStreams } from './logs.js';
 
-function streams(isTTY: boolean): OutputStreams & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: { isTTY, write: (t: string) => out.push(t) }, stderr: { isTTY, write: (t: string) => err.push(t) } };
+function streams(isTTY: boolean): OutputStreams & { out: Array<string | Uint8Array>; err: Array<string | Uint8Array> } {
+  const out: Array<string | Uint8Array> = [];
+  const err: Array<string | Uint8Array> = [];
+  return {
+    out,
+    err,
+    stdout: { isTTY, write: (t: string | Uint8Array) => out.push(t) },
+    stderr: { isTTY, write: (t: string | Uint8Array) => err.push(t) },
+  };
 }
 
 const chunk = (data: string, stream: 'stdout' | 'stderr' = 'stdout'): LogChunk => ({
@@ -40,5 +45,21 @@ describe('writeChunk', () => {
     const s = streams(true);
     writeChunk({ output: 'json' }, chunk(red, 'stderr'), { streams: s });
     expect(s.out).toEqual([`${JSON.stringify(chunk(red, 'stderr'))}\n`]);
+  });
+
+  it('writes output that is not UTF-8 as its bytes to a pipe or with --raw, and as \\xHH at a terminal', () => {
+    const printed = Buffer.from([0x1b, 0x61, 0x00, 0x62, 0xff, 0x63]);
+    const binary: LogChunk = { ...chunk(printed.toString('base64')), encoding: 'base64' };
+    const terminal = streams(true);
+    writeChunk({ output: 'table' }, binary, { streams: terminal });
+    expect(terminal.out).toEqual(['\\x1ba\\x00b\\xffc']);
+    for (const [isTTY, raw] of [
+      [false, false],
+      [true, true],
+    ]) {
+      const s = streams(isTTY as boolean);
+      writeChunk({ output: 'table' }, binary, { streams: s, raw: raw as boolean });
+      expect(s.out.map((b) => Buffer.from(b))).toEqual([printed]);
+    }
   });
 });

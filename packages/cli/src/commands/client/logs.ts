@@ -1,14 +1,15 @@
 // `drover logs <run> [-f] [--raw]`: a run's output, read page by page or followed until the run
-// ends. At a terminal its control characters are escaped (output/escape.ts) unless --raw.
+// ends. At a terminal its control characters are escaped (output/escape.ts) and bytes that are
+// not UTF-8 shown as \xHH, unless --raw; a pipe gets the bytes as printed.
 import type { Command } from 'commander';
-import { followRunLogs, ok, type LogChunk } from '@drover/client';
+import { byteEscape, chunkBytes, followRunLogs, ok, utf8Pieces, type LogChunk } from '@drover/client';
 import { addClientOptions, clientAction, ExitCode, UsageError, type ClientContext } from './context.js';
-import { forStream } from '../../output/escape.js';
+import { escapeControls, forStream } from '../../output/escape.js';
 
 /** Where a chunk goes: stderr output to stderr. */
 export interface OutputStreams {
-  stdout: { isTTY?: boolean; write(text: string): unknown };
-  stderr: { isTTY?: boolean; write(text: string): unknown };
+  stdout: { isTTY?: boolean; write(data: string | Uint8Array): unknown };
+  stderr: { isTTY?: boolean; write(data: string | Uint8Array): unknown };
 }
 
 /** How to write a run's output: the streams, and --raw (the bytes as stored, even at a terminal). */
@@ -20,11 +21,17 @@ export interface ChunkWriter {
 /** Writes a chunk where it came from, escaped at a terminal unless raw; or as one JSON line, unchanged. */
 export function writeChunk(ctx: Pick<ClientContext, 'output'>, chunk: LogChunk, how: ChunkWriter = {}): void {
   const { stdout, stderr } = how.streams ?? process;
-  if (ctx.output === 'json') stdout.write(`${JSON.stringify(chunk)}\n`);
-  else {
-    const stream = chunk.stream === 'stderr' ? stderr : stdout;
-    stream.write(forStream(stream, chunk.data, how.raw));
-  }
+  if (ctx.output === 'json') return void stdout.write(`${JSON.stringify(chunk)}\n`);
+  const stream = chunk.stream === 'stderr' ? stderr : stdout;
+  if (chunk.encoding !== 'base64') return void stream.write(forStream(stream, chunk.data, how.raw));
+  // Output that is not UTF-8: the bytes as printed, or at a terminal its text escaped and each other byte as \xHH.
+  const bytes = chunkBytes(chunk);
+  if (how.raw || !stream.isTTY) return void stream.write(bytes);
+  stream.write(
+    utf8Pieces(bytes)
+      .map((p) => (typeof p === 'string' ? escapeControls(p) : byteEscape(p)))
+      .join(''),
+  );
 }
 
 /** Every chunk stored so far, following the pages. */
@@ -77,7 +84,7 @@ export function registerLogsCommand(program: Command): void {
       .argument('<run>', 'run id')
       .option('-f, --follow', 'keep printing output as it arrives, until the run ends')
       .option('--attempt <n>', "only this attempt's output")
-      .option('--raw', 'write control characters (escape sequences, \\r) as stored, even to a terminal'),
+      .option('--raw', 'write the output as printed (escape sequences, \\r, bytes that are not UTF-8), even to a terminal'),
   ).action(
     clientAction(async (ctx, runId: string, flags: { follow?: boolean; attempt?: string; raw?: boolean }) => {
       const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);

@@ -99,7 +99,7 @@ export function registerRunCommands(program: Command): void {
 
   runs
     .command('get')
-    .description('show a run: its state, attempts, state history and last lines of output')
+    .description('show a run: its state, attempts, state history, events that could not be stored and last lines of output')
     .argument('<run>', 'run id')
     .action(
       clientAction(async (ctx, id: string) => {
@@ -141,6 +141,16 @@ export function registerRunCommands(program: Command): void {
               { header: 'FROM', value: (t) => t.from },
               { header: 'TO', value: (t) => t.to },
               { header: 'REASON', value: (t) => t.reason, max: 80 },
+            ])}`,
+          );
+        }
+        if (run.rejectedEvents.length > 0) {
+          ctx.print(
+            `\nREPORTED EVENTS THAT COULD NOT BE STORED\n${formatTable(run.rejectedEvents, [
+              { header: 'AT', value: (r) => r.at },
+              { header: 'KIND', value: (r) => (r.seq === null ? r.kind : `${r.kind} ${r.seq}`) },
+              { header: 'AGENT', value: (r) => r.agentId },
+              { header: 'REASON', value: (r) => r.reason, max: 100 },
             ])}`,
           );
         }

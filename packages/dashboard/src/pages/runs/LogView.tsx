@@ -1,6 +1,7 @@
 // A run's output, followed live over GET /v1/runs/{id}/logs?follow=1 (lib/log-stream.ts) until
 // the run ends. Control characters in it are drawn as visible tokens, never interpreted.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { byteEscape, chunkBytes, utf8Pieces } from '@drover/client/log-bytes';
 import { describeError, isForbidden } from '../../api/http.js';
 import type { LogChunk } from '../../api/types.js';
 import { splitControls } from '../../lib/controls.js';
@@ -9,11 +10,22 @@ import { followLog, type FollowStatus } from '../../lib/log-stream.js';
 // Enough to read what a run printed in a browser; the API reads all of it, page by page.
 const MAX_CHUNKS = 5000;
 
-/** A chunk's text with each control character as a visible, inert token (␛[31m, <U+202E>). */
-function Output(props: { data: string }) {
+/** A piece of a chunk: text, a control character, or a byte that is not UTF-8. */
+type Piece = string | { picture: string; name: string };
+
+/** A chunk's pieces: output that is not UTF-8 (sent as base64) is split into its text and its other bytes. */
+function pieces(chunk: LogChunk): Piece[] {
+  if (chunk.encoding !== 'base64') return splitControls(chunk.data);
+  return utf8Pieces(chunkBytes(chunk)).flatMap((p): Piece[] =>
+    typeof p === 'string' ? splitControls(p) : [{ picture: byteEscape(p), name: `byte 0x${p.toString(16).padStart(2, '0')} (not UTF-8)` }],
+  );
+}
+
+/** A chunk's text with each control character or stray byte as a visible, inert token (␛[31m, <U+202E>, \xff). */
+function Output(props: { chunk: LogChunk }) {
   return (
     <>
-      {splitControls(props.data).map((part, i) =>
+      {pieces(props.chunk).map((part, i) =>
         typeof part === 'string' ? (
           part
         ) : (
@@ -133,7 +145,7 @@ export function LogView(props: { runId: string; live: boolean }) {
                 </span>
               )}
               <span class={c.stream === 'stderr' ? 'stderr' : undefined}>
-                <Output data={c.data} />
+                <Output chunk={c} />
               </span>
             </span>
           );

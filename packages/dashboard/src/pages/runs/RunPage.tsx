@@ -173,6 +173,20 @@ export function RunPage(props: { id: string }) {
           ))}
         </ol>
       </details>
+      {run.rejectedEvents.length > 0 && (
+        <details class="panel" open data-rejected-events>
+          <summary>Reported events that could not be stored ({run.rejectedEvents.length})</summary>
+          <ul class="history">
+            {run.rejectedEvents.map((r, i) => (
+              <li key={i}>
+                <span class="muted">{when(r.at)}</span> {r.kind}
+                {r.seq !== null && ` chunk ${r.seq}`} <span class="mono small">from {r.agentId}</span>
+                <span class="muted"> — {r.reason}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
     </section>
   );
 }
