@@ -4,9 +4,11 @@
 // malformed one among good events. The bad ones are isolated, recorded on their runs and
 // counted in /metrics; the rest of the batch applies, a rejected result still ends its attempt,
 // later reports flow, and a real agent's exec run (its start recorded in a marks file) too.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ServiceBroker } from 'moleculer';
 import {
@@ -23,6 +25,7 @@ import {
 import {
   api,
   createTestEnv,
+  DROVER_BIN,
   finishedEvent,
   runHelpers,
   startAgent,
@@ -79,10 +82,11 @@ beforeAll(async () => {
     protocol: PROTOCOL_VERSION,
     agentId: 'forger',
     nodeId: 'agent-forger',
-    name: 'forger',
+    // NUL in its name and a label: stored as U+FFFD rather than refusing the registration.
+    name: 'forger\u0000x',
     version: 'test',
-    attributes: { os: 'linux', 'label.role': 'fake' },
-    labels: { role: 'fake' },
+    attributes: { os: 'linux', 'label.role': 'fake', 'label.note': 'a\u0000b' },
+    labels: { role: 'fake', note: 'a\u0000b' },
     executors: ['noop'],
     total: capacity,
     free: capacity,
@@ -155,6 +159,12 @@ it('isolates events it cannot apply, records and counts them, and applies the re
     { kind: 'bogus', reason: 'malformed event: its kind must be started, log or finished' },
   ]);
   expect([await rejectedCount('log'), await rejectedCount('finished'), await rejectedCount('malformed')]).toEqual([1, 1, 1]);
+  // `drover runs get` shows them too.
+  const { stdout } = await promisify(execFile)(process.execPath, [DROVER_BIN, 'runs', 'get', poisoned.runId], {
+    env: { ...process.env, DROVER_ADDR: coordinatorUrl },
+  });
+  expect(stdout).toContain('REPORTED EVENTS THAT COULD NOT BE STORED');
+  expect(stdout).toMatch(/log 2147483648\s+forger\s+value "2147483648" is out of range/);
 
   // Later reports of the same agent flow.
   const later = await offeredRun('later');
@@ -180,6 +190,21 @@ it('isolates events it cannot apply, records and counts them, and applies the re
       .split('\n')
       .filter((l) => l === real.id),
   ).toHaveLength(1);
+});
+
+it("stores an agent's name and labels with NUL replaced, and takes its heartbeats", async () => {
+  const agents = (await client.get<{ items: Array<{ id: string; name: string; labels: Record<string, string> }> }>('/v1/agents')).body
+    .items;
+  expect(agents.find((a) => a.id === 'forger')).toMatchObject({ name: 'forger\uFFFDx', labels: { role: 'fake', note: 'a\uFFFDb' } });
+  const beat = await broker.call<{ known: boolean }, unknown>(ACTIONS.heartbeat, {
+    agentId: 'forger',
+    nodeId: 'agent-forger',
+    at: Date.now(),
+    free: capacity,
+    usage: { cpuPercent: 0, load1: 0, memoryUsedBytes: 0, slotsUsed: 0 },
+    runs: [{ runId: 'no-such-run\u0000', token: 1 }],
+  });
+  expect(beat.known).toBe(true);
 });
 
 it('answers a report it cannot read at all with the 422 REPORT_REJECTED error', async () => {

@@ -9,6 +9,7 @@ import {
   type RegisterRequest,
   type RegisterResponse,
 } from '@drover/shared';
+import { storableJson } from '../store/agent-text.js';
 import type { CoordinatorContext } from '../context.js';
 import { agentState, countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
@@ -57,18 +58,21 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
   };
 
   async function register(c: Context<RegisterRequest>): Promise<RegisterResponse> {
-    const req = c.params;
-    if (req.protocol !== PROTOCOL_VERSION) {
-      ctx.log.warn({ agentId: req.agentId, protocol: req.protocol }, 'refused an agent speaking another protocol version');
+    // What the agent says about itself is stored (text, jsonb): NUL or a lone surrogate in a name
+    // or a label would make every registration fail. The signature was made over what it sent.
+    const sent = c.params;
+    if (sent.protocol !== PROTOCOL_VERSION) {
+      ctx.log.warn({ agentId: sent.agentId, protocol: sent.protocol }, 'refused an agent speaking another protocol version');
       throw new Errors.MoleculerClientError(
-        `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${req.protocol}: install matching versions of agent and coordinator`,
+        `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${sent.protocol}: install matching versions of agent and coordinator`,
         426,
         'PROTOCOL_MISMATCH',
-        { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: req.protocol },
+        { coordinatorProtocol: PROTOCOL_VERSION, agentProtocol: sent.protocol },
       );
     }
     // Before anything is written: a join token or a signature by the agent's own key.
-    const admission = await ctx.identities.admit(req, c.nodeID);
+    const admission = await ctx.identities.admit(sent, c.nodeID);
+    const req = storableJson(sent);
     // The interval is kept with the agent: it counts as down only after missing beats at that pace.
     const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
     const was = await agentState(ctx.db, req.agentId);
@@ -96,12 +100,12 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       ...(admission.namespaces ? { namespaces: admission.namespaces } : {}),
       ...(ctx.identities.clusterPublicKey ? { coordinatorKey: ctx.identities.clusterPublicKey } : {}),
     };
-    return ctx.identities.signAnswer('registered', req.nodeId, res, req.auth?.nonce);
+    return ctx.identities.signAnswer('registered', sent.nodeId, res, sent.auth?.nonce);
   }
 
   async function heartbeat(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
-    const hb = c.params;
-    await ctx.identities.verify('heartbeat', hb.agentId, hb, c.nodeID);
+    await ctx.identities.verify('heartbeat', c.params.agentId, c.params, c.nodeID);
+    const hb = storableJson(c.params);
     ctx.metrics.heartbeatReceived(hb.at, ctx.now());
     const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
     const { known, revived, startedDraining, name } = await recordHeartbeat(

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { storableEvent, storableLogData, storableText } from './agent-text.js';
+import { storableEvent, storableJson, storableLogData, storableText } from './agent-text.js';
 import type { FinishedEvent } from '@drover/shared';
 
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -53,5 +53,20 @@ describe('agent text', () => {
   it("makes a finished event's displayed text storable, nothing else", () => {
     const e = storableEvent(finishedOf({ error: 'bad\u0000', lastLines: ['a\u0000b', 'ok'] }));
     expect(e).toMatchObject({ error: 'bad\uFFFD', lastLines: ['a\uFFFDb', 'ok'], durationMs: 5 });
+  });
+
+  it('makes every string of a registration storable, keys included, and copies nothing when none needs it', () => {
+    const clean = { name: 'a', labels: { region: 'eu' }, executors: ['exec'], total: { slots: 2 } };
+    expect(storableJson(clean)).toBe(clean);
+    expect(
+      storableJson({ name: 'a\u0000', labels: { 'k\u0000': 'v\ud800' }, executors: ['x', 'y\u0000'], n: 1, ok: true, none: null }),
+    ).toEqual({
+      name: 'a\uFFFD',
+      labels: { 'k\uFFFD': 'v\uFFFD' },
+      executors: ['x', 'y\uFFFD'],
+      n: 1,
+      ok: true,
+      none: null,
+    });
   });
 });

@@ -61,3 +61,24 @@ export function storableEvent(e: AgentEvent): AgentEvent {
     lastLines: Array.isArray(e.lastLines) ? e.lastLines.map((l) => storableIfText(l)) : e.lastLines,
   };
 }
+
+/**
+ * A JSON value (an agent's registration or heartbeat) with every string in it, keys included,
+ * made storable; the value itself when nothing needed it, so the common case copies nothing.
+ */
+export function storableJson<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) {
+    const items = value.map((v: unknown) => storableJson(v));
+    return (items.some((v, i) => v !== value[i]) ? items : value) as T;
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  let changed = false;
+  const entries = Object.entries(value).map(([k, v]) => {
+    const key = storableText(k);
+    const item = storableJson(v);
+    if (key !== k || item !== v) changed = true;
+    return [key, item] as const;
+  });
+  return changed ? (Object.fromEntries(entries) as T) : value;
+}
