@@ -97,7 +97,7 @@ describe('OutboxJournal', () => {
     const logger = recordingLogger();
     const reopened = await OutboxJournal.open(dir, logger);
     expect(reopened.replayed.map((r) => describeEvent(r.event))).toEqual(['A:log:0', 'A:finished']);
-    expect(logger.lines.find((l) => l.level === 'warn')?.message).toMatch(/torn record/);
+    expect(logger.lines.find((l) => l.level === 'warn')?.message).toMatch(/torn by a stop in the middle of a write/);
     expect(logger.lines.find((l) => l.level === 'warn')?.about).toMatchObject({ droppedBytes: expect.any(Number) });
     // The file holds whole records only now, and appends after it read back.
     reopened.journal.append(log('C', 0));
@@ -235,7 +235,7 @@ describe('Outbox with a journal', () => {
   });
 
   it('over its bound drops the oldest log chunks first, then the oldest finished attempts whole, and says so', async () => {
-    const { journal } = await OutboxJournal.open(dir, recordingLogger());
+    const { journal } = await OutboxJournal.open(dir, recordingLogger(), { compactMinBytes: 1024, maxBytes: 8 * 1024 });
     const dropped: Array<{ events: string[]; reason: string; detail: string }> = [];
     const outbox = new Outbox({
       journal,
@@ -266,6 +266,8 @@ describe('Outbox with a journal', () => {
     for (const e of shedEvents.filter((x) => x.endsWith(':finished'))) expect(shedEvents).toContain(e.replace('finished', 'started'));
     expect(shedEvents).toContain('B:finished');
     expect(journal.bytesLive).toBeLessThanOrEqual(8 * 1024);
+    // The file itself is rewritten down to what is live once it is over the bound.
+    await eventually(() => journal.bytesOnDisk <= 8 * 1024, 5_000, 'the journal file back under its bound');
     await outbox.close();
     const reopened = await OutboxJournal.open(dir, recordingLogger());
     const replayed = reopened.replayed.map((r) => describeEvent(r.event));

@@ -154,7 +154,7 @@ export class OutboxJournal {
     if (validBytes < buf.length)
       log.warn(
         { journal: path, validBytes, droppedBytes: buf.length - validBytes },
-        'the outbox journal ends with a torn record (the agent stopped in the middle of a write); it is dropped',
+        'the outbox journal ends with a record that does not check out (torn by a stop in the middle of a write); it and what follows are dropped',
       );
     const handle = await open(path, 'a', 0o600);
     const journal = new OutboxJournal(path, handle, log, options.compactMinBytes ?? COMPACT_MIN_BYTES, options.maxBytes ?? Infinity);
