@@ -2,6 +2,8 @@
 // execute, with the default disconnect rule. No attempt is stopped, none is re-dispatched: each
 // run executes once, at attempt 1, and succeeds. The agents' longest silence (the age of their
 // last coordinator answer) is printed: it is what the default `disconnect.after` must exceed.
+// The coordinator, cut off too, holds nobody's silence against them (fair liveness): no agent
+// goes down, so even a `keep` run, re-dispatched as soon as its agent is down, runs once.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +19,11 @@ import {
   startAgent,
   startCoordinator,
   startPrivateNats,
+  startReceiver,
   waitFor,
   type ApiClient,
   type DroverProcess,
+  type Receiver,
   type Run,
   type StartedAgent,
   type TestEnv,
@@ -33,14 +37,16 @@ let port: number;
 let agents: StartedAgent[];
 let metricsUrls: string[];
 let nats: DroverProcess;
+let fleetHook: Receiver;
 
 beforeAll(async () => {
   env = await createTestEnv();
   port = await freePort();
   nats = await startPrivateNats(env, port);
   const url = `nats://127.0.0.1:${port}`;
+  fleetHook = await startReceiver(env);
   // Default liveness and disconnect settings: what a real cluster would do.
-  client = api((await startCoordinator(env, ['--nats', url])).url);
+  client = api((await startCoordinator(env, ['--nats', url, '--notify-url', fleetHook.url])).url);
   agents = await Promise.all(
     [1, 2].map((i) =>
       startAgent(env, {
@@ -74,9 +80,18 @@ it('rides out a 20 s outage of the whole bus: nothing stopped, each run executed
     executor: markingExecutor(marks, 35),
     constraints: [{ attribute: 'label.pool', operator: '=', value: 'outage' }],
   });
-  const ids = (await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: jobId, count: 4 }] })).body.runs.map(
-    (r) => r.id,
-  );
+  const keepJobId = await runs.createJob({
+    name: 'keeps-through-an-outage',
+    executor: markingExecutor(marks, 35),
+    constraints: [{ attribute: 'label.pool', operator: '=', value: 'outage' }],
+    disconnect: { mode: 'keep' },
+  });
+  const ids = [
+    ...(await client.post<{ runs: Array<{ id: string }> }>('/v1/runs/batch', { runs: [{ job: jobId, count: 3 }] })).body.runs.map(
+      (r) => r.id,
+    ),
+    await runs.trigger(keepJobId),
+  ];
   await waitFor(async () => (readExecutions(marks).length === 4 ? true : undefined), { description: 'the 4 runs to start' });
 
   // The bus goes away for 20 s and comes back on the same port.
@@ -113,4 +128,6 @@ it('rides out a 20 s outage of the whole bus: nothing stopped, each run executed
   const executions = readExecutions(marks);
   expect(executions.map((e) => `${e.runId}:${e.attempt}:${e.how}`).sort()).toEqual(ids.map((id) => `${id}:1:finished`).sort());
   expect(overlappingExecutions(executions)).toEqual([]);
+  // Nobody was declared down for the coordinator's own deafness.
+  expect(fleetHook.requests.map((r) => (r.body as { event?: string }).event)).not.toContain('agent.down');
 });

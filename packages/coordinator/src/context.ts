@@ -1,5 +1,6 @@
 // What the coordinator's parts share: connections, caches and the clock.
 import type { ServiceBroker } from 'moleculer';
+import type { BusLink } from '@drover/shared';
 import type { Logger } from 'pino';
 import type { Db } from './store/db.js';
 import type { ReadyQueue } from './queue/ready-queue.js';
@@ -20,6 +21,8 @@ export interface CoordinatorContext {
   readonly dispatchDb: Db;
   readonly queue: ReadyQueue;
   readonly broker: ServiceBroker;
+  /** This coordinator's own NATS connection: agents are not judged for silence it could not hear. */
+  readonly bus?: BusLink;
   readonly jobs: JobCache;
   /** Runs the actions recorded on run events; poke it after recording some. */
   readonly actions: { poke(): void };

@@ -1,7 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createBroker, DroverError, EVENTS, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
+import { BusLink, createBroker, DroverError, EVENTS, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -110,6 +110,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
       security: natsSecurityFrom(opts),
     });
+    const bus = new BusLink();
     const actions = new ActionRunner(tuning.actions);
     const metrics = new CoordinatorMetrics();
     const ctx: CoordinatorContext = {
@@ -118,6 +119,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       dispatchDb,
       queue,
       broker,
+      bus,
       jobs: new JobCache(db),
       actions,
       log,
@@ -143,6 +145,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     );
     broker.createService(dispatchService(ctx, leadership));
     await startBroker(broker, opts.natsUrl);
+    bus.follow(broker);
     cleanups.push(() => broker.stop());
     if (opts.redisUrl === 'memory' && opts.natsUrl !== 'memory') await refuseSecondCoordinator(broker, opts.namespace);
     // Every coordinator runs actions, leader or not; they create runs, so the broker must be up.

@@ -7,6 +7,7 @@ export * from './job.js';
 export * from './protocol.js';
 export * from './identity.js';
 export * from './broker.js';
+export * from './bus-link.js';
 export * from './options.js';
 export * from './schedule.js';
 export * from './reconcile.js';

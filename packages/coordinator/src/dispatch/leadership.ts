@@ -114,6 +114,7 @@ export class Leadership {
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
         heartbeatIntervalMs: this.ctx.options.heartbeatInterval,
+        busUpForMs: () => this.ctx.bus?.upForMs() ?? Number.POSITIVE_INFINITY,
         agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
         retryPolicies: (ids) => this.ctx.jobs.retryPolicies(ids),
