@@ -1,7 +1,15 @@
 // The heartbeat: every beat tells a coordinator what this agent has free and holds; its answer
 // says what to stop, or that the coordinator forgot this agent (then it registers again).
 import type { Logger } from 'pino';
-import type { AgentUsage, Capacity, CapacityEvent, HeartbeatRequest, HeldRun } from '@drover/shared';
+import {
+  failureLogOf,
+  injectFault,
+  type AgentUsage,
+  type Capacity,
+  type CapacityEvent,
+  type HeartbeatRequest,
+  type HeldRun,
+} from '@drover/shared';
 import { errorMessage, identityRefusal } from './registration.js';
 import type { Registrar } from './registrar.js';
 import type { Lifecycle } from './shutdown.js';
@@ -70,6 +78,7 @@ export class Heartbeat {
 
   /** One beat now (skipped while not registered, or while a registration is in progress). */
   async beat(): Promise<void> {
+    injectFault('heartbeat');
     const { agentId, nodeId, link, registration, lifecycle, metrics, log } = this.parts;
     if (!registration.active || registration.busy) return;
     // Broadcasts are not retried: a dispatcher that missed the last change (or was not the
@@ -120,7 +129,9 @@ export class Heartbeat {
   private schedule(): void {
     if (this.stopped || this.parts.lifecycle.signal.aborted) return;
     this.timer = setTimeout(() => {
-      void this.beat().finally(() => this.schedule());
+      this.beat()
+        .catch((err: unknown) => failureLogOf(this.parts.log).failed('heartbeat', err))
+        .finally(() => this.schedule());
     }, this.parts.cadence.intervalMs);
   }
 }

@@ -20,7 +20,7 @@
 // for the bus) is bisected: halves are sent until the one event still rejected is found, and
 // that event is dropped (acknowledged, reported through `onDropped`). Everything before and
 // after it goes on, in order. Other failures are retried with a capped backoff.
-import { REPORT_REJECTED, type AgentEvent, type HeldRun, type RejectedEvent, type ReportResponse } from '@drover/shared';
+import { injectFault, REPORT_REJECTED, type AgentEvent, type HeldRun, type RejectedEvent, type ReportResponse } from '@drover/shared';
 import type { JournalEntry, OutboxJournal } from './outbox-journal.js';
 
 export const MAX_EVENTS_PER_REPORT = 2_000;
@@ -285,7 +285,7 @@ export class Outbox {
     this.scheduled = true;
     const go = () => {
       this.scheduled = false;
-      void this.sendNext();
+      this.sendNext().catch((err: unknown) => this.sendLater(err));
     };
     if (this.opts.lingerMs && this.opts.lingerMs > 0) setTimeout(go, this.opts.lingerMs);
     else setImmediate(go);
@@ -304,6 +304,7 @@ export class Outbox {
   }
 
   private async sendNext(): Promise<void> {
+    injectFault('outbox send');
     if (this.inFlight || this.closed || this.queue.length === 0) return this.notifyIfIdle();
     const batch = this.takeBatch();
     this.inFlight = batch;
@@ -325,7 +326,7 @@ export class Outbox {
       if (this.closed) return;
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
-        void this.sendNext();
+        this.sendNext().catch((err: unknown) => this.sendLater(err));
       }, jittered);
       return;
     }
@@ -342,6 +343,16 @@ export class Outbox {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyIfIdle();
+  }
+
+  /** Something past the send itself threw (a bug): reported, and the outbox tries again in a second, so no event is stranded. */
+  private sendLater(err: unknown): void {
+    this.opts.onError?.(err, 1000);
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.sendNext().catch((again: unknown) => this.sendLater(again));
+    }, 1000);
   }
 
   /**

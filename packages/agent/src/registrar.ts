@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DroverError, type HeldRun, type RegisterRequest, type RegisterResponse } from '@drover/shared';
+import { DroverError, failureLogOf, type HeldRun, type RegisterRequest, type RegisterResponse } from '@drover/shared';
 import type { Cadence } from './heartbeat.js';
 import type { AgentIdentity } from './identity.js';
 import { errorMessage, identityRefusal, isNoCoordinator, refusalAdvice } from './registration.js';
@@ -73,9 +73,13 @@ export class Registrar {
 
   /** Registers (again), retrying until a coordinator answers; a request while one is in progress joins it. */
   register(): Promise<void> {
-    this.registering ??= this.untilAnswered().finally(() => {
-      this.registering = undefined;
-    });
+    // Never rejects: callers start it in the background; a heartbeat answered "unknown agent"
+    // starts it again.
+    this.registering ??= this.untilAnswered()
+      .catch((err: unknown) => failureLogOf(this.parts.log).failed('registration', err))
+      .finally(() => {
+        this.registering = undefined;
+      });
     return this.registering;
   }
 

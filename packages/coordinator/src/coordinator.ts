@@ -1,7 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { BusLink, createBroker, DroverError, EVENTS, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
+import { BusLink, createBroker, DroverError, EVENTS, failureLogOf, guardBroadcasts, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -111,6 +111,8 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       security: natsSecurityFrom(opts),
     });
     const bus = new BusLink();
+    // Broadcasts are nudges backed by sweeps: one lost while the bus is away must not end the process.
+    guardBroadcasts(broker, failureLogOf(log));
     const actions = new ActionRunner(tuning.actions);
     const metrics = new CoordinatorMetrics();
     const ctx: CoordinatorContext = {

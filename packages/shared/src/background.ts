@@ -44,90 +44,79 @@ export class FailureLog {
   }
 }
 
-/** Starts a promise without waiting for it; a rejection is logged, never left unhandled. */
+/**
+ * Starts a promise without waiting for it (a timer's turn, a fire-and-forget reload): a throw or
+ * rejection is logged as a failure of `kind`, never left unhandled. Recoveries are for the task
+ * itself to record (FailureLog.succeeded), since only it knows what success is.
+ */
 export function inBackground(kind: string, failures: FailureLog, task: () => Promise<unknown>): void {
-  let started: Promise<unknown>;
   try {
-    started = task();
+    task().catch((err: unknown) => failures.failed(kind, err));
   } catch (err) {
     failures.failed(kind, err);
-    return;
   }
-  started.then(
-    () => failures.succeeded(kind),
-    (err: unknown) => failures.failed(kind, err),
-  );
 }
 
-/** A loop started by startLoop. */
-export interface BackgroundLoop {
-  /** Runs a turn now (or right after the one running), instead of waiting for the interval. */
-  poke(): void;
-  /** Stops the loop; a turn already running finishes. */
-  stop(): void;
+const logs = new WeakMap<FailureSink, FailureLog>();
+
+/** The one failure log of a logger, so every part of a process shares its rate limits. */
+export function failureLogOf(sink: FailureSink): FailureLog {
+  let f = logs.get(sink);
+  if (!f) logs.set(sink, (f = new FailureLog(sink)));
+  return f;
 }
 
-export interface LoopOptions {
-  kind: string;
-  failures: FailureLog;
-  /** Pause between the end of a turn and the start of the next. */
-  intervalMs: number | (() => number);
-  /** One turn; a throw or rejection is logged and the loop goes on. */
-  turn: () => Promise<void> | void;
-  /** Whether the timer keeps the process alive (default false). */
-  ref?: boolean;
-  /** Run the first turn at once instead of after one interval. */
-  immediate?: boolean;
-}
-
-/** Runs `turn` again and again, one at a time, `intervalMs` apart; a failing turn never stops it. */
-export function startLoop(o: LoopOptions): BackgroundLoop {
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
-  let stopped = false;
-  const interval = (): number => {
-    if (typeof o.intervalMs !== 'function') return o.intervalMs;
+/**
+ * Makes a broker's broadcasts fire and forget for real: Moleculer rejects a broadcast while the
+ * bus is disconnected, and an unawaited rejection would end the process. Every broadcast is a
+ * nudge that a periodic sweep backs up, so a lost one is logged (rate-limited), never thrown.
+ */
+export function guardBroadcasts(broker: { broadcast: (...args: never[]) => unknown }, failures: FailureLog): void {
+  const original = broker.broadcast.bind(broker) as (...args: unknown[]) => unknown;
+  broker.broadcast = ((...args: unknown[]) => {
     try {
-      return o.intervalMs();
+      const sent = Promise.resolve(original(...args));
+      return sent.catch((err: unknown) => failures.failed('broadcast on the bus', err, { event: args[0] }));
     } catch (err) {
-      o.failures.failed(o.kind, err);
-      return 1000;
+      failures.failed('broadcast on the bus', err, { event: args[0] });
+      return Promise.resolve();
     }
-  };
-  const arm = (ms: number) => {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(run, ms);
-    if (!o.ref) timer.unref();
-  };
-  const run = (): void => {
-    timer = undefined;
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    again = false;
-    void (async () => {
-      try {
-        await o.turn();
-        o.failures.succeeded(o.kind);
-      } catch (err) {
-        o.failures.failed(o.kind, err);
-      } finally {
-        running = false;
-        arm(again ? 0 : interval());
-      }
-    })();
-  };
-  arm(o.immediate ? 0 : interval());
-  return {
-    poke: () => arm(0),
-    stop: () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+  }) as typeof broker.broadcast;
+}
+
+/**
+ * The last net, for a process that must not die of a stray error (a coordinator, an agent):
+ * an unhandled rejection or an uncaught exception is logged (rate-limited) as the bug it is, and
+ * the process goes on. Every background loop catches its own failures; this only catches what
+ * one of them missed.
+ */
+export function keepRunningOnStrayErrors(failures: FailureLog): void {
+  process.on('unhandledRejection', (reason) => failures.failed('a background task nobody awaited (a bug; please report it)', reason));
+  process.on('uncaughtException', (err) => failures.failed('a callback that threw (a bug; please report it)', err));
+}
+
+/** Turns left to fail, per kind; `*` is the count for kinds not named. Unset in production. */
+const faults = parseFaults(process.env.DROVER_FAULTS);
+
+function parseFaults(text: string | undefined): Map<string, number> | undefined {
+  if (!text) return undefined;
+  const plan = new Map<string, number>();
+  for (const part of text.split(';')) {
+    const at = part.lastIndexOf('=');
+    if (at > 0) plan.set(part.slice(0, at).trim(), Number(part.slice(at + 1)) || 0);
+  }
+  return plan;
+}
+
+/**
+ * A test hook at the start of each background turn: DROVER_FAULTS (`kind=count;…`, or `*=count`
+ * for every kind) makes the first turns of those tasks throw, so a test can prove that each loop
+ * survives its own failure and recovers. Unset, as in production, it does nothing.
+ */
+export function injectFault(kind: string): void {
+  if (!faults) return;
+  const left = faults.get(kind) ?? faults.get('*') ?? 0;
+  if (left <= 0) return;
+  faults.set(kind, left - 1);
+  throw new Error(`fault injected into ${kind} (DROVER_FAULTS)`);
 }

@@ -64,10 +64,11 @@ class ProcessGroupSampler {
     // A scan may have met the new group's first processes just before it was watched.
     for (const [pid, pgrp] of this.foreign) if (pgrp === pgid || pid === pgid) this.foreign.delete(pid);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.scan(), SAMPLE_INTERVAL_MS);
+      // A failed sample is only a missing figure: the next one follows (finish() reports its own).
+      this.timer = setInterval(() => this.scan().catch(() => undefined), SAMPLE_INTERVAL_MS);
       this.timer.unref();
     }
-    void this.scan();
+    this.scan().catch(() => undefined);
   }
 
   /** Samples once more, stops watching the group and returns what was seen. */

@@ -2,6 +2,7 @@
 // runs they offer. Settings come from flags, then DROVER_* env, then --config.
 import type { Command } from 'commander';
 import { agentSettings, compileAgentOptions, startAgent, type AgentHandle } from '@drover/agent';
+import { failureLogOf, keepRunningOnStrayErrors } from '@drover/shared';
 import { createLogger } from '../logger.js';
 import { addSettingFlags, fail } from './common.js';
 
@@ -50,6 +51,7 @@ export function registerAgentCommand(program: Command): void {
           file: typeof opts.config === 'string' ? opts.config : undefined,
         });
         log = createLogger('agent', options.logLevel);
+        keepRunningOnStrayErrors(failureLogOf(log));
         handle = await startAgent(options, log);
       } catch (err) {
         fail(err);

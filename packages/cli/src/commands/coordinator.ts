@@ -1,6 +1,7 @@
 // `drover coordinator`: the scheduler, dispatcher and REST API.
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, coordinatorSettings, startCoordinator } from '@drover/coordinator';
+import { failureLogOf, keepRunningOnStrayErrors } from '@drover/shared';
 import { createLogger } from '../logger.js';
 import { addSettingFlags, fail, onShutdown } from './common.js';
 
@@ -12,6 +13,7 @@ export function registerCoordinatorCommand(program: Command): void {
     try {
       const opts = compileCoordinatorOptions({ flags, env: process.env, file: flags.config as string | undefined });
       const log = createLogger('coordinator', opts.logLevel);
+      keepRunningOnStrayErrors(failureLogOf(log));
       const handle = await startCoordinator(opts, log);
       onShutdown(async () => {
         log.info('stopping');

@@ -2,7 +2,7 @@
 // so coordinators share the work and a dead one's claims are retried once their lease is
 // over), runs them concurrently and outside any transaction, and records each outcome. It
 // wakes every `pollMs` and whenever the code that recorded new actions pokes it.
-import type { ActionType } from '@drover/shared';
+import { failureLogOf, injectFault, type ActionType } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { claimDueActions, recordActionTry, type ClaimedAction } from '../store/action-runs.js';
 import { settleTry, type RetryPolicy } from './backoff.js';
@@ -84,6 +84,7 @@ export class ActionRunner {
   private async claimLoop(): Promise<void> {
     const ctx = this.ctx as CoordinatorContext;
     try {
+      injectFault('claiming due actions');
       while (!this.stopping.signal.aborted) {
         this.again = false;
         const room = this.options.concurrency - this.inFlight.size;
@@ -95,8 +96,9 @@ export class ActionRunner {
         if (claimed.length === want) this.again = this.backlog = true;
         if (!this.again) break;
       }
+      failureLogOf(ctx.log).succeeded('claiming due actions');
     } catch (err) {
-      ctx.log.error({ err }, 'could not claim due actions; trying again at the next poll');
+      failureLogOf(ctx.log).failed('claiming due actions', err, { next: 'trying again at the next poll' });
     } finally {
       this.claiming = undefined;
     }

@@ -8,6 +8,9 @@ import {
   ACTIONS,
   SERVICES,
   eligibleAgents,
+  failureLogOf,
+  inBackground,
+  injectFault,
   placeRuns,
   redispatchAfterSilenceMs,
   type OfferRequest,
@@ -96,7 +99,7 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    setImmediate(() => void this.loop());
+    setImmediate(() => inBackground('dispatch pass', failureLogOf(this.d.log), () => this.loop()));
   }
 
   stop(): void {
@@ -105,13 +108,15 @@ export class Dispatcher {
 
   private async loop(): Promise<void> {
     try {
+      injectFault('dispatch pass');
       do {
         this.again = false;
         let progress = 1;
         while (progress > 0 && !this.stopped) progress = await this.pass();
       } while (this.again && !this.stopped);
+      failureLogOf(this.d.log).succeeded('dispatch pass');
     } catch (err) {
-      this.d.log.error({ err }, 'dispatch pass failed; retrying shortly');
+      failureLogOf(this.d.log).failed('dispatch pass', err, { retryInMs: 500 });
       setTimeout(() => this.kick(), 500).unref();
     } finally {
       this.running = false;
@@ -262,7 +267,8 @@ export class Dispatcher {
     }
     const max = this.d.maxOffersPerMessage ?? 1000;
     for (const [agentId, offers] of byAgent) {
-      for (let i = 0; i < offers.length; i += max) void this.offerTo(agentId, offers.slice(i, i + max));
+      for (let i = 0; i < offers.length; i += max)
+        inBackground('offer to an agent', failureLogOf(this.d.log), () => this.offerTo(agentId, offers.slice(i, i + max)));
     }
   }
 

@@ -2,7 +2,7 @@
 // coordinator serves the API and applies agent reports; if the leader dies, another takes
 // the lease within its TTL. Two leaders for a moment are harmless: every offer is a guarded
 // update in PostgreSQL, so a run is offered once per attempt whoever dispatches it.
-import type { CapacityEvent } from '@drover/shared';
+import { failureLogOf, inBackground, injectFault, type CapacityEvent } from '@drover/shared';
 import { askAgentsToStop } from '../ops/ask-agents-to-stop.js';
 import { notify } from '../ops/notify.js';
 import type { CoordinatorContext } from '../context.js';
@@ -48,17 +48,22 @@ export class Leadership {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    const failures = failureLogOf(this.ctx.log);
     try {
+      injectFault('dispatcher lease renewal');
       const epoch = await this.ctx.queue.acquireLease(this.ctx.broker.nodeID, LEASE_TTL_MS);
       if (epoch > 0 && !this.dispatcher) await this.becomeLeader(epoch);
       else if (epoch === 0 && (this.dispatcher || this.scheduler)) this.stepDown('another coordinator holds the lease');
+      failures.succeeded('dispatcher lease renewal');
     } catch (err) {
       // Redis is away (or the database, while taking over). The schedules live in PostgreSQL:
       // the last leader keeps turning fires into runs, on time, until it sees another holder.
       // A second scheduler for a while is harmless (one run per fire is a unique key).
       if (this.dispatcher) this.stepDown(`cannot renew the lease: ${(err as Error).message}`, { keepScheduling: true });
+      failures.failed('dispatcher lease renewal', err);
     }
-    if (!this.stopped) this.leaseTimer = setTimeout(() => void this.tick(), LEASE_RENEW_MS);
+    if (!this.stopped)
+      this.leaseTimer = setTimeout(() => inBackground('dispatcher lease renewal', failures, () => this.tick()), LEASE_RENEW_MS);
   }
 
   private async becomeLeader(epoch: number): Promise<void> {
@@ -106,6 +111,7 @@ export class Leadership {
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     if (!this.dispatcher || this.stopped) return;
     try {
+      injectFault('reconcile sweep');
       await reconcileOnce({
         db: this.ctx.db,
         queue: this.ctx.queue,
@@ -125,14 +131,20 @@ export class Leadership {
         notifyDown: (ids) =>
           notify(this.ctx, { event: 'agent.down', agents: ids.map((id) => ({ id })), at: new Date(this.ctx.now()).toISOString() }),
         stopOnAgents: (byNode, reason) => askAgentsToStop(this.ctx, byNode, reason),
-        onChange: (what) => (what === 'fleet' ? void this.refreshFleet() : this.dispatcher?.kick()),
+        // Not awaited by the sweep: a failed reload is logged here, and the next sweep reloads anyway.
+        onChange: (what) =>
+          what === 'fleet' ? inBackground('fleet refresh', failureLogOf(this.ctx.log), () => this.refreshFleet()) : this.dispatcher?.kick(),
       });
       // refreshFleet kicks the dispatcher: a safety net, every sweep, for any wake-up that was lost.
       await this.refreshFleet();
+      failureLogOf(this.ctx.log).succeeded('reconcile sweep');
     } catch (err) {
-      this.ctx.log.error({ err }, 'reconcile sweep failed');
+      failureLogOf(this.ctx.log).failed('reconcile sweep', err);
     }
-    this.reconcileTimer = setTimeout(() => void this.reconcile(), this.ctx.options.reconcileInterval);
+    this.reconcileTimer = setTimeout(
+      () => inBackground('reconcile sweep', failureLogOf(this.ctx.log), () => this.reconcile()),
+      this.ctx.options.reconcileInterval,
+    );
   }
 
   /**
@@ -148,6 +160,7 @@ export class Leadership {
     }
     this.refreshing = (async () => {
       do {
+        injectFault('fleet refresh');
         this.refreshAgain = false;
         this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
         this.dispatcher?.kick();

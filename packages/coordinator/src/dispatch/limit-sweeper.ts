@@ -2,6 +2,7 @@
 // maxQueueTime (see store/run-limits.ts). It sleeps until the next limit due among the runs it
 // knows of, and at most a second, so a run that started meanwhile is seen within a second.
 // The agent enforces `timeout` itself, to the millisecond.
+import { failureLogOf, inBackground, injectFault } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { expireQueuedRuns, markViolations, nextLimitDue } from '../store/run-limits.js';
 
@@ -15,7 +16,7 @@ export class LimitSweeper {
   constructor(private readonly ctx: CoordinatorContext) {}
 
   start(): void {
-    this.timer = setTimeout(() => void this.sweep(), SWEEP_MS);
+    this.timer = setTimeout(() => inBackground('limit sweep', failureLogOf(this.ctx.log), () => this.sweep()), SWEEP_MS);
   }
 
   stop(): void {
@@ -26,6 +27,7 @@ export class LimitSweeper {
   private async sweep(): Promise<void> {
     let sleep = SWEEP_MS;
     try {
+      injectFault('limit sweep');
       const at = this.ctx.now();
       const violations = await markViolations(this.ctx.db, at);
       if (violations.runs.length > 0) this.ctx.log.warn({ runs: violations.runs }, 'runs are past their expected run time');
@@ -38,9 +40,10 @@ export class LimitSweeper {
       if (violations.actions + expired.actions > 0) this.ctx.actions.poke();
       const due = await nextLimitDue(this.ctx.db);
       if (due !== null) sleep = Math.min(SWEEP_MS, Math.max(MIN_SLEEP_MS, due - this.ctx.now() + 5));
+      failureLogOf(this.ctx.log).succeeded('limit sweep');
     } catch (err) {
-      this.ctx.log.error({ err }, 'limit sweep failed');
+      failureLogOf(this.ctx.log).failed('limit sweep', err);
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.sweep(), sleep);
+    if (!this.stopped) this.timer = setTimeout(() => inBackground('limit sweep', failureLogOf(this.ctx.log), () => this.sweep()), sleep);
   }
 }

@@ -4,20 +4,11 @@
 // So a Redis outage neither fails the caller (an API request, a scheduler tick) nor holds it up
 // for longer than a moment.
 import type { Logger } from 'pino';
-import { FailureLog } from '@drover/shared';
+import { failureLogOf } from '@drover/shared';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 
 /** How long a caller waits for Redis before leaving the runs to the reconciler. */
 const PATIENCE_MS = 2000;
-
-const logs = new WeakMap<Logger, FailureLog>();
-
-/** The failure log for this logger (one per process in practice). */
-function failuresOf(log: Logger): FailureLog {
-  let f = logs.get(log);
-  if (!f) logs.set(log, (f = new FailureLog(log)));
-  return f;
-}
 
 /**
  * Enqueues runs already committed as queued; returns false when Redis did not take them in time
@@ -39,16 +30,16 @@ export async function queueCommitted(
     const done = await Promise.race([enqueued, late]);
     if (!done) {
       // It may still land; if it fails, that is logged below and the reconciler covers it.
-      enqueued.catch((err: unknown) => failuresOf(log).failed('enqueue into the ready queue', err, { runs: runs.length }));
-      failuresOf(log).failed('enqueue into the ready queue', new Error(`${queue.describe} did not answer within ${PATIENCE_MS} ms`), {
+      enqueued.catch((err: unknown) => failureLogOf(log).failed('enqueue into the ready queue', err, { runs: runs.length }));
+      failureLogOf(log).failed('enqueue into the ready queue', new Error(`${queue.describe} did not answer within ${PATIENCE_MS} ms`), {
         runs: runs.length,
       });
       return false;
     }
-    failuresOf(log).succeeded('enqueue into the ready queue');
+    failureLogOf(log).succeeded('enqueue into the ready queue');
     return true;
   } catch (err) {
-    failuresOf(log).failed('enqueue into the ready queue', err, {
+    failureLogOf(log).failed('enqueue into the ready queue', err, {
       runs: runs.length,
       next: 'the reconciler queues them once Redis answers',
     });

@@ -7,7 +7,10 @@ import {
   compileSchedule,
   DEFAULT_CATCH_UP_CAP,
   EVENTS,
+  failureLogOf,
   firesBetween,
+  inBackground,
+  injectFault,
   nextFire,
   type CompiledSchedule,
   type JobDefinition,
@@ -66,7 +69,7 @@ export class Scheduler {
     }
     this.running = true;
     if (this.timer) clearTimeout(this.timer);
-    setImmediate(() => void this.loop());
+    setImmediate(() => inBackground('scheduler tick', failureLogOf(this.ctx.log), () => this.loop()));
   }
 
   stop(): void {
@@ -77,6 +80,7 @@ export class Scheduler {
   private async loop(): Promise<void> {
     let delay = MAX_SLEEP_MS;
     try {
+      injectFault('scheduler tick');
       do {
         this.again = false;
         const report = await this.tick();
@@ -86,8 +90,9 @@ export class Scheduler {
       if (wake !== null) delay = Math.min(MAX_SLEEP_MS, Math.max(0, wake - this.ctx.now()));
       // A poke that arrived while we read the next wake-up must not wait for the timer.
       if (this.again) delay = 0;
+      failureLogOf(this.ctx.log).succeeded('scheduler tick');
     } catch (err) {
-      this.ctx.log.error({ err }, 'scheduler tick failed; retrying in 1 s');
+      failureLogOf(this.ctx.log).failed('scheduler tick', err, { retryInMs: 1000 });
       delay = 1000;
     } finally {
       this.running = false;

@@ -2,7 +2,7 @@
 // the dispatcher look again, and hands it to the local leadership (which ignores it when
 // this coordinator is not the leader).
 import type { Context, ServiceSchema } from 'moleculer';
-import { EVENTS, type CapacityEvent } from '@drover/shared';
+import { EVENTS, failureLogOf, inBackground, type CapacityEvent } from '@drover/shared';
 import type { Leadership } from '../dispatch/leadership.js';
 import type { CoordinatorContext } from '../context.js';
 import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
@@ -24,7 +24,7 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
         },
       },
       [EVENTS.fleetChanged]: {
-        handler: () => void leadership.refreshFleet().catch((err) => ctx.log.error({ err }, 'fleet refresh failed')),
+        handler: () => inBackground('fleet refresh', failureLogOf(ctx.log), () => leadership.refreshFleet()),
       },
       // Moleculer's own: a node's services appeared or vanished, so an agent may now be addressable.
       '$services.changed': { handler: () => leadership.onQueueReady() },
