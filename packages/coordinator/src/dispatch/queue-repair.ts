@@ -8,10 +8,11 @@
 // finish). What is left uncrossed is not queued in PostgreSQL: it is evicted.
 //
 // The comparison reads every queued run on both sides (one to two seconds per 100,000 on a small
-// machine), so it runs when the counts of some job prove the queue wrong (Redis lost its keys, a
-// crash between the two writes, entries of a deleted job), on a leader's first sweep, and
-// otherwise once a minute: a stale entry hiding a lost run of the same job behind equal counts
-// is found within that minute, not never.
+// machine), so it runs in full on a leader's first sweep and once a minute; in between, each
+// sweep counts runs per job on both sides and compares only the jobs whose counts prove the
+// queue wrong (Redis lost its keys, a crash between the two writes, entries of a deleted job).
+// A stale entry hiding a lost run of the same job behind equal counts is found within the
+// minute, not never.
 //
 // Races, and why they are harmless:
 // - Redis is read first, and every enqueue follows its PostgreSQL commit, so an entry Redis
@@ -47,11 +48,13 @@ export interface QueueRepair {
   compared: number;
 }
 
-/** Reads every run the queue holds: run id → job id. Entries moved meanwhile may be missed. */
-async function queueMembers(queue: ReadyQueue): Promise<Map<string, string>> {
+/** Reads every run the queue holds (of `only` those jobs): run id → job id. Entries moved meanwhile may be missed. */
+async function queueMembers(queue: ReadyQueue, only?: ReadonlySet<string>): Promise<Map<string, string>> {
   const held = new Map<string, string>();
   for (let offset = 0; ; offset += JOBS_PAGE) {
-    const { jobs, more } = await queue.readyJobs(offset, JOBS_PAGE);
+    const page = await queue.readyJobs(offset, JOBS_PAGE);
+    const { more } = page;
+    const jobs = only ? page.jobs.filter((j) => only.has(j.jobId)) : page.jobs;
     for (let from = 0, left = jobs; left.length > 0; from += RUNS_PAGE) {
       const pages = await queue.runsOf(
         left.map((j) => j.jobId),
@@ -68,25 +71,30 @@ async function queueMembers(queue: ReadyQueue): Promise<Map<string, string>> {
 }
 
 /**
- * The reconciler's step: compares in full when a job's counts disagree or a minute has passed
- * since the last comparison; returns undefined when it did not compare.
+ * The reconciler's step: compares every job when a minute has passed since the last full
+ * comparison, else only the jobs whose counts disagree (all of them after Redis lost its keys);
+ * returns undefined when it did not compare.
  */
 export async function repairQueueIfDue(db: Db, queue: ReadyQueue, now: number): Promise<QueueRepair | undefined> {
   const last = lastFull.get(queue);
-  if (last === undefined || now - last >= FULL_COMPARE_EVERY_MS || (await countsDisagree(db, queue))) {
+  if (last === undefined || now - last >= FULL_COMPARE_EVERY_MS) {
     const repair = await repairQueue(db, queue);
     lastFull.set(queue, now);
     return repair;
   }
-  return undefined;
+  const wrong = await jobsWhoseCountsDisagree(db, queue);
+  if (wrong.size === 0) return undefined;
+  // A long list of job ids costs more in one statement than the plain walk by run id.
+  return repairQueue(db, queue, wrong.size > JOBS_PAGE ? undefined : wrong);
 }
 
 /**
- * Whether the counts, job by job, prove the queue wrong: a job with more settled queued runs in
- * PostgreSQL than Redis holds for it (lost runs), or with more in Redis than PostgreSQL has
- * queued at all (stale entries, e.g. of a deleted job). One grouped count, one page per 1000 jobs.
+ * The jobs whose counts prove the queue wrong: more settled queued runs in PostgreSQL than Redis
+ * holds for the job (lost runs), or more in Redis than PostgreSQL has queued at all (stale
+ * entries, e.g. of a deleted job). One grouped count, one page per 1000 jobs. A run claimed at
+ * that moment can make its job look wrong: comparing that job costs only its own runs.
  */
-async function countsDisagree(db: Db, queue: ReadyQueue): Promise<boolean> {
+async function jobsWhoseCountsDisagree(db: Db, queue: ReadyQueue): Promise<Set<string>> {
   const held = new Map<string, number>();
   for (let offset = 0; ; offset += JOBS_PAGE) {
     const { jobs, more } = await queue.readyJobs(offset, JOBS_PAGE);
@@ -101,18 +109,20 @@ async function countsDisagree(db: Db, queue: ReadyQueue): Promise<boolean> {
     .where('state', '=', 'queued')
     .groupBy('job_id')
     .execute();
+  const wrong = new Set<string>();
   for (const c of counts) {
     const depth = held.get(c.jobId) ?? 0;
     held.delete(c.jobId);
-    if (Number(c.settled) > depth || depth > Number(c.total)) return true;
+    if (Number(c.settled) > depth || depth > Number(c.total)) wrong.add(c.jobId);
   }
   // Jobs Redis holds runs for that have none queued in PostgreSQL.
-  return held.size > 0;
+  for (const jobId of held.keys()) wrong.add(jobId);
+  return wrong;
 }
 
-/** Makes the queue hold exactly the runs queued in PostgreSQL (those still settling aside). */
-export async function repairQueue(db: Db, queue: ReadyQueue): Promise<QueueRepair> {
-  const held = await queueMembers(queue);
+/** Makes the queue hold exactly the runs queued in PostgreSQL (those still settling aside), for every job or `only` those. */
+export async function repairQueue(db: Db, queue: ReadyQueue, only?: ReadonlySet<string>): Promise<QueueRepair> {
+  const held = await queueMembers(queue, only);
   let restored = 0;
   let compared = 0;
   // Pages by run id, newest first (the runs_state index is (state, id DESC)).
@@ -122,6 +132,7 @@ export async function repairQueue(db: Db, queue: ReadyQueue): Promise<QueueRepai
       .select(['id as runId', 'job_id as jobId', 'priority'])
       .select(sql<boolean>`queued_at < now() - make_interval(secs => ${SETTLE_SECONDS})`.as('settled'))
       .where('state', '=', 'queued')
+      .$if(only !== undefined, (q) => q.where('job_id', 'in', [...(only as ReadonlySet<string>)]))
       .$if(before !== undefined, (q) => q.where('id', '<', before as string))
       .orderBy('id', 'desc')
       .limit(PG_PAGE)
