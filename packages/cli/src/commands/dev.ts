@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
-import { holdLockFile, OptionsError, redactUrl } from '@drover/shared';
+import { failureLogOf, holdLockFile, keepRunningOnStrayErrors, OptionsError, redactUrl } from '@drover/shared';
 import { createLogger, LOG_FORMATS, type LogFormat } from '../logger.js';
 import { fail } from './common.js';
 import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
@@ -147,7 +147,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   process.stdout.write(`starting Drover (${flags.ephemeral ? 'ephemeral' : `state in ${dataDir}`})…\n`);
   // Dev mode is the user's own machine: the API is open (callers act as `dev`), unlike `drover coordinator`.
-  const coordinator = await startCoordinator(coordinatorOptions, createLogger('coordinator', flags.logLevel, flags.logFormat), {
+  const coordinatorLog = createLogger('coordinator', flags.logLevel, flags.logFormat);
+  // One process for both: a stray error of either is logged, and neither goes down with it.
+  keepRunningOnStrayErrors(failureLogOf(coordinatorLog));
+  const coordinator = await startCoordinator(coordinatorOptions, coordinatorLog, {
     auth: 'dev',
   });
   // Jobs run as the user: dev's agent holds no join token or NATS credentials to steal.

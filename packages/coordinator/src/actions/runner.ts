@@ -105,10 +105,14 @@ export class ActionRunner {
   }
 
   private launch(action: ClaimedAction): void {
-    const done: Promise<void> = this.runOne(action).finally(() => {
-      this.inFlight.delete(done);
-      if (this.backlog) this.poke();
-    });
+    // runOne records its own failures; anything else it throws is logged here, never unhandled.
+    const ctx = this.ctx as CoordinatorContext;
+    const done: Promise<void> = this.runOne(action)
+      .catch((err: unknown) => failureLogOf(ctx.log).failed('action try', err, { actionRunId: action.id }))
+      .finally(() => {
+        this.inFlight.delete(done);
+        if (this.backlog) this.poke();
+      });
     this.inFlight.add(done);
   }
 
