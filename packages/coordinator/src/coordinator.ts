@@ -1,7 +1,17 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { BusLink, createBroker, DroverError, EVENTS, failureLogOf, guardBroadcasts, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
+import {
+  BusLink,
+  createBroker,
+  DroverError,
+  EVENTS,
+  failureLogOf,
+  guardBroadcasts,
+  natsSecurityFrom,
+  redactUrl,
+  SERVICES,
+} from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
