@@ -72,6 +72,11 @@ it('stores NUL and invalid UTF-8 as printed, and the next run of the agent flows
   expect((await h.outputBytes(first, 'stdout')).equals(printed)).toBe(true);
   expect((await h.rawOutput(first)).equals(printed)).toBe(true);
   expect((await h.rawOutput(first, '', { accept: 'application/octet-stream' })).equals(printed)).toBe(true);
+  // Raw output is read, not followed.
+  expect((await api(addr).get<{ errors: Array<{ field: string }> }>(`/v1/runs/${first}/logs?format=raw&follow=1`)).body).toMatchObject({
+    status: 400,
+    errors: [{ field: 'format' }],
+  });
   // A chunk that is not UTF-8 is base64 in JSON; text stays text.
   expect((await h.allLogs(first)).map((c) => c.encoding)).toEqual(['base64']);
   expect(await h.allLogs(second)).toMatchObject([{ data: 'next\n' }]);

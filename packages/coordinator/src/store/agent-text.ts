@@ -50,16 +50,21 @@ export function storableLogData(data: unknown, encoding: unknown): StorableLogDa
 export function storableEvent(e: AgentEvent): AgentEvent {
   const runId = storableIfText(e.runId);
   if (e.kind === 'started') return runId === e.runId ? e : { ...e, runId };
-  if (e.kind === 'log') return { ...e, runId, stream: storableIfText(e.stream) };
-  return {
-    ...e,
+  if (e.kind === 'log') {
+    const stream = storableIfText(e.stream);
+    return runId === e.runId && stream === e.stream ? e : { ...e, runId, stream };
+  }
+  const text = {
     runId,
     jobId: storableIfText(e.jobId),
     outcome: storableIfText(e.outcome),
     signal: storableIfText(e.signal),
     error: storableIfText(e.error),
-    lastLines: Array.isArray(e.lastLines) ? e.lastLines.map((l) => storableIfText(l)) : e.lastLines,
+    lastLines: storableJson(e.lastLines),
   };
+  // Nearly always nothing changed: the event itself, not a copy (a report carries thousands).
+  const same = (Object.keys(text) as Array<keyof typeof text>).every((k) => text[k] === e[k]);
+  return same ? e : { ...e, ...text };
 }
 
 /**

@@ -8,7 +8,10 @@
 //
 // Applying the halves separately is safe because applying is idempotent and in order: a start
 // in one half and its result in the next are two batches, as they often are anyway; a half
-// partly applied before the failure is applied again as a resend.
+// partly applied before the failure is applied again as a resend. (What a resend does not
+// repeat is the news of what the first try changed — which runs to requeue or release — in the
+// rare batch that names one run with two tokens, whose first pass may commit before a later
+// one fails: the reconciler catches those up within a sweep.)
 import type { AgentEvent, FinishedEvent, RejectedEvent } from '@drover/shared';
 import type { AppliedBatch } from './apply-events.js';
 
