@@ -95,7 +95,8 @@ it('keeps coordinator and agent running through NATS, Redis and PostgreSQL outag
   const marks = join(mkdtempSync(join(tmpdir(), 'drover-background-')), 'marks');
   const coordinator = await startCoordinator(env, ['--nats', natsUrl, '--redis-url', redis.url, '--reconcile-interval', '1s']);
   const agent = await startAgent(env, { slots: 2, extraArgs: ['--nats', natsUrl] });
-  const h = runHelpers(api(coordinator.url));
+  const client = api(coordinator.url);
+  const h = runHelpers(client);
   const job = await h.createJob({
     name: 'through-every-outage',
     executor: { type: 'exec', command: ['sh', '-c', `echo "$DROVER_RUN_ID $DROVER_ATTEMPT" >> ${marks}`] },
@@ -117,10 +118,15 @@ it('keeps coordinator and agent running through NATS, Redis and PostgreSQL outag
   await runToSuccess(duringNats);
   await runToSuccess();
 
-  // Redis away: the run is queued in PostgreSQL and enqueued by the reconciler afterwards.
+  // Redis away: the run is queued in PostgreSQL and enqueued by the reconciler afterwards; a
+  // run cancelled meanwhile is cancelled (its queue entry is the reconciler's to drop) and never runs.
   await redis.kill();
   const duringRedis = await h.trigger(job);
   runs.push(duringRedis);
+  const cancelled = await h.trigger(job);
+  const cancel = await client.post(`/v1/runs/${cancelled}/cancel`);
+  expect(cancel.status, JSON.stringify(cancel.body)).toBeLessThan(300);
+  expect((await h.getRun(cancelled)).state).toBe('cancelled');
   await sleep(8_000);
   await redis.start();
   await runToSuccess(duringRedis);

@@ -157,7 +157,7 @@ export class Dispatcher {
           // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
           // refused since, or triggered while it was deleted, came back queued: nothing would run it.
           await cancelQueuedRunsOfJob(
-            { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics },
+            { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics, log: this.d.log },
             r.jobId,
             'job deleted',
           );

@@ -5,6 +5,7 @@
 import { failureLogOf, inBackground, injectFault } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { expireQueuedRuns, markViolations, nextLimitDue } from '../store/run-limits.js';
+import { unqueueCommitted } from '../ops/queue-committed.js';
 
 const SWEEP_MS = 1000;
 const MIN_SLEEP_MS = 20;
@@ -34,7 +35,7 @@ export class LimitSweeper {
       const expired = await expireQueuedRuns(this.ctx.db, at);
       const byJob = new Map<string, string[]>();
       for (const r of expired.runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r.runId]);
-      await Promise.all([...byJob].map(([jobId, ids]) => this.ctx.queue.remove(jobId, ids)));
+      await unqueueCommitted(this.ctx.queue, this.ctx.log, byJob);
       this.ctx.metrics.runsEnded(expired.runs.map(() => 'expired'));
       if (expired.runs.length > 0) this.ctx.log.warn({ runs: expired.runs.map((r) => r.runId) }, 'runs waited past their maxQueueTime');
       if (violations.actions + expired.actions > 0) this.ctx.actions.poke();

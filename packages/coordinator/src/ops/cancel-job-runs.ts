@@ -1,10 +1,11 @@
 // Cancelling a job's queued runs (when the job is deleted): guarded update, then the queue.
 import { sql } from 'kysely';
 import type { CoordinatorContext } from '../context.js';
+import { unqueueCommitted } from './queue-committed.js';
 
 /** queued → cancelled for every queued run of a job; returns how many. */
 export async function cancelQueuedRunsOfJob(
-  ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now' | 'metrics'>,
+  ctx: Pick<CoordinatorContext, 'db' | 'queue' | 'now' | 'metrics' | 'log'>,
   jobId: string,
   reason: string,
 ): Promise<number> {
@@ -19,10 +20,7 @@ export async function cancelQueuedRunsOfJob(
       SELECT id, 'queued', 'cancelled', attempt_token, ${reason}, to_timestamp(${at} / 1000.0) FROM upd
     )
     SELECT id FROM upd`.execute(ctx.db);
-  await ctx.queue.remove(
-    jobId,
-    res.rows.map((r) => r.id),
-  );
+  await unqueueCommitted(ctx.queue, ctx.log, new Map([[jobId, res.rows.map((r) => r.id)]]));
   ctx.metrics.runsEnded(res.rows.map(() => 'cancelled'));
   return res.rows.length;
 }

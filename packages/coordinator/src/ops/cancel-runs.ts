@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { StopRequest } from '@drover/shared';
 import { askAgentsToStop } from './ask-agents-to-stop.js';
+import { unqueueCommitted } from './queue-committed.js';
 import type { CoordinatorContext } from '../context.js';
 
 /** Cancels these runs, whatever their live state; returns how many ended at once. */
@@ -46,7 +47,7 @@ export async function cancelRunsDetailed(
     SELECT * FROM upd`.execute(ctx.db);
   const byJob = new Map<string, string[]>();
   for (const r of res.rows) if (r.from_state === 'queued') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.id]);
-  await Promise.all([...byJob].map(([jobId, ids]) => ctx.queue.remove(jobId, ids)));
+  await unqueueCommitted(ctx.queue, ctx.log, byJob);
   // Runs on agents (running, or just offered and maybe starting): ask their agents to stop them.
   const targets = res.rows
     .filter((r) => r.from_state === 'running' || r.from_state === 'offered')
