@@ -94,6 +94,33 @@ it('evicts stale entries and restores the lost runs they hid, leaving settling r
   expect(await repairQueueIfDue(db, queue, now + FULL_COMPARE_EVERY_MS + 2000)).toEqual({ restored: 1, evicted: 0, compared: 4 });
 });
 
+it('puts back a run queued anew between its page and the eviction (the race with a re-queue)', async () => {
+  const job = await newJob();
+  const [offered] = await queuedRuns(job, 1, 60_000);
+  await db
+    .updateTable('runs')
+    .set({ state: 'offered' })
+    .where('id', '=', offered as string)
+    .execute();
+  // Redis still holds the run (a removal that failed). Just before the eviction, the offer is
+  // refused: the run is queued again and enqueued, a no-op for an entry already there.
+  class RequeuedMeanwhile extends RedisReadyQueue {
+    override async evict(jobId: string, runIds: readonly string[]): Promise<string[]> {
+      await db
+        .updateTable('runs')
+        .set({ state: 'queued', queued_at: new Date() })
+        .where('id', 'in', [...runIds])
+        .execute();
+      await this.enqueue(runIds.map((runId) => ({ runId, jobId, priority: 50 })));
+      return super.evict(jobId, runIds);
+    }
+  }
+  const queue = new RequeuedMeanwhile(redis, `${env.redisPrefix}${randomId()}:`);
+  await queue.enqueue([{ runId: offered as string, jobId: job, priority: 50 }]);
+  expect(await repairQueue(db, queue, new Set([job]))).toEqual({ restored: 0, evicted: 0, compared: 0 });
+  expect(await queue.runsOf([job], 0, 10)).toEqual([[offered]]);
+});
+
 it('rebuilds a backlog of 100,000 queued runs in one sweep after its keys are lost', { timeout: 300_000 }, async () => {
   const prefix = `${env.redisPrefix}${randomId()}:`;
   const queue = new RedisReadyQueue(redis, prefix);
