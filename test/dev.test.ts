@@ -68,6 +68,16 @@ describe('drover dev with a data directory', () => {
     expect((await h.allLogs(manualRun)).map((c) => c.data).join('')).toBe('hello from dev, tester\n');
   });
 
+  it('keeps output that is not text byte for byte on PGlite too', async () => {
+    const h = runHelpers(first.client);
+    const jobId = await h.createJob({ name: 'bytes', executor: { type: 'shell', script: "printf 'a\\000b\\377c'" } });
+    const run = await h.waitForRun(await h.trigger(jobId));
+    expect(run.state).toBe('succeeded');
+    const printed = Buffer.from([0x61, 0x00, 0x62, 0xff, 0x63]);
+    expect((await h.outputBytes(run.id)).equals(printed)).toBe(true);
+    expect((await h.rawOutput(run.id)).equals(printed)).toBe(true);
+  });
+
   it('refuses a second dev on the same data directory, naming the one that holds it', async () => {
     const second = spawnDrover(env, ['dev', '--api-addr', '127.0.0.1:0', '--data-dir', dataDir], { name: 'dev-2' });
     const status = await second.exited;
@@ -86,7 +96,7 @@ describe('drover dev with a data directory', () => {
     expect(run.state).toBe('succeeded');
     expect((await h.allLogs(manualRun)).map((c) => c.data).join('')).toBe('hello from dev, tester\n');
     const jobs = (await again.client.get<{ items: Array<{ name: string }> }>('/v1/jobs')).body.items.map((j) => j.name);
-    expect(jobs.sort()).toEqual(['example-cron', 'example-manual', 'hello']);
+    expect(jobs.sort()).toEqual(['bytes', 'example-cron', 'example-manual', 'hello']);
     // And it goes on working: the manual example, with a parameter.
     const next = await h.trigger((await again.client.get<{ id: string }>('/v1/jobs/example-manual')).body.id, { name: 'again' });
     expect((await h.waitForRun(next)).state).toBe('succeeded');
