@@ -31,6 +31,8 @@ import type { AgentIdentities } from '../security/agent-identities.js';
 
 /** Jobs read from the ready queue per round trip. */
 const PAGE = 500;
+/** Moleculer's errors for a request that left but got no answer: the agent may have acted on it. */
+const SENT_UNANSWERED = new Set(['RequestTimeoutError', 'RequestRejectedError']);
 
 export interface DispatcherDeps {
   db: Db;
@@ -307,14 +309,22 @@ export class Dispatcher {
         setTimeout(() => this.kick(), 250).unref();
       }
     } catch (err) {
+      // An offer sent but not answered (timed out, or its node dropped from the bus meanwhile) may
+      // have reached the agent and started, its answer lost with the connection. Under the
+      // disconnect rule `stop` such runs stay offered: the reconciler re-queues them once the
+      // agent's heartbeats show it does not hold them (offer timeout), or once it is down and must
+      // have stopped them, so a retry never overlaps them.
+      const sent = SENT_UNANSWERED.has((err as Error).name);
+      const mayRun = (o: RunOffer) => sent && o.disconnect?.mode === 'stop';
+      const back = offers.filter((o) => !mayRun(o));
       this.d.log.warn(
-        { agentId, err: (err as Error).message, runs: offers.map((o) => o.runId) },
-        'offer not answered; returning runs to the queue',
+        { agentId, err: (err as Error).message, runs: back.map((o) => o.runId), left: offers.filter(mayRun).map((o) => o.runId) },
+        'offer not answered; returning runs to the queue (runs the agent may have started are left to the reconciler)',
       );
       // Without a pause the runs would bounce straight back to the same silent agent.
       this.d.fleet.suspend(agentId, this.d.now() + 1000);
       setTimeout(() => this.kick(), 1000).unref();
-      refused = offers.map((o) => ({
+      refused = back.map((o) => ({
         runId: o.runId,
         token: o.token,
         reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}`,

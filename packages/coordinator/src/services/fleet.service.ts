@@ -76,6 +76,8 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     // The interval is kept with the agent: it counts as down only after missing beats at that pace.
     const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
     const was = await agentState(ctx.db, req.agentId);
+    // Before it is marked alive again, as for a heartbeat (see there).
+    const stop = await runsToStop(ctx.db, req.agentId, req.runs);
     const agent = await upsertAgent(ctx.db, req, heartbeatIntervalMs);
     await recordAgentIdentity(ctx.db, agent.id, admission.namespaces, admission.join);
     if (admission.join) {
@@ -87,7 +89,6 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       ctx.log.info({ agentId: agent.id }, 'a down agent registered again');
       notify(ctx, { event: 'agent.up', agents: [{ id: agent.id, name: agent.name }], at: new Date(ctx.now()).toISOString() });
     }
-    const stop = await runsToStop(ctx.db, agent.id, req.runs);
     ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
     c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
     // A restarted agent holds nothing its previous process ran: those runs are lost now,
@@ -108,6 +109,9 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     const hb = storableJson(c.params);
     ctx.metrics.heartbeatReceived(hb.at, ctx.now());
     const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
+    // Before the agent is marked alive again: a down agent's offers that it holds are kept by the
+    // reconciler only while it is down, so their deadline must move first (never a sweep between).
+    const stop = await runsToStop(ctx.db, hb.agentId, hb.runs);
     const { known, revived, startedDraining, name } = await recordHeartbeat(
       ctx.db,
       hb.agentId,
@@ -131,7 +135,6 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       });
       c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
     }
-    const stop = await runsToStop(ctx.db, hb.agentId, hb.runs);
     // The list was taken when the agent sent the beat; a run started after that is not in it.
     await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
     return { known: true, heartbeatIntervalMs, stop };
