@@ -156,8 +156,8 @@ describe('webhook', () => {
     expect(req?.headers['content-type']).toBe('application/json');
     expect(req?.headers['drover-action-id']).toBe(id);
     const apiRun = (await client.get<Record<string, unknown>>(`/v1/runs/${runId}`)).body;
-    // The run itself; its attempts and transitions are there to read from the API.
-    const { transitions: _transitions, attempts: _attempts, ...runAsShown } = apiRun;
+    // The run itself; its attempts, transitions and rejected events are there to read from the API.
+    const { transitions: _transitions, attempts: _attempts, rejectedEvents: _rejected, ...runAsShown } = apiRun;
     expect(req?.body).toEqual({
       event: 'on_success',
       run: runAsShown,
