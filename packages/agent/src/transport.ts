@@ -92,13 +92,28 @@ export interface AgentTransport extends CoordinatorLink {
   stop(): Promise<void>;
 }
 
-const ASKS: Record<AskKind, { action: string; answer: SignedKind; refusalsChecked: boolean; what: string }> = {
+const ASKS: Record<AskKind, { action: string; answer: SignedKind; refusalsChecked: boolean; what: string; failoverAfterMs?: number }> = {
   register: { action: ACTIONS.register, answer: 'registered', refusalsChecked: true, what: 'registration' },
-  heartbeat: { action: ACTIONS.heartbeat, answer: 'heartbeat-answer', refusalsChecked: true, what: 'heartbeat' },
+  // A heartbeat lost in a dead coordinator for Moleculer's request timeout (10 s) would cost a
+  // healthy agent its standing (down after 7 s): it waits this long, then asks another coordinator.
+  heartbeat: {
+    action: ACTIONS.heartbeat,
+    answer: 'heartbeat-answer',
+    refusalsChecked: true,
+    what: 'heartbeat',
+    failoverAfterMs: 2000,
+  },
   // A refused report is left to the outbox, which drops events only on a refusal signed with the
   // pinned key (else any node on the bus could make it drop results); it never stops or re-joins the agent.
-  report: { action: ACTIONS.report, answer: 'report-answer', refusalsChecked: true, what: 'report' },
+  // Resending a report to another coordinator is safe: events are applied once by (token, seq).
+  report: { action: ACTIONS.report, answer: 'report-answer', refusalsChecked: true, what: 'report', failoverAfterMs: 4000 },
 };
+
+/**
+ * A coordinator that let an ask time out is passed over for this long (unless no other is on the
+ * bus): a killed one stays on Moleculer's node list until its heartbeats are missed (15 s and more).
+ */
+const PASSED_OVER_MS = 30_000;
 
 /** Answers not signed with the pinned key are said at most once per this window per kind. */
 const IGNORED_WARNING_EVERY_MS = 10_000;
@@ -129,6 +144,47 @@ export function moleculerTransport(opts: {
   const bus: BusWhereabouts = { nats, namespace: options.namespace, where: options.nats === 'memory' ? 'the in-process bus' : nats };
   const ignored = ignoredWarnings(log, join(options.stateDir, 'joined'));
   let lastHeardAt: number | undefined;
+  const liveCoordinators = coordinatorPicker(broker);
+
+  /** One call to one coordinator (`opts.nodeID`, or Moleculer's choice), signed when sent and its answer checked. */
+  async function askOnce<K extends AskKind>(
+    kind: K,
+    req: Asks[K]['req'],
+    opts: { timeout?: number; nodeID?: string | undefined },
+  ): Promise<Reply<Asks[K]['res']>> {
+    const spec = ASKS[kind];
+    // Signed when sent (a resend is signed again, with a fresh time).
+    req.auth = identity.sign(kind, agentId, req);
+    const nonce = req.auth.nonce;
+    const callOptions = {
+      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+      ...(opts.nodeID !== undefined ? { nodeID: opts.nodeID } : {}),
+    };
+    const call = broker.call<Asks[K]['res'], Asks[K]['req']>(spec.action, req, callOptions);
+    try {
+      const answer = await call;
+      const check = identity.checkAnswer(spec.answer, nodeId, answer, nonce);
+      if (check !== 'ok' && check !== 'unpinned') {
+        const from = answeredBy(call);
+        ignored(spec.what, check, from);
+        return { status: 'ignored', check, from };
+      }
+      lastHeardAt = performance.now();
+      const from = answeredBy(call);
+      if (from !== undefined) liveCoordinators.answered(from);
+      return { status: 'answered', answer };
+    } catch (err) {
+      if (!spec.refusalsChecked || !isRegistrationRefusal(err)) return { status: 'failed', err };
+      // A refusal counts only when signed with the pinned key (none pinned: a first join, or an agent without identity).
+      const check = identity.checkRefusal(nodeId, err, nonce);
+      if (check !== 'ok' && check !== 'unpinned') {
+        const from = answeredBy(call, err);
+        ignored(spec.what, check, from);
+        return { status: 'ignored', check, from, err };
+      }
+      return { status: 'refused', err };
+    }
+  }
 
   return {
     bus,
@@ -138,31 +194,15 @@ export function moleculerTransport(opts: {
 
     async ask<K extends AskKind>(kind: K, req: Asks[K]['req']): Promise<Reply<Asks[K]['res']>> {
       const spec = ASKS[kind];
-      // Signed when sent (a resend is signed again, with a fresh time).
-      req.auth = identity.sign(kind, agentId, req);
-      const nonce = req.auth.nonce;
-      const call = broker.call<Asks[K]['res'], Asks[K]['req']>(spec.action, req);
-      try {
-        const answer = await call;
-        const check = identity.checkAnswer(spec.answer, nodeId, answer, nonce);
-        if (check !== 'ok' && check !== 'unpinned') {
-          const from = answeredBy(call);
-          ignored(spec.what, check, from);
-          return { status: 'ignored', check, from };
-        }
-        lastHeardAt = performance.now();
-        return { status: 'answered', answer };
-      } catch (err) {
-        if (!spec.refusalsChecked || !isRegistrationRefusal(err)) return { status: 'failed', err };
-        // A refusal counts only when signed with the pinned key (none pinned: a first join, or an agent without identity).
-        const check = identity.checkRefusal(nodeId, err, nonce);
-        if (check !== 'ok' && check !== 'unpinned') {
-          const from = answeredBy(call, err);
-          ignored(spec.what, check, from);
-          return { status: 'ignored', check, from, err };
-        }
-        return { status: 'refused', err };
-      }
+      if (spec.failoverAfterMs === undefined) return askOnce(kind, req, {});
+      const first = await askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: liveCoordinators.pick(spec.action) });
+      const slow = timedOutNode(first);
+      if (slow === undefined) return first;
+      liveCoordinators.passOver(slow);
+      const other = liveCoordinators.pick(spec.action);
+      if (other === undefined) return first;
+      log.info({ ask: spec.what, unanswered: slow, askingNow: other }, 'a coordinator did not answer in time; asking another');
+      return askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: other });
     },
 
     coordinatorOnBus() {
@@ -191,6 +231,7 @@ export function moleculerTransport(opts: {
           '$node.connected': {
             handler(ctx: Context<{ node?: { id?: string; services?: Array<{ name?: string }> } }>) {
               const node = ctx.params?.node;
+              if (node?.id !== undefined) liveCoordinators.answered(node.id);
               if (node?.services?.some((s) => s.name === SERVICES.fleet)) service.coordinatorConnected(node.id);
             },
           },
@@ -239,5 +280,48 @@ function ignoredWarnings(log: Logger, joinedFile: string): (what: string, check:
       },
       `ignored an answer to a ${what} not signed with the pinned cluster key`,
     );
+  };
+}
+
+/** The node an ask timed out on, if it failed by a timeout. */
+function timedOutNode(reply: Reply<unknown>): string | undefined {
+  if (reply.status !== 'failed') return undefined;
+  const err = reply.err as { name?: string; data?: { nodeID?: unknown } } | undefined;
+  if (err?.name !== 'RequestTimeoutError') return undefined;
+  return typeof err.data?.nodeID === 'string' ? err.data.nodeID : undefined;
+}
+
+interface ActionEndpoints {
+  endpoints: Array<{ id: string; isAvailable: boolean }>;
+}
+
+/**
+ * Which coordinator to ask: Moleculer's balancer while every coordinator answers; once one let an
+ * ask time out, the others in turn, until it answers again, joins the bus anew, or PASSED_OVER_MS ends.
+ */
+function coordinatorPicker(broker: ServiceBroker) {
+  const passedOver = new Map<string, number>();
+  let turn = 0;
+  return {
+    /** A coordinator to ask `action` of, or undefined to let Moleculer choose. */
+    pick(action: string): string | undefined {
+      const now = performance.now();
+      for (const [node, until] of passedOver) if (until <= now) passedOver.delete(node);
+      if (passedOver.size === 0) return undefined;
+      const list = (broker.registry as unknown as { getActionEndpoints(name: string): ActionEndpoints | undefined }).getActionEndpoints(
+        action,
+      );
+      const live = (list?.endpoints ?? []).filter((ep) => ep.isAvailable && !passedOver.has(ep.id));
+      if (live.length === 0) return undefined;
+      return live[turn++ % live.length]!.id;
+    },
+    /** Passes over `node` for a while: it let an ask time out. */
+    passOver(node: string): void {
+      passedOver.set(node, performance.now() + PASSED_OVER_MS);
+    },
+    /** `node` answered (or joined the bus again): ask it again. */
+    answered(node: string): void {
+      passedOver.delete(node);
+    },
   };
 }
