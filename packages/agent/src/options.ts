@@ -30,7 +30,7 @@ function positive(p: (raw: string | string[]) => number, what: string) {
 
 function natsUrl(raw: string | string[]): string {
   const v = parse.string(raw).trim();
-  return v === 'memory' ? v : parse.url(['nats', 'tls'])(v);
+  return v === 'memory' ? v : parse.urls(['nats', 'tls'])(v);
 }
 
 function directory(raw: string | string[]): string {
@@ -44,7 +44,8 @@ export const agentSettings = {
     flag: 'nats',
     env: 'DROVER_NATS_URL',
     defaultText: 'nats://127.0.0.1:4222',
-    description: 'NATS server to join (`nats://host:port`), or `memory` for the in-process transport of `drover dev`.',
+    description:
+      'NATS server to join (`nats://host:port`; the nodes of a cluster separated by commas), or `memory` for the in-process transport of `drover dev`.',
     parse: natsUrl,
   } satisfies Setting<string>,
   ...natsSecuritySettings,

@@ -35,8 +35,8 @@ export const coordinatorSettings = {
     flag: 'nats',
     env: 'DROVER_NATS_URL',
     defaultText: 'nats://127.0.0.1:4222',
-    description: 'NATS URL agents and coordinators meet on.',
-    parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['nats', 'tls'])(raw)),
+    description: 'NATS URL agents and coordinators meet on; the nodes of a cluster separated by commas.',
+    parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.urls(['nats', 'tls'])(raw)),
   },
   ...natsSecuritySettings,
   namespace: {

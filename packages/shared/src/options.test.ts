@@ -186,6 +186,22 @@ describe('compileOptions', () => {
     });
   });
 
+  describe('a list of URLs', () => {
+    const urls = parse.urls(['nats', 'tls']);
+
+    it('keeps every node of a cluster, trimmed', () => {
+      expect(urls('nats://a:4222, nats://b:4222 ,nats://c:4222')).toBe('nats://a:4222,nats://b:4222,nats://c:4222');
+    });
+
+    it.each<[string, string]>([
+      ['nats://a:4222,http://b:4222', '"http://b:4222" must start with nats:// or tls://'],
+      ['nats://a:4222,,nats://c:4222', 'an empty URL in the list'],
+      ['nats://a:4222,b c', '"b c" is not a URL'],
+    ])('refuses %s', (raw, message) => {
+      expect(() => urls(raw)).toThrow(message);
+    });
+  });
+
   describe('the options file', () => {
     it('rejects unknown settings, naming them', () => {
       const file = optionsFile({ slots: 2, 'nats-ur': 'nats://x:4222', apiAddr: '0.0.0.0:1' });

@@ -118,6 +118,17 @@ export const parse = {
       return v;
     };
   },
+  /** A comma-separated list of URLs (the servers of one cluster), kept as given once each is checked. */
+  urls(protocols: string[]) {
+    const each = parse.url(protocols);
+    return (raw: string | string[]) => {
+      const parts = one(raw)
+        .split(',')
+        .map((u) => u.trim());
+      if (parts.some((u) => u === '')) throw new Error('an empty URL in the list: separate URLs with single commas');
+      return parts.map((u) => each(u)).join(',');
+    };
+  },
   int(min: number, max = Number.MAX_SAFE_INTEGER) {
     return (raw: string | string[]) => {
       const v = one(raw);
