@@ -19,6 +19,7 @@ import { openDatabase, describeDatabaseUrl, ensureDatabaseExists } from './store
 import { migrateToLatest, migrationStatus } from './store/migrator.js';
 import { openRedis, RedisReadyQueue, type ReadyQueue } from './queue/ready-queue.js';
 import { MemoryReadyQueue } from './queue/memory-queue.js';
+import { ClusterClock } from './clock/cluster-clock.js';
 import { JobCache } from './dispatch/job-cache.js';
 import { Leadership } from './dispatch/leadership.js';
 import { fleetService } from './services/fleet.service.js';
@@ -74,6 +75,7 @@ async function prepareAuth(
   db: Awaited<ReturnType<typeof openDatabase>>,
   log: Logger,
   tuning: CoordinatorTuning,
+  clock: ClusterClock,
 ): Promise<AuthMode> {
   if (tuning.auth === 'dev') return 'dev';
   if (opts.insecure) {
@@ -84,7 +86,7 @@ async function prepareAuth(
     );
     return 'insecure';
   }
-  const now = new Date();
+  const now = new Date(clock.now());
   if (opts.bootstrapToken) await ensureBootstrapToken(db, opts.bootstrapToken, now, log);
   if (opts.bootstrapJoinToken) await ensureBootstrapToken(db, opts.bootstrapJoinToken, now, log, 'join');
   await refuseWithoutUsableAuth(db, opts.apiAddr.host, now);
@@ -104,9 +106,13 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
   };
   try {
     await ensureSchema(opts, log);
-    const authMode = await prepareAuth(opts, db, log, tuning);
+    // Before anything compares a time with what PostgreSQL's now() wrote.
+    const clock = new ClusterClock(db, log);
+    await clock.start();
+    cleanups.push(async () => clock.stop());
+    const authMode = await prepareAuth(opts, db, log, tuning, clock);
     let queue: ReadyQueue;
-    if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue();
+    if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue(clock.now);
     else {
       const redis = await openRedis(opts.redisUrl, redisTls(opts.redisUrl, { ca: opts.redisCa, cert: opts.redisCert, key: opts.redisKey }));
       cleanups.push(async () => redis.disconnect());
@@ -136,12 +142,12 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       actions,
       log,
       metrics,
-      now: Date.now,
+      now: clock.now,
       // Agents must have joined when the API has auth: not with --insecure, nor in drover dev.
       identities: new AgentIdentities({
         db,
         log,
-        now: Date.now,
+        now: clock.now,
         required: () => authMode === 'tokens',
       }),
       secretsKey: await checkSecretsKey(db, secretsKeyOf(opts), log),

@@ -49,7 +49,7 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           const { changed, endedJobs, stale, retrying, actions, requeued, events, rejected } = await applyIsolating(
             apply,
             reported,
-            Date.now,
+            ctx.now,
           );
           if (rejected.length > 0)
             await recordRejections(ctx, agentId, rejected).catch((err: unknown) => {

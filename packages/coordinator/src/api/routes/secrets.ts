@@ -96,7 +96,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoordinatorContext
       // Runs waiting for this secret may go now.
       ctx.broker.broadcast(EVENTS.queueReady, {});
       if (!created) return reply.status(204).send();
-      const now = new Date().toISOString();
+      const now = new Date(ctx.now()).toISOString();
       return reply.status(201).header('location', `/v1/secrets/${name}`).send({ name, namespace, createdAt: now, updatedAt: now });
     },
   );
