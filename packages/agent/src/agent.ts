@@ -133,7 +133,10 @@ async function startHolding(
     log,
   });
   // Held (pending in the outbox) from the first registration on, so the coordinator hears why they ended.
-  await guard.reportLeftovers((event) => outbox.push(event));
+  await guard.reportLeftovers(
+    (event) => outbox.push(event),
+    (runId, token) => outbox.holdsResult(runId, token),
+  );
   const metrics: AgentMetrics = new AgentMetrics({
     agentId,
     slots: total.slots,
@@ -160,6 +163,7 @@ async function startHolding(
       postrun: async (offer, finished) => {
         // The attempt is done only once its result is on disk: from here on a crash replays it.
         await outbox.durable();
+        guard.settled(offer.runId, offer.token);
         log.info(
           {
             runId: offer.runId,

@@ -3,8 +3,14 @@
 // every attempt's process group is told to it and recorded in the state dir
 // (attempt-records.ts) from the moment it is spawned until it is gone.
 //
-//   start ─▶ kill leftovers ─▶ reaper ─▶ register ─▶ attempts: spawned ─▶ watch + record … ended ─▶ forget
-//                                          └─ the leftovers reported lost through the outbox
+//   start ─▶ kill leftovers ─▶ reaper ─▶ register ─▶ attempts: spawned ─▶ watch + record … ended ─▶ unwatch
+//                                          │                       result on disk (outbox) ─▶ settled ─▶ forget the record
+//                                          └─ the leftovers reported lost through the outbox, unless their result is there
+//
+// The record outlives the process group until the attempt's result is durable in the outbox:
+// a crash in between then finds the record and the result, and the result wins. Removed
+// earlier, such a crash would find neither, and the coordinator would retry a run that had
+// finished (executed twice).
 import type { AgentEvent, RunOffer } from '@drover/shared';
 import { AttemptRecords } from './attempt-records.js';
 import type { GroupWatch } from './executors/executor.js';
@@ -23,8 +29,13 @@ export interface AttemptGuard {
   readonly watchGroups: (offer: RunOffer) => GroupWatch;
   /** The attempts a previous process of this agent left, their processes killed by now. */
   readonly leftovers: readonly LeftoverAttempt[];
-  /** Queues the lost reports of the leftovers, then forgets their records (a crash in between reports them twice: the second is a harmless duplicate). */
-  reportLeftovers(push: (event: AgentEvent) => void, now?: number): Promise<void>;
+  /**
+   * Queues the lost reports of the leftovers whose result `hasResult` does not already hold, then
+   * forgets their records (a crash in between reports them twice: the second is a harmless duplicate).
+   */
+  reportLeftovers(push: (event: AgentEvent) => void, hasResult: (runId: string, token: number) => boolean, now?: number): Promise<void>;
+  /** Forgets an attempt's record, once its result is on disk. */
+  settled(runId: string, token: number): void;
   /** Stops the reaper; call it last, once no attempt runs (what still does is killed). */
   close(): Promise<void>;
 }
@@ -60,17 +71,23 @@ export async function startAttemptGuard(stateDir: string, log: AttemptGuardLog):
         }
       },
       ended(pgid) {
-        try {
-          records.ended(offer.runId, offer.token);
-        } catch (err) {
-          trouble(`cannot remove the record of run ${offer.runId} from ${records.dir}`, err, offer);
-        }
         reaper.unwatch(pgid);
       },
     }),
-    async reportLeftovers(push, now = Date.now()) {
-      for (const l of leftovers) for (const event of lostAttemptEvents(l.record, now)) push(event);
+    async reportLeftovers(push, hasResult, now = Date.now()) {
+      for (const l of leftovers)
+        if (l.killed > 0 || !hasResult(l.record.runId, l.record.token)) for (const event of lostAttemptEvents(l.record, now)) push(event);
       for (const l of leftovers) await records.remove(l.record);
+    },
+    settled(runId, token) {
+      try {
+        records.ended(runId, token);
+      } catch (err) {
+        log.warn(
+          { runId, token, err: (err as Error)?.message ?? String(err) },
+          `cannot remove the record of run ${runId} from ${records.dir}`,
+        );
+      }
     },
     close: () => reaper.close(),
   };

@@ -4,8 +4,8 @@
 // (leftover-attempts.ts).
 //
 // A record is written synchronously right after the spawn, in the same turn as the reaper is
-// told, and removed synchronously once the group is gone, before the attempt's result is
-// queued: a record never names an attempt whose result is in the outbox. There is no fsync:
+// told, and removed once the attempt's result is on disk in the outbox (attempt-guard.ts): an
+// attempt is always named by its record, its durable result, or both. There is no fsync:
 // records guard against the agent's death, not the host's, and after a reboot nothing they name
 // still runs (the boot id says so). The leader's start time tells its pid from a recycled one.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';

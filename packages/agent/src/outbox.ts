@@ -145,6 +145,13 @@ export class Outbox {
     return [...seen.values()];
   }
 
+  /** Whether the result (`finished` event) of this attempt waits here, sent or not yet acknowledged. */
+  holdsResult(runId: string, token: number): boolean {
+    return [...(this.inFlight ?? []), ...this.queue].some(
+      ({ event: e }) => e.kind === 'finished' && e.runId === runId && e.token === token,
+    );
+  }
+
   /** Events waiting, including those of the call in flight. */
   get size(): number {
     return this.queue.length + (this.inFlight?.length ?? 0);
