@@ -2,6 +2,10 @@
 // saying what to do next.
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DroverError, ValidationError, type FieldError } from '@drover/shared';
+import { isStoreUnavailable } from '../store/store-unavailable.js';
+
+/** Seconds a client is asked to wait before retrying a request refused while PostgreSQL is away. */
+const STORE_RETRY_AFTER_S = 5;
 
 /** An error the API turns into a problem response with this status. */
 export class HttpProblem extends DroverError {
@@ -44,6 +48,22 @@ export function installProblemHandlers(app: FastifyInstance): void {
         return { field, message: additionalProperty ? 'is not a known field' : (v.message ?? 'is invalid') };
       });
       return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+    }
+    if (isStoreUnavailable(err)) {
+      // Nothing was committed: the same request (with its Idempotency-Key) is safe to send again.
+      reply.log.warn({ err: (err as Error).message }, 'request refused: PostgreSQL is unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', String(STORE_RETRY_AFTER_S))
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          title: 'Service Unavailable',
+          status: 503,
+          code: 'STORE_UNAVAILABLE',
+          detail: `PostgreSQL, where the coordinator keeps jobs and runs, cannot be reached (${(err as Error).message}); nothing was changed. Retry in a few seconds; send triggers with an Idempotency-Key header so that a retry makes one run at most`,
+          instance: reply.request.url,
+        });
     }
     if (fe.statusCode === 413) {
       // Refused while reading the body: nothing was parsed, stored or published.

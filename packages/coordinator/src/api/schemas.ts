@@ -10,6 +10,8 @@ export const ProblemSchema = Type.Object(
     type: Type.String(),
     title: Type.String(),
     status: Type.Integer(),
+    /** A stable name of the problem where one helps a client decide (e.g. `STORE_UNAVAILABLE`: retry). */
+    code: Type.Optional(Type.String()),
     detail: Type.String(),
     instance: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
