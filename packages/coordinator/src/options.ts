@@ -180,6 +180,41 @@ export const coordinatorSettings = {
       'Most HTTP connections the API holds open from one client address; further ones are closed at once, so one client cannot take every connection. 0: no limit. Behind a proxy or load balancer (all clients share its address) raise it, or give 0 and limit at the proxy.',
     parse: parse.int(0),
   },
+  logFollowers: {
+    flag: 'log-followers',
+    env: 'DROVER_LOG_FOLLOWERS',
+    defaultText: '1000',
+    description:
+      'Most log followers (`GET /v1/runs/{id}/logs?follow=1`, `drover logs -f`, open run pages) this coordinator serves at once; beyond it a follow gets 429 with Retry-After.',
+    parse: parse.int(1),
+  },
+  logFollowersPerRun: {
+    flag: 'log-followers-per-run',
+    env: 'DROVER_LOG_FOLLOWERS_PER_RUN',
+    defaultText: '100',
+    description: 'Most followers of one run on this coordinator; beyond it a follow gets 429 with Retry-After.',
+    parse: parse.int(1),
+  },
+  logFollowersPerToken: {
+    flag: 'log-followers-per-token',
+    env: 'DROVER_LOG_FOLLOWERS_PER_TOKEN',
+    defaultText: '100',
+    description:
+      'Most followers one API token (one address, without a token) holds open on this coordinator; beyond it a follow gets 429 with Retry-After.',
+    parse: parse.int(1),
+  },
+  logFollowPoll: {
+    flag: 'log-follow-poll',
+    env: 'DROVER_LOG_FOLLOW_POLL',
+    defaultText: '5s',
+    description:
+      'Followers are woken by PostgreSQL notifications; each also reads this often in case one was lost (a reconnecting listener, a pooler in transaction mode).',
+    parse: (raw: string | string[]) => {
+      const ms = parse.duration(raw);
+      if (ms < 100) throw new Error(`"${String(raw)}" is shorter than 100ms`);
+      return ms;
+    },
+  },
   apiRequestTimeout: {
     flag: 'api-request-timeout',
     env: 'DROVER_API_REQUEST_TIMEOUT',

@@ -49,6 +49,8 @@ export class CoordinatorMetrics {
   private readonly apiDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly collectErrors: Counter;
   private readonly eventsRejected: Counter<'kind'>;
+  private readonly logFollowerReads: Counter;
+  private logFollowerCounts: () => { open: number; waiting: number } = () => ({ open: 0, waiting: 0 });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -146,6 +148,28 @@ export class CoordinatorMetrics {
       labelNames: ['kind'],
       registers,
     });
+    const followers = () => this.logFollowerCounts();
+    new Gauge({
+      name: 'drover_log_followers',
+      help: 'Log followers (GET /v1/runs/{id}/logs?follow=1) open on this coordinator.',
+      registers,
+      collect() {
+        this.set(followers().open);
+      },
+    });
+    new Gauge({
+      name: 'drover_log_followers_waiting',
+      help: 'Log followers whose client is not reading fast enough: nothing is read for them until their socket drains.',
+      registers,
+      collect() {
+        this.set(followers().waiting);
+      },
+    });
+    this.logFollowerReads = new Counter({
+      name: 'drover_log_follower_reads_total',
+      help: 'Reads of new log chunks for followers (each a run state and a chunk query), woken by a notification or the slow poll.',
+      registers,
+    });
     this.collectErrors = new Counter({
       name: 'drover_metrics_collect_errors_total',
       help: 'Scrapes whose cluster-wide gauges could not be read (PostgreSQL or the queue failed); those gauges kept their last values.',
@@ -204,6 +228,16 @@ export class CoordinatorMetrics {
   /** A report event could not be applied and was recorded instead; a kind outside the protocol counts as `malformed`. */
   reportEventRejected(kind: string): void {
     this.eventsRejected.inc({ kind: REPORTED_KINDS.has(kind) ? kind : 'malformed' });
+  }
+
+  /** Where the log follower gauges read from (api/log-followers.ts). */
+  watchLogFollowers(counts: () => { open: number; waiting: number }): void {
+    this.logFollowerCounts = counts;
+  }
+
+  /** A follower read its run's new chunks. */
+  logFollowerRead(): void {
+    this.logFollowerReads.inc();
   }
 
   /** A heartbeat sent at `sentAt` (the agent's clock) arrived at `now`. */

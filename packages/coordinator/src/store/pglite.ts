@@ -102,3 +102,18 @@ export async function openPglite(url: string): Promise<Kysely<Database>> {
   };
   return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: share as unknown as PGlite }) });
 }
+
+/** Listens on a channel of the process's PGlite for `url`; the returned function stops and releases it. */
+export async function listenPglite(url: string, channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  const pglite = await acquire(url);
+  try {
+    const unlisten = await pglite.listen(channel, onPayload);
+    return async () => {
+      await unlisten().catch(() => undefined);
+      await release(url);
+    };
+  } catch (err) {
+    await release(url);
+    throw err;
+  }
+}

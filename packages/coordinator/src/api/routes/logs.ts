@@ -1,6 +1,8 @@
 // /v1/runs/{id}/logs: ordered log chunks; with ?follow=1 a server-sent event stream that
-// ends when the run has ended and every chunk has been sent; with ?format=raw (or an Accept of
-// application/octet-stream) the output's bytes exactly as printed, both streams interleaved.
+// ends when the run has ended and every chunk has been sent, read when PostgreSQL notifies new
+// chunks (api/log-followers.ts), within caps per run, per token and in all (429 beyond); with
+// ?format=raw (or an Accept of application/octet-stream) the output's bytes exactly as
+// printed, both streams interleaved.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -9,10 +11,15 @@ import type { CoordinatorContext } from '../../context.js';
 import { getLogBytes, getLogChunks, type LogPosition } from '../../store/logs.js';
 import { getRun } from '../../store/query-runs.js';
 import { badRequest } from '../problem.js';
+import { LogFollowers, TooManyFollowers, type FollowStep } from '../log-followers.js';
+import { LogSignals } from '../../store/log-signals.js';
+import { databaseTlsOf } from '../../options.js';
+import { databaseSsl } from '../../security/tls.js';
 import { requireRun } from '../require.js';
 import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
-const FOLLOW_POLL_MS = 200;
+/** Chunks a follower reads at once (at most 16 KiB each): what it holds for a slow client. */
+const FOLLOW_PAGE = 100;
 const KEEPALIVE_MS = 15_000;
 /** Chunks read per query for the raw answer (at most 16 KiB each). */
 const RAW_PAGE = 500;
@@ -43,10 +50,32 @@ function parseCursor(cursor: string | undefined): { attempt: number; seq: number
 export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
   // Followers are hijacked responses the server would wait for forever on close: end them first.
   let stopping = false;
-  const followers = new Set<() => void>();
+  const streams = new Set<() => void>();
+  // Made on the first follow: registering routes (the OpenAPI build) must not touch connections.
+  let hub: { followers: LogFollowers; signals: LogSignals } | undefined;
+  const hubOf = () => {
+    if (hub) return hub;
+    const o = ctx.options;
+    const followers = new LogFollowers(
+      { total: o.logFollowers, perRun: o.logFollowersPerRun, perToken: o.logFollowersPerToken, pollMs: o.logFollowPoll },
+      () => ctx.metrics.logFollowerRead(),
+    );
+    ctx.metrics.watchLogFollowers(() => followers.counts());
+    const signals = new LogSignals(
+      o.databaseUrl,
+      databaseSsl(databaseTlsOf(o)),
+      { onRun: (runId) => followers.wakeRun(runId), onAll: () => followers.wakeAll() },
+      ctx.log,
+    );
+    signals.start();
+    return (hub = { followers, signals });
+  };
   app.addHook('preClose', async () => {
     stopping = true;
-    for (const end of followers) end();
+    for (const end of streams) end();
+  });
+  app.addHook('onClose', async () => {
+    await hub?.signals.stop();
   });
 
   app.get(
@@ -82,6 +111,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           }),
           400: ProblemSchema,
           404: ProblemSchema,
+          429: ProblemSchema,
         },
       },
     },
@@ -109,6 +139,15 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         const last = items[items.length - 1];
         return { items, nextCursor: last ? `${last.attempt}:${last.seq}` : (q.cursor ?? null), runState: run.state };
       }
+      // Refused before the stream starts, so the client sees a problem and not an empty stream.
+      const { followers } = hubOf();
+      const holder = req.principal?.tokenId ? `token ${req.principal.tokenId}` : `address ${req.ip}`;
+      try {
+        followers.check(id, holder);
+      } catch (err) {
+        if (err instanceof TooManyFollowers) void reply.header('retry-after', String(err.retryAfter));
+        throw err;
+      }
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -120,50 +159,54 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       // Send the headers now: a quiet run's follower should know it is connected before any output.
       res.flushHeaders();
       let closed = false;
-      req.raw.on('close', () => (closed = true));
-      const endNow = () => {
-        if (closed) return;
-        closed = true;
-        res.write(
-          `event: end\ndata: ${JSON.stringify({ state: null, reason: 'the coordinator is stopping; reconnect with the last event id as cursor' })}\n\n`,
-        );
-        res.end();
-      };
-      if (stopping) return endNow();
-      followers.add(endNow);
       let lastWriteAt = Date.now();
       const write = (event: string, data: unknown, eventId?: string) => {
         lastWriteAt = Date.now();
         if (!res.writableEnded) res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
-      try {
-        while (!closed) {
+      const step = async (): Promise<FollowStep> => {
+        if (closed) return 'done';
+        try {
           // Read the state before the chunks: if the run had ended then, these chunks are the last.
           const state = ((await getRun(ctx.db, id))?.state ?? 'cancelled') as RunState;
-          for (;;) {
-            const chunks = await getLogChunks(ctx.db, id, after, 1000, q.attempt);
-            for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
-            const last = chunks[chunks.length - 1];
-            if (last) after = { attempt: last.attempt, seq: last.seq };
-            if (chunks.length < 1000) break;
-          }
+          const chunks = await getLogChunks(ctx.db, id, after, FOLLOW_PAGE, q.attempt);
+          if (closed) return 'done';
+          for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
+          const last = chunks[chunks.length - 1];
+          if (last) after = { attempt: last.attempt, seq: last.seq };
+          if (chunks.length === FOLLOW_PAGE) return 'more';
           if (isTerminal(state)) {
             write('end', { state });
-            break;
+            return 'done';
           }
           // A comment line now and then keeps idle proxies from closing a quiet stream.
           if (Date.now() - lastWriteAt > KEEPALIVE_MS && !res.writableEnded) {
             res.write(': keep-alive\n\n');
             lastWriteAt = Date.now();
           }
-          await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+          return 'idle';
+        } catch (err) {
+          ctx.log.error({ err, runId: id }, 'log stream failed');
+          write('error', { detail: 'the log stream failed; reconnect with the last event id as cursor' });
+          return 'done';
         }
-      } catch (err) {
-        ctx.log.error({ err, runId: id }, 'log stream failed');
-        write('error', { detail: 'the log stream failed; reconnect with the last event id as cursor' });
-      }
-      followers.delete(endNow);
-      res.end();
+      };
+      const endNow = () => {
+        if (closed) return;
+        closed = true;
+        res.write(
+          `event: end\ndata: ${JSON.stringify({ state: null, reason: 'the coordinator is stopping; reconnect with the last event id as cursor' })}\n\n`,
+        );
+        follower.end();
+      };
+      streams.add(endNow);
+      const follower = followers.add(id, holder, res, step, () => {
+        closed = true;
+        streams.delete(endNow);
+        if (!res.writableEnded) res.end();
+      });
+      req.raw.on('close', () => follower.end());
+      if (stopping) endNow();
     },
   );
 }
