@@ -222,6 +222,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -241,6 +242,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -304,6 +306,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -346,6 +349,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -404,6 +408,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -423,6 +428,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -442,6 +448,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -602,6 +609,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -621,6 +629,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -640,6 +649,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -716,6 +726,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -783,6 +794,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -863,6 +875,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1021,6 +1034,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1040,6 +1054,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1139,6 +1154,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1158,6 +1174,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1241,6 +1258,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1260,6 +1278,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1279,6 +1298,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1350,6 +1370,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1446,6 +1467,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1551,6 +1573,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1570,6 +1593,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1589,6 +1613,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1608,6 +1633,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1704,6 +1730,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1723,6 +1750,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1742,6 +1770,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1761,6 +1790,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1857,6 +1887,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1876,6 +1907,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1895,6 +1927,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1914,6 +1947,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -1992,6 +2026,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2011,6 +2046,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2186,6 +2222,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2251,6 +2288,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2316,6 +2354,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2387,6 +2426,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2406,6 +2446,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2482,6 +2523,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2576,6 +2618,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2635,6 +2678,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2704,6 +2748,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2774,6 +2819,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2875,6 +2921,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2894,6 +2941,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2963,6 +3011,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -2982,6 +3031,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3058,6 +3108,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3134,6 +3185,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3292,6 +3344,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3352,6 +3405,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3436,6 +3490,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3455,6 +3510,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3474,6 +3530,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3518,6 +3575,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3537,6 +3595,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3594,6 +3653,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3690,6 +3750,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3762,6 +3823,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
@@ -3913,6 +3975,7 @@ export interface paths {
                             type: string;
                             title: string;
                             status: number;
+                            code?: string;
                             detail: string;
                             instance?: string;
                             errors?: {
