@@ -114,7 +114,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     let queue: ReadyQueue;
     if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue(clock.now);
     else {
-      const redis = await openRedis(opts.redisUrl, redisTls(opts.redisUrl, { ca: opts.redisCa, cert: opts.redisCert, key: opts.redisKey }));
+      const tls = redisTls(opts.redisUrl, { ca: opts.redisCa, cert: opts.redisCert, key: opts.redisKey });
+      const sentinel = opts.redisSentinels ? { sentinels: opts.redisSentinels, name: opts.redisSentinelName } : undefined;
+      const redis = await openRedis(opts.redisUrl, tls, sentinel);
       cleanups.push(async () => redis.disconnect());
       queue = new RedisReadyQueue(redis, opts.redisPrefix);
     }

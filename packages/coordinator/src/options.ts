@@ -24,6 +24,24 @@ export const coordinatorSettings = {
       'Redis URL (ready queues, dispatcher lease); `memory` keeps them in this process (one coordinator only, as `drover dev` does).',
     parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.url(['redis', 'rediss'])(raw)),
   },
+  redisSentinels: {
+    flag: 'redis-sentinels',
+    env: 'DROVER_REDIS_SENTINELS',
+    description:
+      'Redis Sentinels (`host:port,…`) to ask where the master named `--redis-sentinel-name` is; `--redis-url` then gives only the password, the database and `rediss://`.',
+    parse: (raw: string | string[]) =>
+      parse
+        .string(raw)
+        .split(',')
+        .map((a) => parse.hostPort(a.trim())),
+  },
+  redisSentinelName: {
+    flag: 'redis-sentinel-name',
+    env: 'DROVER_REDIS_SENTINEL_NAME',
+    defaultText: 'mymaster',
+    description: 'The master name the Sentinels monitor (`sentinel monitor <name> …`); used with `--redis-sentinels`.',
+    parse: parse.string,
+  },
   redisPrefix: {
     flag: 'redis-prefix',
     env: 'DROVER_REDIS_PREFIX',
@@ -339,6 +357,8 @@ function checkSecurityOptions(o: CoordinatorOptions): void {
     databaseTls: { sslMode: o.databaseSslMode, ca: o.databaseCa, cert: o.databaseCert, key: o.databaseKey },
   });
   if (problem) throw new OptionsError(problem);
+  if (o.redisSentinels && o.redisUrl === 'memory')
+    throw new OptionsError('--redis-sentinels (DROVER_REDIS_SENTINELS) needs Redis: drop --redis-url memory, or the Sentinels');
 }
 
 /** The secrets key from `--secrets-key` or `--secrets-key-file`, if either is set. */

@@ -3,7 +3,7 @@
 // the runs table. The in-memory backend (memory-queue.ts) serves `drover dev`; both pass the
 // same contract tests (test/queue-contract.ts).
 import type { ConnectionOptions } from 'node:tls';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { decodeTime } from 'ulid';
 import { DroverError } from '@drover/shared';
 import {
@@ -62,9 +62,22 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): unknow
 }
 
 /** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
-export async function openRedis(url: string, tls?: ConnectionOptions): Promise<Redis> {
+export async function openRedis(url: string, tls?: ConnectionOptions, sentinel?: RedisSentinels): Promise<Redis> {
   // A rediss:// URL turns TLS on by itself; `tls` adds the CA and client certificate (security/tls.ts).
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, ...(tls ? { tls } : {}) });
+  const options: RedisOptions = {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    // A master demoted by a failover answers writes with READONLY: reconnect to find the new one.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    ...(tls ? { tls } : {}),
+  };
+  const connected = { ever: false };
+  const redis = sentinel ? new Redis(sentinelOptions(url, sentinel, options, connected)) : new Redis(url, options);
+  redis.once('ready', () => (connected.ever = true));
+  const where = sentinel
+    ? `the master "${sentinel.name}" of Sentinels ${sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`
+    : url.replace(/\/\/[^@]*@/, '//');
+  const fix = sentinel ? 'Check --redis-sentinels and --redis-sentinel-name' : 'Set DROVER_REDIS_URL or --redis-url';
   // Reconnects on its own; commands fail meanwhile. The last error says why a first connect failed
   // (a TLS failure surfaces from connect() only as "Connection is closed").
   let lastError: Error | undefined;
@@ -77,11 +90,9 @@ export async function openRedis(url: string, tls?: ConnectionOptions): Promise<R
       lastError && lastError.message !== (err as Error).message
         ? `${lastError.message} (${(err as Error).message})`
         : (err as Error).message;
-    throw new DroverError(
-      'REDIS_UNREACHABLE',
-      `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//')}: ${why}. Is it running? Set DROVER_REDIS_URL or --redis-url.`,
-      { cause: err },
-    );
+    throw new DroverError('REDIS_UNREACHABLE', `cannot reach Redis at ${where}: ${why.replace(/\.$/, '')}. Is it running? ${fix}.`, {
+      cause: err,
+    });
   }
   redis.defineCommand('enqueueRuns', { numberOfKeys: 2, lua: ENQUEUE_RUNS });
   redis.defineCommand('claimRuns', { numberOfKeys: 2, lua: CLAIM_RUNS });
@@ -92,6 +103,30 @@ export async function openRedis(url: string, tls?: ConnectionOptions): Promise<R
   redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: ACQUIRE_LEASE });
   redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   return redis;
+}
+
+/** Where Redis Sentinel says the master is: the Sentinels' addresses and the master's name. */
+export interface RedisSentinels {
+  sentinels: ReadonlyArray<{ host: string; port: number }>;
+  name: string;
+}
+
+/** ioredis options for a master found through Sentinel; the URL gives the credentials, database and TLS. */
+function sentinelOptions(url: string, sentinel: RedisSentinels, options: RedisOptions, connected: { ever: boolean }): RedisOptions {
+  const u = new URL(url);
+  const db = Number(u.pathname.slice(1) || '0');
+  return {
+    ...options,
+    sentinels: sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: sentinel.name,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(Number.isInteger(db) ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: options.tls ?? {}, enableTLSForSentinelMode: true } : {}),
+    // A first connect to Sentinels that are all away fails after a few tries, so that the start
+    // says so; once connected, they are asked again and again until one answers.
+    sentinelRetryStrategy: (times) => (!connected.ever && times > 3 ? null : Math.min(200 * times, 2000)),
+  };
 }
 
 /**
