@@ -54,6 +54,8 @@ export interface DispatcherDeps {
   identities?: Pick<AgentIdentities, 'verify' | 'signFor'>;
   /** Opens the secrets jobs refer to, for their offers; without it such jobs stay queued with the reason. */
   secretsKey?: SecretsKey | undefined;
+  /** Whether the lease is surely still held; checked before claiming runs (a paused leader resumes without it). */
+  holdsLease?: () => boolean;
 }
 
 /** Counters for metrics and the bench. */
@@ -197,6 +199,8 @@ export class Dispatcher {
       leftOver = true;
     }
     if (planned.length === 0) return 0;
+    // The point of no return: a leader whose lease lapsed leaves the runs to the one holding it.
+    if (this.d.holdsLease && !this.d.holdsLease()) return 0;
     // One round trip claims the runs of every placed job.
     const claimed = await this.d.queue.claimMany(planned.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
     const assignments = planned.flatMap((p, i) => {

@@ -2,6 +2,11 @@
 // coordinator serves the API and applies agent reports; if the leader dies, another takes
 // the lease within its TTL. Two leaders for a moment are harmless: every offer is a guarded
 // update in PostgreSQL, so a run is offered once per attempt whoever dispatches it.
+// A leader paused past its lease (SIGSTOP, a VM frozen) must not act on it when it resumes: the
+// lease counts as held only until its TTL after the renewal was asked (monotonic time, which
+// runs on while the process is stopped), and the dispatcher and the reconciler check before
+// acting. Once lapsed, nothing is done until the next renewal says who holds the lease now.
+import { performance } from 'node:perf_hooks';
 import { failureLogOf, inBackground, injectFault, type CapacityEvent } from '@drover/shared';
 import { askAgentsToStop } from '../ops/ask-agents-to-stop.js';
 import { notify } from '../ops/notify.js';
@@ -29,6 +34,9 @@ export class Leadership {
   private stopped = false;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  /** Monotonic time (ms) until which the lease is surely ours: its TTL after the last renewal was asked. */
+  private leaseUntil = 0;
+  private lapseNoted = false;
 
   constructor(private readonly ctx: CoordinatorContext) {}
 
@@ -51,7 +59,12 @@ export class Leadership {
     const failures = failureLogOf(this.ctx.log);
     try {
       injectFault('dispatcher lease renewal');
+      const askedAt = performance.now();
       const epoch = await this.ctx.queue.acquireLease(this.ctx.broker.nodeID, LEASE_TTL_MS);
+      if (epoch > 0) {
+        this.leaseUntil = askedAt + LEASE_TTL_MS;
+        this.lapseNoted = false;
+      }
       if (epoch > 0 && !this.dispatcher) await this.becomeLeader(epoch);
       else if (epoch === 0 && (this.dispatcher || this.scheduler)) this.stepDown('another coordinator holds the lease');
       failures.succeeded('dispatcher lease renewal');
@@ -64,6 +77,23 @@ export class Leadership {
     }
     if (!this.stopped)
       this.leaseTimer = setTimeout(() => inBackground('dispatcher lease renewal', failures, () => this.tick()), LEASE_RENEW_MS);
+  }
+
+  /**
+   * Whether the lease is surely still ours, so acting as the leader is safe. False once its TTL
+   * ran out without a renewal (this process was paused, or Redis is slow): another coordinator
+   * may hold it by now. Said once per lapse.
+   */
+  private holdsLease(): boolean {
+    if (performance.now() < this.leaseUntil) return true;
+    if (!this.lapseNoted) {
+      this.lapseNoted = true;
+      this.ctx.log.warn(
+        { epoch: this.epoch, lapsedMsAgo: Math.round(performance.now() - this.leaseUntil) },
+        'the dispatcher lease lapsed before it was renewed (was this process paused?); acting on it no more until renewed',
+      );
+    }
+    return false;
   }
 
   private async becomeLeader(epoch: number): Promise<void> {
@@ -83,6 +113,7 @@ export class Leadership {
       offerTimeoutMs: this.ctx.options.offerTimeout,
       identities: this.ctx.identities,
       secretsKey: this.ctx.secretsKey,
+      holdsLease: () => this.holdsLease(),
     });
     // Kept through a Redis outage (see tick): the same one goes on.
     this.scheduler ??= new Scheduler(this.ctx);
@@ -110,6 +141,16 @@ export class Leadership {
   private async reconcile(): Promise<void> {
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     if (!this.dispatcher || this.stopped) return;
+    // Marking agents down or re-queueing runs on a lease that lapsed could undo the new leader's
+    // work: skip this sweep (the renewal decides whether there is a next one).
+    if (this.holdsLease()) await this.sweep();
+    this.reconcileTimer = setTimeout(
+      () => inBackground('reconcile sweep', failureLogOf(this.ctx.log), () => this.reconcile()),
+      this.ctx.options.reconcileInterval,
+    );
+  }
+
+  private async sweep(): Promise<void> {
     try {
       injectFault('reconcile sweep');
       await reconcileOnce({
@@ -141,10 +182,6 @@ export class Leadership {
     } catch (err) {
       failureLogOf(this.ctx.log).failed('reconcile sweep', err);
     }
-    this.reconcileTimer = setTimeout(
-      () => inBackground('reconcile sweep', failureLogOf(this.ctx.log), () => this.reconcile()),
-      this.ctx.options.reconcileInterval,
-    );
   }
 
   /**
