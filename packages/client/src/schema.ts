@@ -209,6 +209,8 @@ export interface paths {
                             updatedAt: string;
                             /** @description Set while the schedule is paused. */
                             pausedAt: string | null;
+                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                            version: number;
                         };
                     };
                 };
@@ -293,6 +295,8 @@ export interface paths {
                             updatedAt: string;
                             /** @description Set while the schedule is paused. */
                             pausedAt: string | null;
+                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                            version: number;
                         };
                     };
                 };
@@ -395,6 +399,8 @@ export interface paths {
                             updatedAt: string;
                             /** @description Set while the schedule is paused. */
                             pausedAt: string | null;
+                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                            version: number;
                         };
                     };
                 };
@@ -2275,6 +2281,8 @@ export interface paths {
                             updatedAt: string;
                             /** @description Set while the schedule is paused. */
                             pausedAt: string | null;
+                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                            version: number;
                         };
                     };
                 };
@@ -2341,6 +2349,8 @@ export interface paths {
                             updatedAt: string;
                             /** @description Set while the schedule is paused. */
                             pausedAt: string | null;
+                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                            version: number;
                         };
                     };
                 };
@@ -4165,6 +4175,8 @@ export interface components {
             updatedAt: string;
             /** @description Set while the schedule is paused. */
             pausedAt: string | null;
+            /** @description 1 when created, one more on every change (definition, pause, deletion). */
+            version: number;
         };
         Run: {
             /** @description A ULID; sorts by creation time. */

@@ -155,6 +155,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       secretsKey: await checkSecretsKey(db, secretsKeyOf(opts), log),
     };
     await ctx.identities.loadClusterKey();
+    // Broadcasts of job changes may be lost: each sweep drops cached jobs the database has moved past.
+    const stopJobSweep = ctx.jobs.keepFresh(opts.reconcileInterval, failureLogOf(log));
+    cleanups.push(async () => stopJobSweep());
     const leadership = new Leadership(ctx);
     metrics.attach({ db, queue, isLeader: () => leadership.isLeader });
     broker.createService(fleetService(ctx));

@@ -124,7 +124,8 @@ export const coordinatorSettings = {
     flag: 'reconcile-interval',
     env: 'DROVER_RECONCILE_INTERVAL',
     defaultText: '2s',
-    description: 'How often the leader sweeps for silent agents, stuck offers and lost queue entries.',
+    description:
+      'How often the leader sweeps for silent agents, stuck offers and lost queue entries, and every coordinator revalidates its cached jobs.',
     parse: parse.duration,
   },
   autoMigrate: {

@@ -27,6 +27,7 @@ export const JobSchema = Type.Intersect(
       createdAt: Type.String({ format: 'date-time' }),
       updatedAt: Type.String({ format: 'date-time' }),
       pausedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Set while the schedule is paused.' }),
+      version: Type.Integer({ description: '1 when created, one more on every change (definition, pause, deletion).' }),
     }),
   ],
   { $id: 'Job' },

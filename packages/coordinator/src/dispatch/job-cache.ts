@@ -1,7 +1,7 @@
 // Compiled job definitions for the dispatcher, so the hot path never parses a definition.
-import { compileJob, type CompiledJob, type RetryPolicy } from '@drover/shared';
+import { compileJob, inBackground, type CompiledJob, type FailureLog, type RetryPolicy } from '@drover/shared';
 import type { Db } from '../store/db.js';
-import { getJobsByIds, type Job } from '../store/jobs.js';
+import { getJobsByIds, jobVersions, type Job } from '../store/jobs.js';
 
 export interface CachedJob {
   id: string;
@@ -61,9 +61,53 @@ export class JobCache {
   }
 
   /**
+   * Drops every cached job whose version is no longer the database's (changed or deleted, or
+   * created since it was cached as missing): the broadcast of a change is a nudge that may be
+   * lost, this is what bounds a stale definition to one sweep. Returns how many were dropped.
+   */
+  async revalidate(): Promise<number> {
+    const ids = [...this.jobs.keys()];
+    if (ids.length === 0) return 0;
+    const live = await jobVersions(this.db, ids);
+    let dropped = 0;
+    for (const id of ids) {
+      const cached = this.jobs.get(id);
+      if (cached === undefined) continue;
+      if ((cached?.job.version ?? null) !== (live.get(id) ?? null)) {
+        this.invalidate(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Revalidates every `intervalMs` (the reconcile interval: every coordinator, leader or not,
+   * since all of them apply reports with the cached retry policies) until the returned stop.
+   */
+  keepFresh(intervalMs: number, failures: FailureLog): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const sweep = async (): Promise<void> => {
+      try {
+        await this.revalidate();
+        failures.succeeded('job cache sweep');
+      } finally {
+        if (!stopped) timer = setTimeout(() => inBackground('job cache sweep', failures, sweep), intervalMs);
+      }
+    };
+    timer = setTimeout(() => inBackground('job cache sweep', failures, sweep), intervalMs);
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }
+
+  /**
    * A live job by id or name if this process has it cached, without a query (the trigger hot
    * path). A job changed or deleted on another coordinator is dropped by the broadcast that
-   * announces it; a run triggered in that instant for a deleted job is cancelled by the dispatcher.
+   * announces it, or by the next revalidation if that was lost; a run triggered in that instant
+   * for a deleted job is cancelled by the dispatcher.
    */
   cached(idOrName: string): Job | undefined {
     return (this.jobs.get(idOrName) ?? this.jobs.get(this.idByName.get(idOrName) ?? ''))?.job;

@@ -16,6 +16,8 @@ export interface Job extends JobDefinition {
   pausedAt: string | null;
   /** Always set on a stored job (`default` when its definition names none). */
   namespace: string;
+  /** 1 when created, one more on every change (definition, pause, deletion). */
+  version: number;
 }
 
 interface JobRow {
@@ -25,9 +27,11 @@ interface JobRow {
   created_at: Date;
   updated_at: Date;
   paused_at: Date | null;
+  version: string;
 }
 
-const COLUMNS = ['id', 'namespace', 'definition', 'created_at', 'updated_at', 'paused_at'] as const;
+const COLUMNS = ['id', 'namespace', 'definition', 'created_at', 'updated_at', 'paused_at', 'version'] as const;
+const NEXT_VERSION = sql<string>`version + 1`;
 
 function toJob(r: JobRow): Job {
   return {
@@ -37,6 +41,7 @@ function toJob(r: JobRow): Job {
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     pausedAt: r.paused_at === null ? null : new Date(r.paused_at).toISOString(),
+    version: Number(r.version),
   };
 }
 
@@ -115,6 +120,18 @@ export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
   return rows.map(toJob);
 }
 
+/** The versions of these jobs that are live (a deleted or unknown id is left out). */
+export async function jobVersions(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'version'])
+    .where('id', 'in', [...ids])
+    .where('deleted_at', 'is', null)
+    .execute();
+  return new Map(rows.map((r) => [r.id, Number(r.version)]));
+}
+
 /**
  * Live jobs ordered by name, then namespace (one name may live in several namespaces), a page at
  * a time. The cursor is `<name>/<namespace>` of the last job seen (see jobCursor); a bare name,
@@ -154,6 +171,7 @@ export async function updateJob(db: Db, id: string, def: JobDefinition): Promise
       priority: def.priority ?? 50,
       ...sweptLimits(def),
       updated_at: sql<Date>`now()`,
+      version: NEXT_VERSION,
     })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
@@ -166,7 +184,7 @@ export async function updateJob(db: Db, id: string, def: JobDefinition): Promise
 export async function deleteJob(db: Db, id: string): Promise<boolean> {
   const r = await db
     .updateTable('jobs')
-    .set({ deleted_at: sql<Date>`now()` })
+    .set({ deleted_at: sql<Date>`now()`, version: NEXT_VERSION })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
@@ -177,9 +195,12 @@ export async function deleteJob(db: Db, id: string): Promise<boolean> {
 export async function setPaused(db: Db, id: string, at: number | null): Promise<{ job: Job; wasPausedAt: Date | null } | undefined> {
   const res = await sql<JobRow & { was_paused_at: Date | null }>`
     WITH old AS (SELECT id, paused_at FROM jobs WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE)
-    UPDATE jobs j SET paused_at = CASE WHEN ${at}::double precision IS NULL THEN NULL ELSE COALESCE(j.paused_at, to_timestamp(${at} / 1000.0)) END
+    UPDATE jobs j SET paused_at = CASE WHEN ${at}::double precision IS NULL THEN NULL ELSE COALESCE(j.paused_at, to_timestamp(${at} / 1000.0)) END,
+        version = j.version + 1
       FROM old WHERE j.id = old.id
-    RETURNING j.id, j.namespace, j.definition, j.created_at, j.updated_at, j.paused_at, old.paused_at AS was_paused_at`.execute(db);
+    RETURNING j.id, j.namespace, j.definition, j.created_at, j.updated_at, j.paused_at, j.version, old.paused_at AS was_paused_at`.execute(
+    db,
+  );
   const row = res.rows[0];
   return row && { job: toJob(row), wasPausedAt: row.was_paused_at };
 }

@@ -18,6 +18,8 @@ export interface JobsTable {
   /** Compiled from the definition, for the sweeps: expectedRunTime and maxQueueTime in ms. */
   expected_run_ms: ColumnType<number | null, number | null | undefined, number | null>;
   max_queue_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  /** migrations/0018_job_version.sql: one more on every change to the row. */
+  version: ColumnType<string, never, string>;
 }
 
 export interface ScheduleStateTable {

@@ -27,7 +27,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 function definitionOf(job: Job): JobDefinition {
-  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, ...def } = job;
+  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, version: _v, ...def } = job;
   return def;
 }
 
