@@ -195,13 +195,14 @@ export function moleculerTransport(opts: {
     async ask<K extends AskKind>(kind: K, req: Asks[K]['req']): Promise<Reply<Asks[K]['res']>> {
       const spec = ASKS[kind];
       if (spec.failoverAfterMs === undefined) return askOnce(kind, req, {});
-      const first = await askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: liveCoordinators.pick(spec.action) });
-      const slow = timedOutNode(first);
-      if (slow === undefined) return first;
-      liveCoordinators.passOver(slow);
+      // The coordinator is chosen here, not by Moleculer, so a timeout names the one that kept silent.
+      const target = liveCoordinators.pick(spec.action);
+      const first = await askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: target });
+      if (target === undefined || !timedOut(first)) return first;
+      liveCoordinators.passOver(target);
       const other = liveCoordinators.pick(spec.action);
-      if (other === undefined) return first;
-      log.info({ ask: spec.what, unanswered: slow, askingNow: other }, 'a coordinator did not answer in time; asking another');
+      if (other === undefined || other === target) return first;
+      log.info({ ask: spec.what, unanswered: target, askingNow: other }, 'a coordinator did not answer in time; asking another');
       return askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: other });
     },
 
@@ -283,12 +284,9 @@ function ignoredWarnings(log: Logger, joinedFile: string): (what: string, check:
   };
 }
 
-/** The node an ask timed out on, if it failed by a timeout. */
-function timedOutNode(reply: Reply<unknown>): string | undefined {
-  if (reply.status !== 'failed') return undefined;
-  const err = reply.err as { name?: string; data?: { nodeID?: unknown } } | undefined;
-  if (err?.name !== 'RequestTimeoutError') return undefined;
-  return typeof err.data?.nodeID === 'string' ? err.data.nodeID : undefined;
+/** Whether an ask failed by a timeout (the coordinator may be dead, or hung). */
+function timedOut(reply: Reply<unknown>): boolean {
+  return reply.status === 'failed' && (reply.err as { name?: string } | undefined)?.name === 'RequestTimeoutError';
 }
 
 interface ActionEndpoints {
@@ -296,24 +294,25 @@ interface ActionEndpoints {
 }
 
 /**
- * Which coordinator to ask: Moleculer's balancer while every coordinator answers; once one let an
- * ask time out, the others in turn, until it answers again, joins the bus anew, or PASSED_OVER_MS ends.
+ * Which coordinator to ask: each available one in turn, but one that let an ask time out only
+ * when no other is there, until it answers again, joins the bus anew, or PASSED_OVER_MS ends.
  */
 function coordinatorPicker(broker: ServiceBroker) {
   const passedOver = new Map<string, number>();
   let turn = 0;
   return {
-    /** A coordinator to ask `action` of, or undefined to let Moleculer choose. */
+    /** A coordinator to ask `action` of, or undefined if none is on the bus (Moleculer then says so). */
     pick(action: string): string | undefined {
       const now = performance.now();
       for (const [node, until] of passedOver) if (until <= now) passedOver.delete(node);
-      if (passedOver.size === 0) return undefined;
       const list = (broker.registry as unknown as { getActionEndpoints(name: string): ActionEndpoints | undefined }).getActionEndpoints(
         action,
       );
-      const live = (list?.endpoints ?? []).filter((ep) => ep.isAvailable && !passedOver.has(ep.id));
-      if (live.length === 0) return undefined;
-      return live[turn++ % live.length]!.id;
+      const available = (list?.endpoints ?? []).filter((ep) => ep.isAvailable);
+      const live = available.filter((ep) => !passedOver.has(ep.id));
+      const from = live.length > 0 ? live : available;
+      if (from.length === 0) return undefined;
+      return from[turn++ % from.length]!.id;
     },
     /** Passes over `node` for a while: it let an ask time out. */
     passOver(node: string): void {
