@@ -27,6 +27,7 @@ export { createJoinToken } from './tokens.js';
 export { startPrivateRedis, freePort, type PrivateRedis } from './redis-server.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { startPrivateNats } from './private-nats.js';
+export { startPgBouncer, pgbouncerInstalled, PGBOUNCER, type PrivatePgBouncer } from './pgbouncer.js';
 export { startRedisSentinel, SENTINEL_MASTER_NAME, type RedisSentinelSetup } from './redis-sentinel.js';
 export { startNatsCluster, type NatsCluster, type NatsNode } from './nats-cluster.js';
 export { markingExecutor, overlappingExecutions, readExecutions, type Execution } from './executions.js';

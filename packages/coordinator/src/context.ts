@@ -14,9 +14,10 @@ export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
   readonly db: Db;
   /**
-   * The same database with asynchronous commit, for writes that a PostgreSQL crash may lose
-   * without harm because the reconciler redoes them: offers (a lost offer leaves the run
-   * queued, and the agent's reports for it are fenced). Never for accepting runs or results.
+   * The same database, a pool of its own for writes that commit asynchronously because a
+   * PostgreSQL crash may lose them without harm, the reconciler redoing them: offers (a lost
+   * offer leaves the run queued, and the agent's reports for it are fenced; store/offer-runs.ts).
+   * Never for accepting runs or results.
    */
   readonly dispatchDb: Db;
   readonly queue: ReadyQueue;

@@ -99,7 +99,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
   if (opts.autoMigrate && (await ensureDatabaseExists(opts.databaseUrl, ssl)))
     log.info({ database: describeDatabaseUrl(opts.databaseUrl) }, 'created the database');
   const db = await openDatabase(opts.databaseUrl, { poolSize: 16, ssl });
-  const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, asyncCommit: true, ssl });
+  const dispatchDb = await openDatabase(opts.databaseUrl, { poolSize: 4, ssl });
   const cleanups: Array<() => Promise<unknown>> = [() => db.destroy(), () => dispatchDb.destroy()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -16,6 +16,13 @@ export const coordinatorSettings = {
     parse: (raw: string | string[]) =>
       typeof raw === 'string' && raw.startsWith('pglite:') ? parse.string(raw) : parse.url(['postgres', 'postgresql'])(raw),
   },
+  databaseListenUrl: {
+    flag: 'database-listen-url',
+    env: 'DROVER_DATABASE_LISTEN_URL',
+    description:
+      'PostgreSQL URL of the one connection that LISTENs for new log chunks, when `--database-url` goes through a pooler in transaction mode (PgBouncer): give a direct one. Defaults to `--database-url`.',
+    parse: parse.url(['postgres', 'postgresql']),
+  },
   redisUrl: {
     flag: 'redis-url',
     env: 'DROVER_REDIS_URL',

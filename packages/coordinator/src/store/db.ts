@@ -26,14 +26,13 @@ export function describeDatabaseUrl(url: string): string {
 }
 
 /** Opens a pool and checks that PostgreSQL answers, failing with an error that says what to do. */
-export async function openDatabase(url: string, opts: { poolSize?: number; asyncCommit?: boolean; ssl?: DatabaseSsl } = {}): Promise<Db> {
+export async function openDatabase(url: string, opts: { poolSize?: number; ssl?: DatabaseSsl } = {}): Promise<Db> {
   if (isPgliteUrl(url)) return openPglite(url);
   const pool = new pg.Pool({
     connectionString: url,
     ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
-    ...(opts.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);

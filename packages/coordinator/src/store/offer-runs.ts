@@ -1,5 +1,8 @@
 // queued → offered for a whole dispatch batch, in one statement. The new attempt token is
 // what the agent must quote from now on; anything quoting an older one is fenced.
+// Offers commit asynchronously: a lost offer leaves the run queued and the reconciler redoes it.
+// The setting is local to the transaction, so no session state is assumed (PgBouncer in
+// transaction mode hands each transaction any server connection).
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 
@@ -30,15 +33,17 @@ export interface Assignment {
 export async function markOffered(db: Db, assignments: Assignment[], at: number): Promise<OfferedRun[]> {
   if (assignments.length === 0) return [];
   const input = JSON.stringify(assignments.map((a) => ({ id: a.runId, agent: a.agentId, silence: a.redispatchAfterSilenceMs ?? null })));
-  const res = await sql<{
-    id: string;
-    job_id: string;
-    agent_id: string;
-    attempt_token: number;
-    attempt: number;
-    parameters: Record<string, string>;
-    queued_at: Date | null;
-  }>`
+  const res = await db.transaction().execute(async (tx) => {
+    await sql`SET LOCAL synchronous_commit = off`.execute(tx);
+    return sql<{
+      id: string;
+      job_id: string;
+      agent_id: string;
+      attempt_token: number;
+      attempt: number;
+      parameters: Record<string, string>;
+      queued_at: Date | null;
+    }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, agent text, silence integer)
     ), upd AS (
@@ -56,7 +61,8 @@ export async function markOffered(db: Db, assignments: Assignment[], at: number)
       INSERT INTO run_transitions (run_id, from_state, to_state, attempt_token, agent_id, at)
       SELECT id, 'queued', 'offered', attempt_token, agent_id, to_timestamp(${at} / 1000.0) FROM upd
     )
-    SELECT * FROM upd`.execute(db);
+    SELECT * FROM upd`.execute(tx);
+  });
   return res.rows.map((r) => ({
     runId: r.id,
     jobId: r.job_id,

@@ -62,7 +62,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     );
     ctx.metrics.watchLogFollowers(() => followers.counts());
     const signals = new LogSignals(
-      o.databaseUrl,
+      o.databaseListenUrl ?? o.databaseUrl,
       databaseSsl(databaseTlsOf(o)),
       { onRun: (runId) => followers.wakeRun(runId), onAll: () => followers.wakeAll() },
       ctx.log,
