@@ -18,6 +18,10 @@ beforeAll(async () => {
   db = new pg.Client({ connectionString: env.databaseUrl });
   await db.connect();
   env.onCleanup(() => db.end());
+  // The agent outlives the coordinators each test starts: it talks to whichever is up.
+  const first = await startCoordinator(env, ['--heartbeat-interval', '1s']);
+  agentId = (await startAgent(env, { slots: 8 })).agentId;
+  await first.stop();
 }, 60_000);
 afterAll(async () => env?.cleanup());
 
@@ -71,7 +75,6 @@ async function lastHeartbeat(): Promise<number> {
 
 it('streams lines while the run runs, closes when it ends, resumes from Last-Event-ID', { timeout: 60_000 }, async () => {
   const coordinator = await startCoordinator(env, ['--heartbeat-interval', '1s']);
-  agentId = (await startAgent(env, { slots: 8 })).agentId;
   const h = runHelpers(api(coordinator.url));
   const job = await h.createJob({
     name: 'ticker',
@@ -151,6 +154,54 @@ it('refuses a follower beyond the caps per run and in all with 429 and Retry-Aft
   await coordinator.stop();
 });
 
+it('keeps pushing after the listening connection is cut', { timeout: 60_000 }, async () => {
+  const coordinator = await startCoordinator(env, ['--heartbeat-interval', '1s', '--log-follow-poll', '60s']);
+  const h = runHelpers(api(coordinator.url));
+  const job = await h.createJob({
+    name: 'ticker-after-cut',
+    executor: { type: 'exec', command: ['sh', '-c', 'sleep 1; for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done'] },
+  });
+  // A follower opens the listening connection; cut it, as a PostgreSQL restart or a proxy would.
+  const warm = await h.trigger(job);
+  const first = await fetch(`${coordinator.url}/v1/runs/${warm}/logs?follow=1`);
+  await first.text();
+  const listener = async () =>
+    (
+      await db.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'drover-log-listener'`,
+      )
+    ).rows[0]?.pid;
+  const cut = await waitFor(listener, { description: 'the listening connection' });
+  await db.query('SELECT pg_terminate_backend($1)', [cut]);
+  await waitFor(
+    async () => {
+      const pid = await listener();
+      return pid !== undefined && pid !== cut ? pid : undefined;
+    },
+    { description: 'the listener to reconnect' },
+  );
+  // With the slow poll at a minute, lines arriving while the run runs came by notification.
+  const runId = await h.trigger(job);
+  const res = await fetch(`${coordinator.url}/v1/runs/${runId}/logs?follow=1`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = '';
+  let stateAtFirstLine: string | undefined;
+  const lines: string[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const taken = takeEvents(rest + value);
+    rest = taken.rest;
+    for (const e of taken.events.filter((x) => x.event === 'log')) {
+      if (stateAtFirstLine === undefined) stateAtFirstLine = (await h.getRun(runId)).state;
+      lines.push(e.data.data ?? '');
+    }
+  }
+  expect(stateAtFirstLine).toBe('running');
+  expect(lines.join('')).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
+  await coordinator.stop();
+});
+
 it('holds 500 idle followers without a query each, bounded connections, heartbeats recorded', { timeout: 120_000 }, async () => {
   // The slow poll is set long so that the window below shows what notifications cost alone.
   const coordinator = await startCoordinator(env, [
@@ -194,7 +245,17 @@ it('holds 500 idle followers without a query each, bounded connections, heartbea
       timeoutMs: 30_000,
       description: `${followers} followers to be open`,
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Each follower's first read (at most 4 at once) is done before the window opens.
+    let reads = -1;
+    await waitFor(
+      async () => {
+        const now = await metric(coordinator.url, 'drover_log_follower_reads_total');
+        const settled = now >= followers && now === reads;
+        reads = now;
+        return settled ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, description: 'the first reads of the followers to be done' },
+    );
     const heartbeatAt = await lastHeartbeat();
     const commitsBefore = await commits();
     const lagMark = {
@@ -273,5 +334,30 @@ it('reads nothing more for a client that does not read, until it does', { timeou
   // All that was kept (the agent keeps the first 10 MiB of a run's output).
   expect(bytes).toBe((await h.outputBytes(runId)).length);
   expect(bytes).toBeGreaterThan(8 * 2 ** 20);
+  await coordinator.stop();
+});
+
+// Last: a coordinator requiring tokens may turn away this file's agent, which needs none.
+it('refuses one follower too many per API token; another token still follows', { timeout: 60_000 }, async () => {
+  const coordinator = await startCoordinator(env, ['--log-followers-per-token', '2'], { auth: true });
+  const admin = api(coordinator.url, { token: coordinator.token! });
+  const job = await runHelpers(admin).createJob({ name: 'quiet-for-tokens', executor: { type: 'exec', command: ['sleep', '30'] } });
+  const runId = await runHelpers(admin).trigger(job);
+  const viewer = await admin.post<{ token: string }>('/v1/tokens', { role: 'viewer', name: 'log-viewer', namespaces: ['default'] });
+  expect(viewer.status).toBe(201);
+  const aborts = new AbortController();
+  const follow = (token: string) =>
+    fetch(`${coordinator.url}/v1/runs/${runId}/logs?follow=1`, { headers: { authorization: `Bearer ${token}` }, signal: aborts.signal });
+  try {
+    expect([(await follow(coordinator.token!)).status, (await follow(coordinator.token!)).status]).toEqual([200, 200]);
+    const refused = await follow(coordinator.token!);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { detail: string }).detail).toContain('--log-followers-per-token');
+    expect((await follow(viewer.body.token)).status).toBe(200);
+  } finally {
+    aborts.abort();
+  }
+  await admin.post(`/v1/runs/${runId}/cancel`, {});
   await coordinator.stop();
 });
