@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN_URL, databaseUrl } from './support/database.js';
 import {
   api,
   createTestEnv,
+  randomId,
+  spawnDrover,
   markingExecutor,
   overlappingExecutions,
   PGBOUNCER,
@@ -32,7 +35,16 @@ let env: TestEnv;
 beforeAll(async () => {
   if (installed) env = await createTestEnv();
 });
-afterAll(async () => env?.cleanup());
+const fresh = `drover_pgb_${randomId()}`;
+afterAll(async () => {
+  if (installed) {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+    await admin.end();
+  }
+  await env?.cleanup();
+});
 
 it.skipIf(!installed)(
   'runs jobs and schedules through PgBouncer in transaction mode, each executed once',
@@ -101,5 +113,34 @@ it.skipIf(!installed)(
     console.log(
       `pgbouncer transaction mode: runs ${ids.length}, executions ${executions.length}; fires ${fires.length}, cron executions ${cronExecutions.length}, duplicates 0`,
     );
+  },
+);
+
+it.skipIf(!installed)(
+  'migrates a new database through PgBouncer, two migrators at once, leaving no lock',
+  { timeout: 60_000 },
+  async () => {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${fresh}`);
+    const bouncer = await startPgBouncer(env, databaseUrl(fresh));
+    const migrators = [1, 2].map((i) => spawnDrover(env, ['migrate', 'up', '--database-url', bouncer.url], { name: `migrate-${i}` }));
+    for (const m of migrators) expect((await m.exited).code, m.tail()).toBe(0);
+    const again = spawnDrover(env, ['migrate', 'up', '--database-url', bouncer.url], { name: 'migrate-again' });
+    expect((await again.exited).code, again.tail()).toBe(0);
+    expect(again.lines.map((l) => l.text).join('\n')).toContain('up to date');
+    // No advisory lock is left on a pooled server connection for the next migrator to wait on.
+    const locks = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`,
+      [fresh],
+    );
+    const applied = new pg.Client({ connectionString: databaseUrl(fresh) });
+    await applied.connect();
+    const rows = (await applied.query<{ name: string }>('SELECT name FROM drover_migrations')).rows;
+    await applied.end();
+    await admin.end();
+    expect(locks.rows[0]?.n).toBe(0);
+    expect(new Set(rows.map((r) => r.name)).size).toBe(rows.length);
+    console.log(`pgbouncer migrations: 2 migrators at once, ${rows.length} migrations applied once each, advisory locks left 0`);
   },
 );

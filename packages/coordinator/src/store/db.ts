@@ -1,7 +1,7 @@
 // The PostgreSQL connection: one Kysely instance per process over a pg pool.
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type DialectAdapter } from 'kysely';
 import { DroverError } from '@drover/shared';
 import type { Database } from './schema.js';
 import { isPgliteUrl, openPglite, pgliteDirectory } from './pglite.js';
@@ -26,7 +26,10 @@ export function describeDatabaseUrl(url: string): string {
 }
 
 /** Opens a pool and checks that PostgreSQL answers, failing with an error that says what to do. */
-export async function openDatabase(url: string, opts: { poolSize?: number; ssl?: DatabaseSsl } = {}): Promise<Db> {
+export async function openDatabase(
+  url: string,
+  opts: { poolSize?: number; ssl?: DatabaseSsl; adapter?: () => DialectAdapter } = {},
+): Promise<Db> {
   if (isPgliteUrl(url)) return openPglite(url);
   const pool = new pg.Pool({
     connectionString: url,
@@ -54,7 +57,9 @@ export async function openDatabase(url: string, opts: { poolSize?: number; ssl?:
       { cause: err },
     );
   }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const dialect = new PostgresDialect({ pool });
+  if (opts.adapter) dialect.createAdapter = opts.adapter;
+  return new Kysely<Database>({ dialect });
 }
 
 /** Creates the database named in the URL if the server does not have it yet; returns true if it did. */
