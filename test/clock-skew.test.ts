@@ -2,8 +2,9 @@
 // `faketime`) next to PostgreSQL and an agent with the right time. It must still dispatch, take
 // an unanswered offer back after the offer timeout (not at once, not never), fire a schedule
 // on PostgreSQL's clock with each fire executed once, and accept the joined agent's signed
-// messages (and the agent its answers).
-import { mkdtempSync, rmSync } from 'node:fs';
+// messages (and the agent its answers). And the other way round: a joined agent an hour off
+// takes the cluster's clock from the coordinator's refusal of its first message and works on.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +23,7 @@ import {
   runHelpers,
   spawnInEnv,
   startAgent,
+  startCoordinator,
   waitFor,
   type ApiClient,
   type TestEnv,
@@ -194,5 +196,69 @@ describe.each(['+1h', '-1h'])('a coordinator whose clock is %s off', (skew) => {
     expect(executions.map((e) => e.runId).sort()).toEqual([...fired].sort());
     expect(executions.every((e) => e.attempt === 1)).toBe(true);
     expect(overlappingExecutions(executions)).toEqual([]);
+  });
+});
+
+describe.each(['+1h', '-1h'])('a joined agent whose clock is %s off', (skew) => {
+  let env: TestEnv;
+  let client: ApiClient;
+  let marks: string;
+  let coordinatorLines: () => string[];
+  let agentId: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    const dir = mkdtempSync(join(tmpdir(), 'drover-clock-'));
+    env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    marks = join(dir, 'marks');
+    const coordinator = await startCoordinator(env, ['--heartbeat-interval', '1s']);
+    client = api(coordinator.url);
+    coordinatorLines = () => coordinator.proc.lines.map((l) => l.text);
+    const joinToken = await createJoinToken(client);
+    const proc = spawnInEnv(
+      env,
+      'faketime',
+      ['-f', skew, process.execPath, DROVER_BIN, 'agent', '--label', 'role=skewed', '--slots', '2', '--allow-same-user'],
+      { name: 'agent', env: { DROVER_JOIN_TOKEN: joinToken } },
+    );
+    agentId = String((await proc.waitForLog('agent registered')).agentId);
+  }, 90_000);
+
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  it('joins, runs what it is offered and has its heartbeats accepted', { timeout: 60_000 }, async () => {
+    const runs = runHelpers(client);
+    const job = await runs.createJob({
+      name: 'on-a-skewed-agent',
+      executor: markingExecutor(marks, 0),
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'skewed' }],
+    });
+    const run = await runs.waitForRun(await runs.trigger(job));
+    expect(run.state).toBe('succeeded');
+    expect(readExecutions(marks).map((e) => e.attempt)).toEqual([1]);
+    // A failed attempt's retry waits its backoff on the cluster's clock: not at once, not an hour.
+    const failing = await runs.createJob({
+      name: 'retried-on-a-skewed-agent',
+      executor: { type: 'exec', command: ['sh', '-c', `echo "try $DROVER_ATTEMPT $(date +%s%N)" >> '${marks}.tries'; exit 3`] },
+      constraints: [{ attribute: 'label.role', operator: '=', value: 'skewed' }],
+      retry: { maxAttempts: 2, backoff: 'fixed', initialDelay: '3s', jitter: 0 },
+    });
+    const startedAt = Date.now();
+    const retried = await runs.waitForRun(await runs.trigger(failing), undefined, 30_000);
+    const tookMs = Date.now() - startedAt;
+    const tries = readFileSync(`${marks}.tries`, 'utf8').trim().split('\n');
+    console.log(`clock ${skew} on the agent: ${tries.length} tries, the retry after a 3 s backoff ended ${tookMs} ms after the trigger`);
+    expect(retried.state).toBe('failed');
+    expect(tries.map((t) => t.split(' ')[1])).toEqual(['1', '2']);
+    expect(tookMs).toBeGreaterThanOrEqual(2900);
+    // Heartbeats every second for a while: none refused, the agent stays ready.
+    await sleep(4000);
+    const agent = (await client.get<{ state: string }>(`/v1/agents/${agentId}`)).body;
+    const refused = coordinatorLines().filter((l) => l.includes('signature does not hold')).length;
+    console.log(`clock ${skew} on the agent: state ${agent.state}, ${refused} messages refused for their signature`);
+    expect(agent.state).toBe('ready');
+    expect(refused).toBeLessThanOrEqual(1);
   });
 });

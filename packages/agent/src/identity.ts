@@ -44,6 +44,14 @@ export interface AgentIdentity {
   /** Checks a refusal (a client error) answering the request of nonce `re` against the pinned cluster key. */
   checkRefusal(nodeId: string, err: unknown, re: string | undefined): AnswerCheck;
   /**
+   * Takes the cluster's clock from a refusal of the request of nonce `re` for its time alone
+   * (signed with the pinned key, or any before a first join); true when it moved this agent's
+   * clock, so the request is worth signing again.
+   */
+  adoptClockFromRefusal(nodeId: string, err: unknown, re: string | undefined): boolean;
+  /** A time of this host's clock (epoch ms) on the cluster's clock, as learned so far. */
+  clusterTime(hostMs: number): number;
+  /**
    * Records that a coordinator accepted the join, pinning the cluster's key it named. A key
    * already pinned is never replaced: a re-join must be answered with it (else this throws).
    */
@@ -122,6 +130,14 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
   let seen = new Set<string>();
   let seenBefore = new Set<string>();
   let seenSince = 0;
+  // The cluster's clock (PostgreSQL's, as coordinators keep it) minus this host's, taken from
+  // answers and refusals bound to this agent's own nonces. Signatures are made and judged on it,
+  // so an agent whose host clock is off (or jumps) is neither refused nor refuses coordinators.
+  let clockOffset = 0;
+  const now = () => Date.now() + clockOffset;
+  const adoptClock = (ts: number) => {
+    clockOffset = ts - Date.now();
+  };
   const writeJoined = (namespaces: readonly string[] | null, coordinator: string | undefined) =>
     writeFile(
       joinedFile,
@@ -130,11 +146,11 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
     );
   /** Whether this signature was seen before (within two windows); records it. */
   const replayed = (sig: string): boolean => {
-    const now = Date.now();
-    if (now - seenSince > 60_000) {
+    const at = now();
+    if (at - seenSince > 60_000) {
       seenBefore = seen;
       seen = new Set();
-      seenSince = now;
+      seenSince = at;
     }
     if (seen.has(sig) || seenBefore.has(sig)) return true;
     seen.add(sig);
@@ -149,10 +165,10 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
     get coordinatorKeyText() {
       return coordinatorKeyText;
     },
-    sign: (kind, agentId, message) => signMessage(key, kind, agentId, message, Date.now()),
+    sign: (kind, agentId, message) => signMessage(key, kind, agentId, message, now()),
     checkFromCoordinator(kind, nodeId, message) {
       if (!coordinatorKey) return 'unpinned';
-      const check = checkSignature(coordinatorKey, kind, nodeId, message, Date.now());
+      const check = checkSignature(coordinatorKey, kind, nodeId, message, now());
       if (check !== 'ok') return check;
       return replayed((message as { auth?: MessageAuth }).auth?.sig ?? '') ? 'replayed' : 'ok';
     },
@@ -160,17 +176,35 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
       if (!coordinatorKey) return 'unpinned';
       // Coordinators before answers named their request signed `registered` without `re`.
       const expect = kind === 'registered' && (answer as { re?: unknown } | undefined)?.re === undefined ? undefined : re;
-      const check = checkAnswer(coordinatorKey, kind, nodeId, answer as object | undefined, expect, Date.now());
+      // An answer naming this request's fresh nonce is fresh whatever its time says: judged at
+      // its own time, it sets this agent's clock. Only an answer without `re` needs the window.
+      const ts = (answer as { auth?: MessageAuth } | undefined)?.auth?.ts;
+      const bound = expect !== undefined && typeof ts === 'number';
+      const check = checkAnswer(coordinatorKey, kind, nodeId, answer as object | undefined, expect, bound ? ts : now());
       if (check !== 'ok') return check;
+      if (bound) adoptClock(ts);
       return replayed((answer as { auth?: MessageAuth }).auth?.sig ?? '') ? 'replayed' : 'ok';
     },
     checkRefusal(nodeId, err, re) {
       if (!coordinatorKey) return 'unpinned';
       if (!err || typeof err !== 'object') return 'missing';
-      const check = checkRefusal(coordinatorKey, nodeId, err, re, Date.now());
+      const ts = (err as { data?: { auth?: MessageAuth } }).data?.auth?.ts;
+      const check = checkRefusal(coordinatorKey, nodeId, err, re, re !== undefined && typeof ts === 'number' ? ts : now());
       if (check !== 'ok') return check;
       const sig = (err as { data?: { auth?: MessageAuth } }).data?.auth?.sig ?? '';
       return replayed(sig) ? 'replayed' : 'ok';
+    },
+    clusterTime: (hostMs) => hostMs + clockOffset,
+    adoptClockFromRefusal(nodeId, err, re) {
+      const e = (err ?? {}) as { message?: unknown; data?: { re?: unknown; auth?: MessageAuth } };
+      const ts = e.data?.auth?.ts;
+      // Coordinators refuse a signature outside their window as `... (expired)`, signed and bound to the request.
+      if (re === undefined || e.data?.re !== re || typeof ts !== 'number' || !/\(expired\)$/.test(String(e.message ?? ''))) return false;
+      // Unpinned (a first join): trusted on first use, as the key its answer will hand over.
+      if (coordinatorKey && checkRefusal(coordinatorKey, nodeId, err as object, re, ts) !== 'ok') return false;
+      const before = clockOffset;
+      adoptClock(ts);
+      return Math.abs(clockOffset - before) > 1_000;
     },
     async markJoined(namespaces, coordinator) {
       if (coordinatorKeyText && coordinator !== coordinatorKeyText)

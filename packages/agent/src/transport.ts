@@ -146,21 +146,37 @@ export function moleculerTransport(opts: {
   let lastHeardAt: number | undefined;
   const liveCoordinators = coordinatorPicker(broker);
 
+  /**
+   * The request with its times (events, heartbeat) moved from this host's clock to the cluster's:
+   * coordinators compare them with their own (retry backoff from `finished`, heartbeat lag).
+   */
+  function onClusterClock<K extends AskKind>(kind: K, req: Asks[K]['req']): Asks[K]['req'] {
+    if (identity.clusterTime(0) === 0 || kind === 'register') return req;
+    if (kind === 'heartbeat') {
+      const hb = req as HeartbeatRequest;
+      return { ...hb, at: identity.clusterTime(hb.at) } as Asks[K]['req'];
+    }
+    const report = req as ReportRequest;
+    return { ...report, events: report.events.map((e) => ({ ...e, at: identity.clusterTime(e.at) })) } as Asks[K]['req'];
+  }
+
   /** One call to one coordinator (`opts.nodeID`, or Moleculer's choice), signed when sent and its answer checked. */
   async function askOnce<K extends AskKind>(
     kind: K,
     req: Asks[K]['req'],
     opts: { timeout?: number; nodeID?: string | undefined },
+    resignOnClock = true,
   ): Promise<Reply<Asks[K]['res']>> {
     const spec = ASKS[kind];
+    const sent = onClusterClock(kind, req);
     // Signed when sent (a resend is signed again, with a fresh time).
-    req.auth = identity.sign(kind, agentId, req);
-    const nonce = req.auth.nonce;
+    sent.auth = req.auth = identity.sign(kind, agentId, sent);
+    const nonce = sent.auth.nonce;
     const callOptions = {
       ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
       ...(opts.nodeID !== undefined ? { nodeID: opts.nodeID } : {}),
     };
-    const call = broker.call<Asks[K]['res'], Asks[K]['req']>(spec.action, req, callOptions);
+    const call = broker.call<Asks[K]['res'], Asks[K]['req']>(spec.action, sent, callOptions);
     try {
       const answer = await call;
       const check = identity.checkAnswer(spec.answer, nodeId, answer, nonce);
@@ -174,6 +190,11 @@ export function moleculerTransport(opts: {
       if (from !== undefined) liveCoordinators.answered(from);
       return { status: 'answered', answer };
     } catch (err) {
+      // Refused for its time alone: the refusal carries the cluster's clock; signed again on it, once.
+      if (resignOnClock && identity.adoptClockFromRefusal(nodeId, err, nonce)) {
+        log.warn({ kind }, "this host's clock is off the cluster's; signing with the cluster's clock from now on");
+        return askOnce(kind, req, opts, false);
+      }
       if (!spec.refusalsChecked || !isRegistrationRefusal(err)) return { status: 'failed', err };
       // A refusal counts only when signed with the pinned key (none pinned: a first join, or an agent without identity).
       const check = identity.checkRefusal(nodeId, err, nonce);
