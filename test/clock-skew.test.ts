@@ -161,8 +161,8 @@ describe.each(['+1h', '-1h'])('a coordinator whose clock is %s off', (skew) => {
     console.log(
       `clock ${skew}: unanswered offer taken back and offered again after ${again.at - first.at} ms (offer timeout ${OFFER_TIMEOUT_MS} ms)`,
     );
-    // The reconciler's sweep may add up to its interval; it may never come before the timeout.
-    expect(again.at - first.at).toBeGreaterThanOrEqual(OFFER_TIMEOUT_MS - 100);
+    // The sweep may add up to its interval, delivery may take some off; never much before the timeout.
+    expect(again.at - first.at).toBeGreaterThanOrEqual(OFFER_TIMEOUT_MS - 500);
     await client.post(`/v1/runs/${runId}/cancel`);
   });
 

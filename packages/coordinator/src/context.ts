@@ -30,7 +30,10 @@ export interface CoordinatorContext {
   readonly log: Logger;
   /** Prometheus metrics: counters and histograms are fed where things happen (metrics/README.md). */
   readonly metrics: CoordinatorMetrics;
-  /** The clock, passed in so time-dependent logic is testable. */
+  /**
+   * The cluster's clock: PostgreSQL's, kept by clock/cluster-clock.ts, so a time computed here
+   * compares with a column PostgreSQL's now() wrote (passed in so time-dependent logic is testable).
+   */
   readonly now: () => number;
   /** Checks that each agent message comes from the agent it speaks for (security/agent-identities.ts). */
   readonly identities: AgentIdentities;

@@ -95,6 +95,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     .where((eb) =>
       eb.and([
         eb.not(mayStillRun),
+        // One clock: offered_at is written on the cluster clock (PostgreSQL's) and judged by now().
         eb.or([eb('offered_at', '<', sql<Date>`now() - make_interval(secs => ${d.offerTimeoutMs / 1000})`), onDownAgent]),
       ]),
     )

@@ -120,6 +120,7 @@ export class Scheduler {
 
   /** Handles every fire due at `now` and every delayed run whose time has come. */
   async tick(): Promise<TickReport> {
+    // The cluster clock (PostgreSQL's): fires follow it whatever this host's clock says.
     const now = this.ctx.now();
     const report: TickReport = { fires: 0, started: 0, skipped: 0, waiting: 0, released: 0 };
     const released = await releaseDelayedRuns(this.ctx.db, now);
