@@ -4,6 +4,7 @@
 // on PostgreSQL's clock with each fire executed once, and accept the joined agent's signed
 // messages (and the agent its answers). And the other way round: a joined agent an hour off
 // takes the cluster's clock from the coordinator's refusal of its first message and works on.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,15 @@ import {
 } from './support/index.js';
 
 const OFFER_TIMEOUT_MS = 3000;
+
+// .ci/run installs it; say so plainly on a machine without it rather than fail on a spawn error.
+function requireFaketime(): void {
+  const probe = spawnSync('faketime', ['-f', '+1h', 'true']);
+  if (probe.error || probe.status !== 0)
+    throw new Error(
+      `this test needs Debian's faketime (libfaketime): apt-get install -y faketime (${probe.error?.message ?? `exit ${probe.status}`})`,
+    );
+}
 const capacity = { slots: 2, cpu: 2, memoryBytes: 2 ** 30 };
 
 describe.each(['+1h', '-1h'])('a coordinator whose clock is %s off', (skew) => {
@@ -42,6 +52,7 @@ describe.each(['+1h', '-1h'])('a coordinator whose clock is %s off', (skew) => {
   const offers: Array<{ runId: string; token: number; at: number }> = [];
 
   beforeAll(async () => {
+    requireFaketime();
     env = await createTestEnv();
     const dir = mkdtempSync(join(tmpdir(), 'drover-clock-'));
     env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -207,6 +218,7 @@ describe.each(['+1h', '-1h'])('a joined agent whose clock is %s off', (skew) => 
   let agentId: string;
 
   beforeAll(async () => {
+    requireFaketime();
     env = await createTestEnv();
     const dir = mkdtempSync(join(tmpdir(), 'drover-clock-'));
     env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
