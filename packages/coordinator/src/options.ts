@@ -234,7 +234,7 @@ export const coordinatorSettings = {
     env: 'DROVER_LOG_FOLLOW_POLL',
     defaultText: '5s',
     description:
-      'Followers are woken by PostgreSQL notifications; each also reads this often in case one was lost (a reconnecting listener, a pooler in transaction mode).',
+      'Followers are woken by PostgreSQL notifications; this often, one query also finds the followers behind their run and wakes them, in case a notification was lost (a reconnecting listener, a pooler in transaction mode).',
     parse: (raw: string | string[]) => {
       const ms = parse.duration(raw);
       if (ms < 100) throw new Error(`"${String(raw)}" is shorter than 100ms`);

@@ -23,17 +23,22 @@ function slowSocket(highWaterMark: number) {
   };
 }
 
+/** Every run at the same position: the sweep wakes each run once. */
+const still = async (ids: string[]) => new Map(ids.map((id) => [id, 'running 1:1']));
+
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('LogFollowers', () => {
   it('refuses one follower too many per token, per run and in all, naming the setting', () => {
-    const followers = new LogFollowers({ ...LIMITS, total: 5, perRun: 2, perToken: 3 }, () => undefined);
+    const followers = new LogFollowers({ ...LIMITS, total: 5, perRun: 2, perToken: 3 }, () => undefined, still);
     const add = (run: string, holder: string) =>
       followers.add(
         run,
         holder,
         slowSocket(1024).res,
         async () => 'idle',
+        () => undefined,
+        () => 'running 1:1',
         () => undefined,
       );
     add('r1', 'token a');
@@ -49,7 +54,7 @@ describe('LogFollowers', () => {
   });
 
   it('folds wake-ups during a read into one more read, and frees the places of ended followers', async () => {
-    const followers = new LogFollowers(LIMITS, () => undefined);
+    const followers = new LogFollowers(LIMITS, () => undefined, still);
     let reads = 0;
     let release: () => void = () => undefined;
     const step = async (): Promise<FollowStep> => {
@@ -57,7 +62,15 @@ describe('LogFollowers', () => {
       await new Promise<void>((r) => (release = r));
       return 'idle';
     };
-    const follower = followers.add('r1', 'token a', slowSocket(1024).res, step, () => undefined);
+    const follower = followers.add(
+      'r1',
+      'token a',
+      slowSocket(1024).res,
+      step,
+      () => undefined,
+      () => 'running 1:1',
+      () => undefined,
+    );
     await tick();
     expect(reads).toBe(1);
     for (let i = 0; i < 20; i++) followers.wakeRun('r1');
@@ -73,7 +86,7 @@ describe('LogFollowers', () => {
   });
 
   it('reads nothing for a follower whose socket is full until it drains', async () => {
-    const followers = new LogFollowers(LIMITS, () => undefined);
+    const followers = new LogFollowers(LIMITS, () => undefined, still);
     const { res, socket, flush } = slowSocket(16);
     let reads = 0;
     followers.add(
@@ -86,6 +99,8 @@ describe('LogFollowers', () => {
         return 'idle';
       },
       () => undefined,
+      () => 'running 1:1',
+      () => undefined,
     );
     await tick();
     expect(reads).toBe(1);
@@ -96,5 +111,49 @@ describe('LogFollowers', () => {
     flush();
     await tick();
     expect(reads).toBe(2);
+  });
+
+  it('sweeps every followed run in one query and wakes only the followers behind', async () => {
+    let at = new Map([
+      ['r1', 'running 1:1'],
+      ['r2', 'running 1:1'],
+    ]);
+    let queries = 0;
+    const followers = new LogFollowers(
+      LIMITS,
+      () => undefined,
+      async () => {
+        queries++;
+        return at;
+      },
+    );
+    const reads = new Map<string, number>();
+    for (const run of ['r1', 'r1', 'r2'])
+      followers.add(
+        run,
+        'token a',
+        slowSocket(1024).res,
+        async () => {
+          reads.set(run, (reads.get(run) ?? 0) + 1);
+          return 'idle';
+        },
+        () => undefined,
+        () => 'running 1:1',
+        () => undefined,
+      );
+    await tick();
+    expect(Object.fromEntries(reads)).toEqual({ r1: 2, r2: 1 });
+    await followers.sweep(); // every follower is where its run is: no read
+    await tick();
+    expect(Object.fromEntries(reads)).toEqual({ r1: 2, r2: 1 });
+    at = new Map([
+      ['r1', 'running 1:1'],
+      ['r2', 'succeeded 1:2'],
+    ]);
+    await followers.sweep();
+    await tick();
+    expect(Object.fromEntries(reads)).toEqual({ r1: 2, r2: 2 });
+    expect(queries).toBe(2);
+    followers.stop();
   });
 });

@@ -1,8 +1,9 @@
 // The log followers of one coordinator: how many may be open (per run, per token, in all), and
 // when each reads. A follower reads when woken — by a `drover_logs` notification for its run
-// (store/log-signals.ts), by its slow poll, or by its socket draining — never on a timer of its
+// (store/log-signals.ts), by the slow sweep, or by its socket draining — never on a timer of its
 // own; wake-ups during a read fold into one more read, and a client that does not read gets
 // nothing read for it until its socket drains, so what the coordinator holds for it stays small.
+// The sweep covers a lost notification with one query for every followed run, not one each.
 import type { ServerResponse } from 'node:http';
 import { HttpProblem } from './problem.js';
 
@@ -14,9 +15,15 @@ export interface FollowerLimits {
   total: number;
   perRun: number;
   perToken: number;
-  /** The slow poll, in ms: covers a notification that was lost. */
+  /** The slow sweep, in ms: covers a notification that was lost. */
   pollMs: number;
 }
+
+/** Where each followed run is (`<state> <attempt>:<seq>` of its last chunk), to notice what changed unnotified. */
+export type RunPositions = (runIds: string[]) => Promise<Map<string, string>>;
+
+/** A quiet stream gets a comment line this often, so idle proxies do not close it. */
+const KEEPALIVE_MS = 15_000;
 
 /** Reads of followers in flight at once: they share the pool of 16 with heartbeats and reports. */
 const CONCURRENT_READS = 4;
@@ -55,12 +62,13 @@ export class Follower {
   private pending = true;
   private waitingDrain = false;
   private ended = false;
-  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly step: () => Promise<FollowStep>,
-    private readonly pollMs: number,
+    private readonly keepAlive: () => void,
+    /** Where its last read left it, in the form of RunPositions. */
+    readonly position: () => string | undefined,
     private readonly limit: <T>(task: () => Promise<T>) => Promise<T>,
     private readonly onRead: () => void,
     private readonly onEnd: () => void,
@@ -78,6 +86,11 @@ export class Follower {
     return this.waitingDrain;
   }
 
+  /** Writes a comment line if the stream was quiet, unless its client is not reading anyway. */
+  ping(): void {
+    if (!this.ended && !this.waitingDrain) this.keepAlive();
+  }
+
   /** Asks for a read: now when idle, after the read in flight otherwise. */
   wake(): void {
     this.pending = true;
@@ -88,7 +101,6 @@ export class Follower {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.pollTimer);
     this.onEnd();
   }
 
@@ -96,7 +108,6 @@ export class Follower {
     if (this.ended || this.reading || this.waitingDrain || !this.pending) return;
     this.pending = false;
     this.reading = true;
-    clearTimeout(this.pollTimer);
     this.limit(() => {
       this.onRead();
       return this.step();
@@ -107,7 +118,6 @@ export class Follower {
         if (found === 'more') this.pending = true;
         if (this.res.writableNeedDrain) this.waitingDrain = true;
         else this.kick();
-        if (!this.ended && !this.reading) this.pollTimer = setTimeout(() => this.wake(), this.pollMs);
       },
       () => {
         this.reading = false;
@@ -123,11 +133,45 @@ export class LogFollowers {
   private readonly byToken = new Map<string, number>();
   private total = 0;
   private readonly limit = gate(CONCURRENT_READS);
+  private sweeping = false;
+  private readonly timers: NodeJS.Timeout[];
 
   constructor(
     private readonly limits: FollowerLimits,
     private readonly onRead: () => void,
-  ) {}
+    private readonly positions: RunPositions,
+    private readonly onSweepError: (err: unknown) => void = () => undefined,
+  ) {
+    this.timers = [setInterval(() => void this.sweep(), limits.pollMs), setInterval(() => this.ping(), KEEPALIVE_MS)];
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Stops the sweep and the keep-alives. */
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /** Wakes the followers whose last read left them elsewhere than where their run now is. */
+  async sweep(): Promise<void> {
+    const ids = [...this.byRun.keys()];
+    if (this.sweeping || ids.length === 0) return;
+    this.sweeping = true;
+    try {
+      const now = await this.limit(() => this.positions(ids));
+      for (const id of ids) {
+        const at = now.get(id) ?? 'gone';
+        for (const f of this.byRun.get(id) ?? []) if (f.position() !== at) f.wake();
+      }
+    } catch (err) {
+      this.onSweepError(err);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private ping(): void {
+    for (const set of this.byRun.values()) for (const f of set) f.ping();
+  }
 
   /** Open followers, and those waiting for their client to read. */
   counts(): { open: number; waiting: number } {
@@ -154,13 +198,21 @@ export class LogFollowers {
   }
 
   /** Adds a follower of `runId` and starts its first read; check() first. */
-  add(runId: string, holder: string, res: ServerResponse, step: () => Promise<FollowStep>, onEnd: () => void): Follower {
+  add(
+    runId: string,
+    holder: string,
+    res: ServerResponse,
+    step: () => Promise<FollowStep>,
+    keepAlive: () => void,
+    position: () => string | undefined,
+    onEnd: () => void,
+  ): Follower {
     this.check(runId, holder);
     let set = this.byRun.get(runId);
     if (!set) this.byRun.set(runId, (set = new Set()));
     this.byToken.set(holder, (this.byToken.get(holder) ?? 0) + 1);
     this.total++;
-    const follower: Follower = new Follower(res, step, this.limits.pollMs, this.limit, this.onRead, () => {
+    const follower: Follower = new Follower(res, step, keepAlive, position, this.limit, this.onRead, () => {
       const of = this.byRun.get(runId);
       of?.delete(follower);
       if (of?.size === 0) this.byRun.delete(runId);

@@ -1,6 +1,7 @@
 // Reading run log chunks in order. Chunks are stored as bytes; a JSON answer carries each as
 // text when it is UTF-8, as base64 (`encoding: 'base64'`) when not; the raw answer, the bytes.
 import { encodeServedLogData } from '@drover/shared';
+import { sql } from 'kysely';
 import type { Db } from './db.js';
 
 export interface LogChunk {
@@ -59,4 +60,16 @@ export async function getLogBytes(
   attempt?: number,
 ): Promise<LogBytes[]> {
   return chunksAfter(db, runId, after, attempt).select(['attempt', 'seq', 'data']).limit(limit).execute();
+}
+
+/** Each run's state and last chunk (attempt:seq), as one text per run: what a log follower has not seen changes it. */
+export async function runLogPositions(db: Db, runIds: string[]): Promise<Map<string, string>> {
+  if (runIds.length === 0) return new Map();
+  const res = await sql<{ id: string; state: string; attempt: number | null; seq: number | null }>`
+    SELECT r.id, r.state, l.attempt, l.seq FROM runs r
+      LEFT JOIN LATERAL (
+        SELECT attempt, seq FROM run_logs WHERE run_id = r.id ORDER BY attempt DESC, seq DESC LIMIT 1
+      ) l ON true
+     WHERE r.id = ANY(${runIds})`.execute(db);
+  return new Map(res.rows.map((r) => [r.id, `${r.state} ${r.attempt ?? 0}:${r.seq ?? 0}`]));
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isTerminal, type RunState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
-import { getLogBytes, getLogChunks, type LogPosition } from '../../store/logs.js';
+import { getLogBytes, getLogChunks, runLogPositions, type LogPosition } from '../../store/logs.js';
 import { getRun } from '../../store/query-runs.js';
 import { badRequest } from '../problem.js';
 import { LogFollowers, TooManyFollowers, type FollowStep } from '../log-followers.js';
@@ -20,7 +20,8 @@ import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
 /** Chunks a follower reads at once (at most 16 KiB each): what it holds for a slow client. */
 const FOLLOW_PAGE = 100;
-const KEEPALIVE_MS = 15_000;
+/** A stream quiet this long gets a comment line at the followers' next keep-alive (every 15 s). */
+const KEEPALIVE_MS = 10_000;
 /** Chunks read per query for the raw answer (at most 16 KiB each). */
 const RAW_PAGE = 500;
 
@@ -59,6 +60,8 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     const followers = new LogFollowers(
       { total: o.logFollowers, perRun: o.logFollowersPerRun, perToken: o.logFollowersPerToken, pollMs: o.logFollowPoll },
       () => ctx.metrics.logFollowerRead(),
+      (runIds) => runLogPositions(ctx.db, runIds),
+      (err) => ctx.log.warn({ err }, "the log followers' sweep failed; it runs again at the next --log-follow-poll"),
     );
     ctx.metrics.watchLogFollowers(() => followers.counts());
     const signals = new LogSignals(
@@ -75,6 +78,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
     for (const end of streams) end();
   });
   app.addHook('onClose', async () => {
+    hub?.followers.stop();
     await hub?.signals.stop();
   });
 
@@ -160,6 +164,8 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       res.flushHeaders();
       let closed = false;
       let lastWriteAt = Date.now();
+      // Where the last read left this follower, as runLogPositions puts it: the sweep wakes it when the run is elsewhere.
+      let position: string | undefined;
       const write = (event: string, data: unknown, eventId?: string) => {
         lastWriteAt = Date.now();
         if (!res.writableEnded) res.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -174,15 +180,11 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           for (const c of chunks) write('log', c, `${c.attempt}:${c.seq}`);
           const last = chunks[chunks.length - 1];
           if (last) after = { attempt: last.attempt, seq: last.seq };
+          position = `${state} ${after?.attempt ?? 0}:${after?.seq ?? 0}`;
           if (chunks.length === FOLLOW_PAGE) return 'more';
           if (isTerminal(state)) {
             write('end', { state });
             return 'done';
-          }
-          // A comment line now and then keeps idle proxies from closing a quiet stream.
-          if (Date.now() - lastWriteAt > KEEPALIVE_MS && !res.writableEnded) {
-            res.write(': keep-alive\n\n');
-            lastWriteAt = Date.now();
           }
           return 'idle';
         } catch (err) {
@@ -200,11 +202,25 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         follower.end();
       };
       streams.add(endNow);
-      const follower = followers.add(id, holder, res, step, () => {
-        closed = true;
-        streams.delete(endNow);
-        if (!res.writableEnded) res.end();
-      });
+      // A comment line now and then keeps idle proxies from closing a quiet stream.
+      const keepAlive = () => {
+        if (Date.now() - lastWriteAt < KEEPALIVE_MS || res.writableEnded) return;
+        res.write(': keep-alive\n\n');
+        lastWriteAt = Date.now();
+      };
+      const follower = followers.add(
+        id,
+        holder,
+        res,
+        step,
+        keepAlive,
+        () => position,
+        () => {
+          closed = true;
+          streams.delete(endNow);
+          if (!res.writableEnded) res.end();
+        },
+      );
       req.raw.on('close', () => follower.end());
       if (stopping) endNow();
     },
