@@ -60,7 +60,7 @@ describe('mergePatch', () => {
 
 describe('jobDefinitionOf', () => {
   it('leaves out what the API adds to a definition', () => {
-    const job = { id: '01J', name: 'n', executor: { type: 'noop' }, createdAt: 'c', updatedAt: 'u', pausedAt: null };
+    const job = { id: '01J', name: 'n', executor: { type: 'noop' }, createdAt: 'c', updatedAt: 'u', pausedAt: null, version: 3 };
     expect(jobDefinitionOf(job)).toEqual({ name: 'n', executor: { type: 'noop' } });
   });
 });

@@ -38,6 +38,6 @@ export function mergePatch(current: Record<string, unknown>, desired: Record<str
 
 /** A job as the API returns it, less the fields the API adds: what POST /v1/jobs takes. */
 export function jobDefinitionOf(job: Record<string, unknown>): Record<string, unknown> {
-  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, ...def } = job;
+  const { id: _id, createdAt: _c, updatedAt: _u, pausedAt: _p, version: _v, ...def } = job;
   return def;
 }

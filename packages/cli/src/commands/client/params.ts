@@ -25,7 +25,7 @@ export function parseParams(pairs: readonly string[] | undefined): Record<string
 }
 
 /** Fields the API adds to a job; dropped from a file so `jobs get -o json > f.json && jobs apply -f f.json` round-trips. */
-const SERVER_FIELDS = ['id', 'createdAt', 'updatedAt', 'pausedAt'];
+const SERVER_FIELDS = ['id', 'createdAt', 'updatedAt', 'pausedAt', 'version'];
 
 /**
  * The job definitions in a file's text: one JSON object, a JSON array, or YAML with one
