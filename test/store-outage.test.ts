@@ -5,10 +5,10 @@
 // through the outage end once, at attempt 1.
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import pg from 'pg';
 import {
   api,
   createTestEnv,
+  databaseLockout,
   makeStateDir,
   markingExecutor,
   overlappingExecutions,
@@ -17,24 +17,19 @@ import {
   startAgent,
   startCoordinator,
   waitFor,
+  type DatabaseLockout,
   type TestEnv,
 } from './support/index.js';
 
 let env: TestEnv;
-let admin: pg.Client;
-let database: string;
+let lockout: DatabaseLockout;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const url = new URL(env.databaseUrl);
-  database = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
+  lockout = await databaseLockout(env.databaseUrl);
 });
 afterAll(async () => {
-  await admin?.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`).catch(() => undefined);
-  await admin?.end();
+  await lockout?.close();
   await env?.cleanup();
 });
 
@@ -59,8 +54,7 @@ it('answers 503 during a PostgreSQL outage; an idempotent retry after it makes o
   const running = [await h.trigger(short), await h.trigger(long)];
   await waitFor(() => readExecutions(marks).length === 2 || undefined, { description: 'both runs to start' });
 
-  await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
-  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
+  await lockout.lock();
   const outageAt = Date.now();
   await sleep(1000);
 
@@ -83,7 +77,7 @@ it('answers 503 during a PostgreSQL outage; an idempotent retry after it makes o
   }
 
   await sleep(30_000 - (Date.now() - outageAt));
-  await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+  await lockout.unlock();
   const recoveredAt = Date.now();
 
   const retried = await waitFor(

@@ -31,3 +31,4 @@ export { startPgBouncer, pgbouncerInstalled, PGBOUNCER, type PrivatePgBouncer } 
 export { startRedisSentinel, SENTINEL_MASTER_NAME, type RedisSentinelSetup } from './redis-sentinel.js';
 export { startNatsCluster, type NatsCluster, type NatsNode } from './nats-cluster.js';
 export { markingExecutor, overlappingExecutions, readExecutions, type Execution } from './executions.js';
+export { databaseLockout, type DatabaseLockout } from './database-lockout.js';

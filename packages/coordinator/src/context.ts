@@ -3,6 +3,7 @@ import type { ServiceBroker } from 'moleculer';
 import type { BusLink } from '@drover/shared';
 import type { Logger } from 'pino';
 import type { Db } from './store/db.js';
+import type { StoreLink } from './store/store-link.js';
 import type { ReadyQueue } from './queue/ready-queue.js';
 import type { JobCache } from './dispatch/job-cache.js';
 import type { CoordinatorOptions } from './options.js';
@@ -24,6 +25,8 @@ export interface CoordinatorContext {
   readonly broker: ServiceBroker;
   /** This coordinator's own NATS connection: agents are not judged for silence it could not hear. */
   readonly bus?: BusLink;
+  /** This coordinator's own reach to PostgreSQL, fed by heartbeat writes and sweeps: the same. */
+  readonly store?: StoreLink;
   readonly jobs: JobCache;
   /** Runs the actions recorded on run events; poke it after recording some. */
   readonly actions: { poke(): void };

@@ -21,6 +21,7 @@ import { openRedis, RedisReadyQueue, type ReadyQueue } from './queue/ready-queue
 import { MemoryReadyQueue } from './queue/memory-queue.js';
 import { ClusterClock } from './clock/cluster-clock.js';
 import { JobCache } from './dispatch/job-cache.js';
+import { StoreLink } from './store/store-link.js';
 import { Leadership } from './dispatch/leadership.js';
 import { fleetService } from './services/fleet.service.js';
 import { runsService } from './services/runs.service.js';
@@ -129,6 +130,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       security: natsSecurityFrom(opts),
     });
     const bus = new BusLink();
+    const store = new StoreLink();
     // Broadcasts are nudges backed by sweeps: one lost while the bus is away must not end the process.
     guardBroadcasts(broker, failureLogOf(log));
     const actions = new ActionRunner(tuning.actions);
@@ -140,6 +142,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       queue,
       broker,
       bus,
+      store,
       jobs: new JobCache(db),
       actions,
       log,

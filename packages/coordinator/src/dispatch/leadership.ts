@@ -15,6 +15,7 @@ import { listAgents } from '../store/agents.js';
 import { Dispatcher } from './dispatcher.js';
 import { FleetView } from './fleet-view.js';
 import { reconcileOnce } from './reconciler.js';
+import { canHearForMs } from './hearing.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { LimitSweeper } from './limit-sweeper.js';
 
@@ -37,6 +38,8 @@ export class Leadership {
   /** Monotonic time (ms) until which the lease is surely ours: its TTL after the last renewal was asked. */
   private leaseUntil = 0;
   private lapseNoted = false;
+  /** Monotonic time (ms) this coordinator last became the leader: agents are judged a deadline after. */
+  private leaderSince = 0;
 
   constructor(private readonly ctx: CoordinatorContext) {}
 
@@ -98,6 +101,7 @@ export class Leadership {
 
   private async becomeLeader(epoch: number): Promise<void> {
     this.epoch = epoch;
+    this.leaderSince = performance.now();
     this.fleet.replace(await listAgents(this.ctx.db, ['ready']));
     this.dispatcher = new Dispatcher({
       db: this.ctx.db,
@@ -161,7 +165,8 @@ export class Leadership {
         now: this.ctx.now,
         agentDownAfterMs: this.ctx.options.agentDownAfter,
         heartbeatIntervalMs: this.ctx.options.heartbeatInterval,
-        busUpForMs: () => this.ctx.bus?.upForMs() ?? Number.POSITIVE_INFINITY,
+        canHearForMs: () =>
+          canHearForMs({ bus: this.ctx.bus, store: this.ctx.store, ledForMs: () => performance.now() - this.leaderSince }),
         agentGoneAfterMs: this.ctx.options.agentGoneAfter,
         offerTimeoutMs: this.ctx.options.offerTimeout,
         retryPolicies: (ids) => this.ctx.jobs.retryPolicies(ids),
@@ -178,8 +183,10 @@ export class Leadership {
       });
       // refreshFleet kicks the dispatcher: a safety net, every sweep, for any wake-up that was lost.
       await this.refreshFleet();
+      this.ctx.store?.succeeded();
       failureLogOf(this.ctx.log).succeeded('reconcile sweep');
     } catch (err) {
+      this.ctx.store?.failed(err);
       failureLogOf(this.ctx.log).failed('reconcile sweep', err);
     }
   }

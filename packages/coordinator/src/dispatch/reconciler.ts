@@ -26,8 +26,8 @@ export interface ReconcilerDeps {
   heartbeatIntervalMs: number;
   /** An agent silent for this long is `down` (at least; see liveness.ts). */
   agentDownAfterMs: number;
-  /** How long this coordinator's own bus connection has been up (ms); absent: always. */
-  busUpForMs?: () => number;
+  /** How long this coordinator could have heard every agent (ms; see hearing.ts); absent: always. */
+  canHearForMs?: () => number;
   /** An agent down for this long becomes `gone`. */
   agentGoneAfterMs: number;
   /** An offer unanswered for this long goes back to the queue. */
@@ -49,10 +49,10 @@ export interface ReconcilerDeps {
 /** Runs one sweep; returns what it did, for logs and tests. */
 export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]; requeued: number; restored: number }> {
   const downAfter = downAfterFor(await countLiveAgents(d.db), d.heartbeatIntervalMs, d.agentDownAfterMs);
-  // Fair liveness: silence this coordinator could not have heard (its own bus was down, came back
-  // or started less than one deadline ago) is not held against the agents. Once they could have
-  // been heard, the silence counts in full (last_heartbeat_at did not move meanwhile).
-  const down = (d.busUpForMs?.() ?? Number.POSITIVE_INFINITY) >= downAfter ? await markSilentAgentsDown(d.db, downAfter) : [];
+  // Fair liveness: silence this coordinator could not have heard (its own bus or store was away,
+  // or it came back or began to lead less than one deadline ago) is not held against the agents.
+  // Once they could have been heard, the silence counts in full (last_heartbeat_at did not move).
+  const down = (d.canHearForMs?.() ?? Number.POSITIVE_INFINITY) >= downAfter ? await markSilentAgentsDown(d.db, downAfter) : [];
   if (down.length > 0) {
     d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
     d.notifyDown(down);

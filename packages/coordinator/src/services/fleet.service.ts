@@ -44,6 +44,8 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       heartbeat: {
         async handler(c: Context<HeartbeatRequest>): Promise<HeartbeatResponse> {
           const answer = await heartbeat(c).catch((err: unknown) => {
+            // A beat that could not be recorded is silence this coordinator caused (store-link.ts).
+            ctx.store?.failed(err);
             throw ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce);
           });
           // Signed, naming the beat it answers: an agent acts on `known: false` and `stop` from no one else.
@@ -121,6 +123,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       hb.draining === true,
       heartbeatIntervalMs,
     );
+    ctx.store?.succeeded();
     if (!known) return { known: false, stop: [] };
     if (startedDraining) {
       ctx.log.info({ agentId: hb.agentId }, 'agent is shutting down; it is draining');
