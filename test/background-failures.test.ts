@@ -4,7 +4,7 @@
 // they depend on in turn: NATS, then Redis, then PostgreSQL. Neither process dies, each loop
 // logs its failure and goes on, and every run executes exactly once. NATS and Redis are private
 // servers here; PostgreSQL is locked out for this test's database only.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,17 +13,16 @@ import {
   api,
   createTestEnv,
   freePort,
+  readMarks,
   runHelpers,
-  spawnInEnv,
+  sleep,
   startAgent,
   startCoordinator,
+  startPrivateNats,
   startPrivateRedis,
   type DroverProcess,
   type TestEnv,
 } from './support/index.js';
-
-const NATS_SERVER = process.env.DROVER_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let env: TestEnv;
 let admin: pg.Client;
@@ -66,7 +65,7 @@ it('survives failures injected into every background loop, and recovers', { time
 
   expect(coordinator.proc.exitStatus).toBeUndefined();
   expect(agent.proc.exitStatus).toBeUndefined();
-  const executions = readFileSync(marks, 'utf8').trim().split('\n').sort();
+  const executions = readMarks(marks).sort();
   expect(executions).toEqual(runs.map((id) => `${id} 1`).sort());
   const c = failuresOf(coordinator.proc);
   const loops = ['claiming due actions', 'dispatch pass', 'dispatcher lease renewal', 'limit sweep', 'reconcile sweep', 'scheduler tick'];
@@ -85,12 +84,7 @@ it('survives failures injected into every background loop, and recovers', { time
 it('keeps coordinator and agent running through NATS, Redis and PostgreSQL outages', { timeout: 240_000 }, async () => {
   const natsPort = await freePort();
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
-  const startNats = async (): Promise<DroverProcess> => {
-    const proc = spawnInEnv(env, NATS_SERVER, ['-a', '127.0.0.1', '-p', String(natsPort)], { name: 'nats-server' });
-    await proc.waitForLine((l) => /Server is ready/.test(l.text));
-    return proc;
-  };
-  let nats = await startNats();
+  let nats = await startPrivateNats(env, natsPort);
   const redis = await startPrivateRedis(env);
   const marks = join(mkdtempSync(join(tmpdir(), 'drover-background-')), 'marks');
   const coordinator = await startCoordinator(env, ['--nats', natsUrl, '--redis-url', redis.url, '--reconcile-interval', '1s']);
@@ -114,7 +108,7 @@ it('keeps coordinator and agent running through NATS, Redis and PostgreSQL outag
   const duringNats = await h.trigger(job);
   runs.push(duringNats);
   await sleep(6_000);
-  nats = await startNats();
+  nats = await startPrivateNats(env, natsPort);
   await runToSuccess(duringNats);
   await runToSuccess();
 
@@ -141,7 +135,7 @@ it('keeps coordinator and agent running through NATS, Redis and PostgreSQL outag
 
   expect(coordinator.proc.exitStatus).toBeUndefined();
   expect(agent.proc.exitStatus).toBeUndefined();
-  const executions = readFileSync(marks, 'utf8').trim().split('\n').sort();
+  const executions = readMarks(marks).sort();
   expect(executions).toEqual(runs.map((id) => `${id} 1`).sort());
   console.log(
     `outages: runs ${runs.length}, executions ${executions.length}; coordinator loops that failed and went on: ` +

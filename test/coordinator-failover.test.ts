@@ -9,15 +9,16 @@ import pg from 'pg';
 import {
   api,
   createTestEnv,
+  leaderOf,
   makeStateDir,
   markingExecutor,
   overlappingExecutions,
   readExecutions,
   runHelpers,
+  sleep,
   startAgent,
   startCoordinator,
   waitFor,
-  type StartedCoordinator,
   type TestEnv,
 } from './support/index.js';
 
@@ -33,18 +34,6 @@ afterAll(async () => {
   await db?.end();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function leaderOf(cs: StartedCoordinator[]): Promise<StartedCoordinator> {
-  return waitFor(
-    async () => {
-      for (const c of cs) if ((await api(c.url).get<{ leader: boolean }>('/readyz')).body.leader) return c;
-      return undefined;
-    },
-    { description: 'a coordinator to hold the lease' },
-  );
-}
 
 it('keeps a healthy agent up across a leader kill -9; its run ends once', { timeout: 120_000 }, async () => {
   const a = await startCoordinator(env, ['--node-id', 'coordinator-a']);

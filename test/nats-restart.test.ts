@@ -1,40 +1,21 @@
 // The NATS server restarts while runs execute: coordinator and agent reconnect by themselves,
 // the runs' results arrive, and new runs are dispatched afterwards. The test runs its own
 // nats-server on a free port, so the shared one is never disturbed.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
   createTestEnv,
-  spawnInEnv,
+  freePort,
+  sleep,
   startAgent,
   startCoordinator,
+  startPrivateNats,
   waitFor,
-  type DroverProcess,
   type TestEnv,
 } from './support/index.js';
 
-const NATS_SERVER = process.env.DROVER_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
-
 let env: TestEnv;
 let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-async function startNats(): Promise<DroverProcess> {
-  const proc = spawnInEnv(env, NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { name: 'nats-server' });
-  await proc.waitForLine((l) => /Server is ready/.test(l.text));
-  return proc;
-}
 
 interface Run {
   state: string;
@@ -48,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => env?.cleanup());
 
 it('keeps every run through a NATS restart and dispatches new ones afterwards', { timeout: 90_000 }, async () => {
-  let nats = await startNats();
+  let nats = await startPrivateNats(env, port);
   const url = `nats://127.0.0.1:${port}`;
   const client = api((await startCoordinator(env, ['--nats', url])).url);
   await startAgent(env, { slots: 4, extraArgs: ['--nats', url] });
@@ -70,8 +51,8 @@ it('keeps every run through a NATS restart and dispatches new ones afterwards', 
   );
 
   await nats.kill();
-  await new Promise((r) => setTimeout(r, 1000));
-  nats = await startNats();
+  await sleep(1000);
+  nats = await startPrivateNats(env, port);
 
   const settle = (runIds: string[]) =>
     waitFor(

@@ -4,7 +4,7 @@
 // `forbid` skips, `queue` keeps at most one waiting, `replace` cancels the older run, and
 // `allow` is bounded by maxConcurrentRuns. Every fire leaves exactly one run, whatever it did.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { api, createTestEnv, sleep, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
 interface Run {
   id: string;
@@ -34,7 +34,6 @@ interface Outcome {
 const FIRING_MS = 7000;
 const LIVE = ['pending', 'queued', 'offered', 'running', 'retrying'];
 const ACTIVE = ['queued', 'offered', 'running'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
 
 let env: TestEnv;

@@ -9,15 +9,17 @@ import pg from 'pg';
 import {
   api,
   createTestEnv,
+  leaderOf,
   makeStateDir,
   markingExecutor,
   overlappingExecutions,
   readExecutions,
   runHelpers,
+  sleep,
   startAgent,
   startCoordinator,
-  waitFor,
   TERMINAL_STATES,
+  waitFor,
   type StartedCoordinator,
   type TestEnv,
 } from './support/index.js';
@@ -34,18 +36,6 @@ afterAll(async () => {
   await db?.end();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function leaderOf(cs: StartedCoordinator[]): Promise<StartedCoordinator> {
-  return waitFor(
-    async () => {
-      for (const c of cs) if ((await api(c.url).get<{ leader: boolean }>('/readyz')).body.leader) return c;
-      return undefined;
-    },
-    { description: 'a coordinator to hold the lease' },
-  );
-}
 
 /** How many runs this coordinator offered (its dispatch latency histogram counts one per offer). */
 async function offeredBy(c: StartedCoordinator): Promise<number> {

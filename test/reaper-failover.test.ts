@@ -12,6 +12,7 @@ import {
   FAST_LIVENESS_ARGS,
   makeStateDir,
   processGone,
+  readMarks,
   runHelpers,
   startAgent,
   startCoordinator,
@@ -32,19 +33,10 @@ afterAll(async () => env?.cleanup());
 
 /** `runId attempt startedAtMs` per execution started, in order. */
 function marks(): Array<{ runId: string; attempt: number; at: number }> {
-  let text = '';
-  try {
-    text = readFileSync(marksFile, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [runId = '', attempt, at] = l.split(' ');
-      return { runId, attempt: Number(attempt), at: Number(at) };
-    });
+  return readMarks(marksFile).map((l) => {
+    const [runId = '', attempt, at] = l.split(' ');
+    return { runId, attempt: Number(attempt), at: Number(at) };
+  });
 }
 
 /** The live processes (zombies excluded) whose environment names one of `runIds`. */

@@ -13,6 +13,7 @@ import {
   createTestEnv,
   makeStateDir,
   processGone,
+  readMarks,
   runHelpers,
   startAgent,
   startCoordinator,
@@ -39,15 +40,6 @@ beforeAll(async () => {
   dir = makeStateDir(env, 'marks');
 });
 afterAll(async () => env?.cleanup());
-
-/** `runId attempt` per execution started, in order. */
-function marks(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 /** The live processes (zombies excluded) whose environment names one of `runIds`. */
 function attemptProcesses(runIds: readonly string[]): Array<{ pid: number; runId: string }> {
@@ -88,17 +80,17 @@ async function startMarkedRuns(pool: string, marksFile: string, count: number): 
   });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push(await h.trigger(jobId));
-  await waitFor(() => (marks(marksFile).length === count ? true : undefined), { description: `${count} executions to start` });
+  await waitFor(() => (readMarks(marksFile).length === count ? true : undefined), { description: `${count} executions to start` });
   return ids;
 }
 
 /** Each run executed exactly twice, attempts 1 then 2. */
 async function expectExecutedTwice(ids: readonly string[], marksFile: string): Promise<Run[]> {
-  await waitFor(() => (marks(marksFile).length >= ids.length * 2 ? true : undefined), {
+  await waitFor(() => (readMarks(marksFile).length >= ids.length * 2 ? true : undefined), {
     timeoutMs: 60_000,
     description: 'every run to start its second attempt',
   });
-  const lines = marks(marksFile);
+  const lines = readMarks(marksFile);
   expect(lines).toHaveLength(ids.length * 2);
   for (const id of ids) expect(lines.filter((l) => l.startsWith(`${id} `))).toEqual([`${id} 1`, `${id} 2`]);
   return Promise.all(ids.map((id) => h.waitForRun(id, (r) => r.attempt === 2 && r.state === 'running')));
@@ -127,7 +119,7 @@ it(
     });
     console.log(`kill -9 → last job process gone: ${Date.now() - killedAt} ms (${procs.length} processes, 5 attempts)`);
     // No execution started meanwhile, so none overlapped the killed ones.
-    expect(marks(marksFile)).toHaveLength(5);
+    expect(readMarks(marksFile)).toHaveLength(5);
     await waitFor(() => (processGone(reaper as number) ? true : undefined), { description: 'the reaper to exit' });
 
     const restarted = await startAgent(env, { labels: { pool: 'a' }, slots: 5, stateDir, name: 'agent-a2' });
@@ -173,7 +165,7 @@ it('kills what an agent and its reaper both left, before the restarted agent reg
   const restarted = await startAgent(env, { labels: { pool: 'b' }, slots: 2, stateDir, name: 'agent-b2' });
   // Registered only once the leftovers were gone.
   expect(procs.filter((p) => !processGone(p.pid))).toEqual([]);
-  expect(marks(marksFile)).toHaveLength(2);
+  expect(readMarks(marksFile)).toHaveLength(2);
   const lines = restarted.proc.lines.map((l) => l.json?.msg);
   const leftoverAt = lines.indexOf(
     'a previous process of this agent left attempts behind: their processes were killed and they are reported lost',

@@ -2,12 +2,22 @@
 // coordinator keeps turning fires into runs on time (the queue cannot take them), and once
 // Redis is back, empty, the reconciler queues them and each executes exactly once. No fire is
 // skipped, lost or doubled. The test runs its own redis-server; the shared one is untouched.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { api, createTestEnv, startAgent, startCoordinator, startPrivateRedis, waitFor, type TestEnv } from './support/index.js';
+import {
+  api,
+  createTestEnv,
+  readMarks,
+  sleep,
+  startAgent,
+  startCoordinator,
+  startPrivateRedis,
+  waitFor,
+  type TestEnv,
+} from './support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;
@@ -21,8 +31,6 @@ afterAll(async () => {
   await db?.end();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('keeps every fire through a 15 s Redis outage and runs each once afterwards', { timeout: 150_000 }, async () => {
   const redis = await startPrivateRedis(env);
@@ -59,7 +67,7 @@ it('keeps every fire through a 15 s Redis outage and runs each once afterwards',
     { timeoutMs: 60_000, description: 'every run of the job to end' },
   );
   const fires = runs.map((r) => Number(r.fire));
-  const executions = readFileSync(marks, 'utf8').trim().split('\n');
+  const executions = readMarks(marks);
   const skipped = runs.filter((r) => r.state !== 'succeeded');
   console.log(
     `redis outage 15 s: fires ${fires.length}, executions ${executions.length}, not succeeded ${skipped.length}, ` +

@@ -3,7 +3,7 @@
 // that span has exactly one run: none twice, none missing.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { api, createTestEnv, startCoordinator, waitFor, type StartedCoordinator, type TestEnv } from './support/index.js';
+import { api, createTestEnv, leaderOf, sleep, startCoordinator, type TestEnv } from './support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;
@@ -17,21 +17,6 @@ afterAll(async () => {
   await db?.end();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function leaderOf(cs: StartedCoordinator[]): Promise<StartedCoordinator> {
-  return waitFor(
-    async () => {
-      for (const c of cs) {
-        const ready = await api(c.url).get<{ leader: boolean }>('/readyz');
-        if (ready.body.leader) return c;
-      }
-      return undefined;
-    },
-    { description: 'a coordinator to hold the lease' },
-  );
-}
 
 it('makes exactly one run per fire across a leader crash', { timeout: 90_000 }, async () => {
   const a = await startCoordinator(env, ['--node-id', 'coordinator-a']);

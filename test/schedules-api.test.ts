@@ -5,7 +5,7 @@
 // stops firing.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { api, createTestEnv, sleep, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
 
 interface Problem {
   title: string;
@@ -56,7 +56,6 @@ interface Stats {
 }
 
 const LIVE = ['pending', 'queued', 'offered', 'running', 'retrying'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
 
 let env: TestEnv;

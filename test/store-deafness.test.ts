@@ -15,6 +15,7 @@ import {
   overlappingExecutions,
   readExecutions,
   runHelpers,
+  sleep,
   startAgent,
   startCoordinator,
   waitFor,
@@ -36,8 +37,6 @@ afterAll(async () => {
   await lockout?.close();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('marks no agent down for heartbeats it could not record while PostgreSQL was away', { timeout: 120_000 }, async () => {
   const coordinator = await startCoordinator(env, [...FAST_LIVENESS_ARGS]);

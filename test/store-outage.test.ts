@@ -14,6 +14,7 @@ import {
   overlappingExecutions,
   readExecutions,
   runHelpers,
+  sleep,
   startAgent,
   startCoordinator,
   waitFor,
@@ -32,8 +33,6 @@ afterAll(async () => {
   await lockout?.close();
   await env?.cleanup();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Problem {
   status: number;

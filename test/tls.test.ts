@@ -5,9 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, spawnDrover, startCoordinator, type TestEnv } from './support/index.js';
+import { createTestEnv, freePort, spawnDrover, startCoordinator, type TestEnv } from './support/index.js';
 import { makeCertificates, type TestCertificates } from './support/certificates.js';
-import { freePort } from './support/nats-secure.js';
 
 let env: TestEnv;
 let certs: TestCertificates;

@@ -26,6 +26,12 @@ export function markingExecutor(marks: string, seconds: number): { type: 'exec';
   return { type: 'exec', command: ['sh', '-c', script] };
 }
 
+/** The non-empty lines of a marks file (a job's `echo ... >> marks` per start), [] until it exists. */
+export function readMarks(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
 /** The executions recorded in `marks`, in the order they started. */
 export function readExecutions(marks: string): Execution[] {
   if (!existsSync(marks)) return [];

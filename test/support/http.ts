@@ -65,6 +65,9 @@ export function api(baseUrl: string, clientOptions: { token?: string } = {}): Ap
   };
 }
 
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export interface WaitForOptions {
   /** Give up after this long (default 30 s). */
   timeoutMs?: number;

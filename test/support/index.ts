@@ -19,16 +19,18 @@ export {
   type StartedAgent,
   type StartedCoordinator,
 } from './processes.js';
-export { api, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
+export { api, sleep, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
 export { runHelpers, chunkBytes, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
 export { finishedEvent } from './events.js';
 export { createJoinToken } from './tokens.js';
-export { startPrivateRedis, freePort, type PrivateRedis } from './redis-server.js';
+export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { startPrivateNats } from './private-nats.js';
 export { startPgBouncer, pgbouncerInstalled, PGBOUNCER, type PrivatePgBouncer } from './pgbouncer.js';
 export { startRedisSentinel, SENTINEL_MASTER_NAME, type RedisSentinelSetup } from './redis-sentinel.js';
 export { startNatsCluster, type NatsCluster, type NatsNode } from './nats-cluster.js';
-export { markingExecutor, overlappingExecutions, readExecutions, type Execution } from './executions.js';
+export { markingExecutor, overlappingExecutions, readExecutions, readMarks, type Execution } from './executions.js';
 export { databaseLockout, type DatabaseLockout } from './database-lockout.js';
+export { freePort } from './ports.js';
+export { leaderOf } from './leader.js';

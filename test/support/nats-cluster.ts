@@ -1,6 +1,6 @@
 // A private 3-node NATS cluster on free loopback ports, for tests that kill the node a process
 // is connected to. Each node has a monitoring port, so a test can ask which node holds a client.
-import { freePort } from './redis-server.js';
+import { freePort } from './ports.js';
 import { spawnInEnv, type DroverProcess } from './processes.js';
 import type { TestEnv } from './isolation.js';
 

@@ -5,10 +5,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestEnv } from './isolation.js';
+import { freePort } from './ports.js';
 
 export const NATS_SERVER_BIN = process.env.DROVER_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 
@@ -25,18 +25,6 @@ export interface SecureNats {
 export interface NatsUser {
   user: string;
   password: string;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; good enough for a test server). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */

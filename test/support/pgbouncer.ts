@@ -3,7 +3,7 @@
 // session state (a SET, a LISTEN, a named prepared statement) shows up as a failure.
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './redis-server.js';
+import { freePort } from './ports.js';
 import { makeStateDir, spawnInEnv, type DroverProcess } from './processes.js';
 import type { TestEnv } from './isolation.js';
 

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './redis-server.js';
+import { freePort } from './ports.js';
 import { makeStateDir, spawnInEnv, type DroverProcess } from './processes.js';
 import type { TestEnv } from './isolation.js';
 

@@ -3,8 +3,8 @@
  * without persistence, so a restart loses everything as a real one without AOF/RDB would. The
  * shared Redis on 6379 is never touched.
  */
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
 import { spawnInEnv, type DroverProcess } from './processes.js';
 import type { TestEnv } from './isolation.js';
 
@@ -20,18 +20,6 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** A client of its own (disconnect it when done). */
   client(): Promise<Redis>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 /** Starts a private redis-server, stopped at env cleanup. */
