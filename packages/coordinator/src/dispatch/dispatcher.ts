@@ -20,7 +20,7 @@ import {
 import type { SecretsKey } from '../security/secrets-crypto.js';
 import { JobSecrets } from './job-secrets.js';
 import type { Db } from '../store/db.js';
-import { markOffered, returnToQueue, setQueueReason } from '../store/offer-runs.js';
+import { markOffered, returnToQueue, setQueueReasons } from '../store/offer-runs.js';
 import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
@@ -76,8 +76,6 @@ export class Dispatcher {
    */
   private idle = false;
   private lastFullScan = 0;
-  /** Last reason written per job, and when, so unplaceable jobs cost one write, not one per pass. */
-  private readonly reasons = new Map<string, { reason: string; depth: number; at: number }>();
 
   private readonly secrets: JobSecrets;
 
@@ -141,6 +139,9 @@ export class Dispatcher {
     if (fullScan) this.lastFullScan = now;
     const planned: Array<{ jobId: string; agents: string[] }> = [];
     const jobs = new Map<string, CachedJob | null>();
+    // Why each job read could not be placed (null: it could), written once per pass. Not cached
+    // across passes: the queued runs behind the same reason and depth can be others by now.
+    const reasons = new Map<string, string | null>();
     let leftOver = false;
     for (let offset = 0; ; offset += PAGE) {
       if (freeSlots <= 0 && !fullScan) {
@@ -170,7 +171,7 @@ export class Dispatcher {
         const secretProblem = secretProblems.get(r.jobId);
         if (secretProblem) {
           leftOver = true;
-          await this.noteReason(r.jobId, secretProblem, r.depth);
+          reasons.set(r.jobId, secretProblem);
           continue;
         }
         const req = {
@@ -183,12 +184,14 @@ export class Dispatcher {
           // The fleet is full: only say why where no agent could ever take the job.
           leftOver = true;
           const { eligible, reason } = eligibleAgents(view, req);
-          if (eligible.length === 0 && reason) await this.noteReason(r.jobId, reason, r.depth);
+          if (eligible.length === 0 && reason) reasons.set(r.jobId, reason);
           continue;
         }
         const plan = placeRuns(view, req, r.depth);
-        if (!plan.satisfiable && plan.reason) await this.noteReason(r.jobId, plan.reason, r.depth);
-        else this.reasons.delete(r.jobId);
+        if (!plan.satisfiable && plan.reason) reasons.set(r.jobId, plan.reason);
+        // Runs left waiting for capacity: a reason written while they could not be placed is
+        // wrong now. (Runs about to be offered lose theirs with the offer: no write for them.)
+        else if (plan.assignments.length < r.depth) reasons.set(r.jobId, null);
         if (plan.assignments.length < r.depth) leftOver = true;
         if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
         freeSlots -= plan.assignments.length;
@@ -198,6 +201,7 @@ export class Dispatcher {
       // mid-pass): never conclude "nothing left" from a pass that read more than one page.
       leftOver = true;
     }
+    await setQueueReasons(this.d.db, reasons);
     if (planned.length === 0) return 0;
     // The point of no return: a leader whose lease lapsed leaves the runs to the one holding it.
     if (this.d.holdsLease && !this.d.holdsLease()) return 0;
@@ -228,15 +232,6 @@ export class Dispatcher {
       return 0;
     }
     return offered.length;
-  }
-
-  private async noteReason(jobId: string, reason: string, depth: number): Promise<void> {
-    const last = this.reasons.get(jobId);
-    const now = this.d.now();
-    // Write when the reason changes, or when new runs arrived (at most once a second).
-    if (last && last.reason === reason && (last.depth === depth || now - last.at < 1000)) return;
-    this.reasons.set(jobId, { reason, depth, at: now });
-    await setQueueReason(this.d.db, jobId, reason);
   }
 
   /** Sends offers grouped per agent; answers arrive asynchronously so the next pass need not wait. */

@@ -107,9 +107,17 @@ export async function returnToQueue(
   return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority }));
 }
 
-/** Sets the visible reason on a job's queued runs when it changed (one statement, no-op otherwise). */
-export async function setQueueReason(db: Db, jobId: string, reason: string | null): Promise<void> {
-  await sql`UPDATE runs SET queue_reason = ${reason} WHERE job_id = ${jobId} AND state = 'queued' AND queue_reason IS DISTINCT FROM ${reason}`.execute(
-    db,
-  );
+/**
+ * Sets the visible reason on the queued runs of each job (null: no reason), in one statement.
+ * Only rows whose reason differs are written, so the dispatcher can state every job's reason on
+ * every pass instead of remembering what it wrote: a run that came (back) to the queue since,
+ * with an unchanged count, still gets its reason.
+ */
+export async function setQueueReasons(db: Db, reasons: ReadonlyMap<string, string | null>): Promise<void> {
+  if (reasons.size === 0) return;
+  const input = JSON.stringify([...reasons].map(([job, reason]) => ({ job, reason })));
+  await sql`
+    UPDATE runs r SET queue_reason = i.reason
+      FROM jsonb_to_recordset(${input}::jsonb) AS i(job text, reason text)
+     WHERE r.job_id = i.job AND r.state = 'queued' AND r.queue_reason IS DISTINCT FROM i.reason`.execute(db);
 }
