@@ -14,9 +14,10 @@ export default defineConfig({
           // Property tests and the agent's real-process tests can take seconds on a loaded
           // 2-core machine; a timeout there is noise, not a finding.
           testTimeout: 30_000,
-          include: ['packages/*/src/**/*.test.ts'],
+          // The chaos suite's history checker is pure: its tests are unit tests too.
+          include: ['packages/*/src/**/*.test.ts', 'test/chaos/*.test.ts'],
           // *.int.test.ts talk to real servers: they belong to the integration project.
-          exclude: ['packages/*/src/**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['packages/*/src/**/*.int.test.ts', 'test/chaos/**/*.chaos.test.ts', '**/node_modules/**', '**/dist/**'],
           environment: 'node',
         },
       },
@@ -25,11 +26,28 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'packages/*/src/**/*.int.test.ts'],
+          // The chaos suite is a project of its own (below): `npm run test:chaos`.
+          exclude: ['test/chaos/**', '**/node_modules/**', '**/dist/**'],
           environment: 'node',
           // Builds the migrated template database once; each test clones it.
           globalSetup: ['./test/support/database.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Scenarios that break private servers under traffic (docs/chaos.md). `npm test` names
+          // the other two projects; `npm run test:chaos` runs this one, after it in CI. They mostly
+          // wait on the processes they start: two files at a time (maxWorkers above) keep the
+          // project within ~8 minutes on 2 cores without starving those processes.
+          name: 'chaos',
+          include: ['test/chaos/**/*.chaos.test.ts'],
+          environment: 'node',
+          globalSetup: ['./test/support/database.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
         },
       },
     ],
