@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   checkSignature,
   newAgentKeyPair,
@@ -18,6 +18,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'drover-identity-'));
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -103,6 +104,29 @@ describe('agent identity', () => {
     await expect(id.markJoined(undefined, newAgentKeyPair().publicKey)).rejects.toThrow(/another cluster key/);
     await id.markJoined(['team-a'], cluster.publicKey);
     expect((await loadIdentity(dir)).coordinatorKeyText).toBe(cluster.publicKey);
+  });
+
+  it("keeps the cluster's clock when this host's wall clock is stepped by an hour either way", async () => {
+    const cluster = newAgentKeyPair();
+    const clusterKey = privateKeyFromPem(cluster.privateKeyPem);
+    const id = await loadIdentity(dir);
+    await id.markJoined(undefined, cluster.publicKey);
+    // The cluster's clock is 10 min ahead of this host's; an answer bound to a nonce teaches it.
+    const ahead = 600_000;
+    const answer = { known: true, stop: [], re: 'n1' };
+    const taught = { ...answer, auth: signMessage(clusterKey, 'heartbeat-answer', 'agent-A', answer, Date.now() + ahead) };
+    expect(id.checkAnswer('heartbeat-answer', 'agent-A', taught, 'n1')).toBe('ok');
+    const realNow = Date.now.bind(Date);
+    for (const step of [3_600_000, -3_600_000]) {
+      // NTP (or a resumed VM) steps the wall clock; the monotonic clock runs on.
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
+      const offer = { offers: [], at: step };
+      const signed = { ...offer, auth: signMessage(clusterKey, 'offer', 'agent-A', offer, realNow() + ahead) };
+      expect(id.checkFromCoordinator('offer', 'agent-A', signed)).toBe('ok');
+      expect(Math.abs(id.sign('heartbeat', 'A', {}).ts - (realNow() + ahead))).toBeLessThan(1000);
+      // A time stamped by this host's (stepped) clock, told on the cluster's.
+      expect(Math.abs(id.clusterTime(Date.now()) - (realNow() + ahead))).toBeLessThan(1000);
+    }
   });
 
   it('takes a cluster key given in advance (--coordinator-key), and refuses one other than the pinned key', async () => {

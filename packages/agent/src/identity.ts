@@ -7,6 +7,7 @@
 //                          cluster's public key, pinned: offers and stops must be signed with it)
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import {
@@ -130,13 +131,19 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
   let seen = new Set<string>();
   let seenBefore = new Set<string>();
   let seenSince = 0;
-  // The cluster's clock (PostgreSQL's, as coordinators keep it) minus this host's, taken from
-  // answers and refusals bound to this agent's own nonces. Signatures are made and judged on it,
-  // so an agent whose host clock is off (or jumps) is neither refused nor refuses coordinators.
-  let clockOffset = 0;
-  const now = () => Date.now() + clockOffset;
+  // The cluster's clock (PostgreSQL's, as coordinators keep it), taken from answers and
+  // refusals bound to this agent's own nonces and advanced by this host's monotonic clock in
+  // between, as coordinators keep theirs. Signatures are made and judged on it, so an agent whose
+  // host clock is off, or is stepped while it runs (NTP, a resumed VM), is neither refused nor
+  // refuses coordinators: a wall-clock offset would carry the step until the next answer.
+  let clockBase = Date.now();
+  let clockMark = performance.now();
+  let clockLearned = false;
+  const now = () => Math.round(clockBase + (performance.now() - clockMark));
   const adoptClock = (ts: number) => {
-    clockOffset = ts - Date.now();
+    clockBase = ts;
+    clockMark = performance.now();
+    clockLearned = true;
   };
   const writeJoined = (namespaces: readonly string[] | null, coordinator: string | undefined) =>
     writeFile(
@@ -194,7 +201,7 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
       const sig = (err as { data?: { auth?: MessageAuth } }).data?.auth?.sig ?? '';
       return replayed(sig) ? 'replayed' : 'ok';
     },
-    clusterTime: (hostMs) => hostMs + clockOffset,
+    clusterTime: (hostMs) => (clockLearned ? hostMs + (now() - Date.now()) : hostMs),
     adoptClockFromRefusal(nodeId, err, re) {
       const e = (err ?? {}) as { message?: unknown; data?: { re?: unknown; auth?: MessageAuth } };
       const ts = e.data?.auth?.ts;
@@ -202,9 +209,9 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity> {
       if (re === undefined || e.data?.re !== re || typeof ts !== 'number' || !/\(expired\)$/.test(String(e.message ?? ''))) return false;
       // Unpinned (a first join): trusted on first use, as the key its answer will hand over.
       if (coordinatorKey && checkRefusal(coordinatorKey, nodeId, err as object, re, ts) !== 'ok') return false;
-      const before = clockOffset;
+      const before = now();
       adoptClock(ts);
-      return Math.abs(clockOffset - before) > 1_000;
+      return Math.abs(now() - before) > 1_000;
     },
     async markJoined(namespaces, coordinator) {
       if (coordinatorKeyText && coordinator !== coordinatorKeyText)
