@@ -92,8 +92,33 @@ export interface AgentTransport extends CoordinatorLink {
   stop(): Promise<void>;
 }
 
-const ASKS: Record<AskKind, { action: string; answer: SignedKind; refusalsChecked: boolean; what: string; failoverAfterMs?: number }> = {
-  register: { action: ACTIONS.register, answer: 'registered', refusalsChecked: true, what: 'registration' },
+interface AskSpec {
+  action: string;
+  answer: SignedKind;
+  refusalsChecked: boolean;
+  what: string;
+  /** How long one coordinator is waited for while another one is left to ask. */
+  failoverAfterMs: number;
+  /**
+   * The last coordinator left to ask is waited for as long as Moleculer's request timeout, not
+   * `failoverAfterMs`: a late answer is still worth having, so a slow but live coordinator (the
+   * only one, or the last) is not given up on too early.
+   */
+  patientWithLast?: boolean;
+}
+
+const ASKS: Record<AskKind, AskSpec> = {
+  // A re-registration lost in a dead coordinator for Moleculer's request timeout (10 s) would
+  // leave the agent unknown, beating nowhere, all that time: it waits this long, then asks
+  // another. Asking twice is safe: a registration is an upsert, and a join token may be used again.
+  register: {
+    action: ACTIONS.register,
+    answer: 'registered',
+    refusalsChecked: true,
+    what: 'registration',
+    failoverAfterMs: 3000,
+    patientWithLast: true,
+  },
   // A heartbeat lost in a dead coordinator for Moleculer's request timeout (10 s) would cost a
   // healthy agent its standing (down after 7 s): it waits this long, then asks another coordinator.
   heartbeat: {
@@ -215,16 +240,23 @@ export function moleculerTransport(opts: {
 
     async ask<K extends AskKind>(kind: K, req: Asks[K]['req']): Promise<Reply<Asks[K]['res']>> {
       const spec = ASKS[kind];
-      if (spec.failoverAfterMs === undefined) return askOnce(kind, req, {});
       // The coordinator is chosen here, not by Moleculer, so a timeout names the one that kept silent.
-      const target = liveCoordinators.pick(spec.action);
-      const first = await askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: target });
-      if (target === undefined || !timedOut(first)) return first;
-      liveCoordinators.passOver(target);
-      const other = liveCoordinators.pick(spec.action);
-      if (other === undefined || other === target) return first;
-      log.info({ ask: spec.what, unanswered: target, askingNow: other }, 'a coordinator did not answer in time; asking another');
-      return askOnce(kind, req, { timeout: spec.failoverAfterMs, nodeID: other });
+      const asked = new Set<string>();
+      let target = liveCoordinators.pick(spec.action);
+      for (;;) {
+        const last = target === undefined || !liveCoordinators.another(spec.action, new Set([...asked, target]));
+        const timeout = last && spec.patientWithLast ? undefined : spec.failoverAfterMs;
+        const reply = await askOnce(kind, req, { timeout, nodeID: target });
+        // Waited for in full: the registrar retries, with a fresh pick, after its backoff.
+        if (target === undefined || timeout === undefined || !timedOut(reply)) return reply;
+        asked.add(target);
+        liveCoordinators.passOver(target);
+        const other = liveCoordinators.pick(spec.action, asked);
+        // Heartbeats and reports ask two at most: the next beat or resend comes soon anyway.
+        if (other === undefined || (asked.size >= 2 && !spec.patientWithLast)) return reply;
+        log.info({ ask: spec.what, unanswered: target, askingNow: other }, 'a coordinator did not answer in time; asking another');
+        target = other;
+      }
     },
 
     coordinatorOnBus() {
@@ -321,19 +353,27 @@ interface ActionEndpoints {
 function coordinatorPicker(broker: ServiceBroker) {
   const passedOver = new Map<string, number>();
   let turn = 0;
+  const availableFor = (action: string): string[] =>
+    (
+      (broker.registry as unknown as { getActionEndpoints(name: string): ActionEndpoints | undefined }).getActionEndpoints(action)
+        ?.endpoints ?? []
+    )
+      .filter((ep) => ep.isAvailable)
+      .map((ep) => ep.id);
   return {
     /** A coordinator to ask `action` of, or undefined if none is on the bus (Moleculer then says so). */
-    pick(action: string): string | undefined {
+    pick(action: string, besides: ReadonlySet<string> = new Set()): string | undefined {
       const now = performance.now();
       for (const [node, until] of passedOver) if (until <= now) passedOver.delete(node);
-      const list = (broker.registry as unknown as { getActionEndpoints(name: string): ActionEndpoints | undefined }).getActionEndpoints(
-        action,
-      );
-      const available = (list?.endpoints ?? []).filter((ep) => ep.isAvailable);
-      const live = available.filter((ep) => !passedOver.has(ep.id));
+      const available = availableFor(action).filter((id) => !besides.has(id));
+      const live = available.filter((id) => !passedOver.has(id));
       const from = live.length > 0 ? live : available;
       if (from.length === 0) return undefined;
-      return from[turn++ % from.length]!.id;
+      return from[turn++ % from.length];
+    },
+    /** Whether a coordinator not passed over, and not among `besides`, could be asked `action`. */
+    another(action: string, besides: ReadonlySet<string>): boolean {
+      return availableFor(action).some((id) => !besides.has(id) && !passedOver.has(id));
     },
     /** Passes over `node` for a while: it let an ask time out. */
     passOver(node: string): void {
