@@ -250,7 +250,18 @@ async function startHolding(
     stopWithdrawn,
     log,
   });
-  transport.serve(agentService({ agentId, nodeId, identity, supervisor, registration: registrar, lifecycle, log }));
+  transport.serve(
+    agentService({
+      agentId,
+      nodeId,
+      identity,
+      supervisor,
+      registration: registrar,
+      lifecycle,
+      silentForMs: () => watchdog.silentForMs(),
+      log,
+    }),
+  );
 
   let metricsServer: Server | undefined;
   const shutdown = shutdownSequence({

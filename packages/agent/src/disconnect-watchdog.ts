@@ -68,6 +68,11 @@ export class DisconnectWatchdog {
     this.lastHeardAt = this.now();
   }
 
+  /** How long no coordinator has answered, on `now`'s clock; undefined until one has. */
+  silentForMs(): number | undefined {
+    return this.lastHeardAt === undefined ? undefined : this.now() - this.lastHeardAt;
+  }
+
   /** Looks once: stops what is due and returns it. */
   check(): WatchedAttempt[] {
     const heard = this.lastHeardAt;

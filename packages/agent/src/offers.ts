@@ -1,7 +1,7 @@
 // What coordinators send this agent: offers of attempts to run, and requests to stop some. Both
 // count only when signed with the pinned cluster key (or none is pinned).
 import type { Logger } from 'pino';
-import type { HeldRun, OfferResponse } from '@drover/shared';
+import type { HeldRun, OfferRequest, OfferResponse, RunOffer } from '@drover/shared';
 import type { AgentIdentity } from './identity.js';
 import type { Registrar } from './registrar.js';
 import type { Lifecycle } from './shutdown.js';
@@ -16,12 +16,25 @@ export interface OfferParts {
   supervisor: Pick<Supervisor, 'offer' | 'stop'>;
   registration: Pick<Registrar, 'active' | 'busy' | 'register'>;
   lifecycle: Pick<Lifecycle, 'stopping'>;
+  /** How long the agent has heard no coordinator (the disconnect watchdog's silence); undefined before the first answer. */
+  silentForMs: () => number | undefined;
   log: Logger;
+}
+
+/**
+ * Offers that arrive after the agent has been cut off past their job's `disconnect.after`
+ * (`stop`): an offer that waited in a frozen or cut-off agent's socket while the coordinator,
+ * hearing nothing, took the run back and gave it to another agent. The disconnect watchdog
+ * would stop such an attempt at once; started, it would still be a second execution of the run.
+ */
+export function lateOffers(offers: readonly RunOffer[], silentForMs: number | undefined): RunOffer[] {
+  if (silentForMs === undefined) return [];
+  return offers.filter((o) => o?.disconnect?.mode === 'stop' && silentForMs >= o.disconnect.afterMs);
 }
 
 /** The agent's own service: takes offers, stops runs, registers again with a coordinator that (re)joined the bus. */
 export function agentService(parts: OfferParts): AgentService {
-  const { agentId, nodeId, identity, supervisor, registration, lifecycle, log } = parts;
+  const { agentId, nodeId, identity, supervisor, registration, lifecycle, silentForMs, log } = parts;
   return {
     async offer(req, from) {
       const check = identity.checkFromCoordinator('offer', nodeId, req);
@@ -29,7 +42,20 @@ export function agentService(parts: OfferParts): AgentService {
         log.warn({ from, check, runs: req?.offers?.map((o) => o.runId) }, 'refused an offer not signed with the cluster key');
         throw new Error(`offer refused: not signed with the cluster's key (${check})`);
       }
-      const res: OfferResponse = { ...(await supervisor.offer(req)), agentId };
+      const offers = Array.isArray(req?.offers) ? req.offers : [];
+      const silence = silentForMs();
+      const late = lateOffers(offers, silence);
+      const refusedLate = late.map((o) => ({
+        runId: o.runId,
+        reason:
+          `this agent heard no coordinator for ${((silence ?? 0) / 1000).toFixed(1)} s, past the job's disconnect.after ` +
+          `(${(o.disconnect?.afterMs ?? 0) / 1000} s): the run may already have been given to another agent`,
+      }));
+      if (late.length > 0)
+        log.warn({ runs: late.map((o) => o.runId), silentForMs: silence }, 'refused offers that came after the disconnect rule');
+      const forSupervisor: OfferRequest = late.length > 0 ? { ...req, offers: offers.filter((o) => !late.includes(o)) } : req;
+      const answer = await supervisor.offer(forSupervisor);
+      const res: OfferResponse = { ...answer, refused: [...refusedLate, ...answer.refused], agentId };
       res.auth = identity.sign('offer-reply', agentId, res);
       return res;
     },
