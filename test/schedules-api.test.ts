@@ -205,6 +205,20 @@ describe('preview', () => {
     ]);
   });
 
+  it('takes crontab lines that name a value twice, as cronie does: 0,7 is Sunday once', async () => {
+    const sundays = await client.post<Preview>('/v1/schedules/preview', {
+      schedule: { cron: '0 0 * * 0,7' },
+      next: 2,
+      from: '2026-06-01T00:00:00Z',
+    });
+    expect(sundays.status, JSON.stringify(sundays.body)).toBe(200);
+    expect(sundays.body.fires.map((f) => f.utc)).toEqual(['2026-06-07T00:00:00.000Z', '2026-06-14T00:00:00.000Z']);
+    for (const cron of ['*/15,30 * * * *', '0 9-17,12 * * *']) {
+      const res = await client.post<Preview>('/v1/schedules/preview', { schedule: { cron }, next: 1 });
+      expect(res.status, `${cron}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  });
+
   it("previews a job's schedule from a given instant, and answers 409 for a job without one", async () => {
     const job = await createJob({ name: 'preview-daily', schedule: { cron: '0 2 * * *', timezone: 'America/Chicago' } });
     const res = await client.get<Preview>(`/v1/jobs/${job.id}/schedule?next=5&from=2026-10-30T12:00:00Z`);

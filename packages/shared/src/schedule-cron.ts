@@ -36,9 +36,11 @@ export interface CronPattern {
   readonly hours: readonly number[];
   /** Indexed by month 1–12. */
   readonly months: readonly boolean[];
+  /** The day-of-month field starts with `*` (or is `?`): cronie's DOM_STAR, see cronMatchesDay. */
   readonly anyDayOfMonth: boolean;
   readonly daysOfMonth: ReadonlySet<number>;
   readonly lastDayOfMonth: boolean;
+  /** The day-of-week field starts with `*` (or is `?`): cronie's DOW_STAR. */
   readonly anyDayOfWeek: boolean;
   /** 0 = Sunday. */
   readonly daysOfWeek: ReadonlySet<number>;
@@ -83,6 +85,38 @@ function checkField(i: number, value: string): string | undefined {
   }
 }
 
+// The values one field's text stands for, as cron-parser reads it in position i; undefined if it refuses it.
+function fieldValues(i: number, value: string): Array<number | string> | undefined {
+  const probe = [...BASELINE];
+  probe[i] = value;
+  try {
+    const f = CronExpressionParser.parse(probe.join(' '), { tz: 'UTC' }).fields;
+    const values = [f.second, f.minute, f.hour, f.dayOfMonth, f.month, f.dayOfWeek][i]?.values ?? [];
+    // Day of week: 7 is Sunday, as 0 is.
+    return i === 5 ? values.map((v) => (v === 7 ? 0 : v)) : [...values];
+  } catch {
+    return undefined;
+  }
+}
+
+// cron-parser refuses a list whose parts overlap (`0,7`, `*/15,30`, `9-17,12`); cronie, like
+// every crontab, takes the union. Such a list is rewritten as the union it stands for; the
+// text of the day fields as written still decides the day rule (cronMatchesDay).
+function unionOfList(i: number, value: string): string {
+  if (!value.includes(',')) return value;
+  const seen = new Set<number | string>();
+  let total = 0;
+  for (const part of value.split(',')) {
+    const values = fieldValues(i, part);
+    if (!values) return value; // checkField names the part that is wrong
+    for (const v of values) seen.add(v);
+    total += values.length;
+  }
+  if (seen.size === total) return value;
+  const numbers = [...seen].filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  return [...numbers, ...[...seen].filter((v) => typeof v === 'string')].join(',');
+}
+
 /** Parses a 5- or 6-field cron expression or macro; a failure says which field is wrong and why. */
 export function parseCron(expression: string): CronParseResult {
   const source = expression.trim();
@@ -103,13 +137,14 @@ export function parseCron(expression: string): CronParseResult {
     };
   }
   const fields = parts.length === 5 ? ['0', ...parts] : parts;
-  for (let i = 0; i < fields.length; i++) {
-    const problem = checkField(i, fields[i] ?? '');
+  const union = fields.map((f, i) => unionOfList(i, f));
+  for (let i = 0; i < union.length; i++) {
+    const problem = checkField(i, union[i] ?? '');
     if (problem) return { ok: false, message: problem };
   }
   let parsed;
   try {
-    parsed = CronExpressionParser.parse(fields.join(' '), { tz: 'UTC' }).fields;
+    parsed = CronExpressionParser.parse(union.join(' '), { tz: 'UTC' }).fields;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/day of month/i.test(message)) return { ok: false, message: 'never fires: none of its months has that day of month' };
@@ -124,10 +159,10 @@ export function parseCron(expression: string): CronParseResult {
     minutes: numbers(parsed.minute.values),
     hours: numbers(parsed.hour.values),
     months,
-    anyDayOfMonth: parsed.dayOfMonth.isWildcard,
+    anyDayOfMonth: startsWithStar(fields[3]),
     daysOfMonth: new Set(numbers(parsed.dayOfMonth.values)),
     lastDayOfMonth: parsed.dayOfMonth.hasLastChar,
-    anyDayOfWeek: parsed.dayOfWeek.isWildcard,
+    anyDayOfWeek: startsWithStar(fields[5]),
     daysOfWeek: new Set(numbers(parsed.dayOfWeek.values).map((d) => d % 7)),
     lastWeekdaysOfMonth: new Set(
       parsed.dayOfWeek.values.filter((v) => typeof v === 'string' && /^\dL$/.test(v)).map((v) => Number(String(v).charAt(0)) % 7),
@@ -138,6 +173,12 @@ export function parseCron(expression: string): CronParseResult {
   return { ok: true, pattern };
 }
 
+// cronie's entry.c sets DOM_STAR/DOW_STAR when the field's first character is `*`, before
+// parsing it: `*`, `*/2` and `*,5` all count. `?` (cron-parser's "no specific value") is `*`.
+function startsWithStar(field: string | undefined): boolean {
+  return field !== undefined && (field.startsWith('*') || field === '?');
+}
+
 /** Days in a month (1–12) of a year. */
 export function daysInMonth(year: number, month: number): number {
   if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
@@ -145,8 +186,11 @@ export function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Whether a calendar day matches the day fields, with cron-parser's semantics: when both
- * day-of-month and day-of-week are restricted, either may match (Vixie cron's OR rule).
+ * Whether a calendar day matches the day fields, by cronie's rule (cron.c, find_jobs): when
+ * either day field starts with `*` (`*`, `*\/2`, `*,5`), a day must match both fields; when
+ * neither does, matching either is enough. So `0 0 1,15 * 5` fires on the 1st, the 15th and
+ * every Friday, while `0 0 *\/2 * 5` fires only on Fridays with an odd date. cron-parser
+ * calls `*\/2` restricted and would OR it; Drover follows cronie.
  */
 export function cronMatchesDay(p: CronPattern, year: number, month: number, day: number): boolean {
   if (!p.months[month]) return false;
@@ -157,9 +201,7 @@ export function cronMatchesDay(p: CronPattern, year: number, month: number, day:
   const dowMatch =
     (p.daysOfWeek.has(weekday) && (p.nthWeekday <= 0 || Math.ceil(day / 7) === p.nthWeekday)) ||
     (p.lastWeekdaysOfMonth.has(weekday) && day + 7 > last);
-  if (!p.anyDayOfMonth && !p.anyDayOfWeek) return domMatch || dowMatch;
-  if (p.anyDayOfWeek) return domMatch;
-  return dowMatch;
+  return p.anyDayOfMonth || p.anyDayOfWeek ? domMatch && dowMatch : domMatch || dowMatch;
 }
 
 /** Whether any date matches; the Gregorian weekday cycle repeats every 28 years from 1901 to 2099. */

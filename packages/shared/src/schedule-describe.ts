@@ -90,9 +90,11 @@ function describeTime(p: CronPattern): { text: string; atTimes: boolean } {
   return { text: `at ${parts.join(', ')}`, atTimes: true };
 }
 
+// By the sets, not the text: `*/2` starts with `*` yet leaves out every other day.
+const everyWeekday = (p: CronPattern): boolean => p.daysOfWeek.size === 7 && p.nthWeekday <= 0 && p.lastWeekdaysOfMonth.size === 0;
+const everyMonthDay = (p: CronPattern): boolean => p.daysOfMonth.size === 31 && !p.lastDayOfMonth;
+
 function describeDays(p: CronPattern): string {
-  const everyWeekday = p.anyDayOfWeek || (p.daysOfWeek.size === 7 && p.nthWeekday <= 0 && p.lastWeekdaysOfMonth.size === 0);
-  const everyMonthDay = p.anyDayOfMonth || (p.daysOfMonth.size === 31 && !p.lastDayOfMonth);
   const dom = (): string => {
     const days = [...p.daysOfMonth].sort((a, b) => a - b).map(String);
     if (p.lastDayOfMonth) days.push('the last day');
@@ -111,10 +113,11 @@ function describeDays(p: CronPattern): string {
     if (last.length > 0) parts.push(`on the last ${list(last)} of the month`);
     return parts.join(' and ');
   };
-  // Both restricted: cron runs on a day matching either (see cronMatchesDay).
+  // Neither day field starts with `*`: cron runs on a day matching either (see cronMatchesDay).
   if (!p.anyDayOfMonth && !p.anyDayOfWeek) return `${dom()} or ${dow()}`;
-  if (!everyMonthDay) return dom();
-  if (!everyWeekday) return dow();
+  if (!everyMonthDay(p) && !everyWeekday(p)) return `${dow()}, when also ${dom()}`;
+  if (!everyMonthDay(p)) return dom();
+  if (!everyWeekday(p)) return dow();
   return '';
 }
 
@@ -124,7 +127,8 @@ export function describeCron(p: CronPattern, zone: string): string {
   const days = describeDays(p);
   const months = p.months.map((on, m) => (on ? MONTH_NAMES[m] : undefined)).filter((m): m is string => m !== undefined);
   const inMonths = months.length === 12 ? '' : ` in ${list(months)}`;
-  const yearly = months.length === 1 && p.daysOfMonth.size === 1 && !p.lastDayOfMonth && !p.anyDayOfMonth && p.anyDayOfWeek;
+  const yearly =
+    months.length === 1 && p.daysOfMonth.size === 1 && !p.lastDayOfMonth && !p.anyDayOfMonth && p.anyDayOfWeek && everyWeekday(p);
   const text = yearly
     ? `${time.text} on ${months[0]} ${[...p.daysOfMonth][0]}`
     : `${time.text}${days ? ` ${days}` : time.atTimes ? ' every day' : ''}${inMonths}`;

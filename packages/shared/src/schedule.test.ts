@@ -245,6 +245,50 @@ describe('validateSchedule', () => {
   });
 });
 
+describe('crontab lines as cronie reads them', () => {
+  const days = (cron: string, from: string, count = 6) =>
+    firesBetween(compileSchedule({ cron }), Date.parse(from), Date.parse(from) + 200 * 86_400_000, count).map((t) =>
+      new Date(t).toISOString().slice(0, 10),
+    );
+
+  it.each<[string, string]>([
+    ['0 0 * * 0,7', '0 0 * * 0'],
+    ['0 0 * * 7', '0 0 * * 0'],
+    ['*/15,30 * * * *', '*/15 * * * *'],
+    ['0 9-17,12 * * *', '0 9-17 * * *'],
+    ['0 0 1,1,15 * *', '0 0 1,15 * *'],
+    ['0 0 * * 5-7,SUN', '0 0 * * 0,5,6'],
+  ])('accepts %s, a value named twice, as the union: the same fires as %s', (line, union) => {
+    expect(validateSchedule({ cron: line })).toEqual([]);
+    expect(fires({ cron: line }, '2026-06-01T00:00:00Z', 12)).toEqual(fires({ cron: union }, '2026-06-01T00:00:00Z', 12));
+  });
+
+  it('runs on a day matching either field when neither day field starts with *', () => {
+    // June 2026: Mon 1st, Fridays 5th, 12th, 19th, 26th.
+    expect(days('0 0 1,15 * 5', '2026-05-31T00:00:00Z')).toEqual([
+      '2026-06-01',
+      '2026-06-05',
+      '2026-06-12',
+      '2026-06-15',
+      '2026-06-19',
+      '2026-06-26',
+    ]);
+    // 1-31 names every day without starting with *: either matches, so every day.
+    expect(days('0 0 1-31 * 5', '2026-05-31T00:00:00Z', 3)).toEqual(['2026-06-01', '2026-06-02', '2026-06-03']);
+  });
+
+  it('runs only on a day matching both fields when one starts with *, */2 included', () => {
+    // Odd dates that are Mondays (cronie's DOM_STAR): not every odd date, not every Monday.
+    expect(days('0 0 */2 * 1', '2026-05-31T00:00:00Z', 4)).toEqual(['2026-06-01', '2026-06-15', '2026-06-29', '2026-07-13']);
+    expect(days('0 0 *,5 * 1', '2026-05-31T00:00:00Z', 2)).toEqual(['2026-06-01', '2026-06-08']);
+    // */3 is Sunday, Wednesday, Saturday: the 1st when it is one of them.
+    expect(days('0 0 1 * */3', '2026-05-31T00:00:00Z', 2)).toEqual(['2026-07-01', '2026-08-01']);
+    expect(describeSchedule({ cron: '0 0 */2 * 1' })).toBe(
+      'at 00:00 on Monday, when also on days 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29 and 31 of the month (UTC)',
+    );
+  });
+});
+
 describe('parseInstant', () => {
   it.each<[string, number | undefined]>([
     ['2026-12-01T09:00:00Z', Date.UTC(2026, 11, 1, 9)],
