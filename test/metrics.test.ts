@@ -15,6 +15,7 @@ import {
   type TestEnv,
 } from './support/index.js';
 import { parsePrometheus, sampleOf, sumOf, type Exposition } from './support/prometheus.js';
+import { promtoolComplaints } from './support/promtool.js';
 
 let env: TestEnv;
 let client: ApiClient;
@@ -190,6 +191,15 @@ describe('coordinator /metrics', () => {
     );
     expect((await client.del(`/v1/jobs/${job}`)).status).toBeLessThan(300);
   });
+
+  it('lints clean with promtool once runs, queues, agents, fires and requests have made their series', async () => {
+    const res = await fetch(`${coordinatorUrl}/metrics`);
+    const text = await res.text();
+    // The earlier tests made these: the check below covers real samples, not only HELP lines.
+    for (const series of ['drover_runs_finished_total', 'drover_queue_depth', 'drover_scheduler_lateness_seconds_count'])
+      expect(text, series).toMatch(new RegExp(`^${series}(\\{.*\\})? \\S+$`, 'm'));
+    expect(promtoolComplaints(text)).toEqual([]);
+  });
 });
 
 describe('agent metrics port', () => {
@@ -207,6 +217,7 @@ describe('agent metrics port', () => {
     expect(sampleOf(expo, 'drover_agent_attempts_finished_total', { outcome: 'succeeded' })?.value).toBeGreaterThanOrEqual(2);
     expect(sampleOf(expo, 'drover_agent_attempts_finished_total', { outcome: 'failed' })?.value).toBe(1);
     expect(sampleOf(expo, 'drover_agent_heartbeat_failures_total')?.value).toBe(0);
+    expect(promtoolComplaints(await (await fetch(`${agentMetricsUrl}/metrics`)).text())).toEqual([]);
   });
 
   it('answers /healthz with 200 and who it is while registered', async () => {

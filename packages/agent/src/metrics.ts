@@ -19,7 +19,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { DroverError } from '@drover/shared';
+import { DroverError, dropMisnamedTotals } from '@drover/shared';
 
 /** What the gauges read at scrape time. */
 export interface AgentState {
@@ -48,6 +48,7 @@ export class AgentMetrics {
     this.lastAckAt = now();
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'drover_agent_' });
+    dropMisnamedTotals(this.registry);
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

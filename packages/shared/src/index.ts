@@ -19,3 +19,4 @@ export * from './redact.js';
 export * from './log-data.js';
 export * from './dir-lock.js';
 export * from './background.js';
+export * from './metric-names.js';

@@ -3,7 +3,7 @@
 // histograms move where events happen, through the small methods below; the gauges about the
 // whole cluster are read at scrape time (see README.md in this folder for every metric).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isTerminal, LIVE_RUN_STATES, type RunState } from '@drover/shared';
+import { dropMisnamedTotals, isTerminal, LIVE_RUN_STATES, type RunState } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import { clusterCounts, type ClusterCounts } from '../store/cluster-counts.js';
@@ -54,7 +54,10 @@ export class CoordinatorMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      dropMisnamedTotals(this.registry);
+    }
 
     this.clusterGauge(
       'drover_runs',
