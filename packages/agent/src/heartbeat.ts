@@ -126,6 +126,30 @@ export class Heartbeat {
     this.failingNow = true;
   }
 
+  /**
+   * The last beat of a clean stop (`leaving`): the coordinators record the agent `left` rather
+   * than find it `down` by its silence. Sent only when the agent holds nothing (every attempt
+   * ended and reported); true when a coordinator answered.
+   */
+  async leave(): Promise<boolean> {
+    const { agentId, nodeId, link, registration, log } = this.parts;
+    if (!registration.active || this.parts.held().length > 0) return false;
+    const req: HeartbeatRequest = {
+      agentId,
+      nodeId,
+      at: Date.now(),
+      free: this.parts.capacity().free,
+      usage: this.parts.usage(),
+      runs: [],
+      draining: true,
+      leaving: true,
+    };
+    const reply = await link.ask('heartbeat', req);
+    if (reply.status === 'answered') return true;
+    log.warn({ status: reply.status }, 'could not tell the coordinators this agent is leaving: it will be found down');
+    return false;
+  }
+
   private schedule(): void {
     if (this.stopped || this.parts.lifecycle.signal.aborted) return;
     this.timer = setTimeout(() => {

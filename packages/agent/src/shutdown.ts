@@ -1,5 +1,5 @@
 // How the agent stops: it refuses new offers at once, tells the coordinators, gives running
-// attempts their grace, then flushes the outbox and leaves the bus.
+// attempts their grace, flushes the outbox, says it is leaving, and leaves the bus.
 import type { Logger } from 'pino';
 import { DEFAULT_KILL_GRACE_MS } from '@drover/shared';
 import type { Outbox } from './outbox.js';
@@ -29,7 +29,7 @@ export class Lifecycle {
 export interface ShutdownParts {
   lifecycle: Lifecycle;
   supervisor: Pick<Supervisor, 'drain' | 'slotsUsed' | 'idle' | 'held' | 'stopAll' | 'longestKillGraceMs'>;
-  heartbeat: { beat(): Promise<void>; stop(): void };
+  heartbeat: { beat(): Promise<void>; stop(): void; leave(): Promise<boolean> };
   /** Stops attempts of a cut-off agent; it watches until the attempts have ended. */
   watchdog: { close(): void };
   outbox: Pick<Outbox, 'drain' | 'close' | 'size'>;
@@ -63,8 +63,14 @@ export function shutdownSequence(parts: ShutdownParts): (graceMs: number) => Pro
       lifecycle.end();
       heartbeat.stop();
       parts.watchdog.close();
-      if (!(await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS)))
+      if (await outbox.drain(OUTBOX_FLUSH_ON_STOP_MS)) {
+        // Everything reported: say goodbye, so the fleet shows the agent `left`, not `down` with
+        // an alert. With reports still queued it stays silent instead and is found down: its
+        // runs are then the coordinators' to settle.
+        await Promise.race([heartbeat.leave(), new Promise((r) => setTimeout(r, FAREWELL_BEAT_MS).unref())]);
+      } else {
         log.warn({ queued: outbox.size }, 'could not report every run event before stopping');
+      }
       // What is left stays in the journal, sent when the agent starts again.
       await outbox.close();
       await parts.leaveBus().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'leaving the bus failed'));

@@ -1427,7 +1427,7 @@ export interface paths {
                             name: string;
                             version: string;
                             protocol: number;
-                            /** @description ready | draining | cordoned | down | gone */
+                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
                             state: string;
                             attributes: {
                                 [key: string]: string | number;
@@ -1533,7 +1533,7 @@ export interface paths {
                             name: string;
                             version: string;
                             protocol: number;
-                            /** @description ready | draining | cordoned | down | gone */
+                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
                             state: string;
                             attributes: {
                                 [key: string]: string | number;
@@ -1690,7 +1690,7 @@ export interface paths {
                             name: string;
                             version: string;
                             protocol: number;
-                            /** @description ready | draining | cordoned | down | gone */
+                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
                             state: string;
                             attributes: {
                                 [key: string]: string | number;
@@ -1847,7 +1847,7 @@ export interface paths {
                             name: string;
                             version: string;
                             protocol: number;
-                            /** @description ready | draining | cordoned | down | gone */
+                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
                             state: string;
                             attributes: {
                                 [key: string]: string | number;
@@ -2182,7 +2182,7 @@ export interface paths {
                             name: string;
                             version: string;
                             protocol: number;
-                            /** @description ready | draining | cordoned | down | gone */
+                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
                             state: string;
                             attributes: {
                                 [key: string]: string | number;
@@ -4249,7 +4249,7 @@ export interface components {
             name: string;
             version: string;
             protocol: number;
-            /** @description ready | draining | cordoned | down | gone */
+            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
             state: string;
             attributes: {
                 [key: string]: string | number;

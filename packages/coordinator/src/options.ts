@@ -117,7 +117,7 @@ export const coordinatorSettings = {
     flag: 'agent-gone-after',
     env: 'DROVER_AGENT_GONE_AFTER',
     defaultText: '24h',
-    description: 'An agent `down` for this long becomes `gone` (kept for history, no longer listed as down).',
+    description: 'An agent `down` (or `left`) for this long becomes `gone` (kept for history, no longer listed as down).',
     parse: parse.duration,
   },
   offerTimeout: {

@@ -102,6 +102,11 @@ export interface HeartbeatRequest {
   runs: HeldRun[];
   /** The agent is shutting down (SIGTERM): it finishes what it runs and takes nothing new. */
   draining?: boolean;
+  /**
+   * The agent's last beat: it stopped cleanly, holds no run, and beats no more. It is recorded
+   * `left` (no alert, nothing to take back) instead of being found `down` by its silence.
+   */
+  leaving?: boolean;
   auth?: MessageAuth;
 }
 

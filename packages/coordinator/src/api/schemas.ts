@@ -149,7 +149,7 @@ export const AgentSchema = Type.Object(
     name: Type.String(),
     version: Type.String(),
     protocol: Type.Integer(),
-    state: Type.String({ description: 'ready | draining | cordoned | down | gone' }),
+    state: Type.String({ description: 'ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone' }),
     attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
     labels: Type.Record(Type.String(), Type.String()),
     executors: Type.Array(Type.String()),

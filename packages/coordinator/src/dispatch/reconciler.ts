@@ -84,9 +84,9 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   // Offers that were never answered, or made to agents now down, go back to the queue; but an
   // offer the agent may have taken and started (its start report cut off with it) waits, under
   // the job's disconnect rule `stop`, as long as a running attempt would (see lose-runs.ts).
-  const onDownAgent = sql<boolean>`EXISTS (SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'gone'))`;
+  const onDownAgent = sql<boolean>`EXISTS (SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'left', 'gone'))`;
   const mayStillRun = sql<boolean>`EXISTS (
-    SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'gone') AND runs.redispatch_after_silence_ms IS NOT NULL
+    SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'left', 'gone') AND runs.redispatch_after_silence_ms IS NOT NULL
        AND a.last_heartbeat_at >= now() - make_interval(secs => runs.redispatch_after_silence_ms / 1000.0))`;
   const stuck = await d.db
     .selectFrom('runs')

@@ -12,7 +12,7 @@ import { clusterCounts, type ClusterCounts } from '../store/cluster-counts.js';
 export const METRIC_PREFIX = 'drover_';
 
 /** The agent states the agents gauge always reports (0 when none), so dashboards see every series. */
-const AGENT_STATES = ['ready', 'draining', 'cordoned', 'down', 'gone'] as const;
+const AGENT_STATES = ['ready', 'draining', 'cordoned', 'down', 'left', 'gone'] as const;
 
 /** Scrape-time reads of PostgreSQL and the queue are reused for this long (several scrapers, one query). */
 const SNAPSHOT_TTL_MS = 1000;
@@ -86,7 +86,7 @@ export class CoordinatorMetrics {
       [],
       (g, s) => {
         let n = 0;
-        for (const [state, a] of s.counts.agents) if (state !== 'down' && state !== 'gone') n += a.slots;
+        for (const [state, a] of s.counts.agents) if (state !== 'down' && state !== 'left' && state !== 'gone') n += a.slots;
         g.set(n);
       },
     );

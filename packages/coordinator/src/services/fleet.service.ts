@@ -11,7 +11,7 @@ import {
 } from '@drover/shared';
 import { storableJson } from '../store/agent-text.js';
 import type { CoordinatorContext } from '../context.js';
-import { agentState, countLiveAgents, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+import { agentState, countLiveAgents, markAgentLeft, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
@@ -110,6 +110,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     await ctx.identities.verify('heartbeat', c.params.agentId, c.params, c.nodeID);
     const hb = storableJson(c.params);
     ctx.metrics.heartbeatReceived(hb.at, ctx.now());
+    if (hb.leaving === true) return leave(c, hb.agentId, hb.nodeId);
     const heartbeatIntervalMs = heartbeatIntervalFor(await liveAgents(), ctx.options.heartbeatInterval);
     // Before the agent is marked alive again: a down agent's offers that it holds are kept by the
     // reconciler only while it is down, so their deadline must move first (never a sweep between).
@@ -141,5 +142,18 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     // The list was taken when the agent sent the beat; a run started after that is not in it.
     await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
     return { known: true, heartbeatIntervalMs, stop };
+  }
+
+  /** The last beat of a cleanly stopped agent: it leaves the fleet without an alert. */
+  async function leave(c: Context<HeartbeatRequest>, agentId: string, nodeId: string): Promise<HeartbeatResponse> {
+    const left = await markAgentLeft(ctx.db, agentId, nodeId);
+    ctx.store?.succeeded();
+    if (left) {
+      ctx.log.info({ agentId }, 'agent stopped and left the fleet');
+      c.broadcast(EVENTS.fleetChanged, { agentId });
+    } else {
+      ctx.log.warn({ agentId }, 'an agent said it is leaving while runs are still its own: it will be judged by its silence');
+    }
+    return { known: true, stop: [] };
   }
 }

@@ -127,8 +127,8 @@ export async function recordHeartbeat(
              -- registration, so an agent is never judged by beats faster than it was told to send.
              heartbeat_interval_ms = greatest(heartbeat_interval_ms, ${heartbeatIntervalMs}::int),
              -- A heartbeat brings a down agent back to what the operator last set; other states are the operator's.
-             state = CASE WHEN ${draining} AND state IN ('ready', 'cordoned', 'down') THEN 'draining'
-                          WHEN state = 'down' THEN operator_state ELSE state END,
+             state = CASE WHEN ${draining} AND state IN ('ready', 'cordoned', 'down', 'left') THEN 'draining'
+                          WHEN state IN ('down', 'left') THEN operator_state ELSE state END,
              down_since = NULL
        WHERE id = ${agentId} AND state <> 'gone'
       RETURNING id, name, state
@@ -146,6 +146,21 @@ export async function recordHeartbeat(
   const row = res.rows[0];
   if (!row) return { known: false, revived: false, startedDraining: false };
   return { known: true, revived: row.was === 'down', startedDraining: row.state === 'draining' && row.was !== 'draining', name: row.name };
+}
+
+/**
+ * Records a clean stop (the agent's `leaving` beat): `left`, a state no alert or run recovery
+ * looks at. Refused (false) while runs are still offered to or running on it by the records: it
+ * is then found `down` by its silence, and those runs are settled as for any down agent.
+ * `down_since` counts toward retirement (`gone`) as for a down agent.
+ */
+export async function markAgentLeft(db: Db, agentId: string, nodeId: string): Promise<boolean> {
+  const res = await sql<{ id: string }>`
+    UPDATE agents a SET state = 'left', down_since = now(), last_heartbeat_at = now()
+     WHERE a.id = ${agentId} AND a.node_id = ${nodeId} AND a.state NOT IN ('left', 'gone')
+       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.agent_id = a.id AND r.state IN ('offered', 'running'))
+    RETURNING a.id`.execute(db);
+  return res.rows.length > 0;
 }
 
 /** Agents, optionally only those in the given states. */
@@ -254,12 +269,12 @@ export async function setAgentState(
   return current ? { refused: current.state } : undefined;
 }
 
-/** Agents down for longer than the retention become `gone`; returns their ids. */
+/** Agents down (or left) for longer than the retention become `gone`; returns their ids. */
 export async function retireDownAgents(db: Db, downForMs: number): Promise<string[]> {
   const rows = await db
     .updateTable('agents')
     .set({ state: 'gone' })
-    .where('state', '=', 'down')
+    .where('state', 'in', ['down', 'left'])
     .where('down_since', '<', sql<Date>`now() - make_interval(secs => ${downForMs / 1000})`)
     .returning('id')
     .execute();
@@ -303,12 +318,12 @@ export async function agentMetrics(db: Db, agentId: string, since: number): Prom
   }));
 }
 
-/** How many agents are up (not down or gone): the fleet size liveness scales with. */
+/** How many agents are up (not down, left or gone): the fleet size liveness scales with. */
 export async function countLiveAgents(db: Db): Promise<number> {
   const r = await db
     .selectFrom('agents')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', 'not in', ['down', 'gone'])
+    .where('state', 'not in', ['down', 'left', 'gone'])
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }

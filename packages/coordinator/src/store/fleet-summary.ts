@@ -35,7 +35,7 @@ export async function fleetSummary(db: Db): Promise<FleetSummary> {
   const labels = new Map<string, { label: string; agents: number; total: Capacity; free: Capacity }>();
   for (const a of agents) {
     byState[a.state] = (byState[a.state] ?? 0) + 1;
-    if (a.state === 'down' || a.state === 'gone') continue;
+    if (a.state === 'down' || a.state === 'left' || a.state === 'gone') continue;
     add(total, a.total);
     if (a.state === 'ready') add(free, a.free);
     for (const [k, v] of Object.entries(a.labels)) {

@@ -91,12 +91,12 @@ export async function loseRunsOfDownAgents(db: Db, at: number, policies: RetryPo
   const kept = sql<Candidate>`
     SELECT ${COLUMNS}
       FROM runs r JOIN agents a ON a.id = r.agent_id
-     WHERE r.state = 'running' AND a.state IN ('down', 'gone') AND r.redispatch_after_silence_ms IS NULL
+     WHERE r.state = 'running' AND a.state IN ('down', 'left', 'gone') AND r.redispatch_after_silence_ms IS NULL
      LIMIT 10000`;
   const stopped = sql<Candidate>`
     SELECT ${COLUMNS}
       FROM runs r JOIN agents a ON a.id = r.agent_id
-     WHERE r.state = 'running' AND a.state IN ('down', 'gone') AND r.redispatch_after_silence_ms IS NOT NULL
+     WHERE r.state = 'running' AND a.state IN ('down', 'left', 'gone') AND r.redispatch_after_silence_ms IS NOT NULL
        AND a.last_heartbeat_at < now() - make_interval(secs => r.redispatch_after_silence_ms / 1000.0)
      LIMIT 10000`;
   const a = await loseAttempts(db, kept, 'stopped heartbeating (disconnect mode keep: it may still be running the attempt)', at, policies);

@@ -14,6 +14,7 @@ const TONE: Record<string, string> = {
   skipped: 'muted',
   cancelled: 'muted',
   gone: 'muted',
+  left: 'muted',
   replayed: 'muted',
   dismissed: 'muted',
   failed: 'bad',

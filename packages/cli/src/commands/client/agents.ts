@@ -54,7 +54,7 @@ export function registerAgentCommands(program: Command): void {
   agents
     .command('ls')
     .description('list agents')
-    .option('--state <states>', 'only agents in these states, comma-separated: ready, draining, cordoned, down, gone')
+    .option('--state <states>', 'only agents in these states, comma-separated: ready, draining, cordoned, down, left, gone')
     .action(
       clientAction(async (ctx, flags: { state?: string }) => {
         const page = ok(await ctx.client.GET('/v1/agents', { params: { query: flags.state ? { state: flags.state } : {} } }));

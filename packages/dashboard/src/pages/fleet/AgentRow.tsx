@@ -21,7 +21,7 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
   const a = props.agent;
   const slotsUsed = Math.max(0, a.total.slots - a.free.slots);
   const memTotal = typeof a.attributes['memory.bytes'] === 'number' ? a.attributes['memory.bytes'] : a.total.memoryBytes;
-  const live = a.state !== 'down' && a.state !== 'gone';
+  const live = a.state !== 'down' && a.state !== 'left' && a.state !== 'gone';
   // null until the agent's first heartbeat.
   const cpuPercent = a.usage?.cpuPercent;
   const memUsed = a.usage?.memoryUsedBytes;

@@ -8,7 +8,7 @@ import { setQuery } from '../../lib/router.js';
 import { AgentRow } from './AgentRow.js';
 
 const PAGE_SIZE = 50;
-const STATES = ['ready', 'draining', 'cordoned', 'down', 'gone'];
+const STATES = ['ready', 'draining', 'cordoned', 'down', 'left', 'gone'];
 
 function Summary() {
   const { data } = usePoll(() => get('/v1/fleet'), []);
