@@ -30,6 +30,10 @@ describe('DroverApiError', () => {
     const err = DroverApiError.fromResponse(new Response(null, { status: 400 }), body);
     expect(err).toBeInstanceOf(Error);
     expect(err).toMatchObject({ name: 'DroverApiError', code: 'BAD_REQUEST', status: 400, title: 'Bad Request' });
+    // The API's own code, when the problem has one, is what a caller branches on.
+    expect(DroverApiError.fromResponse(new Response(null, { status: 400 }), { ...body, code: 'VALIDATION_FAILED' }).code).toBe(
+      'VALIDATION_FAILED',
+    );
     expect(err.message).toBe(body.detail);
     expect(err.errors.map((e) => e.field)).toEqual(['name', 'executor.command']);
     expect(err.cause).toBe(body);

@@ -12,6 +12,8 @@ export interface Problem {
   type?: string;
   title: string;
   status: number;
+  /** A stable name of the problem (API_ERROR_CODES in @drover/shared, docs/api-errors.md). */
+  code?: string;
   detail: string;
   instance?: string;
   errors?: FieldError[];
@@ -20,7 +22,7 @@ export interface Problem {
 /** A request the API answered with an error status; `detail` is its explanation. */
 export class DroverApiError extends Error {
   override name = 'DroverApiError';
-  /** Upper snake case of the problem's title, e.g. NOT_FOUND, BAD_REQUEST, CONFLICT. */
+  /** The problem's code (e.g. VALIDATION_FAILED, RUN_NOT_FINISHED); else upper snake case of its title. */
   readonly code: string;
   readonly status: number;
   readonly title: string;
@@ -36,7 +38,7 @@ export class DroverApiError extends Error {
     this.detail = problem.detail;
     this.errors = problem.errors ?? [];
     this.instance = problem.instance;
-    this.code = problem.title.toUpperCase().replace(/[^A-Z]+/g, '_') || `HTTP_${problem.status}`;
+    this.code = problem.code ?? (problem.title.toUpperCase().replace(/[^A-Z]+/g, '_') || `HTTP_${problem.status}`);
   }
 
   /** The error for a response and its parsed body, whatever shape the body has. */
@@ -57,6 +59,7 @@ export function problemOf(response: Pick<Response, 'status' | 'statusText'>, bod
       ...(typeof b.type === 'string' ? { type: b.type } : {}),
       title: typeof b.title === 'string' ? b.title : fallback,
       status: typeof b.status === 'number' ? b.status : response.status,
+      ...(typeof b.code === 'string' ? { code: b.code } : {}),
       detail: typeof b.detail === 'string' ? b.detail : typeof b.message === 'string' ? b.message : fallback,
       ...(typeof b.instance === 'string' ? { instance: b.instance } : {}),
       ...(errors && errors.length > 0 ? { errors } : {}),

@@ -20,3 +20,4 @@ export * from './log-data.js';
 export * from './dir-lock.js';
 export * from './background.js';
 export * from './metric-names.js';
+export * from './api-error-codes.js';

@@ -262,8 +262,7 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
           );
         reply.header('retry-after', String(throttled.wait));
         throw new HttpProblem(
-          429,
-          'Too Many Requests',
+          'AUTH_THROTTLED',
           `more than ${AUTH_FAILURES_PER_MINUTE} requests from ${req.ip} failed authentication this minute; retry in ${throttled.wait} s with a valid token`,
         );
       }
@@ -273,7 +272,7 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
         ctx.db,
         auditEntryOf(req, 401, { action: 'auth.failed', target: `${req.method} ${req.routeOptions.url}`, detail: { reason } }),
       );
-      throw new HttpProblem(401, 'Unauthorized', detail);
+      throw new HttpProblem('UNAUTHENTICATED', detail);
     };
     if (!m?.[1])
       return refuse(
@@ -295,8 +294,7 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
         auditEntryOf(req, 403, { action: 'auth.forbidden', target: `${req.method} ${req.routeOptions.url}`, detail: { needs: access } }),
       );
       throw new HttpProblem(
-        403,
-        'Forbidden',
+        'FORBIDDEN',
         token.role === 'agent'
           ? 'this is an agent join token: it registers agents and calls no API endpoint; use a token of another role'
           : `role ${token.role} may not do this: it needs "${access}" access (roles ${ACCESS_GRANTS[access].join(', ')}); ask an admin for such a token`,

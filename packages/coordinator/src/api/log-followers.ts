@@ -52,7 +52,7 @@ const RETRY_AFTER_S = 30;
 export class TooManyFollowers extends HttpProblem {
   readonly retryAfter = RETRY_AFTER_S;
   constructor(detail: string) {
-    super(429, 'Too Many Requests', detail);
+    super('TOO_MANY_FOLLOWERS', detail);
   }
 }
 

@@ -1,43 +1,100 @@
 // Errors as RFC 9457 `application/problem+json`, naming the offending field or reason and
-// saying what to do next.
+// saying what to do next. Every problem carries a `code` from the one list in
+// @drover/shared (api-error-codes.ts) and a title that is its status's reason phrase.
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { DroverError, ValidationError, type FieldError } from '@drover/shared';
+import { API_ERROR_STATUS, DroverError, ValidationError, apiErrorCodeOfStatus, type ApiErrorCode, type FieldError } from '@drover/shared';
 import { isStoreUnavailable } from '../store/store-unavailable.js';
 
 /** Seconds a client is asked to wait before retrying a request refused while PostgreSQL is away. */
 const STORE_RETRY_AFTER_S = 5;
 
-/** An error the API turns into a problem response with this status. */
+/** The title of a problem with this status: RFC 9110's reason phrase (Node keeps a few older ones). */
+export function titleOf(status: number): string {
+  if (status === 413) return 'Content Too Large';
+  if (status === 422) return 'Unprocessable Content';
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+/** An error the API turns into a problem response; its code says its status. */
 export class HttpProblem extends DroverError {
   override name = 'HttpProblem';
+  override readonly code: ApiErrorCode;
+  readonly status: number;
+  readonly title: string;
   constructor(
-    readonly status: number,
-    readonly title: string,
+    code: ApiErrorCode,
     detail: string,
     readonly errors?: FieldError[],
   ) {
-    super(title.toUpperCase().replace(/[^A-Z]+/g, '_'), detail);
+    super(code, detail);
+    this.code = code;
+    this.status = API_ERROR_STATUS[code];
+    this.title = titleOf(this.status);
   }
 }
 
 export const notFound = (what: string, id: string, hint = ''): HttpProblem =>
-  new HttpProblem(404, 'Not Found', `no ${what} with id ${JSON.stringify(id)}${hint ? `; ${hint}` : ''}`);
+  new HttpProblem('NOT_FOUND', `no ${what} with id ${JSON.stringify(id)}${hint ? `; ${hint}` : ''}`);
 
 export const badRequest = (errors: FieldError[]): HttpProblem =>
-  new HttpProblem(400, 'Bad Request', errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), errors);
+  new HttpProblem('VALIDATION_FAILED', errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), errors);
 
-function send(reply: FastifyReply, status: number, title: string, detail: string, errors?: FieldError[]): FastifyReply {
+/** Sends a problem document; the title follows from the status. */
+export function sendProblem(reply: FastifyReply, status: number, code: ApiErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
   return reply
     .status(status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title, status, detail, ...(errors ? { errors } : {}), instance: reply.request.url });
+    .send({
+      type: 'about:blank',
+      title: titleOf(status),
+      status,
+      code,
+      detail,
+      ...(errors ? { errors } : {}),
+      instance: reply.request.url,
+    });
+}
+
+/** The problem for an error fastify raised itself (parsing, content type, body size). */
+function frameworkProblem(reply: FastifyReply, fe: FastifyError): FastifyReply {
+  const status = fe.statusCode!;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // Refused while reading the body: nothing was parsed, stored or published.
+      const limit = reply.request.routeOptions.bodyLimit;
+      return sendProblem(
+        reply,
+        413,
+        'BODY_TOO_LARGE',
+        `the request body is larger than the ${limit ? `${limit} bytes` : 'size'} this endpoint accepts; nothing was changed. Send less (split a batch into several requests)`,
+      );
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return sendProblem(
+        reply,
+        status,
+        apiErrorCodeOfStatus(status),
+        `${fe.message}; send a JSON body with Content-Type: application/json`,
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return sendProblem(reply, 400, 'INVALID_JSON', `the body is not valid JSON (${fe.message}); send a JSON document`);
+    default:
+      // JSON.parse's own errors, prototype poisoning, a bad Content-Encoding…
+      if (fe instanceof SyntaxError || /JSON/.test(fe.message))
+        return sendProblem(reply, 400, 'INVALID_JSON', `the body is not valid JSON (${fe.message}); send a JSON document`);
+      return sendProblem(reply, status, apiErrorCodeOfStatus(status), fe.message);
+  }
 }
 
 /** Installs the error and not-found handlers that speak problem+json. */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, _req, reply) => {
-    if (err instanceof HttpProblem) return send(reply, err.status, err.title, err.message, err.errors);
-    if (err instanceof ValidationError) return send(reply, 400, 'Bad Request', err.message, err.errors);
+    if (err instanceof HttpProblem) return sendProblem(reply, err.status, err.code, err.message, err.errors);
+    if (err instanceof ValidationError) return sendProblem(reply, 400, 'VALIDATION_FAILED', err.message, err.errors);
     const fe = err as FastifyError;
     if (fe.validation) {
       const errors = fe.validation.map((v) => {
@@ -47,41 +104,24 @@ export function installProblemHandlers(app: FastifyInstance): void {
         const field = [path, missingProperty ?? additionalProperty].filter(Boolean).join('.') || (fe.validationContext ?? 'body');
         return { field, message: additionalProperty ? 'is not a known field' : (v.message ?? 'is invalid') };
       });
-      return send(reply, 400, 'Bad Request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+      return sendProblem(reply, 400, 'VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     }
     if (isStoreUnavailable(err)) {
       // Nothing was committed: the same request (with its Idempotency-Key) is safe to send again.
       reply.log.warn({ err: (err as Error).message }, 'request refused: PostgreSQL is unavailable');
-      return reply
-        .status(503)
-        .header('retry-after', String(STORE_RETRY_AFTER_S))
-        .type('application/problem+json')
-        .send({
-          type: 'about:blank',
-          title: 'Service Unavailable',
-          status: 503,
-          code: 'STORE_UNAVAILABLE',
-          detail: `PostgreSQL, where the coordinator keeps jobs and runs, cannot be reached (${(err as Error).message}); nothing was changed. Retry in a few seconds; send triggers with an Idempotency-Key header so that a retry makes one run at most`,
-          instance: reply.request.url,
-        });
-    }
-    if (fe.statusCode === 413) {
-      // Refused while reading the body: nothing was parsed, stored or published.
-      const limit = reply.request.routeOptions.bodyLimit;
-      return send(
+      reply.header('retry-after', String(STORE_RETRY_AFTER_S));
+      return sendProblem(
         reply,
-        413,
-        'Content Too Large',
-        `the request body is larger than the ${limit ? `${limit} bytes` : 'size'} this endpoint accepts; nothing was changed. Send less (split a batch into several requests)`,
+        503,
+        'STORE_UNAVAILABLE',
+        `PostgreSQL, where the coordinator keeps jobs and runs, cannot be reached (${(err as Error).message}); nothing was changed. Retry in a few seconds; send triggers with an Idempotency-Key header so that a retry makes one run at most`,
       );
     }
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return send(reply, fe.statusCode, 'Bad Request', fe.message);
-    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return frameworkProblem(reply, fe);
     reply.log.error({ err }, 'request failed');
-    return send(reply, 500, 'Internal Server Error', 'the coordinator failed to handle this request; see its log for details');
+    return sendProblem(reply, 500, 'INTERNAL_ERROR', 'the coordinator failed to handle this request; see its log for details');
   });
   app.setNotFoundHandler((req, reply) =>
-    send(reply, 404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`),
+    sendProblem(reply, 404, 'ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`),
   );
 }

@@ -25,8 +25,7 @@ export async function findJobIn(db: Db, idOrName: string, scope: NamespaceScope)
   const [first, second] = await findJobs(db, idOrName, scope);
   if (first && second && first.id !== idOrName && first.namespace !== DEFAULT_NAMESPACE)
     throw new HttpProblem(
-      409,
-      'Conflict',
+      'JOB_NAME_AMBIGUOUS',
       `jobs named "${idOrName}" exist in namespaces ${first.namespace} and ${second.namespace}; say which with "<namespace>/${idOrName}" (URL-encoded as %2F in a path) or use the job's id`,
     );
   return first;

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import type { CoordinatorContext } from '../context.js';
 import { installProblemHandlers } from './problem.js';
+import { frameworkErrorOptions } from './framework-errors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { jobRoutes } from './routes/jobs.js';
 import { runRoutes } from './routes/runs.js';
@@ -43,6 +44,8 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
     logController: new LogController({ disableRequestLogging: true }),
     // Unknown fields are reported, never silently dropped; query strings still coerce numbers.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
+    // Bad URLs, over-long path parameters and unparsable requests answer problems too.
+    ...frameworkErrorOptions,
     bodyLimit: 1024 * 1024,
     // A client that trickles its request (slowloris), or connects and sends nothing, is cut off;
     // responses (log follow streams) may last. See connection-limits.ts.
@@ -68,8 +71,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
       allowList: (req) => (req.routeOptions.config?.access ?? 'public') === 'public',
       errorResponseBuilder: (req, c) =>
         new HttpProblem(
-          429,
-          'Too Many Requests',
+          'RATE_LIMITED',
           `more than ${c.max} requests in ${Math.round(window / 1000)} s from ${req.principal?.tokenId ? `token ${req.principal.tokenId}` : req.ip}; retry in ${c.after} (see Retry-After), or ask an admin to raise --rate-limit`,
         ),
     });

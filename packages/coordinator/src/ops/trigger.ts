@@ -36,8 +36,7 @@ export function requestHash(jobId: string, body: TriggerBody): string {
 function sameRequestOrConflict(existing: Run & { requestHash: string | null }, hash: string, key: string): Run {
   if (existing.requestHash !== hash) {
     throw new HttpProblem(
-      422,
-      'Unprocessable Content',
+      'IDEMPOTENCY_KEY_REUSED',
       `Idempotency-Key "${key}" was already used for run ${existing.id} with a different request; use a new key for a different request`,
     );
   }

@@ -135,13 +135,12 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
         const agent = await getAgent(ctx.db, id);
         if (!agent) throw notFound('agent', id, 'list agents with GET /v1/agents');
         const why = agentOutOfReach(req.principal, agent.namespaces);
-        if (why) throw new HttpProblem(403, 'Forbidden', `this token may not ${action} agent ${id}: ${why}`);
+        if (why) throw new HttpProblem('FORBIDDEN', `this token may not ${action} agent ${id}: ${why}`);
         const r = await setAgentState(ctx.db, id, action, at);
         if (!r) throw notFound('agent', id, 'list agents with GET /v1/agents');
         if ('refused' in r)
           throw new HttpProblem(
-            409,
-            'Conflict',
+            'AGENT_STATE_CONFLICT',
             `agent ${id} is ${r.refused}: it cannot be ${action === 'drain' ? 'drained' : `${action}ed`} from that state`,
           );
         ctx.broker.broadcast(EVENTS.fleetChanged, { agentId: id });

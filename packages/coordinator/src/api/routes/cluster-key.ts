@@ -28,7 +28,7 @@ export async function clusterKeyRoutes(app: FastifyInstance, ctx: CoordinatorCon
     },
     async () => {
       const publicKey = ctx.identities.clusterPublicKey;
-      if (!publicKey) throw new HttpProblem(503, 'Service Unavailable', 'the cluster key is not loaded yet; try again');
+      if (!publicKey) throw new HttpProblem('CLUSTER_KEY_NOT_LOADED', 'the cluster key is not loaded yet; try again');
       return { publicKey, pem: publicKeyPem(publicKey) };
     },
   );

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { dashboardAssetsDir } from '@drover/dashboard';
+import { sendProblem } from '../problem.js';
 
 // Everything the dashboard loads comes from this origin: no CDN, no inline script.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
@@ -27,16 +28,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
         // A missing asset (a name with an extension) is a real 404; anything else is a page.
         const path = req.url.split('?')[0] ?? '';
         if (/\.[a-z0-9]+$/i.test(path))
-          return reply
-            .status(404)
-            .type('application/problem+json')
-            .send({
-              type: 'about:blank',
-              title: 'Not Found',
-              status: 404,
-              detail: `no dashboard asset ${path}; if the dashboard was never built, run "npm run build"`,
-              instance: req.url,
-            });
+          return sendProblem(reply, 404, 'NOT_FOUND', `no dashboard asset ${path}; if the dashboard was never built, run "npm run build"`);
         // Pages must revalidate so a rebuilt dashboard is picked up on the next load.
         return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
       });

@@ -108,7 +108,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
     if (!entry || namespace === undefined || !inNamespace(req.principal, namespace))
       throw notFound('dead letter for run', id, 'list them with GET /v1/dead-letters');
     if (entry.resolvedAt !== null)
-      throw new HttpProblem(409, 'Conflict', `the dead letter of run ${id} was already ${entry.resolution} at ${entry.resolvedAt}`);
+      throw new HttpProblem('DEAD_LETTER_RESOLVED', `the dead letter of run ${id} was already ${entry.resolution} at ${entry.resolvedAt}`);
     return entry;
   };
 
@@ -130,7 +130,7 @@ export async function deadLetterRoutes(app: FastifyInstance, ctx: CoordinatorCon
       if (requeued.length === 0) {
         // Another replay won meanwhile: this throws the 409 that says it was already replayed.
         const now = await one(req, runId);
-        throw new HttpProblem(409, 'Conflict', `the job ${now.jobName} of run ${runId} was deleted; it cannot run again`);
+        throw new HttpProblem('JOB_DELETED', `the job ${now.jobName} of run ${runId} was deleted; it cannot run again`);
       }
       return reply.status(202).send(await getRun(ctx.db, runId));
     },

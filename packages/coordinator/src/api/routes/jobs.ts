@@ -33,8 +33,7 @@ function definitionOf(job: Job): JobDefinition {
 
 const conflict = (def: JobDefinition) =>
   new HttpProblem(
-    409,
-    'Conflict',
+    'JOB_NAME_TAKEN',
     `a job named "${def.name}" already exists in namespace ${def.namespace ?? DEFAULT_NAMESPACE}; change it with PATCH /v1/jobs/{id} or choose another name`,
   );
 
@@ -44,8 +43,7 @@ function requireNamespace(req: FastifyRequest, def: JobDefinition): void {
   req.audit.namespace = namespace;
   if (!inNamespace(req.principal, namespace))
     throw new HttpProblem(
-      403,
-      'Forbidden',
+      'FORBIDDEN',
       `this token may not put jobs in namespace ${namespace}; it holds ${(req.principal.namespaces as readonly string[]).join(', ') || 'none'}: set "namespace" to one of them`,
     );
 }
@@ -149,7 +147,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       const { id } = req.params as { id: string };
       const current = await requireJob(ctx.db, id, req);
       if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-        throw new HttpProblem(400, 'Bad Request', 'the body must be a JSON object: the fields to change (null removes one)');
+        throw new HttpProblem('VALIDATION_FAILED', 'the body must be a JSON object: the fields to change (null removes one)');
       }
       const def = validateJobDefinition(mergePatch(definitionOf(current), req.body));
       // Moving a job needs the namespace it moves to as well as the one it is in; checked before

@@ -210,15 +210,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       const before = await requireVisibleRun(ctx.db, id, req);
       if (isTerminal(before.state))
         throw new HttpProblem(
-          409,
-          'Conflict',
+          'RUN_FINISHED',
           `run ${id} already ended ${before.state}${before.finishedAt ? ` at ${before.finishedAt}` : ''}; there is nothing to cancel (run it again with POST /v1/runs/${id}/retry)`,
         );
       const reason = (req.body as { reason?: string }).reason ?? 'cancelled through the API';
       const { stopping } = await cancelRunsDetailed(ctx, [id], reason);
       const after = await requireRun(ctx, id);
       if (isTerminal(after.state) && after.state !== 'cancelled')
-        throw new HttpProblem(409, 'Conflict', `run ${id} ended ${after.state} before the cancel took effect`);
+        throw new HttpProblem('RUN_FINISHED', `run ${id} ended ${after.state} before the cancel took effect`);
       return reply.status(stopping > 0 && !isTerminal(after.state) ? 202 : 200).send(after);
     },
   );
@@ -239,15 +238,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       const before = await requireVisibleRun(ctx.db, id, req);
       if (!isTerminal(before.state))
         throw new HttpProblem(
-          409,
-          'Conflict',
+          'RUN_NOT_FINISHED',
           `run ${id} is ${before.state}, not finished; wait for it to end, or cancel it first with POST /v1/runs/${id}/cancel`,
         );
       const requeued = await retryRunsByHand(ctx, [id], 'retried by hand');
       if (requeued.length === 0) {
         const now = await requireRun(ctx, id);
-        if (!isTerminal(now.state)) throw new HttpProblem(409, 'Conflict', `run ${id} is already ${now.state} again`);
-        throw new HttpProblem(409, 'Conflict', `the job of run ${id} was deleted; create the job again to run it`);
+        if (!isTerminal(now.state)) throw new HttpProblem('RUN_ALREADY_REQUEUED', `run ${id} is already ${now.state} again`);
+        throw new HttpProblem('JOB_DELETED', `the job of run ${id} was deleted; create the job again to run it`);
       }
       return reply.status(202).send(await requireRun(ctx, id));
     },

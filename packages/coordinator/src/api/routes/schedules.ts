@@ -102,8 +102,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: CoordinatorConte
       const spec = (job as { schedule?: ScheduleSpec }).schedule;
       if (!spec)
         throw new HttpProblem(
-          409,
-          'Conflict',
+          'JOB_HAS_NO_SCHEDULE',
           `job "${job.name}" has no schedule; add one with PATCH /v1/jobs/${job.id} {"schedule": {...}}`,
         );
       return { ...preview(spec, q.next ?? 10, parseFrom(q.from, ctx.now())), paused: job.pausedAt !== null };

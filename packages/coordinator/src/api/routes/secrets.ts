@@ -41,8 +41,7 @@ function checkNamespace(req: FastifyRequest, namespace: string): void {
   const p = principalOf(req);
   if (p && !inNamespace(p, namespace))
     throw new HttpProblem(
-      403,
-      'Forbidden',
+      'FORBIDDEN',
       `this token may not touch namespace "${namespace}"; it holds ${p.namespaces === 'all' ? 'all' : p.namespaces.join(', ') || 'none'}`,
     );
   const audit = (req as { audit?: { namespace?: string | null } }).audit;
@@ -51,8 +50,7 @@ function checkNamespace(req: FastifyRequest, namespace: string): void {
 
 const noKey = () =>
   new HttpProblem(
-    409,
-    'Secrets Key Not Configured',
+    'SECRETS_KEY_NOT_CONFIGURED',
     'this coordinator has no secrets key, so it cannot encrypt secrets: start it with DROVER_SECRETS_KEY (or --secrets-key-file) set to 32 random bytes, e.g. "openssl rand -hex 32"',
   );
 
@@ -84,7 +82,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoordinatorContext
       checkNamespace(req, namespace);
       if (!ctx.secretsKey) throw noKey();
       if (Buffer.byteLength(body.value, 'utf8') > MAX_SECRET_BYTES)
-        throw new HttpProblem(400, 'Bad Request', `value: longer than ${MAX_SECRET_BYTES} bytes`, [
+        throw new HttpProblem('VALIDATION_FAILED', `value: longer than ${MAX_SECRET_BYTES} bytes`, [
           { field: 'value', message: `longer than ${MAX_SECRET_BYTES} bytes` },
         ]);
       const created = await putSecret(ctx.db, ctx.secretsKey, {
@@ -137,7 +135,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoordinatorContext
       const namespace = (req.query as { namespace?: string }).namespace ?? DEFAULT_NAMESPACE;
       checkNamespace(req, namespace);
       if (!(await deleteSecret(ctx.db, namespace, name)))
-        throw new HttpProblem(404, 'Not Found', `no secret "${name}" in namespace "${namespace}"; list them with GET /v1/secrets`);
+        throw new HttpProblem('NOT_FOUND', `no secret "${name}" in namespace "${namespace}"; list them with GET /v1/secrets`);
       return reply.status(204).send();
     },
   );
