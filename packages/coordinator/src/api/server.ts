@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import type { CoordinatorContext } from '../context.js';
 import { installProblemHandlers } from './problem.js';
+import { installInputGuard } from './input-guard.js';
 import { frameworkErrorOptions } from './framework-errors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -43,6 +44,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
     // Per-request lines would dominate the log at thousands of requests a second.
     logController: new LogController({ disableRequestLogging: true }),
     // Unknown fields are reported, never silently dropped; query strings still coerce numbers.
+    // Infinity (`limit=Infinity`, `1e309`) passes Ajv even past a maximum: input-guard.ts refuses it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
     // Bad URLs, over-long path parameters and unparsable requests answer problems too.
     ...frameworkErrorOptions,
@@ -55,6 +57,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
   });
   limitConnectionsPerAddress(app.server, ctx.options?.maxConnectionsPerAddress ?? 0, ctx.log);
   installProblemHandlers(app);
+  installInputGuard(app);
   // Before any route: it collects them to check each declared its access.
   const tokens = installAuth(app, ctx, auth);
   // Per token (per address without one). Off when nobody is identified (--insecure, dev): one

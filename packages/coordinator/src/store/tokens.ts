@@ -1,4 +1,5 @@
 // API tokens (migrations/0009_tokens.sql): created, looked up by hash, revoked.
+import { sql } from 'kysely';
 import { ulid } from 'ulid';
 import type { Db } from './db.js';
 import type { Role } from '../api/access.js';
@@ -110,7 +111,8 @@ export async function touchToken(db: Db, id: string, now: Date): Promise<void> {
 /** Tokens, newest first; only those sharing a namespace with `namespaces` unless it is 'all'. */
 export async function listTokens(db: Db, namespaces: readonly string[] | 'all'): Promise<TokenRecord[]> {
   let q = db.selectFrom('api_tokens').select(COLUMNS);
-  if (namespaces !== 'all') q = q.where('namespaces', '&&', [...namespaces] as never);
+  // One array parameter: kysely would spread a bare array into a row, which text[] cannot overlap.
+  if (namespaces !== 'all') q = q.where(sql<boolean>`namespaces && ${[...namespaces]}::text[]`);
   const rows = await q.orderBy('id', 'desc').execute();
   return rows.map((r) => toRecord(r as Row));
 }

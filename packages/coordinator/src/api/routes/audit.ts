@@ -57,7 +57,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: CoordinatorContext)
         limit?: number;
         cursor?: string;
       };
-      if (q.cursor !== undefined && !/^\d+$/.test(q.cursor))
+      // An audit id is a bigint: more digits than one holds is no cursor this API gave out.
+      if (q.cursor !== undefined && !/^\d{1,18}$/.test(q.cursor))
         throw badRequest([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
       const limit = q.limit ?? 100;
       const items = await listAudit(ctx.db, { ...q, before: q.cursor, limit });
