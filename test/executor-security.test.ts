@@ -43,6 +43,7 @@ const nobodyUid = nobodyId.status === 0 ? Number(nobodyId.stdout.trim()) : undef
 let env: TestEnv;
 let client: ApiClient;
 let h: ReturnType<typeof runHelpers>;
+let runAsNobody = false;
 let agent: StartedAgent;
 let root: string;
 
@@ -69,7 +70,7 @@ beforeAll(async () => {
   // Defaults apart from the work root (and the user, where the test may switch users: then
   // without --allow-same-user, as a production agent runs). The canary stands for the join
   // token and NATS password in the agent's environment.
-  const runAsNobody = isRoot && nobodyUid !== undefined;
+  runAsNobody = isRoot && nobodyUid !== undefined;
   agent = await startAgent(env, {
     extraArgs: ['--work-root', root, ...(runAsNobody ? ['--run-as', 'nobody'] : [])],
     allowSameUser: !runAsNobody,
@@ -115,12 +116,18 @@ describe('executors an agent allows', () => {
 });
 
 describe('work root', () => {
-  it('runs jobs in the work root, or in a directory under it', async () => {
-    const here = await h.trigger(await h.createJob({ name: 'pwd-root', executor: { type: 'exec', command: ['pwd'] } }));
+  it('runs a job naming no cwd in its own scratch directory, owned by its user; one naming a cwd under the work root', async () => {
+    // The scratch directory is beside the state dir when jobs run as another user (the state dir stays 0700).
+    const scratchRoot = runAsNobody ? `${realpathSync(agent.stateDir)}-work` : join(realpathSync(agent.stateDir), 'work');
+    env.onCleanup(() => rmSync(scratchRoot, { recursive: true, force: true }));
+    const writes = ['sh', '-c', 'pwd; echo "$DROVER_WORK_DIR"; touch made-here && id -un && stat -c %U made-here .'];
+    const here = await h.trigger(await h.createJob({ name: 'pwd-root', executor: { type: 'exec', command: writes } }));
     const sub = await h.trigger(await h.createJob({ name: 'pwd-sub', executor: { type: 'exec', command: ['pwd'], cwd: 'jobs/report' } }));
     expect((await h.waitForRun(here)).state).toBe('succeeded');
     expect((await h.waitForRun(sub)).state).toBe('succeeded');
-    expect(await output(here)).toBe(`${root}\n`);
+    const user = runAsNobody ? 'nobody' : spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim();
+    const scratch = join(scratchRoot, `${here}-1`);
+    expect(await output(here)).toBe(`${scratch}\n${scratch}\n${user}\n${user}\n${user}\n`);
     expect(await output(sub)).toBe(`${join(root, 'jobs/report')}\n`);
   });
 

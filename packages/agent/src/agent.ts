@@ -23,6 +23,7 @@ import { Registrar, RegistrationRefusedError } from './registrar.js';
 import { errorMessage } from './registration.js';
 import { heldRuns, reportOutbox } from './reports.js';
 import { checkJobUser, resolveRunAs, resolveWorkRoot, secureStateDir } from './run-as.js';
+import { defaultScratchRoot, ScratchDirs } from './scratch-dirs.js';
 import { DisconnectWatchdog } from './disconnect-watchdog.js';
 import { Lifecycle, shutdownSequence } from './shutdown.js';
 import { loadAgentId, lockStateDir, type StateDirLock } from './state.js';
@@ -111,7 +112,16 @@ async function startHolding(
   // Before registering: what a previous process of this agent left running is killed first,
   // then the reaper ties every attempt's processes to this one's life.
   const guard = await startAttemptGuard(options.stateDir, log);
+  // After the leftovers are killed: what they left in their scratch directories is swept by age.
+  const scratch = new ScratchDirs({
+    root: options.scratchDir ?? defaultScratchRoot(options.stateDir, runAs),
+    retentionMs: options.scratchRetention,
+    runAs,
+    log,
+  });
+  await scratch.start();
   const executors = createExecutors({
+    workDirOf: (offer) => scratch.pathOf(offer),
     allowShell: options.allowShell,
     allowHttp: options.allowHttp,
     killGraceMs: extras.killGraceMs,
@@ -152,6 +162,7 @@ async function startHolding(
     emit: (event) => outbox.push(event),
     roomForOutput: () => outbox.roomForOutput(),
     onCapacity: (event) => transport.broadcastCapacity(event),
+    scratch,
     hooks: {
       prerun: async (offer) => {
         log.info(
@@ -272,7 +283,10 @@ async function startHolding(
     outbox,
     leaveBus: () => transport.stop(),
     closeMetrics: () => metricsServer?.close(),
-    closeReaper: () => guard.close(),
+    closeReaper: () => {
+      scratch.close();
+      return guard.close();
+    },
     unlockStateDir: () => lock.release(),
     killGraceMs: extras.killGraceMs,
     log,
@@ -288,6 +302,7 @@ async function startHolding(
       executors: supervisor.executorTypes,
       runAs: runAs ? `${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid})` : undefined,
       workRoot,
+      scratchDirs: scratch.root,
     },
     'agent starting',
   );

@@ -161,7 +161,7 @@ export const agentSettings = {
     flag: 'work-root',
     env: 'DROVER_WORK_ROOT',
     description:
-      "Confine jobs' working directories (`cwd`) to this directory: relative ones are resolved in it, and one leading outside it (`..`, a symlink) fails the attempt. Also the working directory of jobs that name none. Created if missing. Default: no confinement.",
+      "Confine jobs' working directories (`cwd`) to this directory: relative ones are resolved in it, and one leading outside it (`..`, a symlink) fails the attempt. (A job naming none runs in its scratch directory, see `--scratch-dir`.) Created if missing. Default: no confinement.",
     parse: (raw): string | undefined => directory(raw),
   } satisfies Setting<string | undefined>,
   name: {
@@ -181,6 +181,21 @@ export const agentSettings = {
     description: "Directory for the agent's persistent state (its `agent-id`); created with mode 0700.",
     parse: directory,
   } satisfies Setting<string>,
+  scratchDir: {
+    flag: 'scratch-dir',
+    env: 'DROVER_SCRATCH_DIR',
+    description:
+      "Where each attempt of an exec or shell job gets its own empty working directory, `<run>-<attempt>`, owned by the user it runs as: its cwd unless the job names one, and `$DROVER_WORK_DIR` either way. Removed when the attempt succeeds, kept for `--scratch-retention` otherwise. Default: `<state-dir>/work`; with `--run-as`, `<state-dir>-work` (beside the state dir, which stays closed to the jobs' user).",
+    parse: hostDefault((raw) => directory(raw)),
+  } satisfies Setting<string | undefined>,
+  scratchRetention: {
+    flag: 'scratch-retention',
+    env: 'DROVER_SCRATCH_RETENTION',
+    defaultText: '24h',
+    description:
+      'How long the scratch directory of an attempt that did not succeed (failed, timed out, cancelled, lost) is kept for a look, from its end; swept at start and periodically. `0s` keeps none.',
+    parse: parse.duration,
+  } satisfies Setting<number>,
   outboxMaxBytes: {
     flag: 'outbox-max-bytes',
     env: 'DROVER_OUTBOX_MAX_BYTES',

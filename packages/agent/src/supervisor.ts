@@ -50,6 +50,15 @@ export interface SupervisorOptions {
   /** Receives the free capacity after changes, at most once per turn of the event loop. */
   onCapacity?: (event: CapacityEvent) => void;
   hooks?: AttemptHooks;
+  /**
+   * Each attempt's scratch directory (scratch-dirs.ts): made after prerun, before the executor
+   * starts (failing to make it fails the attempt), and tidied once nothing of the attempt runs,
+   * before its finished event: a run reported succeeded has no scratch directory left.
+   */
+  scratch?: {
+    prepare(offer: RunOffer): Promise<unknown>;
+    ended(offer: RunOffer, succeeded: boolean): Promise<void>;
+  };
   /** Reports hook failures and other trouble that does not change an outcome; `about` names the attempt concerned. */
   onWarning?: (message: string, err?: unknown, about?: { runId: string; attempt: number; token: number }) => void;
   now?: () => number;
@@ -247,6 +256,11 @@ export class Supervisor {
     let result: AttemptResult;
     try {
       await this.opts.hooks?.prerun?.(offer);
+      if (!attempt.stopRequested) {
+        await this.opts.scratch?.prepare(offer).catch((err: unknown) => {
+          throw new Error(`could not make the attempt's scratch directory: ${(err as Error).message}`);
+        });
+      }
       if (attempt.stopRequested) {
         result = failedResult(attempt.stopRequested.message, attempt.stopRequested.outcome);
       } else {
@@ -276,6 +290,7 @@ export class Supervisor {
     } finally {
       clearTimeout(timeout);
     }
+    await this.opts.scratch?.ended(offer, result.outcome === 'succeeded');
     const end = this.now();
     markStarted(end);
     masker.flush();

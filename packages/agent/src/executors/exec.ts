@@ -1,7 +1,7 @@
 // The exec executor: runs argv directly (the first element is the program), never through a shell.
 import type { ExecutorSpec } from '@drover/shared';
 import { renderedSpec, type Executor } from './executor.js';
-import { attemptEnv, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
+import { attemptPlace, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
 
 type ExecSpec = Extract<ExecutorSpec, { type: 'exec' }>;
 
@@ -15,7 +15,7 @@ export function execExecutor(options: ProcessExecutorOptions = {}): Executor<Exe
       return startProcess(
         program,
         args,
-        { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
+        attemptPlace(offer, spec, options),
         io,
         offerProcessOptions(offer, options),
         options.watchGroups?.(offer),

@@ -38,11 +38,16 @@ export interface ProcessExecutorOptions {
   /**
    * Confine working directories to this directory (a real path): a job's `cwd` is resolved
    * inside it, and one that leads outside (`..`, a symlink) fails the attempt. It is also the
-   * working directory of jobs that name none.
+   * working directory of jobs that name none, when the attempt has no scratch directory.
    */
   workRoot?: string;
   /** Watches each attempt's process group so that none outlives the agent (see reaper.ts). */
   watchGroups?: (offer: RunOffer) => GroupWatch;
+  /**
+   * The attempt's own scratch directory (made before it starts; see scratch-dirs.ts): its
+   * working directory unless the job names one, and `DROVER_WORK_DIR` either way.
+   */
+  workDirOf?: (offer: RunOffer) => string;
 }
 
 /** The options for one offer's attempt: its own kill grace wins over the executor's. */
@@ -72,15 +77,35 @@ export function attemptEnv(offer: RunOffer, jobEnv: Record<string, EnvValue> | u
   return env;
 }
 
+/** Where an attempt of a process executor runs, and with what environment. */
+export function attemptPlace(
+  offer: RunOffer,
+  spec: { env?: Record<string, EnvValue> | undefined; cwd?: string | undefined },
+  options: ProcessExecutorOptions,
+): { env: NodeJS.ProcessEnv; cwd?: string | undefined; defaultCwd?: string } {
+  const env = attemptEnv(offer, spec.env, options.runAs);
+  const workDir = options.workDirOf?.(offer);
+  if (workDir === undefined) return { env, cwd: spec.cwd };
+  env.DROVER_WORK_DIR = workDir;
+  return { env, cwd: spec.cwd, defaultCwd: workDir };
+}
+
 function spawnError(program: string, err: NodeJS.ErrnoException): string {
   if (err.code === 'ENOENT') return `${err.message}: program not found`;
   if (err.code === 'EACCES') return `${err.message}: permission denied (is ${program} executable?)`;
   return err.message;
 }
 
-/** Where an attempt runs: its cwd, confined to the work root when there is one; or why it cannot run. */
-export async function confinedCwd(cwd: string | undefined, workRoot: string | undefined): Promise<{ cwd?: string; problem?: string }> {
-  if (cwd === undefined) return { cwd: workRoot };
+/**
+ * Where an attempt runs: its cwd, confined to the work root when there is one; or why it cannot
+ * run. A job that names no cwd runs in `fallback` (its scratch directory), else in the work root.
+ */
+export async function confinedCwd(
+  cwd: string | undefined,
+  workRoot: string | undefined,
+  fallback?: string,
+): Promise<{ cwd?: string | undefined; problem?: string }> {
+  if (cwd === undefined) return { cwd: fallback ?? workRoot };
   const wanted = workRoot === undefined ? cwd : resolvePath(workRoot, cwd);
   let real: string;
   try {
@@ -105,7 +130,7 @@ export async function confinedCwd(cwd: string | undefined, workRoot: string | un
 export function startProcess(
   program: string,
   args: readonly string[],
-  spawnOptions: { env: NodeJS.ProcessEnv; cwd?: string },
+  spawnOptions: { env: NodeJS.ProcessEnv; cwd?: string | undefined; defaultCwd?: string },
   io: AttemptIO,
   options: ProcessExecutorOptions = {},
   watch?: GroupWatch,
@@ -138,7 +163,7 @@ export function startProcess(
   };
 
   const run = async (): Promise<AttemptResult> => {
-    const where = await confinedCwd(spawnOptions.cwd, options.workRoot);
+    const where = await confinedCwd(spawnOptions.cwd, options.workRoot, spawnOptions.defaultCwd);
     if (where.problem) return failedResult(where.problem);
     if (stopReason) return failedResult(stopReason.message, stopReason.outcome);
     return new Promise<AttemptResult>((resolve) => {

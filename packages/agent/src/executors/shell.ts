@@ -2,7 +2,7 @@
 // since a script can do anything the agent's user can.
 import type { ExecutorSpec } from '@drover/shared';
 import { renderedSpec, type Executor } from './executor.js';
-import { attemptEnv, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
+import { attemptPlace, offerProcessOptions, startProcess, type ProcessExecutorOptions } from './process.js';
 
 type ShellSpec = Extract<ExecutorSpec, { type: 'shell' }>;
 
@@ -16,7 +16,7 @@ export function shellExecutor(options: ProcessExecutorOptions = {}): Executor<Sh
       return startProcess(
         '/bin/sh',
         ['-c', spec.script],
-        { env: attemptEnv(offer, spec.env, options.runAs), cwd: spec.cwd },
+        attemptPlace(offer, spec, options),
         io,
         offerProcessOptions(offer, options),
         options.watchGroups?.(offer),
