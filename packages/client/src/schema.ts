@@ -10,252 +10,10 @@ export interface paths {
             cookie?: never;
         };
         /** List jobs by name */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only jobs of this namespace. */
-                    namespace?: string;
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["Job"][];
-                            total: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listJobs"];
         put?: never;
         /** Create a job */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name: string;
-                        /** @description The namespace the job, its runs and dead letters belong to (default `default`); names are unique per namespace. */
-                        namespace?: string;
-                        description?: string;
-                        executor: {
-                            /** @enum {string} */
-                            type: "exec";
-                            /** @description argv; the first element is the program. Never run through a shell. */
-                            command: string[];
-                            env?: {
-                                [key: string]: string | {
-                                    /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
-                                    secret: string;
-                                };
-                            };
-                            cwd?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "shell";
-                            /** @description Run by /bin/sh; agents refuse it unless started with --allow-shell. */
-                            script: string;
-                            env?: {
-                                [key: string]: string | {
-                                    /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
-                                    secret: string;
-                                };
-                            };
-                            cwd?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "http";
-                            method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
-                            /** @description An http:// or https:// URL. */
-                            url: string;
-                            headers?: {
-                                [key: string]: string;
-                            };
-                            body?: string | {
-                                [key: string]: unknown;
-                            } | unknown[];
-                            expectedStatus?: number | number[];
-                        } | {
-                            /** @enum {string} */
-                            type: "noop";
-                            /** @description A duration such as "90s", "1h30m" or "250ms". */
-                            sleep?: string;
-                        };
-                        constraints?: {
-                            /** @description A capability: `cpu.cores`, `memory.bytes`, `os`, `arch`, `gpu.count`, `label.<name>`… */
-                            attribute: string;
-                            operator: "=" | "!=" | "in" | "not_in" | ">=" | "<=" | ">" | "<" | "exists" | "not_exists";
-                            value?: string | number | (string | number)[];
-                        }[];
-                        resources?: {
-                            /** @description CPU cores, may be fractional. */
-                            cpu?: number;
-                            /** @description A size in bytes, or with a unit: "256MiB", "1GB". */
-                            memory?: string | number;
-                        };
-                        /** @description Longest an attempt may run: its process tree is stopped (SIGTERM, then SIGKILL) and it ends `timed_out`. */
-                        timeout?: string;
-                        /** @description An attempt running longer records a violation and fires `on_violation` actions; it goes on running. */
-                        expectedRunTime?: string;
-                        /** @description Between SIGTERM and SIGKILL when an attempt is stopped (timeout, cancel); default "10s". */
-                        killGracePeriod?: string;
-                        /** @description A run waiting longer than this for an agent ends `expired`. */
-                        maxQueueTime?: string;
-                        retry?: {
-                            /** @description Attempts in all, the first included; default 3. */
-                            maxAttempts?: number;
-                            /** @description Default "exponential". */
-                            backoff?: "fixed" | "exponential";
-                            /** @description Delay before the first retry; default "1s". */
-                            initialDelay?: string;
-                            /** @description Longest delay between attempts; default "5m". */
-                            maxDelay?: string;
-                            /** @description Exponential growth per retry; default 2. */
-                            multiplier?: number;
-                            /** @description Fraction of each delay chosen at random (0.2: between 80% and 100%); default 0. */
-                            jitter?: number;
-                            retryOn?: {
-                                /** @description Exit codes retried; default "any" non-zero. */
-                                exitCodes?: (number | string)[] | "any";
-                                /** @description Retry attempts that hit `timeout`; default true. */
-                                timedOut?: boolean;
-                                /** @description Retry attempts lost with their agent; default true. */
-                                lost?: boolean;
-                                /** @description http jobs: statuses retried; default 429 and 500-599. */
-                                httpStatuses?: (number | string)[] | "any";
-                                /** @description Retry failures with neither exit code nor status (program not found, connection refused); default true. */
-                                errors?: boolean;
-                            };
-                            nonRetryableExitCodes?: (number | string)[];
-                        };
-                        /** @description What an attempt does when its agent is cut off from the coordinators. */
-                        disconnect?: {
-                            /** @description "stop" (default): a cut-off agent stops the attempt after `after` and the run is re-dispatched only once it must have stopped; "keep": the attempt keeps running and the run is re-dispatched as soon as the agent is down (two executions at once are possible). */
-                            mode?: "stop" | "keep";
-                            /** @description With "stop": how long an agent that hears no coordinator keeps the attempt running; default "45s", at least "5s". */
-                            after?: string;
-                        };
-                        actions?: ({
-                            /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
-                            trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
-                            /** @enum {string} */
-                            type: "webhook";
-                            /** @description Receives a POST describing the run. */
-                            url: string;
-                            /** @description "json" (default): the run as JSON; "slack": a Slack-compatible { text, blocks } message. */
-                            format?: "json" | "slack";
-                            headers?: {
-                                [key: string]: string;
-                            };
-                        } | {
-                            /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
-                            trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
-                            /** @enum {string} */
-                            type: "trigger_job";
-                            /** @description The id or name of the job to start. */
-                            job: string;
-                            /** @description Parameters of the new run; "{{ param.NAME }}", "{{ run.id }}", "{{ job.id }}" take values from the run that fired. */
-                            parameters?: {
-                                [key: string]: string;
-                            };
-                        } | {
-                            /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
-                            trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
-                            /** @enum {string} */
-                            type: "skip_next";
-                        })[];
-                        /** @description Most output kept per attempt ("10MiB" by default); the rest is dropped and a marker says how much. */
-                        logLimit?: string | number;
-                        /** @description Higher runs first; default 50. */
-                        priority?: number;
-                        parameters?: {
-                            [key: string]: string;
-                        };
-                        schedule?: components["schemas"]["Schedule"];
-                        /** @description Most runs of this job active at once when its schedule fires (overlap policy "allow"). */
-                        maxConcurrentRuns?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobDefinition"] & {
-                            id: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description Set while the schedule is paused. */
-                            pausedAt: string | null;
-                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
-                            version: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -270,202 +28,15 @@ export interface paths {
             cookie?: never;
         };
         /** Get a job by id or name */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobDefinition"] & {
-                            id: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description Set while the schedule is paused. */
-                            pausedAt: string | null;
-                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
-                            version: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getJob"];
         put?: never;
         post?: never;
         /** Delete a job; its queued runs are cancelled, its history kept */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         /** Change a job (JSON merge patch of its definition) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobDefinition"] & {
-                            id: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description Set while the schedule is paused. */
-                            pausedAt: string | null;
-                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
-                            version: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateJob"];
         trace?: never;
     };
     "/v1/jobs/{id}/runs": {
@@ -478,195 +49,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Trigger a run of a job now (or after `delay`); an Idempotency-Key header makes retries safe */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The same key and body return the same run; the same key with another body is a 422. */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        parameters?: {
-                            [key: string]: string;
-                        };
-                        priority?: number;
-                        /** @description Start no earlier than this long from now, e.g. "10m"; the run waits as pending. */
-                        delay?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["triggerJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -683,67 +66,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Enqueue up to 10000 runs of one or several jobs in one request */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        runs: {
-                            /** @description Job id or name. */
-                            job: string;
-                            parameters?: {
-                                [key: string]: string;
-                            };
-                            priority?: number;
-                            /** @description Enqueue this many identical runs (default 1). */
-                            count?: number;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                            runs: {
-                                id: string;
-                                jobId: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["triggerRuns"];
         delete?: never;
         options?: never;
         head?: never;
@@ -758,60 +81,7 @@ export interface paths {
             cookie?: never;
         };
         /** List runs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Job id or name. */
-                    job?: string;
-                    /** @description Only runs of jobs in this namespace. */
-                    namespace?: string;
-                    /** @description One or more states, comma-separated: pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped. */
-                    status?: string;
-                    limit?: number;
-                    /** @description nextCursor of the previous page. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["Run"][];
-                            total: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listRuns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -828,71 +98,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get a run with its attempts and state history */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Run"] & {
-                            attempts: components["schemas"]["Attempt"][];
-                            transitions: {
-                                from: string | null;
-                                to: string;
-                                attemptToken: number;
-                                agentId: string | null;
-                                reason: string | null;
-                                /** Format: date-time */
-                                at: string;
-                            }[];
-                            /** @description Events its agents reported that could not be applied (the first 100), with why. */
-                            rejectedEvents: {
-                                /** @description started, log or finished (or what a malformed event said). */
-                                kind: string;
-                                token: number | null;
-                                seq: number | null;
-                                agentId: string;
-                                /** @description Why it could not be applied. A rejected result still ended its attempt, failed. */
-                                reason: string;
-                                /** Format: date-time */
-                                at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -911,167 +117,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a run: at once when it is not on an agent (200), else its agent stops it — SIGTERM, then SIGKILL after the job's killGracePeriod (202) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["cancelRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1088,110 +134,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Retry a finished run by hand: one more attempt, with a fresh retry budget; its dead letter, if any, is resolved */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["retryRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1209,113 +152,7 @@ export interface paths {
          * Read a run's output, every attempt in order (chunks carry `attempt`) or one with ?attempt=N; follow=1 streams it (text/event-stream) until the run ends; format=raw answers the bytes as printed
          * @description A chunk carries its output as text when it is valid UTF-8, else as base64 with `encoding: "base64"`: output is bytes, and any bytes come back as printed. `format=raw` (or `Accept: application/octet-stream`) answers the bytes of every chunk after `cursor`, stdout and stderr interleaved as printed, with the run state in the `Drover-Run-State` header; `limit` does not apply and it cannot be combined with follow.
          */
-        get: {
-            parameters: {
-                query?: {
-                    follow?: "1" | "true" | "0" | "false";
-                    /** @description raw: the bytes as printed. */
-                    format?: "json" | "raw";
-                    cursor?: string;
-                    /** @description Only this attempt's output. */
-                    attempt?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                attempt: number;
-                                seq: number;
-                                stream: "stdout" | "stderr";
-                                /** @description The output: text when it is valid UTF-8, else its base64 (see encoding). */
-                                data: string;
-                                /**
-                                 * @description Present when data is base64: the output is not valid UTF-8.
-                                 * @enum {string}
-                                 */
-                                encoding?: "base64";
-                                /** Format: date-time */
-                                at: string;
-                            }[];
-                            nextCursor: string | null;
-                            runState: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getRunLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1332,62 +169,7 @@ export interface paths {
             cookie?: never;
         };
         /** List agents by name, optionally filtered by state and labels, whole or a page at a time */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Comma-separated states. */
-                    state?: string;
-                    /** @description Comma-separated key=value labels; an agent must carry all of them. */
-                    label?: string;
-                    /** @description A page of this many; every agent when absent. */
-                    limit?: number;
-                    /** @description nextCursor of the previous page. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: (components["schemas"]["Agent"] & {
-                                /** @description Runs offered to or running on it. */
-                                runningRuns: number;
-                            })[];
-                            total: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAgents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1404,87 +186,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get an agent */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            nodeId: string;
-                            name: string;
-                            version: string;
-                            protocol: number;
-                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
-                            state: string;
-                            attributes: {
-                                [key: string]: string | number;
-                            };
-                            labels: {
-                                [key: string]: string;
-                            };
-                            executors: string[];
-                            total: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            free: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            /** @description Its last heartbeat reading; null before the first. */
-                            usage: components["schemas"]["AgentUsage"] | null;
-                            /** Format: date-time */
-                            registeredAt: string;
-                            /** Format: date-time */
-                            lastHeartbeatAt: string;
-                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
-                            drainDeadline: string | null;
-                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
-                            namespaces?: string[] | null;
-                            /** @description When an admin revoked it; it must join again with a new join token. */
-                            revokedAt?: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAgent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1503,154 +205,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Drain an agent: it finishes its runs and takes nothing new; after the optional deadline the rest are re-queued */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description e.g. "10m": then its remaining runs are re-queued. */
-                        deadline?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            nodeId: string;
-                            name: string;
-                            version: string;
-                            protocol: number;
-                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
-                            state: string;
-                            attributes: {
-                                [key: string]: string | number;
-                            };
-                            labels: {
-                                [key: string]: string;
-                            };
-                            executors: string[];
-                            total: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            free: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            /** @description Its last heartbeat reading; null before the first. */
-                            usage: components["schemas"]["AgentUsage"] | null;
-                            /** Format: date-time */
-                            registeredAt: string;
-                            /** Format: date-time */
-                            lastHeartbeatAt: string;
-                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
-                            drainDeadline: string | null;
-                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
-                            namespaces?: string[] | null;
-                            /** @description When an admin revoked it; it must join again with a new join token. */
-                            revokedAt?: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["drainAgent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1667,147 +222,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cordon an agent: it takes nothing new (its runs continue) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            nodeId: string;
-                            name: string;
-                            version: string;
-                            protocol: number;
-                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
-                            state: string;
-                            attributes: {
-                                [key: string]: string | number;
-                            };
-                            labels: {
-                                [key: string]: string;
-                            };
-                            executors: string[];
-                            total: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            free: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            /** @description Its last heartbeat reading; null before the first. */
-                            usage: components["schemas"]["AgentUsage"] | null;
-                            /** Format: date-time */
-                            registeredAt: string;
-                            /** Format: date-time */
-                            lastHeartbeatAt: string;
-                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
-                            drainDeadline: string | null;
-                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
-                            namespaces?: string[] | null;
-                            /** @description When an admin revoked it; it must join again with a new join token. */
-                            revokedAt?: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["cordonAgent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1824,147 +239,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Uncordon (or stop draining) an agent: it takes runs again */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            nodeId: string;
-                            name: string;
-                            version: string;
-                            protocol: number;
-                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
-                            state: string;
-                            attributes: {
-                                [key: string]: string | number;
-                            };
-                            labels: {
-                                [key: string]: string;
-                            };
-                            executors: string[];
-                            total: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            free: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            /** @description Its last heartbeat reading; null before the first. */
-                            usage: components["schemas"]["AgentUsage"] | null;
-                            /** Format: date-time */
-                            registeredAt: string;
-                            /** Format: date-time */
-                            lastHeartbeatAt: string;
-                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
-                            drainDeadline: string | null;
-                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
-                            namespaces?: string[] | null;
-                            /** @description When an admin revoked it; it must join again with a new join token. */
-                            revokedAt?: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["uncordonAgent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1979,91 +254,7 @@ export interface paths {
             cookie?: never;
         };
         /** An agent's heartbeat history: per-minute averages of CPU, load, memory and slots in use (kept a day) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A duration back from now ("1h", the default) or an ISO instant. */
-                    since?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            agentId: string;
-                            /** Format: date-time */
-                            since: string;
-                            points: {
-                                /**
-                                 * Format: date-time
-                                 * @description The minute.
-                                 */
-                                at: string;
-                                /** @description Heartbeats averaged into it. */
-                                samples: number;
-                                /** @description CPU busy across all cores, 0-100. */
-                                cpuPercent: number;
-                                /** @description One-minute load average. */
-                                load1: number;
-                                memoryUsedBytes: number;
-                                /** @description Slots held by runs (a per-minute average in the history). */
-                                slotsUsed: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAgentMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2080,67 +271,7 @@ export interface paths {
             cookie?: never;
         };
         /** The fleet at a glance: agents by state, total and free capacity (by label too), agents down, runs lost in the last hour */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            agents: {
-                                total: number;
-                                byState: {
-                                    [key: string]: number;
-                                };
-                            };
-                            /** @description Capacity of the agents that are up (ready, draining, cordoned); free counts ready agents only. */
-                            capacity: {
-                                total: {
-                                    slots: number;
-                                    cpu: number;
-                                    memoryBytes: number;
-                                };
-                                free: {
-                                    slots: number;
-                                    cpu: number;
-                                    memoryBytes: number;
-                                };
-                            };
-                            byLabel: {
-                                label: string;
-                                agents: number;
-                                total: {
-                                    slots: number;
-                                    cpu: number;
-                                    memoryBytes: number;
-                                };
-                                free: {
-                                    slots: number;
-                                    cpu: number;
-                                    memoryBytes: number;
-                                };
-                            }[];
-                            down: {
-                                id: string;
-                                name: string;
-                                /** Format: date-time */
-                                lastHeartbeatAt: string;
-                            }[];
-                            runsLostLastHour: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getFleet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2159,87 +290,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke an agent: its messages are refused, its running runs are lost (and retried per policy), its offers re-queued; it must join again with a new join token */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            nodeId: string;
-                            name: string;
-                            version: string;
-                            protocol: number;
-                            /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
-                            state: string;
-                            attributes: {
-                                [key: string]: string | number;
-                            };
-                            labels: {
-                                [key: string]: string;
-                            };
-                            executors: string[];
-                            total: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            free: {
-                                slots: number;
-                                cpu: number;
-                                memoryBytes: number;
-                            };
-                            /** @description Its last heartbeat reading; null before the first. */
-                            usage: components["schemas"]["AgentUsage"] | null;
-                            /** Format: date-time */
-                            registeredAt: string;
-                            /** Format: date-time */
-                            lastHeartbeatAt: string;
-                            /** @description While draining with a deadline: when the runs still on the agent are taken back. */
-                            drainDeadline: string | null;
-                            /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
-                            namespaces?: string[] | null;
-                            /** @description When an admin revoked it; it must join again with a new join token. */
-                            revokedAt?: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["revokeAgent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2256,58 +307,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Pause a job's schedule (its fires are missed until resumed) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobDefinition"] & {
-                            id: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description Set while the schedule is paused. */
-                            pausedAt: string | null;
-                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
-                            version: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["pauseJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2324,58 +324,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Resume a job's schedule; missed fires follow its catch-up policy */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobDefinition"] & {
-                            id: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description Set while the schedule is paused. */
-                            pausedAt: string | null;
-                            /** @description 1 when created, one more on every change (definition, pause, deletion). */
-                            version: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["resumeJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2390,84 +339,7 @@ export interface paths {
             cookie?: never;
         };
         /** Preview a job's next fire times, in its time zone and in UTC */
-        get: {
-            parameters: {
-                query?: {
-                    next?: number;
-                    /** @description ISO instant; default now. */
-                    from?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            description: string;
-                            timezone: string;
-                            /** Format: date-time */
-                            from: string;
-                            fires: {
-                                /** Format: date-time */
-                                utc: string;
-                                local: string;
-                            }[];
-                        } & {
-                            paused: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getJobSchedule"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2486,65 +358,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Preview the fire times of a schedule before saving it */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        schedule: components["schemas"]["Schedule"];
-                        /** @default 10 */
-                        next?: number;
-                        from?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            description: string;
-                            timezone: string;
-                            /** Format: date-time */
-                            from: string;
-                            fires: {
-                                /** Format: date-time */
-                                utc: string;
-                                local: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["previewSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2559,87 +373,7 @@ export interface paths {
             cookie?: never;
         };
         /** Scheduler statistics over a time range: fires, late and skipped fires, lateness (due → queued, due → started) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description ISO instant, or a duration back from now ("1h"); default 1h. */
-                    since?: string;
-                    /** @description ISO instant; default now. */
-                    until?: string;
-                    /** @description Job id or name. */
-                    job?: string;
-                    bucket?: "minute" | "hour" | "day";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            since: string;
-                            /** Format: date-time */
-                            until: string;
-                            fires: number;
-                            /** @description Fires queued more than a second after they were due. */
-                            late: number;
-                            skipped: number;
-                            /** @description Fires whose runs are still pending. */
-                            waiting: number;
-                            /** @description Milliseconds after the fire was due; null without fires. */
-                            dueToQueued: {
-                                p50Ms: number | null;
-                                p90Ms: number | null;
-                                p99Ms: number | null;
-                                maxMs: number | null;
-                            };
-                            /** @description Milliseconds after the fire was due; null without fires. */
-                            dueToStarted: {
-                                p50Ms: number | null;
-                                p90Ms: number | null;
-                                p99Ms: number | null;
-                                maxMs: number | null;
-                            };
-                            /** @description Per-bucket counts, oldest first. */
-                            series: {
-                                /** Format: date-time */
-                                at: string;
-                                fires: number;
-                                late: number;
-                                skipped: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSchedulerStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2656,50 +390,7 @@ export interface paths {
             cookie?: never;
         };
         /** The actions a run's events fired, with their state, tries and outcome */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["ActionRun"][];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listRunActions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2716,60 +407,7 @@ export interface paths {
             cookie?: never;
         };
         /** List action runs across runs, newest first (e.g. ?state=failed) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description One or more states, comma-separated: pending, succeeded, failed. */
-                    state?: string;
-                    /** @description Job id or name: actions fired by its runs. */
-                    job?: string;
-                    /** @description Only actions of jobs in this namespace. */
-                    namespace?: string;
-                    limit?: number;
-                    /** @description nextCursor of the previous page. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["ActionRun"][];
-                            total: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listActions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2786,61 +424,7 @@ export interface paths {
             cookie?: never;
         };
         /** List dead letters, newest first (open ones unless `status` says otherwise) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Job id or name. */
-                    job?: string;
-                    state?: "failed" | "timed_out" | "lost";
-                    /** @description Entries whose reason contains this text (case-insensitive). */
-                    reason?: string;
-                    before?: string;
-                    after?: string;
-                    status?: "open" | "replayed" | "dismissed" | "all";
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["DeadLetter"][];
-                            total: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listDeadLetters"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2859,110 +443,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Replay a dead letter: its run gets one more attempt, with a fresh retry budget */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    runId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; sorts by creation time. */
-                            id: string;
-                            jobId: string;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            priority: number;
-                            trigger: string;
-                            parameters: {
-                                [key: string]: string;
-                            };
-                            /** @description The number of the current (or last) attempt; 0 before the first. */
-                            attempt: number;
-                            /** @description Grows on every dispatch; messages quoting an older token are ignored. */
-                            attemptToken: number;
-                            agentId: string | null;
-                            queueReason: string | null;
-                            skipReason: string | null;
-                            fireAt: string | null;
-                            notBefore: string | null;
-                            exitCode: number | null;
-                            signal: string | null;
-                            error: string | null;
-                            durationMs: number | null;
-                            cpuTimeMs: number | null;
-                            peakMemoryBytes: number | null;
-                            httpStatus: number | null;
-                            /** @description Output bytes the last attempt produced, kept or not. */
-                            outputBytes: number | null;
-                            /** @description Output bytes dropped beyond the job's logLimit. */
-                            droppedBytes: number | null;
-                            /** @description The last attempt's last lines of output (at most 20). */
-                            lastLines: string[];
-                            violatedAt: string | null;
-                            cancelRequestedAt: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            queuedAt: string | null;
-                            offeredAt: string | null;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["replayDeadLetter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2979,80 +460,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Dismiss a dead letter: it leaves the open list, the run stays as it ended */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    runId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            runId: string;
-                            jobId: string;
-                            jobName: string;
-                            /** @description The attempt that exhausted the retries. */
-                            attempt: number;
-                            state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
-                            reason: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            resolvedAt: string | null;
-                            resolution: "replayed" | "dismissed" | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["dismissDeadLetter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3069,67 +477,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Replay every open dead letter a filter matches (up to 10000 per request) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Job id or name. */
-                        job?: string;
-                        state?: "failed" | "timed_out" | "lost";
-                        /** @description Entries whose reason contains this text (case-insensitive). */
-                        reason?: string;
-                        /** Format: date-time */
-                        before?: string;
-                        /** Format: date-time */
-                        after?: string;
-                        /** @description Required to act on every open entry when no filter is given. */
-                        all?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                            runIds: string[];
-                            /** @description True when more than 10000 entries matched: repeat the request. */
-                            more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["replayDeadLetters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3146,67 +494,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Dismiss every open dead letter a filter matches (up to 10000 per request) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Job id or name. */
-                        job?: string;
-                        state?: "failed" | "timed_out" | "lost";
-                        /** @description Entries whose reason contains this text (case-insensitive). */
-                        reason?: string;
-                        /** Format: date-time */
-                        before?: string;
-                        /** Format: date-time */
-                        after?: string;
-                        /** @description Required to act on every open entry when no filter is given. */
-                        all?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                            runIds: string[];
-                            /** @description True when more than 10000 entries matched: repeat the request. */
-                            more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["dismissDeadLetters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3221,24 +509,7 @@ export interface paths {
             cookie?: never;
         };
         /** The coordinator process is alive */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3255,24 +526,7 @@ export interface paths {
             cookie?: never;
         };
         /** PostgreSQL, the queue backend (Redis) and the bus (NATS) answer (503 otherwise) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3289,83 +543,7 @@ export interface paths {
             cookie?: never;
         };
         /** Fleet health alerts: agents down, runs lost recently, queued runs no agent can take */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description How far back lost runs count, e.g. "1h" (the default). */
-                    since?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Agents whose heartbeats stopped, longest silent first. */
-                            agentsDown: {
-                                id: string;
-                                name: string;
-                                /** Format: date-time */
-                                lastHeartbeatAt: string;
-                                downSince: string | null;
-                            }[];
-                            /** @description Runs lost with their agent. */
-                            runsLost: {
-                                /** Format: date-time */
-                                since: string;
-                                /** @description Attempts lost with their agent since `since`. */
-                                count: number;
-                                /** @description The most recent of them (at most 10), newest first. */
-                                recent: {
-                                    runId: string;
-                                    jobId: string;
-                                    jobName: string | null;
-                                    agentId: string | null;
-                                    /** Format: date-time */
-                                    at: string;
-                                }[];
-                            };
-                            /** @description Queued runs waiting for a capability no agent has, per job and reason (at most 100 groups). */
-                            unplaceable: {
-                                jobId: string;
-                                jobName: string | null;
-                                /** @description Why no agent can take them, e.g. "no agent matches label.region = eu". */
-                                reason: string;
-                                queued: number;
-                                oldestQueuedAt: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAlerts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3382,51 +560,7 @@ export interface paths {
             cookie?: never;
         };
         /** Summaries of the given jobs: schedule in words and next fire, last outcome, success rate of the last 50 finished runs */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Comma-separated job ids (at most 1000), e.g. those of a GET /v1/jobs page. */
-                    ids: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["JobSummary"][];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listJobSummaries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3447,176 +581,10 @@ export interface paths {
          * Set a secret (its value is never readable back)
          * @description Creates (201) or replaces (204) the secret. Jobs use it as `"env": { "VAR": { "secret": "<name>" } }` in an exec or shell executor; the value is encrypted at rest and only sent to the agent that runs an attempt, which masks it in the output.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The value; never shown again. */
-                        value: string;
-                        /** @description Default "default". */
-                        namespace?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description A secret as the API shows it: never its value. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            name: string;
-                            namespace: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["putSecret"];
         post?: never;
         /** Delete a secret; jobs that use it wait (queued, with the reason) until it is set again */
-        delete: {
-            parameters: {
-                query?: {
-                    /** @description The secret's namespace; default "default". */
-                    namespace?: string;
-                };
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteSecret"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3630,51 +598,7 @@ export interface paths {
             cookie?: never;
         };
         /** List secrets: names, namespaces and times, never values */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The secret's namespace; default "default". */
-                    namespace?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["SecretInfo"][];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listSecrets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3691,87 +615,10 @@ export interface paths {
             cookie?: never;
         };
         /** List API tokens, newest first (never their secrets) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only tokens of this namespace. */
-                    namespace?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["Token"][];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listTokens"];
         put?: never;
         /** Create an API token; the response holds the token string, shown this once only */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description What it is for; defaults to the role. */
-                        name?: string;
-                        role: "admin" | "operator" | "submitter" | "viewer" | "agent";
-                        /** @description The namespaces it may see and act in; required for operator, submitter and viewer, none for admin. */
-                        namespaces?: string[];
-                        /** @description e.g. "30d", "12h"; never expires when absent. */
-                        expiresIn?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Token"] & {
-                            token: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3789,62 +636,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke a token: it is refused from now on (by other coordinators within 10 s) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description A ULID; safe to show and log (it is not the secret). */
-                            id: string;
-                            name: string;
-                            role: "admin" | "operator" | "submitter" | "viewer" | "agent";
-                            /** @description Empty for admin tokens, which see every namespace. */
-                            namespaces: string[];
-                            createdBy: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            expiresAt: string | null;
-                            revokedAt: string | null;
-                            /** @description To the minute. */
-                            lastUsedAt: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3858,38 +650,7 @@ export interface paths {
             cookie?: never;
         };
         /** Read the audit log, newest first: every mutating request and every security event */
-        get: {
-            parameters: {
-                query?: {
-                    actor?: string;
-                    /** @description Exact, e.g. "POST /v1/jobs" or "auth.failed". */
-                    action?: string;
-                    outcome?: "ok" | "denied" | "failed" | "rejected";
-                    namespace?: string;
-                    limit?: number;
-                    /** @description nextCursor of the previous page. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["AuditRecord"][];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAuditRecords"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3906,36 +667,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's role, namespaces and actor, and how the coordinator authenticates */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description admin with --insecure and in drover dev. */
-                            role: "admin" | "operator" | "submitter" | "viewer" | "agent";
-                            /** @description The job namespaces it may see and touch. */
-                            namespaces: "all" | string[];
-                            /** @description As the audit log records it: token:<id>, anonymous (--insecure) or dev. */
-                            actor: string;
-                            tokenId: string | null;
-                            /** @description tokens: every call needs one; insecure and dev: none, every caller is admin. */
-                            authMode: "tokens" | "insecure" | "dev";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["whoami"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3952,51 +684,7 @@ export interface paths {
             cookie?: never;
         };
         /** The cluster's public key, to pin on an agent before its first join (drover agent --coordinator-key) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ed25519 public key, base64url (43 characters): what --coordinator-key takes. */
-                            publicKey: string;
-                            /** @description The same key as a PEM PUBLIC KEY (SPKI). */
-                            pem: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            code?: string;
-                            detail: string;
-                            instance?: string;
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getClusterKey"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4403,12 +1091,2660 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        Problem: {
+            type: string;
+            title: string;
+            status: number;
+            code?: string;
+            detail: string;
+            instance?: string;
+            errors?: {
+                field: string;
+                message: string;
+            }[];
+        };
     };
-    responses: never;
+    responses: {
+        /** @description The request is malformed (not HTTP, a URL that does not decode) or a parameter or body field is invalid; `errors` names each field. Nothing was changed. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No token, or one that is unknown, expired or revoked: send `Authorization: Bearer <token>`. */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token's role does not hold this operation's access level (`x-drover-access`), or the namespace is not the token's. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such resource (or none in the namespaces of the token). */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request was not received in time (--api-request-timeout); send it again, whole. */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The state of the resource does not allow it now; `code` says which conflict. Nothing was changed. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body is larger than this operation accepts. Nothing was changed. */
+        ContentTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A path parameter is longer than any id or name can be. */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body has a Content-Type the coordinator does not read: send `application/json`. */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request is well formed but cannot be carried out as asked; `detail` says why. */
+        UnprocessableContent: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description More requests than --rate-limit allows for this token (or, for log follows, too many open follows); retry after Retry-After. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds to wait before sending the request again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request line and headers are larger than the coordinator reads. */
+        HeadersTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description PostgreSQL (or what the operation needs) cannot be reached now; nothing was changed. Retry after Retry-After. */
+        ServiceUnavailable: {
+            headers: {
+                /** @description Seconds to wait before sending the request again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs of this namespace. */
+                namespace?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Job"][];
+                        total: number;
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description The namespace the job, its runs and dead letters belong to (default `default`); names are unique per namespace. */
+                    namespace?: string;
+                    description?: string;
+                    executor: {
+                        /** @enum {string} */
+                        type: "exec";
+                        /** @description argv; the first element is the program. Never run through a shell. */
+                        command: string[];
+                        env?: {
+                            [key: string]: string | {
+                                /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                                secret: string;
+                            };
+                        };
+                        cwd?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "shell";
+                        /** @description Run by /bin/sh; agents refuse it unless started with --allow-shell. */
+                        script: string;
+                        env?: {
+                            [key: string]: string | {
+                                /** @description A secret's name in the job's namespace (PUT /v1/secrets/{name}). */
+                                secret: string;
+                            };
+                        };
+                        cwd?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "http";
+                        method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+                        /** @description An http:// or https:// URL. */
+                        url: string;
+                        headers?: {
+                            [key: string]: string;
+                        };
+                        body?: string | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        expectedStatus?: number | number[];
+                    } | {
+                        /** @enum {string} */
+                        type: "noop";
+                        /** @description A duration such as "90s", "1h30m" or "250ms". */
+                        sleep?: string;
+                    };
+                    constraints?: {
+                        /** @description A capability: `cpu.cores`, `memory.bytes`, `os`, `arch`, `gpu.count`, `label.<name>`… */
+                        attribute: string;
+                        operator: "=" | "!=" | "in" | "not_in" | ">=" | "<=" | ">" | "<" | "exists" | "not_exists";
+                        value?: string | number | (string | number)[];
+                    }[];
+                    resources?: {
+                        /** @description CPU cores, may be fractional. */
+                        cpu?: number;
+                        /** @description A size in bytes, or with a unit: "256MiB", "1GB". */
+                        memory?: string | number;
+                    };
+                    /** @description Longest an attempt may run: its process tree is stopped (SIGTERM, then SIGKILL) and it ends `timed_out`. */
+                    timeout?: string;
+                    /** @description An attempt running longer records a violation and fires `on_violation` actions; it goes on running. */
+                    expectedRunTime?: string;
+                    /** @description Between SIGTERM and SIGKILL when an attempt is stopped (timeout, cancel); default "10s". */
+                    killGracePeriod?: string;
+                    /** @description A run waiting longer than this for an agent ends `expired`. */
+                    maxQueueTime?: string;
+                    retry?: {
+                        /** @description Attempts in all, the first included; default 3. */
+                        maxAttempts?: number;
+                        /** @description Default "exponential". */
+                        backoff?: "fixed" | "exponential";
+                        /** @description Delay before the first retry; default "1s". */
+                        initialDelay?: string;
+                        /** @description Longest delay between attempts; default "5m". */
+                        maxDelay?: string;
+                        /** @description Exponential growth per retry; default 2. */
+                        multiplier?: number;
+                        /** @description Fraction of each delay chosen at random (0.2: between 80% and 100%); default 0. */
+                        jitter?: number;
+                        retryOn?: {
+                            /** @description Exit codes retried; default "any" non-zero. */
+                            exitCodes?: (number | string)[] | "any";
+                            /** @description Retry attempts that hit `timeout`; default true. */
+                            timedOut?: boolean;
+                            /** @description Retry attempts lost with their agent; default true. */
+                            lost?: boolean;
+                            /** @description http jobs: statuses retried; default 429 and 500-599. */
+                            httpStatuses?: (number | string)[] | "any";
+                            /** @description Retry failures with neither exit code nor status (program not found, connection refused); default true. */
+                            errors?: boolean;
+                        };
+                        nonRetryableExitCodes?: (number | string)[];
+                    };
+                    /** @description What an attempt does when its agent is cut off from the coordinators. */
+                    disconnect?: {
+                        /** @description "stop" (default): a cut-off agent stops the attempt after `after` and the run is re-dispatched only once it must have stopped; "keep": the attempt keeps running and the run is re-dispatched as soon as the agent is down (two executions at once are possible). */
+                        mode?: "stop" | "keep";
+                        /** @description With "stop": how long an agent that hears no coordinator keeps the attempt running; default "45s", at least "5s". */
+                        after?: string;
+                    };
+                    actions?: ({
+                        /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
+                        trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
+                        /** @enum {string} */
+                        type: "webhook";
+                        /** @description Receives a POST describing the run. */
+                        url: string;
+                        /** @description "json" (default): the run as JSON; "slack": a Slack-compatible { text, blocks } message. */
+                        format?: "json" | "slack";
+                        headers?: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
+                        trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
+                        /** @enum {string} */
+                        type: "trigger_job";
+                        /** @description The id or name of the job to start. */
+                        job: string;
+                        /** @description Parameters of the new run; "{{ param.NAME }}", "{{ run.id }}", "{{ job.id }}" take values from the run that fired. */
+                        parameters?: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        /** @description When the action fires: on_success, on_failure, on_timeout, on_violation, on_lost, on_dead_letter. */
+                        trigger: "on_success" | "on_failure" | "on_timeout" | "on_violation" | "on_lost" | "on_dead_letter";
+                        /** @enum {string} */
+                        type: "skip_next";
+                    })[];
+                    /** @description Most output kept per attempt ("10MiB" by default); the rest is dropped and a marker says how much. */
+                    logLimit?: string | number;
+                    /** @description Higher runs first; default 50. */
+                    priority?: number;
+                    parameters?: {
+                        [key: string]: string;
+                    };
+                    schedule?: components["schemas"]["Schedule"];
+                    /** @description Most runs of this job active at once when its schedule fires (overlap policy "allow"). */
+                    maxConcurrentRuns?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"] & {
+                        id: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description Set while the schedule is paused. */
+                        pausedAt: string | null;
+                        /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"] & {
+                        id: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description Set while the schedule is paused. */
+                        pausedAt: string | null;
+                        /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"] & {
+                        id: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description Set while the schedule is paused. */
+                        pausedAt: string | null;
+                        /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    triggerJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key and body return the same run; the same key with another body is a 422. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    parameters?: {
+                        [key: string]: string;
+                    };
+                    priority?: number;
+                    /** @description Start no earlier than this long from now, e.g. "10m"; the run waits as pending. */
+                    delay?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    triggerRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    runs: {
+                        /** @description Job id or name. */
+                        job: string;
+                        parameters?: {
+                            [key: string]: string;
+                        };
+                        priority?: number;
+                        /** @description Enqueue this many identical runs (default 1). */
+                        count?: number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        runs: {
+                            id: string;
+                            jobId: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRuns: {
+        parameters: {
+            query?: {
+                /** @description Job id or name. */
+                job?: string;
+                /** @description Only runs of jobs in this namespace. */
+                namespace?: string;
+                /** @description One or more states, comma-separated: pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped. */
+                status?: string;
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Run"][];
+                        total: number;
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"] & {
+                        attempts: components["schemas"]["Attempt"][];
+                        transitions: {
+                            from: string | null;
+                            to: string;
+                            attemptToken: number;
+                            agentId: string | null;
+                            reason: string | null;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        /** @description Events its agents reported that could not be applied (the first 100), with why. */
+                        rejectedEvents: {
+                            /** @description started, log or finished (or what a malformed event said). */
+                            kind: string;
+                            token: number | null;
+                            seq: number | null;
+                            agentId: string;
+                            /** @description Why it could not be applied. A rejected result still ended its attempt, failed. */
+                            reason: string;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRunLogs: {
+        parameters: {
+            query?: {
+                follow?: "1" | "true" | "0" | "false";
+                /** @description raw: the bytes as printed. */
+                format?: "json" | "raw";
+                cursor?: string;
+                /** @description Only this attempt's output. */
+                attempt?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            attempt: number;
+                            seq: number;
+                            stream: "stdout" | "stderr";
+                            /** @description The output: text when it is valid UTF-8, else its base64 (see encoding). */
+                            data: string;
+                            /**
+                             * @description Present when data is base64: the output is not valid UTF-8.
+                             * @enum {string}
+                             */
+                            encoding?: "base64";
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        nextCursor: string | null;
+                        runState: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated states. */
+                state?: string;
+                /** @description Comma-separated key=value labels; an agent must carry all of them. */
+                label?: string;
+                /** @description A page of this many; every agent when absent. */
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: (components["schemas"]["Agent"] & {
+                            /** @description Runs offered to or running on it. */
+                            runningRuns: number;
+                        })[];
+                        total: number;
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        nodeId: string;
+                        name: string;
+                        version: string;
+                        protocol: number;
+                        /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
+                        state: string;
+                        attributes: {
+                            [key: string]: string | number;
+                        };
+                        labels: {
+                            [key: string]: string;
+                        };
+                        executors: string[];
+                        total: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        free: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        /** @description Its last heartbeat reading; null before the first. */
+                        usage: components["schemas"]["AgentUsage"] | null;
+                        /** Format: date-time */
+                        registeredAt: string;
+                        /** Format: date-time */
+                        lastHeartbeatAt: string;
+                        /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                        drainDeadline: string | null;
+                        /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                        namespaces?: string[] | null;
+                        /** @description When an admin revoked it; it must join again with a new join token. */
+                        revokedAt?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    drainAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description e.g. "10m": then its remaining runs are re-queued. */
+                    deadline?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        nodeId: string;
+                        name: string;
+                        version: string;
+                        protocol: number;
+                        /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
+                        state: string;
+                        attributes: {
+                            [key: string]: string | number;
+                        };
+                        labels: {
+                            [key: string]: string;
+                        };
+                        executors: string[];
+                        total: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        free: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        /** @description Its last heartbeat reading; null before the first. */
+                        usage: components["schemas"]["AgentUsage"] | null;
+                        /** Format: date-time */
+                        registeredAt: string;
+                        /** Format: date-time */
+                        lastHeartbeatAt: string;
+                        /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                        drainDeadline: string | null;
+                        /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                        namespaces?: string[] | null;
+                        /** @description When an admin revoked it; it must join again with a new join token. */
+                        revokedAt?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cordonAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        nodeId: string;
+                        name: string;
+                        version: string;
+                        protocol: number;
+                        /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
+                        state: string;
+                        attributes: {
+                            [key: string]: string | number;
+                        };
+                        labels: {
+                            [key: string]: string;
+                        };
+                        executors: string[];
+                        total: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        free: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        /** @description Its last heartbeat reading; null before the first. */
+                        usage: components["schemas"]["AgentUsage"] | null;
+                        /** Format: date-time */
+                        registeredAt: string;
+                        /** Format: date-time */
+                        lastHeartbeatAt: string;
+                        /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                        drainDeadline: string | null;
+                        /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                        namespaces?: string[] | null;
+                        /** @description When an admin revoked it; it must join again with a new join token. */
+                        revokedAt?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uncordonAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        nodeId: string;
+                        name: string;
+                        version: string;
+                        protocol: number;
+                        /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
+                        state: string;
+                        attributes: {
+                            [key: string]: string | number;
+                        };
+                        labels: {
+                            [key: string]: string;
+                        };
+                        executors: string[];
+                        total: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        free: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        /** @description Its last heartbeat reading; null before the first. */
+                        usage: components["schemas"]["AgentUsage"] | null;
+                        /** Format: date-time */
+                        registeredAt: string;
+                        /** Format: date-time */
+                        lastHeartbeatAt: string;
+                        /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                        drainDeadline: string | null;
+                        /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                        namespaces?: string[] | null;
+                        /** @description When an admin revoked it; it must join again with a new join token. */
+                        revokedAt?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAgentMetrics: {
+        parameters: {
+            query?: {
+                /** @description A duration back from now ("1h", the default) or an ISO instant. */
+                since?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        agentId: string;
+                        /** Format: date-time */
+                        since: string;
+                        points: {
+                            /**
+                             * Format: date-time
+                             * @description The minute.
+                             */
+                            at: string;
+                            /** @description Heartbeats averaged into it. */
+                            samples: number;
+                            /** @description CPU busy across all cores, 0-100. */
+                            cpuPercent: number;
+                            /** @description One-minute load average. */
+                            load1: number;
+                            memoryUsedBytes: number;
+                            /** @description Slots held by runs (a per-minute average in the history). */
+                            slotsUsed: number;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        agents: {
+                            total: number;
+                            byState: {
+                                [key: string]: number;
+                            };
+                        };
+                        /** @description Capacity of the agents that are up (ready, draining, cordoned); free counts ready agents only. */
+                        capacity: {
+                            total: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                            free: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                        };
+                        byLabel: {
+                            label: string;
+                            agents: number;
+                            total: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                            free: {
+                                slots: number;
+                                cpu: number;
+                                memoryBytes: number;
+                            };
+                        }[];
+                        down: {
+                            id: string;
+                            name: string;
+                            /** Format: date-time */
+                            lastHeartbeatAt: string;
+                        }[];
+                        runsLostLastHour: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        nodeId: string;
+                        name: string;
+                        version: string;
+                        protocol: number;
+                        /** @description ready | draining | cordoned | down (silent) | left (stopped cleanly) | gone */
+                        state: string;
+                        attributes: {
+                            [key: string]: string | number;
+                        };
+                        labels: {
+                            [key: string]: string;
+                        };
+                        executors: string[];
+                        total: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        free: {
+                            slots: number;
+                            cpu: number;
+                            memoryBytes: number;
+                        };
+                        /** @description Its last heartbeat reading; null before the first. */
+                        usage: components["schemas"]["AgentUsage"] | null;
+                        /** Format: date-time */
+                        registeredAt: string;
+                        /** Format: date-time */
+                        lastHeartbeatAt: string;
+                        /** @description While draining with a deadline: when the runs still on the agent are taken back. */
+                        drainDeadline: string | null;
+                        /** @description The job namespaces it is offered runs of (its join token, narrowed by its own setting); null: any. */
+                        namespaces?: string[] | null;
+                        /** @description When an admin revoked it; it must join again with a new join token. */
+                        revokedAt?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    pauseJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"] & {
+                        id: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description Set while the schedule is paused. */
+                        pausedAt: string | null;
+                        /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumeJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"] & {
+                        id: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description Set while the schedule is paused. */
+                        pausedAt: string | null;
+                        /** @description 1 when created, one more on every change (definition, pause, deletion). */
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getJobSchedule: {
+        parameters: {
+            query?: {
+                next?: number;
+                /** @description ISO instant; default now. */
+                from?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        description: string;
+                        timezone: string;
+                        /** Format: date-time */
+                        from: string;
+                        fires: {
+                            /** Format: date-time */
+                            utc: string;
+                            local: string;
+                        }[];
+                    } & {
+                        paused: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    previewSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    schedule: components["schemas"]["Schedule"];
+                    /** @default 10 */
+                    next?: number;
+                    from?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        description: string;
+                        timezone: string;
+                        /** Format: date-time */
+                        from: string;
+                        fires: {
+                            /** Format: date-time */
+                            utc: string;
+                            local: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSchedulerStats: {
+        parameters: {
+            query?: {
+                /** @description ISO instant, or a duration back from now ("1h"); default 1h. */
+                since?: string;
+                /** @description ISO instant; default now. */
+                until?: string;
+                /** @description Job id or name. */
+                job?: string;
+                bucket?: "minute" | "hour" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        since: string;
+                        /** Format: date-time */
+                        until: string;
+                        fires: number;
+                        /** @description Fires queued more than a second after they were due. */
+                        late: number;
+                        skipped: number;
+                        /** @description Fires whose runs are still pending. */
+                        waiting: number;
+                        /** @description Milliseconds after the fire was due; null without fires. */
+                        dueToQueued: {
+                            p50Ms: number | null;
+                            p90Ms: number | null;
+                            p99Ms: number | null;
+                            maxMs: number | null;
+                        };
+                        /** @description Milliseconds after the fire was due; null without fires. */
+                        dueToStarted: {
+                            p50Ms: number | null;
+                            p90Ms: number | null;
+                            p99Ms: number | null;
+                            maxMs: number | null;
+                        };
+                        /** @description Per-bucket counts, oldest first. */
+                        series: {
+                            /** Format: date-time */
+                            at: string;
+                            fires: number;
+                            late: number;
+                            skipped: number;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRunActions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ActionRun"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listActions: {
+        parameters: {
+            query?: {
+                /** @description One or more states, comma-separated: pending, succeeded, failed. */
+                state?: string;
+                /** @description Job id or name: actions fired by its runs. */
+                job?: string;
+                /** @description Only actions of jobs in this namespace. */
+                namespace?: string;
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ActionRun"][];
+                        total: number;
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /** @description Job id or name. */
+                job?: string;
+                state?: "failed" | "timed_out" | "lost";
+                /** @description Entries whose reason contains this text (case-insensitive). */
+                reason?: string;
+                before?: string;
+                after?: string;
+                status?: "open" | "replayed" | "dismissed" | "all";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["DeadLetter"][];
+                        total: number;
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; sorts by creation time. */
+                        id: string;
+                        jobId: string;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        priority: number;
+                        trigger: string;
+                        parameters: {
+                            [key: string]: string;
+                        };
+                        /** @description The number of the current (or last) attempt; 0 before the first. */
+                        attempt: number;
+                        /** @description Grows on every dispatch; messages quoting an older token are ignored. */
+                        attemptToken: number;
+                        agentId: string | null;
+                        queueReason: string | null;
+                        skipReason: string | null;
+                        fireAt: string | null;
+                        notBefore: string | null;
+                        exitCode: number | null;
+                        signal: string | null;
+                        error: string | null;
+                        durationMs: number | null;
+                        cpuTimeMs: number | null;
+                        peakMemoryBytes: number | null;
+                        httpStatus: number | null;
+                        /** @description Output bytes the last attempt produced, kept or not. */
+                        outputBytes: number | null;
+                        /** @description Output bytes dropped beyond the job's logLimit. */
+                        droppedBytes: number | null;
+                        /** @description The last attempt's last lines of output (at most 20). */
+                        lastLines: string[];
+                        violatedAt: string | null;
+                        cancelRequestedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        queuedAt: string | null;
+                        offeredAt: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    dismissDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        runId: string;
+                        jobId: string;
+                        jobName: string;
+                        /** @description The attempt that exhausted the retries. */
+                        attempt: number;
+                        state: "pending" | "queued" | "offered" | "running" | "retrying" | "succeeded" | "failed" | "timed_out" | "cancelled" | "lost" | "expired" | "skipped";
+                        reason: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        resolvedAt: string | null;
+                        resolution: "replayed" | "dismissed" | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Job id or name. */
+                    job?: string;
+                    state?: "failed" | "timed_out" | "lost";
+                    /** @description Entries whose reason contains this text (case-insensitive). */
+                    reason?: string;
+                    /** Format: date-time */
+                    before?: string;
+                    /** Format: date-time */
+                    after?: string;
+                    /** @description Required to act on every open entry when no filter is given. */
+                    all?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        runIds: string[];
+                        /** @description True when more than 10000 entries matched: repeat the request. */
+                        more: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    dismissDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Job id or name. */
+                    job?: string;
+                    state?: "failed" | "timed_out" | "lost";
+                    /** @description Entries whose reason contains this text (case-insensitive). */
+                    reason?: string;
+                    /** Format: date-time */
+                    before?: string;
+                    /** Format: date-time */
+                    after?: string;
+                    /** @description Required to act on every open entry when no filter is given. */
+                    all?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        runIds: string[];
+                        /** @description True when more than 10000 entries matched: repeat the request. */
+                        more: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            431: components["responses"]["HeadersTooLarge"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            431: components["responses"]["HeadersTooLarge"];
+            /** @description Not ready: the same report, with the check that failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: {
+                /** @description How far back lost runs count, e.g. "1h" (the default). */
+                since?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Agents whose heartbeats stopped, longest silent first. */
+                        agentsDown: {
+                            id: string;
+                            name: string;
+                            /** Format: date-time */
+                            lastHeartbeatAt: string;
+                            downSince: string | null;
+                        }[];
+                        /** @description Runs lost with their agent. */
+                        runsLost: {
+                            /** Format: date-time */
+                            since: string;
+                            /** @description Attempts lost with their agent since `since`. */
+                            count: number;
+                            /** @description The most recent of them (at most 10), newest first. */
+                            recent: {
+                                runId: string;
+                                jobId: string;
+                                jobName: string | null;
+                                agentId: string | null;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                        };
+                        /** @description Queued runs waiting for a capability no agent has, per job and reason (at most 100 groups). */
+                        unplaceable: {
+                            jobId: string;
+                            jobName: string | null;
+                            /** @description Why no agent can take them, e.g. "no agent matches label.region = eu". */
+                            reason: string;
+                            queued: number;
+                            oldestQueuedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listJobSummaries: {
+        parameters: {
+            query: {
+                /** @description Comma-separated job ids (at most 1000), e.g. those of a GET /v1/jobs page. */
+                ids: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["JobSummary"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The value; never shown again. */
+                    value: string;
+                    /** @description Default "default". */
+                    namespace?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A secret as the API shows it: never its value. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        namespace: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSecret: {
+        parameters: {
+            query?: {
+                /** @description The secret's namespace; default "default". */
+                namespace?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSecrets: {
+        parameters: {
+            query?: {
+                /** @description The secret's namespace; default "default". */
+                namespace?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SecretInfo"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: {
+                /** @description Only tokens of this namespace. */
+                namespace?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Token"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description What it is for; defaults to the role. */
+                    name?: string;
+                    role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                    /** @description The namespaces it may see and act in; required for operator, submitter and viewer, none for admin. */
+                    namespaces?: string[];
+                    /** @description e.g. "30d", "12h"; never expires when absent. */
+                    expiresIn?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"] & {
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A ULID; safe to show and log (it is not the secret). */
+                        id: string;
+                        name: string;
+                        role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                        /** @description Empty for admin tokens, which see every namespace. */
+                        namespaces: string[];
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        expiresAt: string | null;
+                        revokedAt: string | null;
+                        /** @description To the minute. */
+                        lastUsedAt: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAuditRecords: {
+        parameters: {
+            query?: {
+                actor?: string;
+                /** @description Exact, e.g. "POST /v1/jobs" or "auth.failed". */
+                action?: string;
+                outcome?: "ok" | "denied" | "failed" | "rejected";
+                namespace?: string;
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AuditRecord"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description admin with --insecure and in drover dev. */
+                        role: "admin" | "operator" | "submitter" | "viewer" | "agent";
+                        /** @description The job namespaces it may see and touch. */
+                        namespaces: "all" | string[];
+                        /** @description As the audit log records it: token:<id>, anonymous (--insecure) or dev. */
+                        actor: string;
+                        tokenId: string | null;
+                        /** @description tokens: every call needs one; insecure and dev: none, every caller is admin. */
+                        authMode: "tokens" | "insecure" | "dev";
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getClusterKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ed25519 public key, base64url (43 characters): what --coordinator-key takes. */
+                        publicKey: string;
+                        /** @description The same key as a PEM PUBLIC KEY (SPKI). */
+                        pem: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+}

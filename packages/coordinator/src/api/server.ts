@@ -27,6 +27,7 @@ import { auditRoutes } from './routes/audit.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { clusterKeyRoutes } from './routes/cluster-key.js';
 import { HttpProblem } from './problem.js';
+import { finishDocument, openApiBase } from './openapi-document.js';
 import { limitConnectionsPerAddress, requestTimeouts } from './connection-limits.js';
 
 export const API_VERSION = '0.1.0';
@@ -102,28 +103,9 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
         url,
       };
     },
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Drover API',
-        version: API_VERSION,
-        description:
-          'Jobs, runs, logs and the agent fleet of a Drover cluster. Errors are application/problem+json. Every operation but the public ones needs `Authorization: Bearer <token>`; `x-drover-access` says which access level (public, read, trigger, operate, admin) it needs.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (drover tokens create).' } } },
-      tags: [
-        { name: 'jobs' },
-        { name: 'runs' },
-        { name: 'dead letters' },
-        { name: 'actions' },
-        { name: 'schedules' },
-        { name: 'agents' },
-        { name: 'health' },
-        { name: 'secrets' },
-        { name: 'tokens' },
-        { name: 'audit' },
-      ],
-    },
+    // Info, servers and tags, then operation ids and every error status (openapi-document.ts).
+    openapi: openApiBase(API_VERSION),
+    transformObject: finishDocument,
   });
   await jobRoutes(app, ctx);
   await runRoutes(app, ctx);

@@ -1,0 +1,63 @@
+// Every operation of the REST API by its stable name, the OpenAPI `operationId`. Generated
+// clients name their methods after these, and the NATS API will address operations by them,
+// so a name never changes once released: rename a route, keep its name. A new route needs a
+// line here; the OpenAPI lint test (openapi-lint.test.ts) fails on an operation without one.
+
+/** `operationId` by `METHOD /path` as the OpenAPI document writes the path. */
+export const OPERATION_IDS: Readonly<Record<string, string>> = {
+  // jobs
+  'POST /v1/jobs': 'createJob',
+  'GET /v1/jobs': 'listJobs',
+  'GET /v1/jobs/{id}': 'getJob',
+  'PATCH /v1/jobs/{id}': 'updateJob',
+  'DELETE /v1/jobs/{id}': 'deleteJob',
+  'GET /v1/job-summaries': 'listJobSummaries',
+  // runs
+  'POST /v1/jobs/{id}/runs': 'triggerJob',
+  'POST /v1/runs/batch': 'triggerRuns',
+  'GET /v1/runs': 'listRuns',
+  'GET /v1/runs/{id}': 'getRun',
+  'POST /v1/runs/{id}/cancel': 'cancelRun',
+  'POST /v1/runs/{id}/retry': 'retryRun',
+  'GET /v1/runs/{id}/logs': 'getRunLogs',
+  // schedules
+  'POST /v1/jobs/{id}/pause': 'pauseJob',
+  'POST /v1/jobs/{id}/resume': 'resumeJob',
+  'GET /v1/jobs/{id}/schedule': 'getJobSchedule',
+  'POST /v1/schedules/preview': 'previewSchedule',
+  'GET /v1/scheduler/stats': 'getSchedulerStats',
+  // actions
+  'GET /v1/runs/{id}/actions': 'listRunActions',
+  'GET /v1/actions': 'listActions',
+  // dead letters
+  'GET /v1/dead-letters': 'listDeadLetters',
+  'POST /v1/dead-letters/{runId}/replay': 'replayDeadLetter',
+  'POST /v1/dead-letters/{runId}/dismiss': 'dismissDeadLetter',
+  'POST /v1/dead-letters/replay': 'replayDeadLetters',
+  'POST /v1/dead-letters/dismiss': 'dismissDeadLetters',
+  // agents
+  'GET /v1/agents': 'listAgents',
+  'GET /v1/agents/{id}': 'getAgent',
+  'POST /v1/agents/{id}/drain': 'drainAgent',
+  'POST /v1/agents/{id}/cordon': 'cordonAgent',
+  'POST /v1/agents/{id}/uncordon': 'uncordonAgent',
+  'GET /v1/agents/{id}/metrics': 'getAgentMetrics',
+  'POST /v1/agents/{id}/revoke': 'revokeAgent',
+  'GET /v1/fleet': 'getFleet',
+  'GET /v1/alerts': 'listAlerts',
+  'GET /v1/cluster/key': 'getClusterKey',
+  // health
+  'GET /healthz': 'getHealth',
+  'GET /readyz': 'getReadiness',
+  // secrets
+  'PUT /v1/secrets/{name}': 'putSecret',
+  'DELETE /v1/secrets/{name}': 'deleteSecret',
+  'GET /v1/secrets': 'listSecrets',
+  // tokens
+  'POST /v1/tokens': 'createToken',
+  'GET /v1/tokens': 'listTokens',
+  'DELETE /v1/tokens/{id}': 'revokeToken',
+  'GET /v1/whoami': 'whoami',
+  // audit
+  'GET /v1/audit': 'listAuditRecords',
+};
