@@ -73,6 +73,8 @@ export interface ChaosClusterOptions {
   agents?: number;
   slots?: number;
   coordinatorArgs?: readonly string[];
+  /** Extra environment of the coordinator (e.g. libfaketime's). */
+  coordinatorEnv?: Record<string, string>;
 }
 
 /** Starts the cluster: private NATS and Redis, a coordinator, `agents` agents (default 2, 4 slots each). */
@@ -86,7 +88,11 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
   const redis = await startPrivateRedis(env);
   const lockout = await databaseLockout(env.databaseUrl);
   env.onCleanup(() => lockout.close());
-  const coordinator = await startCoordinator(env, ['--nats', natsUrl, '--redis-url', redis.url, ...(options.coordinatorArgs ?? [])]);
+  const coordinator = await startCoordinator(
+    env,
+    ['--nats', natsUrl, '--redis-url', redis.url, ...(options.coordinatorArgs ?? [])],
+    options.coordinatorEnv ? { env: options.coordinatorEnv } : {},
+  );
   const client = api(coordinator.url);
   const agents = await Promise.all(
     Array.from({ length: options.agents ?? 2 }, async (_, i) => {
