@@ -61,6 +61,21 @@ describe('decideRetry', () => {
   it.each<[string, RetrySpec, Partial<AttemptEnd>, boolean, RegExp]>([
     ['a failure with attempts left', { maxAttempts: 3 }, { attemptsUsed: 1 }, true, /retrying \(attempt 2 of 3\)/],
     ['the last attempt', { maxAttempts: 3 }, { attemptsUsed: 3 }, false, /all 3 attempts are used/],
+    // A retry by hand at attempt 3: the run's attempt 4 is the first of a fresh budget, and the reasons say 4.
+    [
+      'after a retry by hand',
+      { maxAttempts: 2 },
+      { attemptsUsed: 1, attempt: 4 },
+      true,
+      /^attempt 4 exited .*retrying \(attempt 5, 2 of 2 since the retry by hand\)/,
+    ],
+    [
+      'the last attempt after a retry by hand',
+      { maxAttempts: 1 },
+      { attemptsUsed: 1, attempt: 2 },
+      false,
+      /^attempt 2 exited .*all 1 attempts since the retry by hand are used/,
+    ],
     ['a non-retryable exit code', { maxAttempts: 3, nonRetryableExitCodes: [2, '64-78'] }, { exitCode: 70 }, false, /non-retryable/],
     ['an exit code outside retryOn', { retryOn: { exitCodes: [1, '3-4'] } }, { exitCode: 2 }, false, /does not retry/],
     ['an exit code inside a retryOn range', { retryOn: { exitCodes: [1, '3-4'] } }, { exitCode: 4 }, true, /retrying/],

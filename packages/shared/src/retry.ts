@@ -152,6 +152,8 @@ export interface AttemptEnd {
   httpStatus: number | null;
   /** This attempt's number counted from the last manual retry (1 for the first). */
   attemptsUsed: number;
+  /** The run's attempt number, counted from its first attempt; attemptsUsed when absent. */
+  attempt?: number;
 }
 
 export type RetryDecision = { retry: true; delayMs: number; reason: string } | { retry: false; reason: string };
@@ -177,7 +179,11 @@ function describe(end: AttemptEnd): string {
 
 /** Whether an attempt that ended like `end` is retried under `policy`, and after how long. */
 export function decideRetry(policy: RetryPolicy, end: AttemptEnd, random: () => number = Math.random): RetryDecision {
-  const what = `attempt ${end.attemptsUsed} ${describe(end)}`;
+  // Reasons name the run's attempt (the number the run and its dead letter show); after a
+  // retry by hand, the budget is counted from there, and the reason says so.
+  const attempt = end.attempt ?? end.attemptsUsed;
+  const sinceRetry = attempt !== end.attemptsUsed ? ' since the retry by hand' : '';
+  const what = `attempt ${attempt} ${describe(end)}`;
   if (end.outcome === 'succeeded' || end.outcome === 'cancelled') return { retry: false, reason: what };
   if (end.exitCode !== null && inRanges(policy.nonRetryableExitCodes, end.exitCode))
     return { retry: false, reason: `${what}, which the job marks non-retryable` };
@@ -188,8 +194,12 @@ export function decideRetry(policy: RetryPolicy, end: AttemptEnd, random: () => 
   else if (end.httpStatus !== null) retryable = inRanges(policy.httpStatuses, end.httpStatus);
   else retryable = policy.errors;
   if (!retryable) return { retry: false, reason: `${what}; the retry policy does not retry that` };
-  if (end.attemptsUsed >= policy.maxAttempts) return { retry: false, reason: `${what}; all ${policy.maxAttempts} attempts are used` };
+  if (end.attemptsUsed >= policy.maxAttempts)
+    return { retry: false, reason: `${what}; all ${policy.maxAttempts} attempts${sinceRetry} are used` };
   // A lost attempt is retried at once: the job did not fail, its agent did.
   const delayMs = end.outcome === 'lost' ? 0 : backoffDelay(policy, end.attemptsUsed, random);
-  return { retry: true, delayMs, reason: `${what}; retrying (attempt ${end.attemptsUsed + 1} of ${policy.maxAttempts})` };
+  const next = sinceRetry
+    ? `attempt ${attempt + 1}, ${end.attemptsUsed + 1} of ${policy.maxAttempts}${sinceRetry}`
+    : `attempt ${attempt + 1} of ${policy.maxAttempts}`;
+  return { retry: true, delayMs, reason: `${what}; retrying (${next})` };
 }

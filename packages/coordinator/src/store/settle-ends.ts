@@ -55,6 +55,7 @@ export function settleEnd(change: RunChange, run: EndingRun, policy: RetryPolicy
       exitCode: change.exit_code,
       httpStatus: change.http_status,
       attemptsUsed: Math.max(1, run.attempt - run.retryBase),
+      attempt: run.attempt,
     },
     random,
   );
