@@ -1,9 +1,11 @@
 // The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
 // real coordinator and agents: the fleet page shows the live agents, a run's page follows its
-// output as it is printed, cancel works from there, control characters in output are drawn as
-// tokens (never interpreted), a bad job edit shows the coordinator's
+// output as it is printed, cancel works from there, colours in output are drawn as colours and
+// other control characters as tokens (never interpreted, nor markup read as HTML), output is read
+// by line, stream and search and downloaded as printed, the runs list names agents and says why a
+// run failed, a bad job edit shows the coordinator's
 // field errors, and every main page is saved as a screenshot under test-artifacts/screenshots/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
@@ -53,7 +55,7 @@ beforeAll(async () => {
   ]);
   browser = await launchChromium();
   env.onCleanup(() => browser.close());
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   // The dashboard asks before cancelling or draining: accept, as an operator would.
   page.on('dialog', (d) => void d.accept());
 });
@@ -132,18 +134,81 @@ it("draws a run's control characters as visible tokens, never interpreting them"
   await page.goto(`${baseUrl}/ui/runs/${runId}`);
   const log = page.locator('pre.log');
   await log.getByText('evil').waitFor();
-  const text = (await log.textContent()) ?? '';
-  expect(text).toContain('␛[31mred␛[0m');
-  expect(text).toContain('<U+202E>evil');
-  expect(text).not.toContain('\x1b');
+  // The colour is drawn; the bidi override is a token, never applied.
+  expect(await log.locator('.ansi', { hasText: 'red' }).getAttribute('data-fg')).toBe('187, 0, 0');
+  let text = (await log.textContent()) ?? '';
+  expect(text).toContain('red\n<U+202E>evil');
+  expect(text).not.toContain('␛');
   expect(text).not.toContain('\u202E');
-  expect(await log.locator('[data-control="U+001B ESC"]').count()).toBe(2);
   expect(await log.locator('[data-control="U+202E RIGHT-TO-LEFT OVERRIDE"]').count()).toBe(1);
+  // Raw: every escape as its token.
+  await page.getByLabel('raw (escapes as tokens)').check();
+  await log.locator('[data-control="U+001B ESC"]').first().waitFor();
+  text = (await log.textContent()) ?? '';
+  expect(text).toContain('␛[31mred␛[0m');
+  expect(text).not.toContain('\x1b');
+  expect(await log.locator('[data-control="U+001B ESC"]').count()).toBe(2);
   // An open coordinator never asks for a token.
   expect(await page.locator('.sign-in').count()).toBe(0);
   expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
   await page.locator('[data-log-status="ended"]').waitFor();
   await screenshot('run-controls');
+});
+
+it("draws a run's colours as coloured text, its markup as text, and reads it by line, stream and search", async () => {
+  // Output as a colourful tool prints it, with markup that must stay text.
+  const script = [
+    "printf '\\033[32mPASS\\033[0m test one\\n'",
+    'printf \'\\033[1;31mFAIL\\033[0m <img src=x onerror="window.pwned=1"><b>not bold</b>\\n\' >&2',
+    "printf 'plain \\033[38;5;208morange\\033[0m end\\n'",
+  ].join('; ');
+  const runId = await trigger(await createJob({ name: 'prints-colours', executor: { type: 'exec', command: ['sh', '-c', script] } }));
+  await waitForState(runId, ['succeeded']);
+  await page.goto(`${baseUrl}/ui/runs/${runId}`);
+  const log = page.locator('pre.log');
+  await log.getByText('orange').waitFor();
+  await page.locator('[data-log-status="ended"]').waitFor();
+
+  // What the browser draws: the computed colour and weight (the tests are typed without the DOM).
+  const drawn = (text: string) =>
+    log.locator('.ansi', { hasText: text }).evaluate((el) => {
+      const style = (globalThis as unknown as { getComputedStyle(e: unknown): { color: string; fontWeight: string } }).getComputedStyle(el);
+      return [style.color, style.fontWeight];
+    });
+  expect(await drawn('PASS')).toEqual(['rgb(0, 187, 0)', '400']);
+  expect(await drawn('FAIL')).toEqual(['rgb(187, 0, 0)', '700']);
+  expect(await log.locator('.ansi', { hasText: 'orange' }).getAttribute('data-fg')).toMatch(/^\d+, ?\d+, ?\d+$/);
+  const text = (await log.textContent()) ?? '';
+  // (stdout and stderr are two pipes: their order between each other is not asserted)
+  for (const line of ['PASS test one\n', 'FAIL <img src=x onerror="window.pwned=1"><b>not bold</b>\n', 'plain orange end\n'])
+    expect(text).toContain(line);
+  expect(text).not.toContain('\x1b');
+  expect(text).not.toMatch(/␛|\[3\dm|\[0m/);
+  // The markup is text: no element was made from it, no handler ran.
+  expect(await log.locator('img, b').count()).toBe(0);
+  expect(await page.evaluate('window.pwned')).toBeUndefined();
+
+  // Times: one per line.
+  await page.getByLabel('times').check();
+  expect(await log.locator('.log-time').count()).toBe(3);
+  expect(await log.locator('.log-time').first().textContent()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} $/);
+  // Only stderr.
+  await page.selectOption('select[name="stream"]', 'stderr');
+  await waitFor(async () => ((await log.locator('.log-line').count()) === 1 ? true : undefined), { description: 'only the stderr line' });
+  expect(await log.locator('.log-line').textContent()).toContain('FAIL');
+  await page.selectOption('select[name="stream"]', 'both');
+  // Search keeps the matching lines.
+  await page.fill('input[name="search"]', 'ORANGE');
+  await page.locator('[data-log-shown="1"]').waitFor();
+  expect(await log.locator('.log-line').textContent()).toContain('plain orange end');
+  await screenshot('run-colours');
+
+  // Download: the bytes as printed, escapes and all.
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+  const saved = readFileSync((await file.path()) ?? '', 'latin1');
+  expect(file.suggestedFilename()).toBe(`run-${runId}.log`);
+  expect(saved).toContain('\x1b[32mPASS\x1b[0m test one\n');
+  expect(saved).toContain('\x1b[1;31mFAIL\x1b[0m <img');
 });
 
 it('draws output that is not UTF-8 with each stray byte as a token, never as U+FFFD', async () => {
@@ -209,6 +274,16 @@ it('shows the runs list, the dead letters and the scheduler statistics', async (
 
   await page.goto(`${baseUrl}/ui/runs`);
   await page.locator(`tr[data-run="${failed}"]`).waitFor();
+  // The failure says why, and the agent is named (its id on hover).
+  const failedRow = page.locator(`tr[data-run="${failed}"]`);
+  await failedRow.locator('[data-run-error]').waitFor();
+  expect(await failedRow.locator('[data-run-error]').textContent()).toBe('exited with code 3');
+  expect(await failedRow.locator('[data-run-error]').getAttribute('title')).toBe('exited with code 3');
+  const agentId = ok(await client.GET('/v1/runs/{id}', { params: { path: { id: failed } } })).attempts[0]?.agentId;
+  const agentCell = failedRow.locator(`[data-agent-id="${agentId}"]`);
+  await agentCell.waitFor();
+  expect(['agent-eu', 'agent-us']).toContain(await agentCell.textContent());
+  expect(await page.locator(`tr[data-run="${failed}"] a[title="${agentId}"]`).count()).toBe(1);
   await screenshot('runs');
   await page.selectOption('select[name="state"]', 'failed');
   await page.waitForURL(/state=failed/);

@@ -44,18 +44,39 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
 
-/** A local date and time, to the second, for titles and detail pages. */
+// Every absolute time in the dashboard is drawn by `when` (or `clock`, its time of day): one
+// form, in the reader's zone, and the zone is always named.
+const WHEN = new Intl.DateTimeFormat('en-CA', {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+  timeZoneName: 'short',
+});
+const CLOCK = new Intl.DateTimeFormat('en-GB', {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+  hourCycle: 'h23',
+});
+
+/** "2026-12-07 05:25:13 GMT+1": a date and time to the second in the reader's zone, the zone named. */
 export function when(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
+  if (Number.isNaN(d.getTime())) return iso;
+  const part = Object.fromEntries(WHEN.formatToParts(d).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
+}
+
+/** "05:25:13.042": the time of day of an instant in the reader's zone (the zone `when` names), for log lines. */
+export function clock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : CLOCK.format(d);
 }
 
 /** The time between two instants, or from one until now when the second is missing. */

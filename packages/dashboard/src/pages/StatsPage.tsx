@@ -2,7 +2,7 @@
 // (due → queued, due → started), and fires per bucket as a bar chart.
 import { get } from '../api/http.js';
 import type { LatencySummary, SchedulerStats } from '../api/types.js';
-import { duration } from '../lib/format.js';
+import { duration, when } from '../lib/format.js';
 import { usePoll } from '../lib/poll.js';
 import { setQuery } from '../lib/router.js';
 
@@ -52,7 +52,7 @@ function Bars(props: { stats: SchedulerStats; bucket: keyof typeof BUCKET_MS }) 
           const bw = Math.max(1, w * 0.8);
           return (
             <g key={b.at}>
-              <title>{`${new Date(b.at).toLocaleString()}: ${b.fires} fires, ${b.late} late, ${b.skipped} skipped`}</title>
+              <title>{`${when(b.at)}: ${b.fires} fires, ${b.late} late, ${b.skipped} skipped`}</title>
               <rect class="bar-ok" x={x} width={bw} y={height - on} height={on} />
               <rect class="bar-late" x={x} width={bw} y={height - on - late} height={late} />
               <rect class="bar-skipped" x={x} width={bw} y={height - on - late - skipped} height={skipped} />
@@ -61,9 +61,9 @@ function Bars(props: { stats: SchedulerStats; bucket: keyof typeof BUCKET_MS }) 
         })}
       </svg>
       <div class="axis small muted">
-        <span>{new Date(first).toLocaleString()}</span>
+        <span>{when(new Date(first).toISOString())}</span>
         <span>highest bar: {max.toLocaleString()}</span>
-        <span>{new Date(until).toLocaleString()}</span>
+        <span>{when(new Date(until).toISOString())}</span>
       </div>
     </>
   );

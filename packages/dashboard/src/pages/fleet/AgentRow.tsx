@@ -4,7 +4,7 @@ import { post } from '../../api/http.js';
 import type { Agent } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { StateBadge } from '../../components/StateBadge.js';
-import { ago, bytes } from '../../lib/format.js';
+import { ago, bytes, when } from '../../lib/format.js';
 import { AgentSparkline } from './AgentSparkline.js';
 
 function Meter(props: { used: number; total: number; label: string }) {
@@ -19,7 +19,9 @@ function Meter(props: { used: number; total: number; label: string }) {
 
 export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
   const a = props.agent;
-  const slotsUsed = Math.max(0, a.total.slots - a.free.slots);
+  // Each run holds one slot: the bar and the runs column both count the runs the agent holds
+  // (offered or running), read together. The agent's own free count lags by a heartbeat.
+  const slotsUsed = a.runningRuns;
   const memTotal = typeof a.attributes['memory.bytes'] === 'number' ? a.attributes['memory.bytes'] : a.total.memoryBytes;
   const live = a.state !== 'down' && a.state !== 'left' && a.state !== 'gone';
   // null until the agent's first heartbeat.
@@ -35,7 +37,7 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
         </div>
       </td>
       <td>
-        <StateBadge state={a.state} title={`last heartbeat ${ago(a.lastHeartbeatAt)}`} />
+        <StateBadge state={a.state} title={`last heartbeat ${when(a.lastHeartbeatAt)}`} />
         {a.drainDeadline && <div class="muted small">re-queues {ago(a.drainDeadline)}</div>}
         {!live && <div class="muted small">heard {ago(a.lastHeartbeatAt)}</div>}
       </td>
@@ -49,7 +51,9 @@ export function AgentRow(props: { agent: Agent; onChanged: () => void }) {
         </div>
       </td>
       <td>
-        <Meter used={slotsUsed} total={a.total.slots} label={`${slotsUsed} / ${a.total.slots}`} />
+        <span data-slots-used={slotsUsed}>
+          <Meter used={slotsUsed} total={a.total.slots} label={`${slotsUsed} / ${a.total.slots}`} />
+        </span>
       </td>
       <td class="num">{live && cpuPercent !== undefined ? `${cpuPercent.toFixed(0)}%` : '–'}</td>
       <td>

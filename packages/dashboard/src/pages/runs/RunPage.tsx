@@ -8,6 +8,8 @@ import { Link } from '../../components/Link.js';
 import { StateBadge } from '../../components/StateBadge.js';
 import { between, bytes, duration, when } from '../../lib/format.js';
 import { usePoll } from '../../lib/poll.js';
+import { AgentName } from '../../components/AgentName.js';
+import { agentNames } from './agent-names.js';
 import { jobNames } from './job-names.js';
 import { LogView } from './LogView.js';
 
@@ -29,7 +31,7 @@ function outcomeOf(a: { exitCode: number | null; signal: string | null; httpStat
   return a.error ?? '–';
 }
 
-function Attempts(props: { attempts: Attempt[] }) {
+function Attempts(props: { attempts: Attempt[]; agents: ReadonlyMap<string, string> }) {
   return (
     <div class="panel">
       <h2>Attempts</h2>
@@ -55,7 +57,9 @@ function Attempts(props: { attempts: Attempt[] }) {
                 <StateBadge state={a.outcome} />
                 {a.violatedAt && <span class="badge badge-wait">over expected time</span>}
               </td>
-              <td class="mono small">{a.agentId ?? '–'}</td>
+              <td class="small">
+                <AgentName id={a.agentId} names={props.agents} />
+              </td>
               <td>{when(a.startedAt)}</td>
               <td class="num">{duration(a.durationMs ?? (a.finishedAt ? null : between(a.startedAt, null)))}</td>
               <td class="ellipsis" title={a.error ?? ''}>
@@ -76,11 +80,18 @@ function Attempts(props: { attempts: Attempt[] }) {
 export function RunPage(props: { id: string }) {
   const { data, error, refresh } = usePoll(async () => {
     const run = await get('/v1/runs/{id}', { path: { id: props.id } });
-    return { run, jobName: (await jobNames([run.jobId])).get(run.jobId) ?? run.jobId };
+    const agentIds = [
+      run.agentId,
+      ...run.attempts.map((a) => a.agentId),
+      ...run.transitions.map((t) => t.agentId),
+      ...run.rejectedEvents.map((r) => r.agentId),
+    ];
+    const [jobs, agents] = await Promise.all([jobNames([run.jobId]), agentNames(agentIds)]);
+    return { run, jobName: jobs.get(run.jobId) ?? run.jobId, agents };
   }, [props.id]);
   if (error) return <p class="error">{error.message}</p>;
   if (!data) return <p class="muted">Loading run…</p>;
-  const { run, jobName } = data;
+  const { run, jobName, agents } = data;
   const finished = TERMINAL.includes(run.state);
   const id = { path: { id: run.id } };
   // A run queued again (lost, retried) keeps its last start: no wait to show until it starts anew.
@@ -125,7 +136,7 @@ export function RunPage(props: { id: string }) {
           {run.trigger}
           {run.fireAt && <span class="muted"> for the fire of {when(run.fireAt)}</span>}
         </Fact>
-        <Fact label="Agent">{run.agentId ? <Link to={`/fleet`}>{run.agentId}</Link> : <span class="muted">none</span>}</Fact>
+        <Fact label="Agent">{run.agentId ? <AgentName id={run.agentId} names={agents} /> : <span class="muted">none</span>}</Fact>
         <Fact label="Attempt">
           {run.attempt} <span class="muted">(priority {run.priority})</span>
         </Fact>
@@ -160,14 +171,19 @@ export function RunPage(props: { id: string }) {
         </Fact>
       </dl>
       <LogView runId={run.id} live={!finished} />
-      <Attempts attempts={run.attempts} />
+      <Attempts attempts={run.attempts} agents={agents} />
       <details class="panel">
         <summary>State history ({run.transitions.length})</summary>
         <ol class="history">
           {run.transitions.map((t, i) => (
             <li key={i}>
               <span class="muted">{when(t.at)}</span> {t.from ?? '∅'} → <StateBadge state={t.to} />
-              {t.agentId && <span class="mono small"> on {t.agentId}</span>}
+              {t.agentId && (
+                <span class="small">
+                  {' '}
+                  on <AgentName id={t.agentId} names={agents} />
+                </span>
+              )}
               {t.reason && <span class="muted"> — {t.reason}</span>}
             </li>
           ))}
@@ -180,7 +196,10 @@ export function RunPage(props: { id: string }) {
             {run.rejectedEvents.map((r, i) => (
               <li key={i}>
                 <span class="muted">{when(r.at)}</span> {r.kind}
-                {r.seq !== null && ` chunk ${r.seq}`} <span class="mono small">from {r.agentId}</span>
+                {r.seq !== null && ` chunk ${r.seq}`}{' '}
+                <span class="small">
+                  from <AgentName id={r.agentId} names={agents} />
+                </span>
                 <span class="muted"> — {r.reason}</span>
               </li>
             ))}

@@ -6,7 +6,9 @@ import { Link } from '../../components/Link.js';
 import { Pager, useCursors } from '../../components/Pager.js';
 import { QueryInput } from '../../components/QueryInput.js';
 import { StateBadge } from '../../components/StateBadge.js';
-import { ago, between, duration, shortId } from '../../lib/format.js';
+import { ago, between, duration, shortId, when } from '../../lib/format.js';
+import { AgentName } from '../../components/AgentName.js';
+import { agentNames } from './agent-names.js';
 import { usePoll } from '../../lib/poll.js';
 import { setQuery } from '../../lib/router.js';
 import { allOf } from '../../lib/all-of.js';
@@ -35,7 +37,8 @@ const GROUPS: Record<string, string> = {
 
 async function loadRuns(job: string, state: string, cursor: string | undefined) {
   const page = await get('/v1/runs', { query: { job, status: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor } });
-  return { page, names: await jobNames(page.items.map((r) => r.jobId)) };
+  const [names, agents] = await Promise.all([jobNames(page.items.map((r) => r.jobId)), agentNames(page.items.map((r) => r.agentId))]);
+  return { page, names, agents };
 }
 
 function RunTable(props: { job: string; state: string }) {
@@ -43,7 +46,7 @@ function RunTable(props: { job: string; state: string }) {
   const { data, error } = usePoll(() => loadRuns(props.job, props.state, cursors.cursor), [props.job, props.state, cursors.cursor]);
   if (error) return <p class="error">{error.message}</p>;
   if (!data) return <p class="muted">Loading runs…</p>;
-  const { page, names } = data;
+  const { page, names, agents } = data;
   return (
     <>
       <table class="grid">
@@ -74,13 +77,18 @@ function RunTable(props: { job: string; state: string }) {
               <td>
                 <StateBadge state={r.state} title={r.queueReason ?? r.skipReason ?? r.error ?? undefined} />
                 {r.queueReason && <div class="muted small ellipsis">{r.queueReason}</div>}
+                {r.error && (
+                  <div class="small ellipsis run-error" title={r.error} data-run-error>
+                    {r.error}
+                  </div>
+                )}
               </td>
               <td class="muted">{r.trigger}</td>
               <td class="num">{r.attempt}</td>
-              <td class="mono small" title={r.agentId ?? ''}>
-                {r.agentId ? shortId(r.agentId) : '–'}
+              <td class="small">
+                <AgentName id={r.agentId} names={agents} />
               </td>
-              <td title={r.createdAt}>{ago(r.createdAt)}</td>
+              <td title={when(r.createdAt)}>{ago(r.createdAt)}</td>
               <td class="num">{duration(r.durationMs ?? (r.state === 'running' ? between(r.startedAt, null) : null))}</td>
               <td class="num">{r.exitCode ?? r.signal ?? r.httpStatus ?? '–'}</td>
             </tr>
