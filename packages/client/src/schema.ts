@@ -1044,6 +1044,14 @@ export interface components {
                 state: string;
                 finishedAt: string | null;
             } | null;
+            /** @description The most recent run whatever its state (queued and running ones included); null when the job never ran. */
+            latestRun: {
+                id: string;
+                state: string;
+                /** Format: date-time */
+                createdAt: string;
+                finishedAt: string | null;
+            } | null;
             /** @description Finished runs counted, at most the last 50. */
             recentFinished: number;
             /** @description Share of those that succeeded; null when none finished. */

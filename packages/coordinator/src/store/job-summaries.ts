@@ -1,6 +1,6 @@
-// What the dashboard's job list shows beside each definition: the last finished run, the
-// success rate of recent runs and the schedule's next fire. Kept out of GET /v1/jobs so that
-// listing definitions stays one index scan.
+// What the dashboard's job list shows beside each definition: the latest run (whatever its
+// state), the last finished one, the success rate of recent runs and the schedule's next fire.
+// Kept out of GET /v1/jobs so that listing definitions stays one index scan.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 
@@ -14,6 +14,8 @@ export interface JobSummaryRow {
   pausedAt: string | null;
   nextFireAt: string | null;
   lastRun: { id: string; state: string; finishedAt: string | null } | null;
+  /** The most recent run whatever its state: a queued or running one included. */
+  latestRun: { id: string; state: string; createdAt: string; finishedAt: string | null } | null;
   /** Finished runs counted (at most SUCCESS_RATE_WINDOW) and how many of them succeeded. */
   recent: { finished: number; succeeded: number };
 }
@@ -39,11 +41,17 @@ export async function jobSummaries(db: Db, jobIds: readonly string[]): Promise<J
     last_id: string | null;
     last_state: string | null;
     last_finished_at: Date | null;
+    latest_id: string | null;
+    latest_state: string | null;
+    latest_created_at: Date | null;
+    latest_finished_at: Date | null;
     finished: number;
     succeeded: number;
   }>`
     SELECT j.id, j.name, j.definition, j.paused_at, s.next_fire_at,
            last.id AS last_id, last.state AS last_state, last.finished_at AS last_finished_at,
+           latest.id AS latest_id, latest.state AS latest_state, latest.created_at AS latest_created_at,
+           latest.finished_at AS latest_finished_at,
            coalesce(rate.finished, 0) AS finished, coalesce(rate.succeeded, 0) AS succeeded
       FROM jobs j
       LEFT JOIN schedule_state s ON s.job_id = j.id
@@ -51,6 +59,9 @@ export async function jobSummaries(db: Db, jobIds: readonly string[]): Promise<J
         SELECT id, state, finished_at FROM runs
          WHERE job_id = j.id AND state = ANY(${OUTCOMES}::text[]) ORDER BY id DESC LIMIT 1
       ) last ON true
+      LEFT JOIN LATERAL (
+        SELECT id, state, created_at, finished_at FROM runs WHERE job_id = j.id ORDER BY id DESC LIMIT 1
+      ) latest ON true
       LEFT JOIN LATERAL (
         SELECT count(*)::int AS finished, (count(*) FILTER (WHERE state = 'succeeded'))::int AS succeeded
           FROM (SELECT state FROM runs WHERE job_id = j.id AND state = ANY(${OUTCOMES}::text[])
@@ -65,6 +76,14 @@ export async function jobSummaries(db: Db, jobIds: readonly string[]): Promise<J
     nextFireAt: r.next_fire_at ? new Date(r.next_fire_at).toISOString() : null,
     lastRun: r.last_id
       ? { id: r.last_id, state: r.last_state ?? '', finishedAt: r.last_finished_at ? new Date(r.last_finished_at).toISOString() : null }
+      : null,
+    latestRun: r.latest_id
+      ? {
+          id: r.latest_id,
+          state: r.latest_state ?? '',
+          createdAt: new Date(r.latest_created_at ?? 0).toISOString(),
+          finishedAt: r.latest_finished_at ? new Date(r.latest_finished_at).toISOString() : null,
+        }
       : null,
     recent: { finished: r.finished, succeeded: r.succeeded },
   }));

@@ -28,6 +28,18 @@ const JobSummarySchema = Type.Object(
     lastRun: Type.Union([Type.Object({ id: Type.String(), state: Type.String(), finishedAt: NullableString }), Type.Null()], {
       description: 'The most recent run with an outcome (skipped and cancelled runs are not outcomes).',
     }),
+    latestRun: Type.Union(
+      [
+        Type.Object({
+          id: Type.String(),
+          state: Type.String(),
+          createdAt: Type.String({ format: 'date-time' }),
+          finishedAt: NullableString,
+        }),
+        Type.Null(),
+      ],
+      { description: 'The most recent run whatever its state (queued and running ones included); null when the job never ran.' },
+    ),
     recentFinished: Type.Integer({ description: `Finished runs counted, at most the last ${SUCCESS_RATE_WINDOW}.` }),
     successRate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
       description: 'Share of those that succeeded; null when none finished.',
@@ -64,6 +76,7 @@ function toSummary(r: JobSummaryRow) {
     name: r.name,
     schedule,
     lastRun: r.lastRun,
+    latestRun: r.latestRun,
     recentFinished: r.recent.finished,
     successRate: r.recent.finished === 0 ? null : Number((r.recent.succeeded / r.recent.finished).toFixed(4)),
   };

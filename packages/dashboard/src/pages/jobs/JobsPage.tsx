@@ -8,7 +8,7 @@ import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
 import { Pager, useCursors } from '../../components/Pager.js';
 import { StateBadge } from '../../components/StateBadge.js';
-import { ago, percent, wallClock } from '../../lib/format.js';
+import { ago, percent, wallClock, when } from '../../lib/format.js';
 import { usePoll } from '../../lib/poll.js';
 import { RunNowForm } from './RunNowForm.js';
 
@@ -37,7 +37,7 @@ function ScheduleCell(props: { summary: JobSummary | undefined }) {
         {s.paused ? (
           <StateBadge state="paused" />
         ) : s.nextFireLocal ? (
-          <span title={s.nextFireAt ?? ''}>
+          <span title={when(s.nextFireAt)}>
             next {wallClock(s.nextFireLocal)} {s.timezone} ({ago(s.nextFireAt)})
           </span>
         ) : (
@@ -45,6 +45,23 @@ function ScheduleCell(props: { summary: JobSummary | undefined }) {
         )}
       </div>
     </>
+  );
+}
+
+/** The latest run whatever its state (a queued or running one too), when it ended or was created. */
+function LastRunCell(props: { summary: JobSummary | undefined }) {
+  const run = props.summary?.latestRun;
+  if (!run) return <span class="muted">never</span>;
+  const at = run.finishedAt ?? run.createdAt;
+  return (
+    <span data-last-run={run.state}>
+      <Link to={`/runs/${run.id}`}>
+        <StateBadge state={run.state} />{' '}
+        <span class="muted small" title={when(at)}>
+          {run.finishedAt ? ago(at) : `since ${ago(at)}`}
+        </span>
+      </Link>
+    </span>
   );
 }
 
@@ -81,13 +98,7 @@ function JobRow(props: { job: Job; summary: JobSummary | undefined; onChanged: (
           <ScheduleCell summary={summary} />
         </td>
         <td>
-          {summary?.lastRun ? (
-            <Link to={`/runs/${summary.lastRun.id}`}>
-              <StateBadge state={summary.lastRun.state} /> <span class="muted small">{ago(summary.lastRun.finishedAt)}</span>
-            </Link>
-          ) : (
-            <span class="muted">never</span>
-          )}
+          <LastRunCell summary={summary} />
         </td>
         <td>
           <SuccessCell summary={summary} />
