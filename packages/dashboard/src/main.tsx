@@ -7,6 +7,7 @@ import { match, useLocation } from './lib/router.js';
 import { FleetPage } from './pages/fleet/FleetPage.js';
 import { JobsPage } from './pages/jobs/JobsPage.js';
 import { JobPage } from './pages/jobs/JobPage.js';
+import { NewJobPage } from './pages/jobs/NewJobPage.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
 import { RunPage } from './pages/runs/RunPage.js';
 import { DeadLettersPage } from './pages/DeadLettersPage.js';
@@ -16,6 +17,7 @@ function Page(props: { path: string; query: URLSearchParams }) {
   const { path, query } = props;
   if (path === '/' || path === '/fleet') return <FleetPage query={query} />;
   if (path === '/jobs') return <JobsPage />;
+  if (path === '/jobs/new') return <NewJobPage />;
   const job = match('/jobs/:id', path);
   if (job?.id) return <JobPage id={job.id} />;
   if (path === '/runs') return <RunsPage query={query} />;

@@ -101,3 +101,5 @@ export const post = <P extends PathsWith<'post'>>(path: P, ...[options]: Args<Op
   request('post', path, options ?? {}) as Promise<Success<P, 'post'>>;
 export const patch = <P extends PathsWith<'patch'>>(path: P, ...[options]: Args<Operation<P, 'patch'>>) =>
   request('patch', path, options ?? {}) as Promise<Success<P, 'patch'>>;
+export const del = <P extends PathsWith<'delete'>>(path: P, ...[options]: Args<Operation<P, 'delete'>>) =>
+  request('delete', path, options ?? {}) as Promise<Success<P, 'delete'>>;

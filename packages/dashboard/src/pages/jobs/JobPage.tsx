@@ -1,12 +1,15 @@
-// One job: its schedule's next fires, its recent runs, run now, pause or resume, and its
-// definition as editable JSON.
-import { get, post } from '../../api/http.js';
+// One job: its schedule's next fires, its recent runs, run now, pause or resume, delete, and
+// its definition as editable JSON and as YAML (what "drover jobs apply -f" takes).
+import { stringify } from 'yaml';
+import { jobDefinitionOf } from '@drover/client/merge-patch';
+import { del, get, post } from '../../api/http.js';
 import type { Job } from '../../api/types.js';
 import { ActionButton } from '../../components/ActionButton.js';
 import { Link } from '../../components/Link.js';
 import { StateBadge } from '../../components/StateBadge.js';
-import { ago, duration, shortId, wallClock } from '../../lib/format.js';
+import { ago, duration, shortId, wallClock, when } from '../../lib/format.js';
 import { usePoll } from '../../lib/poll.js';
+import { navigate } from '../../lib/router.js';
 import { JsonEditor } from './JsonEditor.js';
 import { RunNowForm } from './RunNowForm.js';
 
@@ -27,7 +30,7 @@ function NextFires(props: { job: Job }) {
       </p>
       <ol class="fires">
         {data.fires.map((f) => (
-          <li key={f.utc} title={f.utc}>
+          <li key={f.utc} title={when(f.utc)}>
             {wallClock(f.local)} <span class="muted">{data.timezone}</span> <span class="muted small">({ago(f.utc)})</span>
           </li>
         ))}
@@ -60,7 +63,9 @@ function RecentRuns(props: { job: Job }) {
                   <StateBadge state={r.state} />
                 </td>
                 <td class="muted">{r.trigger}</td>
-                <td class="muted">{ago(r.createdAt)}</td>
+                <td class="muted" title={when(r.createdAt)}>
+                  {ago(r.createdAt)}
+                </td>
                 <td class="num">{duration(r.durationMs)}</td>
               </tr>
             ))}
@@ -68,6 +73,15 @@ function RecentRuns(props: { job: Job }) {
         </table>
       )}
     </div>
+  );
+}
+
+function DefinitionYaml(props: { job: Job }) {
+  return (
+    <details class="panel" data-definition-yaml>
+      <summary>Definition as YAML</summary>
+      <pre class="yaml mono">{stringify(jobDefinitionOf(props.job))}</pre>
+    </details>
   );
 }
 
@@ -94,6 +108,15 @@ export function JobPage(props: { id: string }) {
                 Pause schedule
               </ActionButton>
             ))}
+          <ActionButton
+            needs="operate"
+            kind="danger"
+            confirm={`Delete the job ${job.name}? Its queued runs are cancelled; its history is kept.`}
+            action={() => del('/v1/jobs/{id}', id)}
+            onDone={() => navigate('/jobs')}
+          >
+            Delete job
+          </ActionButton>
         </div>
       </div>
       {job.description && <p>{job.description}</p>}
@@ -103,7 +126,10 @@ export function JobPage(props: { id: string }) {
           {job.schedule && <NextFires job={job} />}
           <RecentRuns job={job} />
         </div>
-        <JsonEditor job={job} onSaved={refresh} />
+        <div>
+          <JsonEditor job={job} onSaved={refresh} />
+          <DefinitionYaml job={job} />
+        </div>
       </div>
     </section>
   );

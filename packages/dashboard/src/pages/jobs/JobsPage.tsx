@@ -142,7 +142,14 @@ export function JobsPage() {
   const { data, error, refresh } = usePoll(() => loadJobs(cursors.cursor), [cursors.cursor]);
   return (
     <section>
-      <h1>Jobs</h1>
+      <div class="page-head">
+        <h1>Jobs</h1>
+        <div class="actions">
+          <Link to="/jobs/new" class="button primary">
+            New job
+          </Link>
+        </div>
+      </div>
       {error && <p class="error">{error.message}</p>}
       {!data && !error && <p class="muted">Loading jobs…</p>}
       {data && (
