@@ -88,11 +88,11 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
   const redis = await startPrivateRedis(env);
   const lockout = await databaseLockout(env.databaseUrl);
   env.onCleanup(() => lockout.close());
-  const coordinator = await startCoordinator(
-    env,
-    ['--nats', natsUrl, '--redis-url', redis.url, ...(options.coordinatorArgs ?? [])],
-    options.coordinatorEnv ? { env: options.coordinatorEnv } : {},
-  );
+  // Two scenarios start their clusters side by side on 2 cores: give the processes time to start.
+  const coordinator = await startCoordinator(env, ['--nats', natsUrl, '--redis-url', redis.url, ...(options.coordinatorArgs ?? [])], {
+    listeningWithinMs: 90_000,
+    ...(options.coordinatorEnv ? { env: options.coordinatorEnv } : {}),
+  });
   const client = api(coordinator.url);
   const agents = await Promise.all(
     Array.from({ length: options.agents ?? 2 }, async (_, i) => {
@@ -104,6 +104,7 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
         slots: options.slots ?? 4,
         labels: { pool: 'chaos' },
         extraArgs: ['--nats', `nats://127.0.0.1:${proxy.port}`],
+        registeredWithinMs: 90_000,
       });
       return { ...agent, name, proxy };
     }),

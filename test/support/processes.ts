@@ -225,6 +225,8 @@ export interface CoordinatorOptions extends SpawnOptions {
    * tests about something else need no tokens.
    */
   auth?: boolean;
+  /** How long to wait for `api listening` (default 30 s). */
+  listeningWithinMs?: number;
 }
 
 // One bootstrap token per env: every coordinator of a cluster accepts the same admin token.
@@ -260,7 +262,7 @@ export async function startCoordinator(
   options: CoordinatorOptions = {},
 ): Promise<StartedCoordinator> {
   if (!Array.isArray(extraArgs)) return startCoordinator(env, [], extraArgs as CoordinatorOptions);
-  const { auth, ...spawnOptions } = options;
+  const { auth, listeningWithinMs, ...spawnOptions } = options;
   const token = auth ? bootstrapTokenOf(env) : undefined;
   const args = ['coordinator', '--api-addr', '127.0.0.1:0', ...(auth ? [] : ['--insecure']), ...(extraArgs as readonly string[])];
   // Webhook receivers of tests listen on 127.0.0.1, which the coordinator refuses by default: allow
@@ -271,7 +273,7 @@ export async function startCoordinator(
     ...spawnOptions.env,
   };
   const proc = spawnDrover(env, args, { ...spawnOptions, env: processEnv });
-  const record = await proc.waitForLog('api listening');
+  const record = await proc.waitForLog('api listening', listeningWithinMs);
   if (typeof record.url !== 'string')
     throw new Error(`coordinator logged 'api listening' without a url field; last lines:\n${proc.tail()}`);
   return { url: record.url.replace(/\/$/, ''), ...(token ? { token } : {}), proc, stop: () => proc.stop() };
@@ -291,6 +293,8 @@ export interface AgentOptions {
   stateDir?: string;
   name?: string;
   env?: Record<string, string>;
+  /** How long to wait for `agent registered` (default 30 s). */
+  registeredWithinMs?: number;
 }
 
 export interface StartedAgent {
@@ -313,7 +317,7 @@ export async function startAgent(env: TestEnv, options: AgentOptions = {}): Prom
   const spawnOptions: SpawnOptions = { name: options.name ?? 'agent', stateDir };
   if (options.env) spawnOptions.env = options.env;
   const proc = spawnDrover(env, args, spawnOptions);
-  const record = await proc.waitForLog('agent registered');
+  const record = await proc.waitForLog('agent registered', options.registeredWithinMs);
   if (typeof record.agentId !== 'string')
     throw new Error(`agent logged 'agent registered' without an agentId field; last lines:\n${proc.tail()}`);
   return { agentId: record.agentId, stateDir, proc, stop: () => proc.stop(), kill: () => proc.kill() };
