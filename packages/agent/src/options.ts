@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import {
   compileOptions,
+  logFormatSetting,
   natsSecuritySettings,
   parse,
   type CompiledOptions,
@@ -42,6 +43,7 @@ function directory(raw: string | string[]): string {
 export const agentSettings = {
   nats: {
     flag: 'nats',
+    placeholder: 'url',
     env: 'DROVER_NATS_URL',
     defaultText: 'nats://127.0.0.1:4222',
     description:
@@ -51,6 +53,7 @@ export const agentSettings = {
   ...natsSecuritySettings,
   joinToken: {
     flag: 'join-token',
+    placeholder: 'token',
     env: 'DROVER_JOIN_TOKEN',
     description:
       "Join token (`drover tokens create --role agent`) presented at the first registration, exchanged for this agent's own key (kept in the state dir); not needed once joined.",
@@ -58,12 +61,14 @@ export const agentSettings = {
   } satisfies Setting<string | undefined>,
   joinTokenFile: {
     flag: 'join-token-file',
+    placeholder: 'file',
     env: 'DROVER_JOIN_TOKEN_FILE',
     description: 'A file holding the join token, instead of `--join-token`.',
     parse: (raw): string | undefined => directory(raw),
   } satisfies Setting<string | undefined>,
   coordinatorKey: {
     flag: 'coordinator-key',
+    placeholder: 'key',
     env: 'DROVER_COORDINATOR_KEY',
     description:
       "The cluster's public key (`drover cluster key`, or `publicKey` of `GET /v1/cluster/key`: base64url, base64 or PEM), or a file holding it: pinned before the first join, so only an answer signed with it is trusted. Without it the first join trusts the key of the first answer.",
@@ -71,6 +76,7 @@ export const agentSettings = {
   } satisfies Setting<string | undefined>,
   jobNamespaces: {
     flag: 'job-namespaces',
+    placeholder: 'ns,…',
     env: 'DROVER_JOB_NAMESPACES',
     repeatable: true,
     description:
@@ -86,6 +92,7 @@ export const agentSettings = {
   } satisfies Setting<string[] | undefined>,
   namespace: {
     flag: 'namespace',
+    placeholder: 'name',
     env: 'DROVER_NAMESPACE',
     defaultText: 'drover',
     description: 'Cluster name; only coordinators with the same namespace see this agent.',
@@ -97,6 +104,7 @@ export const agentSettings = {
   } satisfies Setting<string>,
   labels: {
     flag: 'label',
+    placeholder: 'key=value',
     env: 'DROVER_LABELS',
     repeatable: true,
     description: 'Operator label `key=value`, advertised as capability `label.<key>`; repeat the flag, or a comma list in the env var.',
@@ -104,24 +112,28 @@ export const agentSettings = {
   } satisfies Setting<Record<string, string>>,
   slots: {
     flag: 'slots',
+    placeholder: 'n',
     env: 'DROVER_SLOTS',
     description: 'How many runs may execute at once (default: the number of CPU cores).',
     parse: hostDefault(parse.int(1, 100_000)),
   } satisfies Setting<number | undefined>,
   cpu: {
     flag: 'cpu',
+    placeholder: 'cores',
     env: 'DROVER_CPU',
     description: 'CPU cores offered to runs, may be fractional (default: all cores).',
     parse: hostDefault(positive(parse.number(0), 'cpu')),
   } satisfies Setting<number | undefined>,
   memory: {
     flag: 'memory',
+    placeholder: 'size',
     env: 'DROVER_MEMORY',
     description: 'Memory offered to runs, e.g. `8GiB` (default: the total memory of the host).',
     parse: hostDefault(positive(parse.bytes, 'memory')),
   } satisfies Setting<number | undefined>,
   allowShell: {
     flag: 'allow-shell',
+    placeholder: 'true|false',
     env: 'DROVER_ALLOW_SHELL',
     boolean: true,
     defaultText: 'false',
@@ -130,6 +142,7 @@ export const agentSettings = {
   } satisfies Setting<boolean>,
   allowHttp: {
     flag: 'allow-http',
+    placeholder: 'true|false',
     env: 'DROVER_ALLOW_HTTP',
     boolean: true,
     defaultText: 'false',
@@ -138,6 +151,7 @@ export const agentSettings = {
   } satisfies Setting<boolean>,
   runAs: {
     flag: 'run-as',
+    placeholder: 'user[:group]',
     env: 'DROVER_RUN_AS',
     description:
       "Run attempts as this unprivileged `user[:group]` (names or numeric ids), resolved at start-up; the agent must run as root to switch (its jobs then hold no privilege). Default: the agent's own user, which needs `--allow-same-user`.",
@@ -150,6 +164,7 @@ export const agentSettings = {
   } satisfies Setting<{ user: string; group?: string } | undefined>,
   allowSameUser: {
     flag: 'allow-same-user',
+    placeholder: 'true|false',
     env: 'DROVER_ALLOW_SAME_USER',
     boolean: true,
     defaultText: 'false',
@@ -159,6 +174,7 @@ export const agentSettings = {
   } satisfies Setting<boolean>,
   workRoot: {
     flag: 'work-root',
+    placeholder: 'dir',
     env: 'DROVER_WORK_ROOT',
     description:
       "Confine jobs' working directories (`cwd`) to this directory: relative ones are resolved in it, and one leading outside it (`..`, a symlink) fails the attempt. (A job naming none runs in its scratch directory, see `--scratch-dir`.) Created if missing. Default: no confinement.",
@@ -166,6 +182,7 @@ export const agentSettings = {
   } satisfies Setting<string | undefined>,
   name: {
     flag: 'name',
+    placeholder: 'name',
     env: 'DROVER_AGENT_NAME',
     description: 'Name shown for this agent (default: the host name).',
     parse: hostDefault((raw) => {
@@ -176,6 +193,7 @@ export const agentSettings = {
   } satisfies Setting<string | undefined>,
   stateDir: {
     flag: 'state-dir',
+    placeholder: 'dir',
     env: 'DROVER_STATE_DIR',
     defaultText: '~/.drover/agent',
     description: "Directory for the agent's persistent state (its `agent-id`); created with mode 0700.",
@@ -198,6 +216,7 @@ export const agentSettings = {
   } satisfies Setting<number>,
   outboxMaxBytes: {
     flag: 'outbox-max-bytes',
+    placeholder: 'size',
     env: 'DROVER_OUTBOX_MAX_BYTES',
     defaultText: '256MiB',
     description:
@@ -210,6 +229,7 @@ export const agentSettings = {
   } satisfies Setting<number>,
   heartbeatInterval: {
     flag: 'heartbeat-interval',
+    placeholder: 'duration',
     env: 'DROVER_HEARTBEAT_INTERVAL',
     defaultText: '2s',
     description: 'Time between heartbeats until a coordinator names its own interval at registration.',
@@ -221,6 +241,7 @@ export const agentSettings = {
   } satisfies Setting<number>,
   metricsAddr: {
     flag: 'metrics-addr',
+    placeholder: 'host:port',
     env: 'DROVER_METRICS_ADDR',
     description:
       'Serve `/metrics` (Prometheus) and `/healthz` on this host:port; port 0 picks a free one (logged as `metrics listening`). Off when unset.',
@@ -229,11 +250,13 @@ export const agentSettings = {
   } satisfies Setting<{ host: string; port: number } | undefined>,
   logLevel: {
     flag: 'log-level',
+    placeholder: 'level',
     env: 'DROVER_LOG_LEVEL',
     defaultText: 'info',
     description: `Least severe log level written to stdout: ${LOG_LEVELS.join(', ')}.`,
     parse: parse.oneOf(LOG_LEVELS),
   } satisfies Setting<LogLevel>,
+  logFormat: logFormatSetting,
 } satisfies SettingsSpec;
 
 /** The agent's validated settings; host-dependent defaults are still `undefined` here. */

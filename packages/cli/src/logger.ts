@@ -1,19 +1,17 @@
-// Process logs: pino, one JSON object per line on stdout by default (for log shippers and
-// the tests, which parse them); `pretty` prints aligned, coloured lines for a person at a
-// terminal, as `drover dev` does when its stdout is one.
+// Process logs: pino, one JSON object per line on stdout when it is not a terminal (for log
+// shippers and the tests, which parse them); at a terminal, aligned, coloured lines for a
+// person. `--log-format` (DROVER_LOG_FORMAT) chooses either way.
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+import type { LogFormat } from '@drover/shared';
 
 /** `auto` is pretty when stdout is a terminal and JSON otherwise (a pipe, a file, a test). */
 export function resolveLogFormat(format: LogFormat, stdoutIsTTY = process.stdout.isTTY === true): 'json' | 'pretty' {
   return format === 'auto' ? (stdoutIsTTY ? 'pretty' : 'json') : format;
 }
 
-/** A logger at the given level, tagged with the process role; JSON unless `format` says otherwise. */
-export function createLogger(role: string, level: string, format: LogFormat = 'json'): Logger {
+/** A logger at the given level, tagged with the process role, in the given format. */
+export function createLogger(role: string, level: string, format: LogFormat): Logger {
   const options = { level, base: { role, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (resolveLogFormat(format) === 'json') return pino(options);
   // In this thread, synchronously: a worker-thread transport could drop the last lines at exit.

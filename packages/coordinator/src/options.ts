@@ -1,7 +1,15 @@
 // The coordinator's settings, declared once; the README's reference is generated from here.
 import { natsSecuritySettings } from '@drover/shared';
 import { readFileSync } from 'node:fs';
-import { compileOptions, OptionsError, parse, type CompiledOptions, type OptionSources, type SettingsSpec } from '@drover/shared';
+import {
+  compileOptions,
+  logFormatSetting,
+  OptionsError,
+  parse,
+  type CompiledOptions,
+  type OptionSources,
+  type SettingsSpec,
+} from '@drover/shared';
 import { parseWebhookAllow } from './actions/webhook-policy.js';
 import { parseSecretsKey, type SecretsKey } from './security/secrets-crypto.js';
 import { DATABASE_SSL_MODES, pemFile, tlsSettingsProblem, type DatabaseTls } from './security/tls.js';
@@ -9,6 +17,7 @@ import { DATABASE_SSL_MODES, pemFile, tlsSettingsProblem, type DatabaseTls } fro
 export const coordinatorSettings = {
   databaseUrl: {
     flag: 'database-url',
+    placeholder: 'url',
     env: 'DROVER_DATABASE_URL',
     defaultText: 'postgres://postgres@127.0.0.1:5432/drover',
     description:
@@ -18,6 +27,7 @@ export const coordinatorSettings = {
   },
   databaseListenUrl: {
     flag: 'database-listen-url',
+    placeholder: 'url',
     env: 'DROVER_DATABASE_LISTEN_URL',
     description:
       'PostgreSQL URL of the one connection that LISTENs for new log chunks, when `--database-url` goes through a pooler in transaction mode (PgBouncer): give a direct one. Defaults to `--database-url`.',
@@ -25,6 +35,7 @@ export const coordinatorSettings = {
   },
   redisUrl: {
     flag: 'redis-url',
+    placeholder: 'url',
     env: 'DROVER_REDIS_URL',
     defaultText: 'redis://127.0.0.1:6379',
     description:
@@ -33,6 +44,7 @@ export const coordinatorSettings = {
   },
   redisSentinels: {
     flag: 'redis-sentinels',
+    placeholder: 'host:port,…',
     env: 'DROVER_REDIS_SENTINELS',
     description:
       'Redis Sentinels (`host:port,…`) to ask where the master named `--redis-sentinel-name` is; `--redis-url` then gives only the password, the database and `rediss://`.',
@@ -44,6 +56,7 @@ export const coordinatorSettings = {
   },
   redisSentinelName: {
     flag: 'redis-sentinel-name',
+    placeholder: 'name',
     env: 'DROVER_REDIS_SENTINEL_NAME',
     defaultText: 'mymaster',
     description: 'The master name the Sentinels monitor (`sentinel monitor <name> …`); used with `--redis-sentinels`.',
@@ -51,6 +64,7 @@ export const coordinatorSettings = {
   },
   redisPrefix: {
     flag: 'redis-prefix',
+    placeholder: 'prefix',
     env: 'DROVER_REDIS_PREFIX',
     defaultText: 'drover:',
     description: 'Prefix of every Redis key, so clusters can share one Redis.',
@@ -58,6 +72,7 @@ export const coordinatorSettings = {
   },
   natsUrl: {
     flag: 'nats',
+    placeholder: 'url',
     env: 'DROVER_NATS_URL',
     defaultText: 'nats://127.0.0.1:4222',
     description: 'NATS URL agents and coordinators meet on; the nodes of a cluster separated by commas.',
@@ -66,6 +81,7 @@ export const coordinatorSettings = {
   ...natsSecuritySettings,
   namespace: {
     flag: 'namespace',
+    placeholder: 'name',
     env: 'DROVER_NAMESPACE',
     defaultText: 'drover',
     description: 'Cluster name; the NATS subject prefix. Agents must use the same one.',
@@ -73,6 +89,7 @@ export const coordinatorSettings = {
   },
   apiAddr: {
     flag: 'api-addr',
+    placeholder: 'host:port',
     env: 'DROVER_API_ADDR',
     defaultText: '127.0.0.1:7400',
     description: 'Where the REST API listens (host:port; port 0 picks a free one).',
@@ -80,12 +97,14 @@ export const coordinatorSettings = {
   },
   nodeId: {
     flag: 'node-id',
+    placeholder: 'id',
     env: 'DROVER_NODE_ID',
     description: "This coordinator's node id on the bus (default: coordinator-<host>-<pid>).",
     parse: parse.string,
   },
   heartbeatInterval: {
     flag: 'heartbeat-interval',
+    placeholder: 'duration',
     env: 'DROVER_HEARTBEAT_INTERVAL',
     defaultText: '2s',
     description: 'How often agents are asked to heartbeat (the interval grows with the fleet: at most 200 heartbeats a second in all).',
@@ -93,6 +112,7 @@ export const coordinatorSettings = {
   },
   agentDownAfter: {
     flag: 'agent-down-after',
+    placeholder: 'duration',
     env: 'DROVER_AGENT_DOWN_AFTER',
     defaultText: '7s',
     description:
@@ -101,12 +121,14 @@ export const coordinatorSettings = {
   },
   notifyUrl: {
     flag: 'notify-url',
+    placeholder: 'url',
     env: 'DROVER_NOTIFY_URL',
     description: 'A webhook told (POST, JSON) when an agent goes down or comes back; retried with backoff.',
     parse: parse.url(['http', 'https']),
   },
   webhookAllow: {
     flag: 'webhook-allow',
+    placeholder: 'cidr|host',
     env: 'DROVER_WEBHOOK_ALLOW',
     description:
       'Internal addresses webhook actions may POST to; repeatable (comma-separated in the variable). By default loopback, link-local and cloud metadata, private (RFC 1918, CGNAT, ULA), unspecified, multicast and reserved addresses are refused, checked on every address a host name resolves to. A rule is an address (`127.0.0.1`), a CIDR (`10.20.0.0/16`), a host name (`hooks.corp.example`), `*.corp.example`, or `*` (no check). Redirects are never followed. Not applied to `--notify-url`, which only an administrator sets.',
@@ -115,6 +137,7 @@ export const coordinatorSettings = {
   },
   agentGoneAfter: {
     flag: 'agent-gone-after',
+    placeholder: 'duration',
     env: 'DROVER_AGENT_GONE_AFTER',
     defaultText: '24h',
     description: 'An agent `down` (or `left`) for this long becomes `gone` (kept for history, no longer listed as down).',
@@ -122,6 +145,7 @@ export const coordinatorSettings = {
   },
   offerTimeout: {
     flag: 'offer-timeout',
+    placeholder: 'duration',
     env: 'DROVER_OFFER_TIMEOUT',
     defaultText: '30s',
     description: 'An offer not taken up within this time goes back to the queue.',
@@ -129,6 +153,7 @@ export const coordinatorSettings = {
   },
   reconcileInterval: {
     flag: 'reconcile-interval',
+    placeholder: 'duration',
     env: 'DROVER_RECONCILE_INTERVAL',
     defaultText: '2s',
     description:
@@ -137,6 +162,7 @@ export const coordinatorSettings = {
   },
   autoMigrate: {
     flag: 'auto-migrate',
+    placeholder: 'true|false',
     env: 'DROVER_AUTO_MIGRATE',
     defaultText: 'false',
     description: 'Apply pending database migrations at start-up instead of refusing to start.',
@@ -145,6 +171,7 @@ export const coordinatorSettings = {
   },
   insecure: {
     flag: 'insecure',
+    placeholder: 'true|false',
     env: 'DROVER_INSECURE',
     defaultText: 'false',
     description:
@@ -154,6 +181,7 @@ export const coordinatorSettings = {
   },
   bootstrapToken: {
     flag: 'bootstrap-token',
+    placeholder: 'token',
     env: 'DROVER_BOOTSTRAP_TOKEN',
     description:
       'An admin API token created at start-up when it does not exist yet (idempotent), so a new cluster has someone who can act; e.g. `$(openssl rand -hex 32)`. Prefer the environment variable to the flag (process lists show flags).',
@@ -166,6 +194,7 @@ export const coordinatorSettings = {
   },
   bootstrapJoinToken: {
     flag: 'bootstrap-join-token',
+    placeholder: 'token',
     env: 'DROVER_BOOTSTRAP_JOIN_TOKEN',
     description:
       'An agent join token (role `agent`, any namespace) created at start-up when it does not exist yet, so agents started together with the cluster (docker compose) can join with the same value as `DROVER_JOIN_TOKEN`.',
@@ -178,6 +207,7 @@ export const coordinatorSettings = {
   },
   rateLimit: {
     flag: 'rate-limit',
+    placeholder: 'n',
     env: 'DROVER_RATE_LIMIT',
     defaultText: '1200',
     description:
@@ -186,6 +216,7 @@ export const coordinatorSettings = {
   },
   rateLimitWindow: {
     flag: 'rate-limit-window',
+    placeholder: 'duration',
     env: 'DROVER_RATE_LIMIT_WINDOW',
     defaultText: '1m',
     description: 'The window `--rate-limit` counts requests in.',
@@ -193,6 +224,7 @@ export const coordinatorSettings = {
   },
   maxConnections: {
     flag: 'max-connections',
+    placeholder: 'n',
     env: 'DROVER_MAX_CONNECTIONS',
     defaultText: '1024',
     description: 'Most HTTP connections the API holds open at once; further ones are closed at once.',
@@ -200,6 +232,7 @@ export const coordinatorSettings = {
   },
   maxConnectionsPerAddress: {
     flag: 'max-connections-per-address',
+    placeholder: 'n',
     env: 'DROVER_MAX_CONNECTIONS_PER_ADDRESS',
     defaultText: '64',
     description:
@@ -208,6 +241,7 @@ export const coordinatorSettings = {
   },
   logFollowers: {
     flag: 'log-followers',
+    placeholder: 'n',
     env: 'DROVER_LOG_FOLLOWERS',
     defaultText: '1000',
     description:
@@ -216,6 +250,7 @@ export const coordinatorSettings = {
   },
   logFollowersPerRun: {
     flag: 'log-followers-per-run',
+    placeholder: 'n',
     env: 'DROVER_LOG_FOLLOWERS_PER_RUN',
     defaultText: '100',
     description: 'Most followers of one run on this coordinator; beyond it a follow gets 429 with Retry-After.',
@@ -223,6 +258,7 @@ export const coordinatorSettings = {
   },
   logFollowersPerToken: {
     flag: 'log-followers-per-token',
+    placeholder: 'n',
     env: 'DROVER_LOG_FOLLOWERS_PER_TOKEN',
     defaultText: '100',
     description:
@@ -231,6 +267,7 @@ export const coordinatorSettings = {
   },
   logFollowPoll: {
     flag: 'log-follow-poll',
+    placeholder: 'duration',
     env: 'DROVER_LOG_FOLLOW_POLL',
     defaultText: '5s',
     description:
@@ -243,6 +280,7 @@ export const coordinatorSettings = {
   },
   apiRequestTimeout: {
     flag: 'api-request-timeout',
+    placeholder: 'duration',
     env: 'DROVER_API_REQUEST_TIMEOUT',
     defaultText: '10s',
     description:
@@ -255,13 +293,16 @@ export const coordinatorSettings = {
   },
   logLevel: {
     flag: 'log-level',
+    placeholder: 'level',
     env: 'DROVER_LOG_LEVEL',
     defaultText: 'info',
     description: 'Log level: debug, info, warn, error.',
     parse: parse.oneOf(['debug', 'info', 'warn', 'error'] as const),
   },
+  logFormat: logFormatSetting,
   secretsKey: {
     flag: 'secrets-key',
+    placeholder: 'hex key',
     env: 'DROVER_SECRETS_KEY',
     description:
       'The 32-byte key secret values are encrypted with at rest (AES-256-GCM), as 64 hex digits or base64: `openssl rand -hex 32`. Without it (or `--secrets-key-file`) secrets cannot be set. Prefer the environment variable or the file to the flag.',
@@ -269,6 +310,7 @@ export const coordinatorSettings = {
   },
   secretsKeyFile: {
     flag: 'secrets-key-file',
+    placeholder: 'file',
     env: 'DROVER_SECRETS_KEY_FILE',
     description: 'A file holding the secrets key (as `--secrets-key`), e.g. a systemd credential or a mounted secret.',
     parse: (raw: string | string[]): SecretsKey => {
@@ -284,6 +326,7 @@ export const coordinatorSettings = {
   },
   databaseSslMode: {
     flag: 'database-sslmode',
+    placeholder: 'mode',
     env: 'DROVER_DATABASE_SSLMODE',
     description:
       'TLS to PostgreSQL: `disable`, `require` (encrypted, server unchecked), `verify-ca` or `verify-full` (checks the certificate, and the host name); default `verify-full` when a CA, cert or key is given, else as the URL says (`?sslmode=`).',
@@ -291,54 +334,63 @@ export const coordinatorSettings = {
   },
   databaseCa: {
     flag: 'database-ca',
+    placeholder: 'file',
     env: 'DROVER_DATABASE_CA',
     description: "PEM file of the CA(s) that signed PostgreSQL's certificate.",
     parse: pemFile('CA bundle'),
   },
   databaseCert: {
     flag: 'database-cert',
+    placeholder: 'file',
     env: 'DROVER_DATABASE_CERT',
     description: 'PEM client certificate for PostgreSQL (with `--database-key`).',
     parse: pemFile('certificate'),
   },
   databaseKey: {
     flag: 'database-key',
+    placeholder: 'file',
     env: 'DROVER_DATABASE_KEY',
     description: 'PEM private key of `--database-cert`.',
     parse: pemFile('key'),
   },
   redisCa: {
     flag: 'redis-ca',
+    placeholder: 'file',
     env: 'DROVER_REDIS_CA',
     description: "PEM file of the CA(s) that signed Redis's certificate; needs a `rediss://` URL.",
     parse: pemFile('CA bundle'),
   },
   redisCert: {
     flag: 'redis-cert',
+    placeholder: 'file',
     env: 'DROVER_REDIS_CERT',
     description: 'PEM client certificate for Redis (with `--redis-key`).',
     parse: pemFile('certificate'),
   },
   redisKey: {
     flag: 'redis-key',
+    placeholder: 'file',
     env: 'DROVER_REDIS_KEY',
     description: 'PEM private key of `--redis-cert`.',
     parse: pemFile('key'),
   },
   apiTlsCert: {
     flag: 'api-tls-cert',
+    placeholder: 'file',
     env: 'DROVER_API_TLS_CERT',
     description: 'Serve the REST API over HTTPS with this PEM certificate (chain); needs `--api-tls-key`.',
     parse: pemFile('certificate'),
   },
   apiTlsKey: {
     flag: 'api-tls-key',
+    placeholder: 'file',
     env: 'DROVER_API_TLS_KEY',
     description: 'PEM private key of `--api-tls-cert`.',
     parse: pemFile('key'),
   },
   apiTlsClientCa: {
     flag: 'api-tls-client-ca',
+    placeholder: 'file',
     env: 'DROVER_API_TLS_CLIENT_CA',
     description: 'Require API clients to present a certificate signed by a CA in this PEM file (mutual TLS), besides their token.',
     parse: pemFile('CA bundle'),

@@ -11,6 +11,8 @@ export interface Setting<T> {
   flag: string;
   env: string;
   description: string;
+  /** What the value is, shown in `--help` as `--flag <placeholder>`: `url`, `duration`, `host:port`. */
+  placeholder?: string;
   /** Shown in the reference; the parsed default is `parse(defaultText)`, or `undefined` when absent. */
   defaultText?: string;
   /** Turns the raw text (or array, for repeatable flags) into a value, or throws with a reason. */
@@ -188,6 +190,21 @@ export const parse = {
       return v as T;
     };
   },
+};
+
+/** How a process writes its log: `auto` is pretty at a terminal and JSON otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** The log format setting every long-running process has (`drover coordinator`, `agent`, `dev`). */
+export const logFormatSetting: Setting<LogFormat> = {
+  flag: 'log-format',
+  placeholder: 'auto|json|pretty',
+  env: 'DROVER_LOG_FORMAT',
+  defaultText: 'auto',
+  description:
+    'How logs are written to stdout: `pretty` lines for a person, `json` one object per line (for log shippers); `auto` is pretty at a terminal and JSON otherwise.',
+  parse: parse.oneOf(LOG_FORMATS),
 };
 
 /** A Markdown table of the settings, for the README's configuration reference. */

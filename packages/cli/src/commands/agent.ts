@@ -4,17 +4,7 @@ import type { Command } from 'commander';
 import { agentSettings, compileAgentOptions, startAgent, type AgentHandle } from '@drover/agent';
 import { failureLogOf, keepRunningOnStrayErrors } from '@drover/shared';
 import { createLogger } from '../logger.js';
-import { addSettingFlags, fail } from './common.js';
-
-/** `--no-allow-http` arrives as `false`, which option compilation reads as "not given": pass it on as text. */
-function flagsFrom(opts: Record<string, unknown>): Record<string, string | string[] | boolean | undefined> {
-  const flags: Record<string, string | string[] | boolean | undefined> = {};
-  for (const [key, value] of Object.entries(opts)) {
-    if (value === false) flags[key] = 'false';
-    else if (typeof value === 'string' || value === true || Array.isArray(value)) flags[key] = value as string | string[] | true;
-  }
-  return flags;
-}
+import { addSettingFlags, fail, flagsFrom } from './common.js';
 
 /**
  * The first SIGINT/SIGTERM stops the agent gracefully (running attempts may finish); a second
@@ -50,7 +40,7 @@ export function registerAgentCommand(program: Command): void {
           env: process.env,
           file: typeof opts.config === 'string' ? opts.config : undefined,
         });
-        log = createLogger('agent', options.logLevel);
+        log = createLogger('agent', options.logLevel, options.logFormat);
         keepRunningOnStrayErrors(failureLogOf(log));
         handle = await startAgent(options, log);
       } catch (err) {

@@ -12,7 +12,7 @@ export function registerCoordinatorCommand(program: Command): void {
   addSettingFlags(cmd, coordinatorSettings).action(async (flags: Record<string, string | boolean | undefined>) => {
     try {
       const opts = compileCoordinatorOptions({ flags, env: process.env, file: flags.config as string | undefined });
-      const log = createLogger('coordinator', opts.logLevel);
+      const log = createLogger('coordinator', opts.logLevel, opts.logFormat);
       keepRunningOnStrayErrors(failureLogOf(log));
       const handle = await startCoordinator(opts, log);
       onShutdown(async () => {

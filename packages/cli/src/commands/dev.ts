@@ -11,27 +11,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compileCoordinatorOptions, startCoordinator } from '@drover/coordinator';
 import { compileAgentOptions, startAgent } from '@drover/agent';
-import { failureLogOf, holdLockFile, keepRunningOnStrayErrors, OptionsError, redactUrl } from '@drover/shared';
-import { createLogger, LOG_FORMATS, type LogFormat } from '../logger.js';
-import { fail } from './common.js';
+import { failureLogOf, holdLockFile, keepRunningOnStrayErrors, redactUrl } from '@drover/shared';
+import { createLogger } from '../logger.js';
+import { addSettingFlags, fail } from './common.js';
+import { compileDevOptions, devSettings, type DevOptions } from './dev-settings.js';
 import { ensureExampleJobs, EXAMPLE_JOBS } from './dev-examples.js';
-
-interface DevFlags {
-  apiAddr: string;
-  dataDir: string;
-  ephemeral?: boolean;
-  listen?: string;
-  nats?: string;
-  namespace: string;
-  database?: string;
-  redis?: string;
-  slots?: string;
-  examples: boolean;
-  logLevel: string;
-  logFormat: LogFormat;
-  apiTlsCert?: string;
-  apiTlsKey?: string;
-}
 
 /**
  * Dev mode has no authentication and its agent runs shell scripts: say so loudly when anyone
@@ -54,28 +38,17 @@ function exposureWarnings(apiHost: string, bus: string): string[] {
   return out;
 }
 
+/** Adds `drover dev` to the program. */
 export function registerDevCommand(program: Command): void {
-  program
+  const cmd = program
     .command('dev')
-    .description('run a whole Drover in one process: embedded PostgreSQL, in-memory queue, coordinator, API and a local agent')
-    .option('--api-addr <host:port>', 'where the REST API listens (port 0: any free port)', '127.0.0.1:7400')
-    .option('--data-dir <dir>', 'where state is kept across restarts (database, agent id)', '.drover')
-    .option('--ephemeral', 'keep nothing: an in-memory database, gone when the process ends')
-    .option('--listen <nats-url>', 'put the bus on this NATS server, so agents on other hosts can join')
+    .description('run a whole Drover in one process: embedded PostgreSQL, in-memory queue, coordinator, API and a local agent');
+  addSettingFlags(cmd, devSettings)
     .option('--nats <nats-url>', 'the same as --listen')
-    .option('--namespace <name>', 'the cluster name remote agents must use with --listen', 'drover')
-    .option('--database <url>', 'a PostgreSQL URL to use instead of the embedded database')
-    .option('--redis <url>', 'a Redis URL to use instead of the in-memory queue')
-    .option('--slots <n>', 'how many runs the local agent runs at once (default: CPU cores)')
     .option('--no-examples', 'do not create the example jobs in a new database')
-    .option('--log-level <level>', 'debug, info, warn or error', 'warn')
-    .option('--log-format <format>', 'auto (pretty at a terminal, JSON otherwise), json or pretty', 'auto')
-    .option('--api-tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (with --api-tls-key)')
-    .option('--api-tls-key <file>', 'the PEM private key of --api-tls-cert')
-    .action(async (flags: DevFlags) => {
+    .action(async (opts: Record<string, unknown>) => {
       try {
-        if (!LOG_FORMATS.includes(flags.logFormat)) throw new OptionsError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
-        await runDev(flags);
+        await runDev(compileDevOptions(opts, process.env));
       } catch (err) {
         fail(err);
       }
@@ -94,7 +67,7 @@ function devSecretsKeyFile(dir: string): string {
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
-async function runDev(flags: DevFlags): Promise<void> {
+async function runDev(flags: DevOptions): Promise<void> {
   const startedAt = Date.now();
   const dataDir = path.resolve(flags.dataDir);
   const scratch = flags.ephemeral ? await mkdtemp(path.join(os.tmpdir(), 'drover-dev-')) : undefined;
@@ -111,7 +84,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   process.once('SIGINT', early);
   process.once('SIGTERM', early);
   const database = flags.database ?? (flags.ephemeral ? 'pglite:memory' : `pglite:${path.join(dataDir, 'postgres')}`);
-  const bus = flags.listen ?? flags.nats ?? 'memory';
+  const bus = flags.listen ?? 'memory';
   const coordinatorOptions = compileCoordinatorOptions({
     flags: {
       'api-addr': flags.apiAddr,
