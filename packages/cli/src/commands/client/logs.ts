@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { byteEscape, chunkBytes, followRunLogs, ok, utf8Pieces, type LogChunk } from '@drover/client';
 import { addClientOptions, clientAction, ExitCode, UsageError, type ClientContext } from './context.js';
 import { escapeControls, forStream } from '../../output/escape.js';
+import { reportWaiting } from './waiting.js';
 
 /** Where a chunk goes: stderr output to stderr. */
 export interface OutputStreams {
@@ -55,6 +56,11 @@ export async function followAndReport(ctx: ClientContext, runId: string, attempt
   const interrupt = () => stop.abort();
   process.once('SIGINT', interrupt);
   let endState: string | undefined;
+  // Until the run starts its output is silent: say why it waits, on stderr beside the output.
+  const started = new AbortController();
+  const waiting = reportWaiting(ctx, runId, AbortSignal.any([stop.signal, started.signal]), (line) =>
+    process.stderr.write(`${escapeControls(`drover: ${line}`)}\n`),
+  );
   try {
     for await (const chunk of followRunLogs(ctx.client, runId, {
       signal: stop.signal,
@@ -65,6 +71,8 @@ export async function followAndReport(ctx: ClientContext, runId: string, attempt
     }
   } finally {
     process.off('SIGINT', interrupt);
+    started.abort();
+    await waiting;
   }
   if (stop.signal.aborted) throw new ExitCode(130);
   const run = ok(await ctx.client.GET('/v1/runs/{id}', { params: { path: { id: runId } } }));
