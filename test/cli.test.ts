@@ -15,6 +15,7 @@ import {
   startAgent,
   startCoordinator,
   startReceiver,
+  waitFor,
   type ApiClient,
   type DroverProcess,
   type StartedAgent,
@@ -227,6 +228,22 @@ describe('drover jobs run and logs', () => {
     const r = await drover(['jobs', 'run', 'cli-greet', '--param', 'who']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('drover: --param "who" is not NAME=VALUE; write e.g. --param day=2026-01-01');
+  });
+
+  it('lists a run with its whole reason, however long, never cut', async () => {
+    const reason = `no agent matches label.region = ${'far-away-'.repeat(8)}region`;
+    const jobId = await client.post<{ id: string }>('/v1/jobs', {
+      name: 'cli-unplaceable',
+      executor: { type: 'exec', command: ['true'] },
+      constraints: [{ attribute: 'label.region', operator: '=', value: `${'far-away-'.repeat(8)}region` }],
+    });
+    const run = await client.post<{ id: string }>(`/v1/jobs/${jobId.body.id}/runs`, {});
+    const listed = await waitFor(async () => {
+      const r = await drover(['runs', 'ls', '--job', 'cli-unplaceable']);
+      return r.stdout.includes(reason) ? r : undefined;
+    });
+    expect(listed.stdout.split('\n')[1]).toMatch(new RegExp(`^${run.body.id} .*${reason.replace(/\./g, '\\.')}$`));
+    await client.post(`/v1/runs/${run.body.id}/cancel`, {});
   });
 });
 

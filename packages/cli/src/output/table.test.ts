@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFields, formatTable } from './table.js';
+import { formatFields, formatTable, wrapText } from './table.js';
 import { formatBytes } from '@drover/shared';
 import { humanBytes, humanDuration, relativeTime } from './units.js';
 
@@ -33,6 +33,41 @@ describe('formatTable', () => {
   it('shows absent cells as - and says so when there are no rows', () => {
     expect(formatTable([{ a: null }], [{ header: 'A', value: (r: { a: null }) => r.a }])).toBe('A\n-\n');
     expect(formatTable([], cols, 'no jobs yet')).toBe('no jobs yet\n');
+  });
+});
+
+describe('a wrapped last column (reasons, errors)', () => {
+  const reason = 'waited for an agent for 2h: no agent matches label.region = ap (3 agents: 2 lack label.region, 1 is down)';
+  const rows = [{ id: '01J', reason }];
+  const cols = [
+    { header: 'RUN', value: (r: (typeof rows)[number]) => r.id },
+    { header: 'REASON', value: (r: (typeof rows)[number]) => r.reason, wrap: true },
+  ];
+
+  it('is never cut: a pipe gets it whole on one line', () => {
+    expect(formatTable(rows, cols)).toBe(`RUN  REASON\n01J  ${reason}\n`);
+  });
+
+  it('wraps at words to the terminal width, each further line under the column, losing nothing', () => {
+    const text = formatTable(rows, cols, undefined, { width: 40 });
+    const lines = text.trimEnd().split('\n');
+    expect(lines.every((l) => l.length <= 40)).toBe(true);
+    expect(lines.slice(2).every((l) => l.startsWith('     ') && l[5] !== ' ')).toBe(true);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.slice(5))
+        .join(' '),
+    ).toBe(reason);
+    expect(lines[1]).toBe('01J  waited for an agent for 2h: no');
+  });
+});
+
+describe('wrapText', () => {
+  it('breaks at spaces within the width, and a word longer than the width where it must', () => {
+    expect(wrapText('aaa bbb ccc', 7)).toEqual(['aaa bbb', 'ccc']);
+    expect(wrapText('abcdefghij', 4)).toEqual(['abcd', 'efgh', 'ij']);
+    expect(wrapText('short', 10)).toEqual(['short']);
   });
 });
 

@@ -13,6 +13,8 @@ export interface ClientContext {
   readonly client: DroverClient;
   readonly addr: string;
   readonly output: OutputFormat;
+  /** The terminal's width in columns, for tables that wrap; absent when stdout is not a terminal. */
+  readonly width?: number;
   /** The clock, for relative times. */
   readonly now: () => number;
   /** Writes to stdout; at a terminal, control characters are escaped (output/escape.ts). */
@@ -72,6 +74,7 @@ function contextOf(cmd: Command): ClientContext {
     client: createDroverClient({ baseUrl: addr, ...(token ? { token } : {}) }),
     addr,
     output: opts.output ?? 'table',
+    ...(process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {}),
     now: Date.now,
     print: (text) => process.stdout.write(forStream(process.stdout, text)),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),

@@ -41,7 +41,7 @@ const runColumns = (now: number, names: Map<string, string>): Column<Run>[] => [
   { header: 'CREATED', value: (r) => relativeTime(r.createdAt, now) },
   { header: 'DURATION', value: (r) => humanDuration(r.durationMs), right: true },
   { header: 'EXIT', value: (r) => outcome(r), right: true },
-  { header: 'REASON', value: (r) => runReason(r), max: 60 },
+  { header: 'REASON', value: (r) => runReason(r), wrap: true },
 ];
 
 const attemptColumns = (now: number): Column<Attempt>[] => [
@@ -52,7 +52,7 @@ const attemptColumns = (now: number): Column<Attempt>[] => [
   { header: 'DURATION', value: (a) => humanDuration(a.durationMs), right: true },
   { header: 'EXIT', value: (a) => outcome(a), right: true },
   { header: 'PEAK MEM', value: (a) => humanBytes(a.peakMemoryBytes), right: true },
-  { header: 'ERROR', value: (a) => a.error, max: 60 },
+  { header: 'ERROR', value: (a) => a.error, wrap: true },
 ];
 
 /** A positive whole number from an option, or a usage error naming it. */
@@ -93,7 +93,7 @@ export function registerRunCommands(program: Command): void {
           ctx,
           items.map((r) => r.jobId),
         );
-        ctx.print(formatTable(items, runColumns(ctx.now(), names), 'no runs match'));
+        ctx.print(formatTable(items, runColumns(ctx.now(), names), 'no runs match', ctx));
       }),
     );
 
@@ -133,25 +133,35 @@ export function registerRunCommands(program: Command): void {
             ['finished', instant(run.finishedAt, now)],
           ]),
         );
-        if (run.attempts.length > 0) ctx.print(`\nATTEMPTS\n${formatTable(run.attempts, attemptColumns(now))}`);
+        if (run.attempts.length > 0) ctx.print(`\nATTEMPTS\n${formatTable(run.attempts, attemptColumns(now), undefined, ctx)}`);
         if (run.transitions.length > 0) {
           ctx.print(
-            `\nHISTORY\n${formatTable(run.transitions, [
-              { header: 'AT', value: (t) => t.at },
-              { header: 'FROM', value: (t) => t.from },
-              { header: 'TO', value: (t) => t.to },
-              { header: 'REASON', value: (t) => t.reason, max: 80 },
-            ])}`,
+            `\nHISTORY\n${formatTable(
+              run.transitions,
+              [
+                { header: 'AT', value: (t) => t.at },
+                { header: 'FROM', value: (t) => t.from },
+                { header: 'TO', value: (t) => t.to },
+                { header: 'REASON', value: (t) => t.reason, wrap: true },
+              ],
+              undefined,
+              ctx,
+            )}`,
           );
         }
         if (run.rejectedEvents.length > 0) {
           ctx.print(
-            `\nREPORTED EVENTS THAT COULD NOT BE STORED\n${formatTable(run.rejectedEvents, [
-              { header: 'AT', value: (r) => r.at },
-              { header: 'KIND', value: (r) => (r.seq === null ? r.kind : `${r.kind} ${r.seq}`) },
-              { header: 'AGENT', value: (r) => r.agentId },
-              { header: 'REASON', value: (r) => r.reason, max: 100 },
-            ])}`,
+            `\nREPORTED EVENTS THAT COULD NOT BE STORED\n${formatTable(
+              run.rejectedEvents,
+              [
+                { header: 'AT', value: (r) => r.at },
+                { header: 'KIND', value: (r) => (r.seq === null ? r.kind : `${r.kind} ${r.seq}`) },
+                { header: 'AGENT', value: (r) => r.agentId },
+                { header: 'REASON', value: (r) => r.reason, wrap: true },
+              ],
+              undefined,
+              ctx,
+            )}`,
           );
         }
         if (run.lastLines.length > 0) ctx.print(`\nLAST LINES\n${run.lastLines.map((l) => `  ${l}`).join('\n')}\n`);
