@@ -230,6 +230,14 @@ describe('drover jobs run and logs', () => {
     expect(r.stderr).toBe('drover: --param "who" is not NAME=VALUE; write e.g. --param day=2026-01-01');
   });
 
+  it('refuses a run state that does not exist as a mistake on the command line (exit 2), listing the states', async () => {
+    const r = await drover(['runs', 'ls', '--status', 'failed,bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'drover: --status: "bogus" is not a run state; use one or more of pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped',
+    );
+  });
+
   it('lists a run with its whole reason, however long, never cut', async () => {
     const reason = `no agent matches label.region = ${'far-away-'.repeat(8)}region`;
     const jobId = await client.post<{ id: string }>('/v1/jobs', {
@@ -304,6 +312,15 @@ describe('errors an operator can act on', () => {
     expect(r.stderr).toBe(
       `drover: cannot reach the Drover coordinator at http://127.0.0.1:${port}: connection refused — is it running? set DROVER_ADDR or --addr to its address`,
     );
+  });
+
+  it("tells where an agent's join token goes: DROVER_JOIN_TOKEN, not DROVER_TOKEN", async () => {
+    const agentToken = await drover(['tokens', 'create', '--role', 'agent']);
+    expect(agentToken.code, agentToken.stderr).toBe(0);
+    expect(agentToken.stdout).toContain('an agent reads it from DROVER_JOIN_TOKEN=… or --join-token-file');
+    expect(agentToken.stdout).not.toContain('DROVER_TOKEN');
+    const adminToken = await drover(['tokens', 'create', '--role', 'admin']);
+    expect(adminToken.stdout).toContain('export DROVER_TOKEN=…');
   });
 
   it('sends DROVER_TOKEN as a bearer token', async () => {

@@ -45,7 +45,9 @@ export function registerTokenCommands(program: Command): void {
             `token ${created.id} (${created.name}): role ${created.role}` +
             `${created.namespaces.length > 0 ? `, namespaces ${created.namespaces.join(', ')}` : ', every namespace'}` +
             `${created.expiresAt ? `, expires ${created.expiresAt}` : ''}.\n` +
-            'This is the only time it is shown: keep it now (e.g. export DROVER_TOKEN=…). Revoke it with drover tokens revoke ' +
+            `This is the only time it is shown: keep it now (${
+              created.role === 'agent' ? 'an agent reads it from DROVER_JOIN_TOKEN=… or --join-token-file' : 'e.g. export DROVER_TOKEN=…'
+            }). Revoke it with drover tokens revoke ` +
             `${created.id}.\n`,
         );
       }),
