@@ -152,7 +152,7 @@ describe('drover jobs run and logs', () => {
     expect(table.stdout).toMatch(/^job:\s+cli-greet \(\w{26}\)$/m);
     expect(table.stdout).toContain('LAST LINES\n  hi operator');
 
-    const listed = await drover(['runs', 'ls', '--job', 'cli-greet', '--status', 'succeeded']);
+    const listed = await drover(['runs', 'ls', '--job', 'cli-greet', '--state', 'succeeded']);
     expect(listed.stdout).toMatch(new RegExp(`\\n${run.id}\\s+cli-greet\\s+succeeded\\s+manual\\s+1\\s`));
   });
 
@@ -231,11 +231,26 @@ describe('drover jobs run and logs', () => {
   });
 
   it('refuses a run state that does not exist as a mistake on the command line (exit 2), listing the states', async () => {
-    const r = await drover(['runs', 'ls', '--status', 'failed,bogus']);
+    const r = await drover(['runs', 'ls', '--state', 'failed,bogus']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'drover: --status: "bogus" is not a run state; use one or more of pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped',
+      'drover: --state: "bogus" is not a run state; use one or more of pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped',
     );
+  });
+
+  it('filters runs by state with ?state=, as dead letters do; the old ?status= and --status still work, marked deprecated', async () => {
+    const byState = await client.get<{ items: Array<{ state: string }> }>('/v1/runs?job=cli-greet&state=succeeded');
+    expect(byState.status).toBe(200);
+    expect(byState.headers.get('deprecation')).toBeNull();
+    expect(byState.body.items.length).toBeGreaterThan(0);
+    expect(byState.body.items.every((r) => r.state === 'succeeded')).toBe(true);
+    const old = await client.get<{ items: unknown[] }>('/v1/runs?job=cli-greet&status=succeeded');
+    expect([old.status, old.headers.get('deprecation'), old.body.items.length]).toEqual([200, 'true', byState.body.items.length]);
+    expect((await client.get('/v1/runs?state=failed&status=failed')).status).toBe(400);
+    const flag = await drover(['runs', 'ls', '--job', 'cli-greet', '--status', 'succeeded']);
+    expect(flag.code).toBe(0);
+    expect(flag.stderr).toBe('drover: --status is deprecated and goes in 0.2: use --state');
+    expect(flag.stdout).toContain('succeeded');
   });
 
   it('lists a run with its whole reason, however long, never cut', async () => {

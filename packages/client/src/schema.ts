@@ -1784,6 +1784,8 @@ export interface operations {
                 /** @description Only runs of jobs in this namespace. */
                 namespace?: string;
                 /** @description One or more states, comma-separated: pending, queued, offered, running, retrying, succeeded, failed, timed_out, cancelled, lost, expired, skipped. */
+                state?: string;
+                /** @description Deprecated: the former name of `state`, accepted until 0.2 (the answer then carries a Deprecation header). */
                 status?: string;
                 limit?: number;
                 /** @description nextCursor of the previous page. */

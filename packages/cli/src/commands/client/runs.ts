@@ -1,5 +1,5 @@
 // `drover runs ls|get|cancel|retry`: runs of jobs, through @drover/client.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ok, type Attempt, type Run } from '@drover/client';
 import { addClientOptions, clientAction, UsageError, type ClientContext } from './context.js';
 import { formatFields, formatTable, type Column } from '../../output/table.js';
@@ -82,7 +82,7 @@ const RUN_STATES = [
 const everyState: Exclude<Run['state'], (typeof RUN_STATES)[number]> extends never ? true : never = true;
 void everyState;
 
-/** The states of `--status`, checked here: a misspelt state is a mistake on the command line (exit 2). */
+/** The states of `--state`, checked here: a misspelt state is a mistake on the command line (exit 2). */
 export function runStates(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
   const states = value.split(',').map((s) => s.trim());
@@ -101,19 +101,24 @@ export function registerRunCommands(program: Command): void {
     .command('ls')
     .description('list runs, newest first')
     .option('--job <job>', 'only runs of this job (id or name)')
-    .option('--status <states>', 'only runs in these states, comma-separated (e.g. failed,timed_out)')
+    .option('--state <states>', 'only runs in these states, comma-separated (e.g. failed,timed_out)')
+    .addOption(new Option('--status <states>', 'deprecated: the former name of --state').hideHelp())
     .option('--limit <n>', 'at most this many runs', '20')
     .action(
-      clientAction(async (ctx, flags: { job?: string; status?: string; limit: string }) => {
+      clientAction(async (ctx, flags: { job?: string; state?: string; status?: string; limit: string }) => {
         const limit = positiveInt(flags.limit, '--limit') ?? 20;
-        const status = runStates(flags.status, '--status');
+        if (flags.status !== undefined) {
+          if (flags.state !== undefined) throw new UsageError('give --state or its deprecated name --status, not both');
+          process.stderr.write('drover: --status is deprecated and goes in 0.2: use --state\n');
+        }
+        const state = runStates(flags.state ?? flags.status, flags.state !== undefined ? '--state' : '--status');
         const items: Run[] = [];
         let cursor: string | undefined;
         do {
           const query = {
             limit: Math.min(1000, limit - items.length),
             ...(flags.job ? { job: flags.job } : {}),
-            ...(status ? { status } : {}),
+            ...(state ? { state } : {}),
             ...(cursor ? { cursor } : {}),
           };
           const page = ok(await ctx.client.GET('/v1/runs', { params: { query } }));

@@ -1,7 +1,7 @@
 // /v1/runs and /v1/jobs/{id}/runs: trigger runs, enqueue batches, list and read runs.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { isTerminal, RUN_STATES } from '@drover/shared';
+import { isTerminal, RUN_STATES, type RunState } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import type { Job } from '../../store/jobs.js';
 import { getAttempts, getRun, getTransitions, listRuns } from '../../store/query-runs.js';
@@ -33,6 +33,17 @@ async function requireRun(ctx: CoordinatorContext, id: string): Promise<Run> {
   const run = await getRun(ctx.db, id);
   if (!run) throw notFound('run', id, 'list runs with GET /v1/runs');
   return run;
+}
+
+/**
+ * The states to list: `state`, as on dead letters and in every run; `status`, its former name,
+ * is still read for one release, and the answer says it is deprecated.
+ */
+function stateParameter(q: { state?: string; status?: string }, reply: FastifyReply): RunState[] | undefined {
+  if (q.status === undefined) return stateList(q.state, RUN_STATES, 'state');
+  if (q.state !== undefined) throw badRequest([{ field: 'status', message: 'give state or its deprecated name status, not both' }]);
+  void reply.header('deprecation', 'true').header('warning', '299 - "the query parameter status is deprecated: use state"');
+  return stateList(q.status, RUN_STATES, 'status');
 }
 
 export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
@@ -129,7 +140,12 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           {
             job: Type.Optional(Type.String({ description: 'Job id or name.' })),
             namespace: Type.Optional(Type.String({ description: 'Only runs of jobs in this namespace.' })),
-            status: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${RUN_STATES.join(', ')}.` })),
+            state: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${RUN_STATES.join(', ')}.` })),
+            status: Type.Optional(
+              Type.String({
+                description: 'Deprecated: the former name of `state`, accepted until 0.2 (the answer then carries a Deprecation header).',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
           },
@@ -138,9 +154,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
         response: { 200: pageOf(RunSchema), 400: ProblemSchema },
       },
     },
-    async (req) => {
-      const q = req.query as { job?: string; namespace?: string; status?: string; limit?: number; cursor?: string };
-      const states = stateList(q.status, RUN_STATES, 'status');
+    async (req, reply) => {
+      const q = req.query as { job?: string; namespace?: string; state?: string; status?: string; limit?: number; cursor?: string };
+      const states = stateParameter(q, reply);
       const namespaces = scopeOf(req, q.namespace);
       let jobId: string | undefined;
       if (q.job) {
