@@ -16,7 +16,7 @@ import { Cadence, Heartbeat } from './heartbeat.js';
 import { loadIdentity, readCoordinatorKey, readJoinToken } from './identity.js';
 import { createAgentLogger } from './logger.js';
 import { AgentMetrics, serveAgentMetrics } from './metrics.js';
-import { agentService, withdrawnRunsStopper } from './offers.js';
+import { agentService, OFFER_BACKLOG_MS, withdrawnRunsStopper } from './offers.js';
 import type { AgentOptions } from './options.js';
 import { OutboxJournal } from './outbox-journal.js';
 import { Registrar, RegistrationRefusedError } from './registrar.js';
@@ -269,7 +269,7 @@ async function startHolding(
       supervisor,
       registration: registrar,
       lifecycle,
-      silentForMs: () => watchdog.silentForMs(),
+      silentForMs: () => watchdog.recentSilenceMs(OFFER_BACKLOG_MS),
       log,
     }),
   );

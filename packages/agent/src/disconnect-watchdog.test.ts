@@ -67,4 +67,26 @@ describe('DisconnectWatchdog', () => {
     now = 78_000;
     expect(w.check().map((a) => `${a.runId}:${a.token}`)).toEqual(['a:2']);
   });
+
+  it('keeps a silence that just ended in view for offers read in the burst after it', () => {
+    let now = 0;
+    const w = new DisconnectWatchdog({ now: () => now, attempts: () => [], stop: () => undefined });
+    expect(w.recentSilenceMs(5000)).toBeUndefined();
+    w.heard();
+    now = 25_000;
+    expect(w.recentSilenceMs(5000)).toBe(25_000);
+    // The first answer after a 25 s freeze ends the silence, but offers sent during it are still arriving.
+    w.heard();
+    now = 25_400;
+    expect(w.silentForMs()).toBe(400);
+    expect(w.recentSilenceMs(5000)).toBe(25_000);
+    now = 30_000;
+    expect(w.recentSilenceMs(5000)).toBe(5000);
+    // Ordinary beats: their short gaps never reach a disconnect rule.
+    w.heard();
+    now = 31_000;
+    w.heard();
+    now = 31_500;
+    expect(w.recentSilenceMs(5000)).toBe(1000);
+  });
 });

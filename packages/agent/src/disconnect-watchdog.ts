@@ -63,14 +63,31 @@ export class DisconnectWatchdog {
     this.timer.unref();
   }
 
+  /** The silence that ended last (ms) and when it ended, on `now`'s clock. */
+  private lastGap: { ms: number; endedAt: number } | undefined;
+
   /** A coordinator answered a heartbeat or a registration (it recorded this agent's heartbeat). */
   heard(): void {
-    this.lastHeardAt = this.now();
+    const now = this.now();
+    if (this.lastHeardAt !== undefined) this.lastGap = { ms: now - this.lastHeardAt, endedAt: now };
+    this.lastHeardAt = now;
   }
 
   /** How long no coordinator has answered, on `now`'s clock; undefined until one has. */
   silentForMs(): number | undefined {
     return this.lastHeardAt === undefined ? undefined : this.now() - this.lastHeardAt;
+  }
+
+  /**
+   * The longest silence that matters for an offer arriving now: the current one, or the last
+   * one that ended less than `recentMs` ago. Messages sent during a silence (a frozen or
+   * cut-off agent) are read in a burst after it, some only after the first answer has ended it.
+   */
+  recentSilenceMs(recentMs: number): number | undefined {
+    const current = this.silentForMs();
+    if (current === undefined) return undefined;
+    const gap = this.lastGap && this.now() - this.lastGap.endedAt < recentMs ? this.lastGap.ms : 0;
+    return Math.max(current, gap);
   }
 
   /** Looks once: stops what is due and returns it. */

@@ -16,10 +16,19 @@ export interface OfferParts {
   supervisor: Pick<Supervisor, 'offer' | 'stop'>;
   registration: Pick<Registrar, 'active' | 'busy' | 'register'>;
   lifecycle: Pick<Lifecycle, 'stopping'>;
-  /** How long the agent has heard no coordinator (the disconnect watchdog's silence); undefined before the first answer. */
+  /**
+   * How long the agent has heard no coordinator, or had not until a moment ago (the disconnect
+   * watchdog's recentSilenceMs(OFFER_BACKLOG_MS)); undefined before the first answer.
+   */
   silentForMs: () => number | undefined;
   log: Logger;
 }
+
+/**
+ * How long after a silence ends offers are still judged by it: what was sent during it is read
+ * in a burst once the agent runs again, some after the first answer (measured: within 0.5 s).
+ */
+export const OFFER_BACKLOG_MS = 5000;
 
 /**
  * Offers that arrive after the agent has been cut off past their job's `disconnect.after`
