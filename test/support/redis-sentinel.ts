@@ -1,6 +1,7 @@
 // A private Redis master, one replica and three Sentinels on free loopback ports, for tests that
-// fail the master over. `redis-server --sentinel` is the Sentinel of Debian's redis-server
-// package (the redis-sentinel package only adds a service for it). Nothing is persisted.
+// fail the master over (by killing it, or gracefully). `redis-server --sentinel` is the Sentinel
+// of Debian's redis-server package (the redis-sentinel package only adds a service for it).
+// Nothing is persisted.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,6 +19,10 @@ export interface RedisSentinelSetup {
   masterPort(): Promise<number>;
   /** SIGKILLs the redis-server listening on `port`. */
   kill(port: number): Promise<void>;
+  /** `SENTINEL FAILOVER`: a graceful switch, the replica promoted and the master made its replica. */
+  failover(): Promise<void>;
+  /** `ROLE` of the redis-server on `port`: `master` or `slave`. */
+  role(port: number): Promise<string>;
 }
 
 async function ask<T>(port: number, ...args: string[]): Promise<T> {
@@ -85,6 +90,13 @@ export async function startRedisSentinel(env: TestEnv): Promise<RedisSentinelSet
     async kill(port) {
       await servers.get(port)?.kill();
       servers.delete(port);
+    },
+    async failover() {
+      await ask(sentinelPorts[0] ?? 0, 'SENTINEL', 'FAILOVER', SENTINEL_MASTER_NAME);
+    },
+    async role(port) {
+      const [role] = await ask<[string]>(port, 'ROLE');
+      return role;
     },
   };
 }
