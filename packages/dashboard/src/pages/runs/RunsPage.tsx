@@ -36,7 +36,7 @@ const GROUPS: Record<string, string> = {
 };
 
 async function loadRuns(job: string, state: string, cursor: string | undefined) {
-  const page = await get('/v1/runs', { query: { job, status: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor } });
+  const page = await get('/v1/runs', { query: { job, state: GROUPS[state] ?? state, limit: PAGE_SIZE, cursor } });
   const [names, agents] = await Promise.all([jobNames(page.items.map((r) => r.jobId)), agentNames(page.items.map((r) => r.agentId))]);
   return { page, names, agents };
 }
