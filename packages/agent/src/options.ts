@@ -201,6 +201,7 @@ export const agentSettings = {
   } satisfies Setting<string>,
   scratchDir: {
     flag: 'scratch-dir',
+    placeholder: 'dir',
     env: 'DROVER_SCRATCH_DIR',
     description:
       "Where each attempt of an exec or shell job gets its own empty working directory, `<run>-<attempt>`, owned by the user it runs as: its cwd unless the job names one, and `$DROVER_WORK_DIR` either way. Removed when the attempt succeeds, kept for `--scratch-retention` otherwise. Default: `<state-dir>/work`; with `--run-as`, `<state-dir>-work` (beside the state dir, which stays closed to the jobs' user).",
@@ -208,6 +209,7 @@ export const agentSettings = {
   } satisfies Setting<string | undefined>,
   scratchRetention: {
     flag: 'scratch-retention',
+    placeholder: 'duration',
     env: 'DROVER_SCRATCH_RETENTION',
     defaultText: '24h',
     description:
