@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { HeldRun } from '@drover/shared';
-import { attemptsToStop, DisconnectWatchdog, type WatchedAttempt } from './disconnect-watchdog.js';
+import { attemptsToStop, DisconnectWatchdog, RECENT_SILENCE_MS, type WatchedAttempt } from './disconnect-watchdog.js';
 
 const stop = (runId: string, afterMs: number): WatchedAttempt => ({ runId, token: 1, disconnect: { mode: 'stop', afterMs } });
 const keep = (runId: string): WatchedAttempt => ({ runId, token: 1, disconnect: { mode: 'keep', afterMs: 8000 } });
@@ -82,11 +82,34 @@ describe('DisconnectWatchdog', () => {
     expect(w.recentSilenceMs(5000)).toBe(25_000);
     now = 30_000;
     expect(w.recentSilenceMs(5000)).toBe(5000);
-    // Ordinary beats: their short gaps never reach a disconnect rule.
+    // Ordinary beats: their short gaps never reach a disconnect rule once the last long one is out of view.
     w.heard();
     now = 31_000;
     w.heard();
     now = 31_500;
+    expect(w.recentSilenceMs(5000)).toBe(5000);
+    for (now = 32_000; now <= 36_000; now += 1000) w.heard();
+    now = 36_500;
     expect(w.recentSilenceMs(5000)).toBe(1000);
+  });
+
+  // After a 25 s freeze the heartbeat answer (+100 ms) and the registration answer (+490 ms)
+  // come close together: the second must not replace the long silence with its short gap, or a
+  // stale offer read at +600 ms would be judged by 390 ms and start a second execution.
+  it('keeps the long silence in view when a second answer follows it within the window', () => {
+    let now = 0;
+    const w = new DisconnectWatchdog({ now: () => now, attempts: () => [], stop: () => undefined });
+    w.heard();
+    now = 25_100;
+    w.heard();
+    now = 25_490;
+    w.heard();
+    now = 25_600;
+    expect(w.recentSilenceMs(RECENT_SILENCE_MS)).toBe(25_100);
+    // Its window over, the next answer shows only its own gap.
+    now = 30_200;
+    w.heard();
+    now = 30_300;
+    expect(w.recentSilenceMs(RECENT_SILENCE_MS)).toBe(4710);
   });
 });

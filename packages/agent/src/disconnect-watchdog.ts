@@ -42,7 +42,12 @@ export interface DisconnectWatchdogOptions {
   /** Monotonic milliseconds; default performance.now. */
   now?: () => number;
   checkEveryMs?: number;
+  /** How long a silence that ended stays in view (recentSilenceMs); default RECENT_SILENCE_MS. */
+  recentMs?: number;
 }
+
+/** How long a silence that ended is kept in view for offers read in the burst after it. */
+export const RECENT_SILENCE_MS = 5000;
 
 /** Stops `stop` attempts once the agent has heard no coordinator for their `after`. */
 export class DisconnectWatchdog {
@@ -69,7 +74,14 @@ export class DisconnectWatchdog {
   /** A coordinator answered a heartbeat or a registration (it recorded this agent's heartbeat). */
   heard(): void {
     const now = this.now();
-    if (this.lastHeardAt !== undefined) this.lastGap = { ms: now - this.lastHeardAt, endedAt: now };
+    if (this.lastHeardAt !== undefined) {
+      const gap = now - this.lastHeardAt;
+      // The longest silence stays in view for its whole window: the answers that follow a
+      // freeze come a few hundred ms apart and must not hide it from offers still arriving.
+      const last = this.lastGap;
+      if (!last || now - last.endedAt >= (this.opts.recentMs ?? RECENT_SILENCE_MS) || gap >= last.ms)
+        this.lastGap = { ms: gap, endedAt: now };
+    }
     this.lastHeardAt = now;
   }
 

@@ -2,6 +2,7 @@
 // count only when signed with the pinned cluster key (or none is pinned).
 import type { Logger } from 'pino';
 import type { HeldRun, OfferRequest, OfferResponse, RunOffer } from '@drover/shared';
+import { RECENT_SILENCE_MS } from './disconnect-watchdog.js';
 import type { AgentIdentity } from './identity.js';
 import type { Registrar } from './registrar.js';
 import type { Lifecycle } from './shutdown.js';
@@ -12,13 +13,14 @@ import type { AgentService } from './transport.js';
 export interface OfferParts {
   agentId: string;
   nodeId: string;
-  identity: Pick<AgentIdentity, 'checkFromCoordinator' | 'sign'>;
+  identity: Pick<AgentIdentity, 'checkFromCoordinator' | 'clusterTime' | 'sign'>;
   supervisor: Pick<Supervisor, 'offer' | 'stop'>;
   registration: Pick<Registrar, 'active' | 'busy' | 'register'>;
   lifecycle: Pick<Lifecycle, 'stopping'>;
   /**
    * How long the agent has heard no coordinator, or had not until a moment ago (the disconnect
-   * watchdog's recentSilenceMs(OFFER_BACKLOG_MS)); undefined before the first answer.
+   * watchdog's recentSilenceMs(OFFER_BACKLOG_MS)); undefined before the first answer. Judges
+   * only offers not signed with a pinned cluster key: a signed one is judged by its own time.
    */
   silentForMs: () => number | undefined;
   log: Logger;
@@ -28,7 +30,7 @@ export interface OfferParts {
  * How long after a silence ends offers are still judged by it: what was sent during it is read
  * in a burst once the agent runs again, some after the first answer (measured: within 0.5 s).
  */
-export const OFFER_BACKLOG_MS = 5000;
+export const OFFER_BACKLOG_MS = RECENT_SILENCE_MS;
 
 /**
  * Offers that arrive after the agent has been cut off past their job's `disconnect.after`
@@ -39,6 +41,18 @@ export const OFFER_BACKLOG_MS = 5000;
 export function lateOffers(offers: readonly RunOffer[], silentForMs: number | undefined): RunOffer[] {
   if (silentForMs === undefined) return [];
   return offers.filter((o) => o?.disconnect?.mode === 'stop' && silentForMs >= o.disconnect.afterMs);
+}
+
+/**
+ * The stop offers of a request signed `sentAgoMs` ago (on the cluster clock) that are too old to
+ * start: past their `disconnect.after`, or past the coordinator's offer timeout
+ * (`answerWithinMs`), whichever is shorter. By then the coordinator may have taken the run back
+ * and given it to another agent. Unlike the silence heard here, this holds however long the
+ * offer waited in the agent's socket, and wrongly refuses no fresh offer after a silence.
+ */
+export function staleOffers(offers: readonly RunOffer[], sentAgoMs: number, answerWithinMs: unknown): RunOffer[] {
+  const timeout = typeof answerWithinMs === 'number' && answerWithinMs > 0 ? answerWithinMs : Infinity;
+  return offers.filter((o) => o?.disconnect?.mode === 'stop' && sentAgoMs >= Math.min(o.disconnect.afterMs, timeout));
 }
 
 /** The agent's own service: takes offers, stops runs, registers again with a coordinator that (re)joined the bus. */
@@ -52,16 +66,38 @@ export function agentService(parts: OfferParts): AgentService {
         throw new Error(`offer refused: not signed with the cluster's key (${check})`);
       }
       const offers = Array.isArray(req?.offers) ? req.offers : [];
-      const silence = silentForMs();
-      const late = lateOffers(offers, silence);
-      const refusedLate = late.map((o) => ({
-        runId: o.runId,
-        reason:
-          `this agent heard no coordinator for ${((silence ?? 0) / 1000).toFixed(1)} s, past the job's disconnect.after ` +
-          `(${(o.disconnect?.afterMs ?? 0) / 1000} s): the run may already have been given to another agent`,
-      }));
-      if (late.length > 0)
-        log.warn({ runs: late.map((o) => o.runId), silentForMs: silence }, 'refused offers that came after the disconnect rule');
+      const sentAt = req?.auth?.ts;
+      let late: RunOffer[];
+      let refusedLate: Array<{ runId: string; reason: string }>;
+      if (check === 'ok' && typeof sentAt === 'number') {
+        // Signed with the pinned key: its time is the coordinator's, on the cluster clock.
+        const sentAgo = identity.clusterTime(Date.now()) - sentAt;
+        late = staleOffers(offers, sentAgo, req.answerWithinMs);
+        refusedLate = late.map((o) => ({
+          runId: o.runId,
+          reason:
+            `the offer was sent ${(sentAgo / 1000).toFixed(1)} s ago (cluster clock), past the job's disconnect.after ` +
+            `(${(o.disconnect?.afterMs ?? 0) / 1000} s) or the coordinator's offer timeout` +
+            `${typeof req.answerWithinMs === 'number' ? ` (${req.answerWithinMs / 1000} s)` : ''}: the run may already have been given to another agent`,
+        }));
+        if (late.length > 0)
+          log.warn(
+            { runs: late.map((o) => o.runId), sentAgoMs: sentAgo, answerWithinMs: req.answerWithinMs },
+            'refused offers signed longer ago than their disconnect.after or the offer timeout',
+          );
+      } else {
+        // Unsigned: judged by how long this agent heard no coordinator, or had not until just now.
+        const silence = silentForMs();
+        late = lateOffers(offers, silence);
+        refusedLate = late.map((o) => ({
+          runId: o.runId,
+          reason:
+            `this agent heard no coordinator for ${((silence ?? 0) / 1000).toFixed(1)} s, past the job's disconnect.after ` +
+            `(${(o.disconnect?.afterMs ?? 0) / 1000} s): the run may already have been given to another agent`,
+        }));
+        if (late.length > 0)
+          log.warn({ runs: late.map((o) => o.runId), silentForMs: silence }, 'refused offers that came after the disconnect rule');
+      }
       const forSupervisor: OfferRequest = late.length > 0 ? { ...req, offers: offers.filter((o) => !late.includes(o)) } : req;
       const answer = await supervisor.offer(forSupervisor);
       const res: OfferResponse = { ...answer, refused: [...refusedLate, ...answer.refused], agentId };

@@ -161,6 +161,11 @@ export interface RunOffer {
 
 export interface OfferRequest {
   offers: RunOffer[];
+  /**
+   * The coordinator's offer timeout (ms): a `stop` offer signed longer ago than this (or its
+   * `disconnect.after`) is refused, as the run may have gone back to the queue. Absent: older coordinator.
+   */
+  answerWithinMs?: number;
   /** Signed with the cluster's key, for the agent's node. */
   auth?: MessageAuth;
 }

@@ -284,12 +284,13 @@ export class Dispatcher {
     let refused: Array<{ runId: string; token: number; reason: string }> = [];
     try {
       if (!nodeID) throw new Error('agent left the fleet');
-      const req: OfferRequest = { offers };
+      const timeout = this.d.offerTimeoutMs ?? 10_000;
+      const req: OfferRequest = { offers, answerWithinMs: timeout };
       // Signed for that node with the cluster's key: an agent that pinned it refuses offers without it.
       req.auth = this.d.identities?.signFor('offer', nodeID, req);
       const res = (await this.d.broker.call(ACTIONS.offer, req, {
         nodeID,
-        timeout: this.d.offerTimeoutMs ?? 10_000,
+        timeout,
         retries: 0,
       })) as OfferResponse;
       // An answer not signed by this agent is no answer: the runs go back to the queue.
