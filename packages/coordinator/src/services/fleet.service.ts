@@ -11,7 +11,7 @@ import {
 } from '@drover/shared';
 import { storableJson } from '../store/agent-text.js';
 import type { CoordinatorContext } from '../context.js';
-import { agentState, countLiveAgents, markAgentLeft, recordHeartbeat, runsToStop, upsertAgent } from '../store/agents.js';
+import { agentState, countLiveAgents, markAgentLeft, recordHeartbeat, registeredSince, runsToStop, upsertAgent } from '../store/agents.js';
 import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
@@ -77,6 +77,26 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     const req = storableJson(sent);
     // The interval is kept with the agent: it counts as down only after missing beats at that pace.
     const heartbeatIntervalMs = heartbeatIntervalFor((await countLiveAgents(ctx.db)) + 1, ctx.options.heartbeatInterval);
+    // When the agent sent it, on the cluster clock (its signature's time); absent from agents
+    // without identity, whose registrations are judged by when they are processed.
+    const sentAt = typeof sent.auth?.ts === 'number' ? sent.auth.ts : undefined;
+    // The agent gives up on a slow coordinator after 3 s and asks another, but the slow one's
+    // handler still runs: applied after the newer registration, it would bring back stale
+    // figures and lose runs started since. Answered (the agent no longer waits for it), not applied.
+    if (sentAt !== undefined && (await registeredSince(ctx.db, req.agentId, sentAt))) {
+      ctx.log.warn(
+        { agentId: req.agentId, sentAt: new Date(sentAt).toISOString() },
+        'ignored a registration sent before the agent registered again',
+      );
+      const late: RegisterResponse = {
+        agentId: req.agentId,
+        heartbeatIntervalMs,
+        stop: [],
+        ...(admission.namespaces ? { namespaces: admission.namespaces } : {}),
+        ...(ctx.identities.clusterPublicKey ? { coordinatorKey: ctx.identities.clusterPublicKey } : {}),
+      };
+      return ctx.identities.signAnswer('registered', sent.nodeId, late, sent.auth?.nonce);
+    }
     const was = await agentState(ctx.db, req.agentId);
     // Before it is marked alive again, as for a heartbeat (see there).
     const stop = await runsToStop(ctx.db, req.agentId, req.runs);
@@ -95,7 +115,9 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
     // A restarted agent holds nothing its previous process ran: those runs are lost now,
     // not when a heartbeat timeout would have said so.
-    await loseForgottenAttempts(ctx, agent.id, req.runs, ctx.now() - 2000);
+    // Its list of runs was taken when the agent sent it: a run started since (through another
+    // coordinator, while this one was slow) is not in it and is no lost run.
+    await loseForgottenAttempts(ctx, agent.id, req.runs, (sentAt ?? ctx.now()) - 2000);
     const res: RegisterResponse = {
       agentId: agent.id,
       heartbeatIntervalMs,

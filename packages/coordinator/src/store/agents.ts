@@ -108,6 +108,19 @@ export async function upsertAgent(db: Db, req: RegisterRequest, heartbeatInterva
   return toAgent(row as AgentRow);
 }
 
+/**
+ * Whether the agent registered again after `sentAt` (epoch ms, cluster clock): a registration
+ * sent before then, answered late by a slow coordinator after the agent asked another, is stale.
+ */
+export async function registeredSince(db: Db, agentId: string, sentAt: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('agents')
+    .select(sql<boolean>`registered_at > to_timestamp(${sentAt}::float8 / 1000)`.as('newer'))
+    .where('id', '=', agentId)
+    .executeTakeFirst();
+  return row?.newer === true;
+}
+
 /** Stores a heartbeat; returns false when the agent is unknown (it should register again). */
 export async function recordHeartbeat(
   db: Db,
