@@ -2,6 +2,7 @@
 // same number of runs waiting behind the same reason, can have other runs waiting than a moment
 // ago (one cancelled, one triggered): each queued run has the reason, and the alerts list it;
 // a cancelled run keeps no queue reason.
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
@@ -57,4 +58,35 @@ it('gives every queued run its reason, and takes it from a run cancelled in the 
   });
   expect(alert).toEqual(expect.objectContaining({ reason: REASON, queued: 1 }));
   expect((await getRun(first)).queueReason).toBeNull();
+});
+
+// A full fleet whose agents could take the job: its runs wait for a slot, and a reason written
+// while no agent could take them (here: set by hand) must go with the next dispatch pass.
+it('takes an old reason from runs that only wait for a slot', { timeout: 60_000 }, async () => {
+  const { createJob, trigger, waitForRun } = runHelpers(client);
+  const long = await createJob({
+    name: 'fills-eu',
+    executor: { type: 'exec', command: ['sleep', '60'] },
+    constraints: [{ attribute: 'label.region', operator: '=', value: 'eu' }],
+  });
+  const busy = [await trigger(long), await trigger(long)];
+  for (const id of busy) await waitForRun(id, (r) => r.state === 'running');
+  const job = await createJob({
+    name: 'waits-eu',
+    executor: { type: 'noop' },
+    constraints: [{ attribute: 'label.region', operator: '=', value: 'eu' }],
+  });
+  const waiting = await trigger(job);
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  try {
+    await db.query(`UPDATE runs SET queue_reason = 'no agent matches label.region = eu' WHERE id = $1 AND state = 'queued'`, [waiting]);
+  } finally {
+    await db.end();
+  }
+  // Another trigger of the job makes a pass; the fleet is still full.
+  await trigger(job);
+  const run = await waitForRun(waiting, (r) => r.queueReason === null, 15_000);
+  expect(run.state).toBe('queued');
+  for (const id of busy) await client.post(`/v1/runs/${id}/cancel`, { reason: 'done' });
 });

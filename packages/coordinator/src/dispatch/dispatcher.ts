@@ -181,17 +181,18 @@ export class Dispatcher {
           namespace: job.job.namespace,
         };
         if (freeSlots <= 0) {
-          // The fleet is full: only say why where no agent could ever take the job.
+          // The fleet is full: say why where no agent could ever take the job; where one could,
+          // the runs wait for a slot, and a reason written while none could is wrong now.
           leftOver = true;
           const { eligible, reason } = eligibleAgents(view, req);
-          if (eligible.length === 0 && reason) reasons.set(r.jobId, reason);
+          reasons.set(r.jobId, eligible.length === 0 && reason ? reason : null);
           continue;
         }
         const plan = placeRuns(view, req, r.depth);
-        if (!plan.satisfiable && plan.reason) reasons.set(r.jobId, plan.reason);
-        // Runs left waiting for capacity: a reason written while they could not be placed is
-        // wrong now. (Runs about to be offered lose theirs with the offer: no write for them.)
-        else if (plan.assignments.length < r.depth) reasons.set(r.jobId, null);
+        // Placeable: no reason, also when every run read is placed — runs queued since the read,
+        // or that the claim does not get, may carry an old one. The write touches only rows whose
+        // reason differs, so it costs one statement per pass and rewrites nothing that is right.
+        reasons.set(r.jobId, !plan.satisfiable && plan.reason ? plan.reason : null);
         if (plan.assignments.length < r.depth) leftOver = true;
         if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
         freeSlots -= plan.assignments.length;
