@@ -26,10 +26,25 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'packages/*/src/**/*.int.test.ts'],
-          // The chaos suite is a project of its own (below): `npm run test:chaos`.
-          exclude: ['test/chaos/**', '**/node_modules/**', '**/dist/**'],
+          // The fault tests and the chaos suite are projects of their own (below).
+          exclude: ['test/chaos/**', 'test/faults/**', '**/node_modules/**', '**/dist/**'],
           environment: 'node',
           // Builds the migrated template database once; each test clones it.
+          globalSetup: ['./test/support/database.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Tests that break one private server or process on purpose (a partition, an outage, a
+          // kill, a frozen leader, a stepped clock) and count executions. They mostly wait out
+          // the fault's timers, so they run apart from `npm test` to keep it within 15 minutes on
+          // 2 cores: `npm run test:faults`, after `npm test` in CI.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
           globalSetup: ['./test/support/database.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

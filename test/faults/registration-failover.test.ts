@@ -7,7 +7,7 @@
 // The agent gives up on it after a short wait and registers with the survivor.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type OutputLine, type TestEnv } from './support/index.js';
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type OutputLine, type TestEnv } from '../support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;

@@ -7,8 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ulid } from 'ulid';
-import { openRedis, RedisReadyQueue } from '../packages/coordinator/src/queue/ready-queue.js';
-import { api, createTestEnv, runHelpers, startAgent, startCoordinator, startPrivateRedis, waitFor, type TestEnv } from './support/index.js';
+import { openRedis, RedisReadyQueue } from '../../packages/coordinator/src/queue/ready-queue.js';
+import {
+  api,
+  createTestEnv,
+  runHelpers,
+  startAgent,
+  startCoordinator,
+  startPrivateRedis,
+  waitFor,
+  type TestEnv,
+} from '../support/index.js';
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -25,7 +25,7 @@ import {
   waitFor,
   type RedisSentinelSetup,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 // Each test its own database and processes: two leaders on one database would not do.
 let env: TestEnv;

@@ -28,7 +28,7 @@ import {
   type StartedAgent,
   type TcpProxy,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 const PARTITION_MS = 60_000;
 

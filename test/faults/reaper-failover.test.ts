@@ -18,7 +18,7 @@ import {
   startCoordinator,
   waitFor,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let h: ReturnType<typeof runHelpers>;

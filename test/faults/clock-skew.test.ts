@@ -28,7 +28,7 @@ import {
   waitFor,
   type ApiClient,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 const OFFER_TIMEOUT_MS = 3000;
 

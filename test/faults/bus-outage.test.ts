@@ -27,7 +27,7 @@ import {
   type Run,
   type StartedAgent,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 const OUTAGE_MS = 20_000;
 

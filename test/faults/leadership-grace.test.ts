@@ -23,7 +23,7 @@ import {
   waitFor,
   type StartedCoordinator,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 // Beats every second, down after 6 s of silence (3 missed beats and a grace would be 4 s).
 const LIVENESS = ['--heartbeat-interval', '1s', '--agent-down-after', '6s', '--reconcile-interval', '500ms'];

@@ -20,7 +20,7 @@ import {
   startCoordinator,
   waitFor,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;

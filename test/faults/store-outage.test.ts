@@ -20,7 +20,7 @@ import {
   waitFor,
   type DatabaseLockout,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let lockout: DatabaseLockout;

@@ -22,7 +22,7 @@ import {
   waitFor,
   type StartedCoordinator,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from '../support/index.js';
 
 interface Run {
   id: string;

@@ -22,7 +22,7 @@ import {
   startPrivateRedis,
   type DroverProcess,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let admin: pg.Client;

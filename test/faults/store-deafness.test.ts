@@ -21,7 +21,7 @@ import {
   waitFor,
   type DatabaseLockout,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 const OUTAGE_MS = 8000;
 const RUNS = 4;

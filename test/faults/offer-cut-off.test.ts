@@ -18,7 +18,7 @@ import {
   type ApiClient,
   type StartedCoordinator,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let coordinator: StartedCoordinator;

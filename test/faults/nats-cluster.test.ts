@@ -18,7 +18,7 @@ import {
   startNatsCluster,
   waitFor,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 beforeAll(async () => {

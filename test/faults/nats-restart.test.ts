@@ -12,7 +12,7 @@ import {
   startPrivateNats,
   waitFor,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let port: number;

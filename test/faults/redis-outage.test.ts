@@ -17,7 +17,7 @@ import {
   startPrivateRedis,
   waitFor,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 let db: pg.Client;
