@@ -10,6 +10,7 @@ import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import type { AgentIdentities } from './security/agent-identities.js';
 import type { SecretsKey } from './security/secrets-crypto.js';
+import type { AgentChannel } from './transport/agent-channel.js';
 
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
@@ -23,6 +24,8 @@ export interface CoordinatorContext {
   readonly dispatchDb: Db;
   readonly queue: ReadyQueue;
   readonly broker: ServiceBroker;
+  /** Offers and stop requests reach agents through it (transport/). */
+  readonly agents: AgentChannel;
   /** This coordinator's own NATS connection: agents are not judged for silence it could not hear. */
   readonly bus?: BusLink;
   /** This coordinator's own reach to PostgreSQL, fed by heartbeat writes and sweeps: the same. */

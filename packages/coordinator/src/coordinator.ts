@@ -35,6 +35,7 @@ import { databaseSsl, redisTls } from './security/tls.js';
 import { checkSecretsKey } from './security/secrets-key-check.js';
 import type { AuthMode } from './api/auth.js';
 import { ensureBootstrapToken, refuseWithoutUsableAuth } from './security/bootstrap.js';
+import { MoleculerAgentChannel } from './transport/moleculer-channel.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -141,6 +142,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       dispatchDb,
       queue,
       broker,
+      agents: new MoleculerAgentChannel(broker),
       bus,
       store,
       jobs: new JobCache(db),

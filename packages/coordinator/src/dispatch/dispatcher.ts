@@ -2,11 +2,8 @@
 // `placeRuns`), commits the plan in one statement, and sends each agent its offers in one
 // message. Runs only on the coordinator holding the lease. Passes are event-driven (a run
 // was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
-import type { ServiceBroker } from 'moleculer';
 import type { Logger } from 'pino';
 import {
-  ACTIONS,
-  SERVICES,
   eligibleAgents,
   failureLogOf,
   inBackground,
@@ -14,7 +11,6 @@ import {
   placeRuns,
   redispatchAfterSilenceMs,
   type OfferRequest,
-  type OfferResponse,
   type RunOffer,
 } from '@drover/shared';
 import type { SecretsKey } from '../security/secrets-crypto.js';
@@ -28,11 +24,10 @@ import { avoidAgents } from './avoid-agents.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { AgentIdentities } from '../security/agent-identities.js';
+import { AgentNoAnswer, type AgentChannel } from '../transport/agent-channel.js';
 
 /** Jobs read from the ready queue per round trip. */
 const PAGE = 500;
-/** Moleculer's errors for a request that left but got no answer: the agent may have acted on it. */
-const SENT_UNANSWERED = new Set(['RequestTimeoutError', 'RequestRejectedError']);
 
 export interface DispatcherDeps {
   db: Db;
@@ -43,7 +38,8 @@ export interface DispatcherDeps {
   queue: ReadyQueue;
   fleet: FleetView;
   jobs: JobCache;
-  broker: ServiceBroker;
+  /** Offers reach agents through it. */
+  agents: AgentChannel;
   log: Logger;
   metrics: CoordinatorMetrics;
   now: () => number;
@@ -130,7 +126,7 @@ export class Dispatcher {
     this.stats.passes++;
     this.secrets.reset();
     const now = this.d.now();
-    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.broker.registry.hasService(SERVICES.agent, nodeId));
+    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.agents.reachable(nodeId));
     let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
     // Read only as many jobs as there is room for, a page at a time, so a pass costs what it
     // places rather than the whole backlog. About once a second read them all anyway, so runs
@@ -289,11 +285,7 @@ export class Dispatcher {
       const req: OfferRequest = { offers, answerWithinMs: timeout };
       // Signed for that node with the cluster's key: an agent that pinned it refuses offers without it.
       req.auth = this.d.identities?.signFor('offer', nodeID, req);
-      const res = (await this.d.broker.call(ACTIONS.offer, req, {
-        nodeID,
-        timeout,
-        retries: 0,
-      })) as OfferResponse;
+      const res = await this.d.agents.offer(nodeID, req, timeout);
       // An answer not signed by this agent is no answer: the runs go back to the queue.
       await this.d.identities?.verify('offer-reply', agentId, res, nodeID);
       this.d.fleet.onCapacity(res.capacity);
@@ -315,7 +307,7 @@ export class Dispatcher {
       // disconnect rule `stop` such runs stay offered: the reconciler re-queues them once the
       // agent's heartbeats show it does not hold them (offer timeout), or once it is down and must
       // have stopped them, so a retry never overlaps them.
-      const sent = SENT_UNANSWERED.has((err as Error).name);
+      const sent = err instanceof AgentNoAnswer;
       const mayRun = (o: RunOffer) => sent && o.disconnect?.mode === 'stop';
       const back = offers.filter((o) => !mayRun(o));
       this.d.log.warn(

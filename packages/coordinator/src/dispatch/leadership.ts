@@ -110,7 +110,7 @@ export class Leadership {
       queue: this.ctx.queue,
       fleet: this.fleet,
       jobs: this.ctx.jobs,
-      broker: this.ctx.broker,
+      agents: this.ctx.agents,
       log: this.ctx.log,
       metrics: this.ctx.metrics,
       now: this.ctx.now,

@@ -21,6 +21,7 @@ import { compileCoordinatorOptions } from '../options.js';
 import { Scheduler } from './scheduler.js';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { AgentIdentities } from '../security/agent-identities.js';
+import { MoleculerAgentChannel } from '../transport/moleculer-channel.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const MINUTE = 60_000;
@@ -44,6 +45,7 @@ beforeAll(async () => {
     dispatchDb: db,
     queue: new RedisReadyQueue(redis, env.redisPrefix),
     broker,
+    agents: new MoleculerAgentChannel(broker),
     jobs: new JobCache(db),
     actions: { poke: () => undefined },
     log: pino({ level: 'silent' }),
