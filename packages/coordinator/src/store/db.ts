@@ -1,7 +1,7 @@
 // The PostgreSQL connection: one Kysely instance per process over a pg pool.
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { Kysely, PostgresDialect, type DialectAdapter } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DialectAdapter } from 'kysely';
 import { DroverError } from '@drover/shared';
 import type { Database } from './schema.js';
 import { isPgliteUrl, openPglite, pgliteDirectory } from './pglite.js';
@@ -23,6 +23,16 @@ export function describeDatabaseUrl(url: string): string {
   } catch {
     return 'the configured database';
   }
+}
+
+/** Runs `work` in one transaction: it commits when `work` resolves and rolls back when it throws. */
+export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(work);
+}
+
+/** Asks PostgreSQL for an answer (a readiness probe). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`SELECT 1`.execute(db);
 }
 
 /** Opens a pool and checks that PostgreSQL answers, failing with an error that says what to do. */

@@ -108,6 +108,17 @@ export async function jobNamespace(db: Db, jobId: string): Promise<string | unde
   return row?.namespace;
 }
 
+/** Which of these job ids (live or deleted) belong to one of these namespaces. */
+export async function jobIdsInNamespaces(db: Db, ids: readonly string[], namespaces: readonly string[]): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('id', 'in', [...ids])
+    .where('namespace', 'in', [...namespaces])
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}
+
 /** Live jobs by id, for the dispatcher's cache. */
 export async function getJobsByIds(db: Db, ids: string[]): Promise<Job[]> {
   if (ids.length === 0) return [];

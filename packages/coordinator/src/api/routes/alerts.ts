@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { parseDuration } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { fleetAlerts } from '../../store/fleet-alerts.js';
+import { jobIdsInNamespaces } from '../../store/jobs.js';
 import { badRequest } from '../problem.js';
 import { ProblemSchema } from '../schemas.js';
 
@@ -67,18 +68,7 @@ export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext)
       if (scope === 'all') return alerts;
       // Agents are cluster-wide; the runs and jobs named here are shown to their namespaces only.
       const jobIds = [...new Set([...alerts.runsLost.recent.map((r) => r.jobId), ...alerts.unplaceable.map((u) => u.jobId)])];
-      const visible = new Set(
-        jobIds.length === 0 || scope.length === 0
-          ? []
-          : (
-              await ctx.db
-                .selectFrom('jobs')
-                .select('id')
-                .where('id', 'in', jobIds)
-                .where('namespace', 'in', [...scope])
-                .execute()
-            ).map((r) => r.id),
-      );
+      const visible = jobIds.length === 0 || scope.length === 0 ? new Set<string>() : await jobIdsInNamespaces(ctx.db, jobIds, scope);
       return {
         ...alerts,
         runsLost: { ...alerts.runsLost, recent: alerts.runsLost.recent.filter((r) => visible.has(r.jobId)) },

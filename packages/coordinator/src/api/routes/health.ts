@@ -1,7 +1,7 @@
 // /healthz (the process is alive) and /readyz (the store, the queue backend and the bus all answer).
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { CoordinatorContext } from '../../context.js';
+import { pingDatabase } from '../../store/db.js';
 
 async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ ok: boolean; error?: string }> {
   try {
@@ -28,7 +28,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext
       schema: { summary: 'PostgreSQL, the queue backend (Redis) and the bus (NATS) answer (503 otherwise)', tags: ['health'] },
     },
     async (_req, reply) => {
-      const [postgres, queue] = await Promise.all([probe(() => sql`SELECT 1`.execute(ctx.db)), probe(() => ctx.queue.ping())]);
+      const [postgres, queue] = await Promise.all([probe(() => pingDatabase(ctx.db)), probe(() => ctx.queue.ping())]);
       const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };
       const ok = postgres.ok && queue.ok && nats.ok;
       return reply.status(ok ? 200 : 503).send({

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { compileSchedule, describeSchedule, formatInZone, type JobDefinition } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { jobSummaries, SUCCESS_RATE_WINDOW, type JobSummaryRow } from '../../store/job-summaries.js';
+import { jobIdsInNamespaces } from '../../store/jobs.js';
 import { badRequest } from '../problem.js';
 import { ProblemSchema } from '../schemas.js';
 
@@ -111,13 +112,7 @@ export async function jobSummaryRoutes(app: FastifyInstance, ctx: CoordinatorCon
       const scope = req.principal.namespaces;
       if (scope !== 'all' && ids.length > 0) {
         // Another namespace's job is left out, as an unknown id is.
-        const own = await ctx.db
-          .selectFrom('jobs')
-          .select('id')
-          .where('id', 'in', ids)
-          .where('namespace', 'in', scope.length > 0 ? [...scope] : [''])
-          .execute();
-        const ok = new Set(own.map((r) => r.id));
+        const ok = await jobIdsInNamespaces(ctx.db, ids, scope.length > 0 ? scope : ['']);
         visible = ids.filter((id) => ok.has(id));
       }
       const rows = await jobSummaries(ctx.db, visible);

@@ -5,6 +5,7 @@ import { ulid } from 'ulid';
 import { JobDefinitionSchema, validateJobDefinition, type JobDefinition } from '@drover/shared';
 import type { CoordinatorContext } from '../../context.js';
 import { deleteJob, insertJob, isUniqueViolation, jobCursor, listJobs, updateJob, type Job } from '../../store/jobs.js';
+import { inTransaction } from '../../store/db.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
 import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
 import { scheduleChanged, syncSchedule } from '../../ops/schedule-sync.js';
@@ -72,7 +73,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       await requireSecrets(ctx.db, def);
       try {
         // The job and its schedule state commit together: a scheduled job always has its state.
-        const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
+        const { job, changed } = await inTransaction(ctx.db, async (trx) => {
           const created = await insertJob(trx, ulid(), def);
           return { job: created, changed: await syncSchedule(ctx, trx, created, undefined) };
         });
@@ -155,7 +156,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       requireNamespace(req, def);
       await requireSecrets(ctx.db, def);
       try {
-        const { job, changed } = await ctx.db.transaction().execute(async (trx) => {
+        const { job, changed } = await inTransaction(ctx.db, async (trx) => {
           const updated = await updateJob(trx, current.id, def);
           if (!updated) throw notFound('job', id);
           return { job: updated, changed: await syncSchedule(ctx, trx, updated, current) };
