@@ -27,8 +27,8 @@ function section(title: string): string {
   return README.slice(start, end < 0 ? undefined : end);
 }
 
-/** The ```sh blocks of a section, each as its text. */
-const shBlocks = (text: string): string[] => [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+/** The ```sh blocks of a section (whatever their docs-commands mark), each as its text. */
+const shBlocks = (text: string): string[] => [...text.matchAll(/```sh(?: [^\n]*)?\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 
 /** A block's commands: comments dropped, lines continued with `\` joined. */
 function commands(block: string): string[] {
