@@ -14,26 +14,24 @@
 // and acknowledged there when it leaves, so an agent restarted after a crash sends again what
 // no coordinator acknowledged. Bounded: over `maxDiskBytes` of unacknowledged events, the
 // oldest log chunks are dropped first, then the oldest finished attempts whole (their runs are
-// then lost and retried by the coordinator), each drop logged through `onDropped`.
+// then lost and retried by the coordinator; outbox-bound.ts chooses), each drop logged through
+// `onDropped`.
 //
 // Poison: a batch the coordinator rejects for good (a 422 REPORT_REJECTED, a payload too large
 // for the bus) is bisected: halves are sent until the one event still rejected is found, and
 // that event is dropped (acknowledged, reported through `onDropped`). Everything before and
 // after it goes on, in order. Other failures are retried with a capped backoff.
 import { injectFault, REPORT_REJECTED, type AgentEvent, type HeldRun, type RejectedEvent, type ReportResponse } from '@drover/shared';
+import { attemptKey, OUTBOX_MAX_DISK_BYTES, planShed, SHED_TO, shedDetail } from './outbox-bound.js';
 import type { JournalEntry, OutboxJournal } from './outbox-journal.js';
 
 export const MAX_EVENTS_PER_REPORT = 2_000;
 export const MAX_BYTES_PER_REPORT = 512 * 1024;
 /** Above this much queued output the outbox asks attempts to pause theirs (backpressure). */
 export const OUTBOX_HIGH_WATER_BYTES = 64 * 1024 * 1024;
-/** The default bound on the journal's unacknowledged events. */
-export const OUTBOX_MAX_DISK_BYTES = 256 * 1024 * 1024;
 /** Roughly what an event costs in a message besides its log data. */
 const EVENT_OVERHEAD_BYTES = 160;
 const MAX_STALE_REMEMBERED = 10_000;
-/** Once over the bound, shed down to this share of it, so shedding is not redone at every push. */
-const SHED_TO = 0.9;
 
 /** Sends one batch of events; resolves with the coordinator's answer or rejects. */
 export type ReportSender = (events: AgentEvent[]) => Promise<ReportResponse>;
@@ -76,10 +74,6 @@ interface Queued {
   event: AgentEvent;
   bytes: number;
   diskBytes: number;
-}
-
-function attemptKey(runId: string, token: number): string {
-  return `${runId}#${token}`;
 }
 
 function eventSize(e: AgentEvent): number {
@@ -244,46 +238,17 @@ export class Outbox {
     return removed;
   }
 
-  /**
-   * Over the disk bound: drops the oldest log chunks, then the oldest finished attempts whole
-   * (a start without its finish, or the reverse, could not be applied), until under 90 % of it.
-   */
+  /** Over the disk bound: drops what `planShed` chooses, until under 90 % of the bound. */
   private shed(): void {
     const journal = this.opts.journal;
     if (!journal) return;
-    let excess = journal.bytesLive - this.maxDiskBytes * SHED_TO;
-    const logs = new Set<Queued>();
-    for (const q of this.queue) {
-      if (excess <= 0) break;
-      if (q.event.kind !== 'log') continue;
-      logs.add(q);
-      excess -= q.diskBytes;
-    }
-    const attempts = new Set<string>();
-    if (excess > 0) {
-      const finished = new Set(this.queue.filter((q) => q.event.kind === 'finished').map((q) => attemptKey(q.event.runId, q.event.token)));
-      const weight = new Map<string, number>();
-      for (const q of this.queue) {
-        const k = attemptKey(q.event.runId, q.event.token);
-        if (finished.has(k) && !logs.has(q)) weight.set(k, (weight.get(k) ?? 0) + q.diskBytes);
-      }
-      // Map order is the order of each attempt's first queued event: oldest first.
-      for (const [k, bytes] of weight) {
-        if (excess <= 0) break;
-        attempts.add(k);
-        excess -= bytes;
-      }
-    }
-    const dropped = this.remove((q) => logs.has(q) || attempts.has(attemptKey(q.event.runId, q.event.token)));
+    const plan = planShed(this.queue, journal.bytesLive - this.maxDiskBytes * SHED_TO);
+    const dropped = this.remove((q) => plan.logs.has(q) || plan.attempts.has(attemptKey(q.event.runId, q.event.token)));
     if (dropped.length === 0) return;
-    const detail =
-      attempts.size > 0
-        ? `over the outbox bound of ${this.maxDiskBytes} bytes: dropped ${logs.size} log chunks and the results of ${attempts.size} finished attempts (their runs will be lost and retried)`
-        : `over the outbox bound of ${this.maxDiskBytes} bytes: dropped the ${logs.size} oldest log chunks`;
     this.opts.onDropped?.(
       dropped.map((q) => q.event),
       'bound',
-      detail,
+      shedDetail(plan, this.maxDiskBytes),
     );
   }
 
