@@ -24,7 +24,7 @@ import {
   startCoordinator,
   startPgBouncer,
   waitFor,
-  TERMINAL_STATES,
+  isTerminalState,
   type TestEnv,
 } from './support/index.js';
 
@@ -95,7 +95,7 @@ it.skipIf(!installed)(
             [cron],
           )
         ).rows;
-        return rows.every((r) => TERMINAL_STATES.includes(r.state as (typeof TERMINAL_STATES)[number])) ? rows : undefined;
+        return rows.every((r) => isTerminalState(r.state)) ? rows : undefined;
       },
       { description: 'every fire to end' },
     );

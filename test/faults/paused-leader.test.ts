@@ -18,7 +18,7 @@ import {
   sleep,
   startAgent,
   startCoordinator,
-  TERMINAL_STATES,
+  isTerminalState,
   waitFor,
   type StartedCoordinator,
   type TestEnv,
@@ -91,7 +91,7 @@ it('fences a leader resumed after its lease lapsed; no run or fire twice', { tim
           [[cron, oneOff]],
         )
       ).rows;
-      return r.every((x) => TERMINAL_STATES.includes(x.state as never)) ? r : undefined;
+      return r.every((x) => isTerminalState(x.state)) ? r : undefined;
     },
     { description: 'every run to end', timeoutMs: 60_000 },
   );

@@ -20,7 +20,19 @@ export {
   type StartedCoordinator,
 } from './processes.js';
 export { api, sleep, waitFor, type ApiClient, type ApiResponse, type RequestOptions, type WaitForOptions } from './http.js';
-export { runHelpers, chunkBytes, processGone, TERMINAL_STATES, type Attempt, type LogChunk, type Problem, type Run } from './runs.js';
+export {
+  runHelpers,
+  chunkBytes,
+  processGone,
+  isTerminalState,
+  TERMINAL,
+  type Attempt,
+  type Job,
+  type LogChunk,
+  type Problem,
+  type Run,
+} from './runs.js';
+export { useCluster, startCluster, type Cluster, type ClusterOptions, type RunHelpers } from './cluster.js';
 export { startReceiver, type ReceivedRequest, type Receiver } from './receiver.js';
 export { finishedEvent } from './events.js';
 export { createJoinToken } from './tokens.js';

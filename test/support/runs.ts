@@ -1,69 +1,29 @@
 // What tests do with jobs and runs through the REST API: create a job, trigger it, wait for a
 // run to reach a state, read its logs. One place, so each test file states only its scenario.
 import { readFileSync } from 'node:fs';
+import type { Attempt, Job, LogChunk, Problem, RunDetail } from '@drover/client';
+import { isTerminal, RUN_STATES } from '@drover/shared';
 import { expect } from 'vitest';
 import { waitFor, type ApiClient } from './http.js';
 
-export interface Attempt {
-  attempt: number;
-  outcome: string;
-  agentId: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  error: string | null;
-  durationMs: number | null;
-  cpuTimeMs: number | null;
-  peakMemoryBytes: number | null;
-  violatedAt: string | null;
-  retryAt: string | null;
-  lastLines: string[];
-}
-
-export interface Run {
-  id: string;
-  jobId: string;
-  state: string;
-  attempt: number;
-  agentId: string | null;
-  exitCode: number | null;
-  error: string | null;
-  queueReason: string | null;
-  violatedAt: string | null;
-  cancelRequestedAt: string | null;
-  lastLines: string[];
-  outputBytes: number | null;
-  droppedBytes: number | null;
-  parameters: Record<string, string>;
-  startedAt: string | null;
-  finishedAt: string | null;
-  attempts: Attempt[];
-  transitions: Array<{ from: string | null; to: string; reason: string | null; at: string }>;
-}
-
-export interface Problem {
-  status: number;
-  title: string;
-  detail: string;
-  errors?: Array<{ field: string; message: string }>;
-}
-
-export interface LogChunk {
-  attempt: number;
-  seq: number;
-  stream: string;
-  data: string;
-  /** Set when data is base64 (the output is not valid UTF-8). */
-  encoding?: 'base64';
-}
+// The API's types come from the generated client (packages/client/src/schema.ts), so a test reads
+// what the OpenAPI document promises, not a hand-copied subset of it.
+/** A run as GET /v1/runs/{id} returns it, with its attempts and transitions. */
+export type Run = RunDetail;
+export type { Attempt, Job, LogChunk, Problem };
 
 /** A chunk's bytes, as printed. */
 export function chunkBytes(chunk: LogChunk): Buffer {
   return Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
-export const TERMINAL_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+/** The run states that never change again: derived from @drover/shared, so none can be missing. */
+export const TERMINAL: readonly string[] = RUN_STATES.filter(isTerminal);
+
+/** Whether a run in `state` is over (a string, as tests read states from the API or the database). */
+export function isTerminalState(state: string): boolean {
+  return TERMINAL.includes(state);
+}
 
 /** Job and run helpers bound to one API client. */
 export function runHelpers(client: ApiClient) {
@@ -82,6 +42,15 @@ export function runHelpers(client: ApiClient) {
       cursor = page.nextCursor;
     }
   };
+  /** The run once `until` holds (default: it reached a terminal state). */
+  const waitForRun = (id: string, until: (r: Run) => boolean = (r) => isTerminalState(r.state), timeoutMs = 30_000): Promise<Run> =>
+    waitFor(
+      async () => {
+        const r = await getRun(id);
+        return until(r) ? r : undefined;
+      },
+      { timeoutMs, description: `run ${id} to reach the expected state` },
+    );
   return {
     getRun,
     allLogs,
@@ -95,16 +64,9 @@ export function runHelpers(client: ApiClient) {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return res.body.id;
     },
-    /** The run once `until` holds (default: it reached a terminal state). */
-    async waitForRun(id: string, until: (r: Run) => boolean = (r) => TERMINAL_STATES.includes(r.state), timeoutMs = 30_000): Promise<Run> {
-      return waitFor(
-        async () => {
-          const r = await getRun(id);
-          return until(r) ? r : undefined;
-        },
-        { timeoutMs, description: `run ${id} to reach the expected state` },
-      );
-    },
+    waitForRun,
+    /** The run once it reached a terminal state. */
+    waitForTerminal: (id: string, timeoutMs = 30_000): Promise<Run> => waitForRun(id, (r) => isTerminalState(r.state), timeoutMs),
     /** The run's output of one stream (or both, interleaved), from the JSON chunks. */
     async outputBytes(id: string, stream?: 'stdout' | 'stderr'): Promise<Buffer> {
       const chunks = await allLogs(id);

@@ -11,6 +11,10 @@ import type { components, paths } from './schema.js';
 export type Job = components['schemas']['Job'];
 /** A run as the API lists it. */
 export type Run = components['schemas']['Run'];
+/** A run as GET /v1/runs/{id} returns it: with its attempts and state transitions. */
+export type RunDetail = paths['/v1/runs/{id}']['get']['responses'][200]['content']['application/json'];
+/** One state change of a run (RunDetail's `transitions`). */
+export type RunTransition = RunDetail['transitions'][number];
 /** One attempt of a run (GET /v1/runs/{id}). */
 export type Attempt = components['schemas']['Attempt'];
 /** A registered agent. */
