@@ -1,109 +1,31 @@
 // Real jobs on real agents: two agent processes with different labels, a coordinator, and
 // PostgreSQL, Redis and NATS. What a user would notice: the right agent runs the job, logs
 // arrive whole and in order, exit codes count, and unplaceable runs say why and then run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  api,
-  createTestEnv,
-  startAgent,
-  startCoordinator,
-  waitFor,
-  type ApiClient,
-  type StartedAgent,
-  type TestEnv,
-} from './support/index.js';
+import { describe, expect, it } from 'vitest';
+import { useCluster, type Run } from './support/index.js';
 
-interface Run {
-  id: string;
-  state: string;
-  agentId: string | null;
-  exitCode: number | null;
-  queueReason: string | null;
-  attemptToken: number;
-  durationMs: number | null;
-  startedAt: string | null;
-  transitions: Array<{ from: string | null; to: string }>;
-}
-interface LogChunk {
-  attempt: number;
-  seq: number;
-  stream: string;
-  data: string;
-}
-
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'skipped'];
-
-let env: TestEnv;
-let client: ApiClient;
-let eu: StartedAgent;
-let us: StartedAgent;
-
-async function createJob(def: Record<string, unknown>): Promise<string> {
-  const res = await client.post<{ id: string }>('/v1/jobs', def);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.id;
-}
-
-async function trigger(jobId: string, parameters?: Record<string, string>): Promise<string> {
-  const res = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, parameters ? { parameters } : {});
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function finished(runId: string, timeoutMs = 30_000): Promise<Run> {
-  return waitFor(
-    async () => {
-      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-      return TERMINAL.includes(r.state) ? r : undefined;
-    },
-    { timeoutMs, description: `run ${runId} to finish` },
-  );
-}
+const cluster = useCluster({
+  agents: [
+    { labels: { region: 'eu' }, slots: 4, name: 'agent-eu' },
+    { labels: { region: 'us' }, slots: 4, name: 'agent-us' },
+  ],
+});
+const { client, createJob, trigger, waitForTerminal: finished, allLogs } = cluster;
+const eu = () => cluster.agents[0]!;
+const us = () => cluster.agents[1]!;
 
 /** The run once the dispatcher has said why it waits. */
 async function waitingWithReason(runId: string): Promise<Run> {
-  return waitFor(
-    async () => {
-      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
-      return r.queueReason ? r : undefined;
-    },
-    { description: `run ${runId} to get a queue reason` },
-  );
+  return cluster.waitForRun(runId, (r) => !!r.queueReason);
 }
-
-async function allLogs(runId: string): Promise<LogChunk[]> {
-  const out: LogChunk[] = [];
-  let cursor = '';
-  for (;;) {
-    const page = (
-      await client.get<{ items: LogChunk[]; nextCursor: string | null }>(
-        `/v1/runs/${runId}/logs?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-      )
-    ).body;
-    out.push(...page.items);
-    if (page.items.length < 500) return out;
-    cursor = page.nextCursor ?? '';
-  }
-}
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
-  [eu, us] = await Promise.all([
-    startAgent(env, { labels: { region: 'eu' }, slots: 4, name: 'agent-eu' }),
-    startAgent(env, { labels: { region: 'us' }, slots: 4, name: 'agent-us' }),
-  ]);
-});
-afterAll(async () => env?.cleanup());
 
 describe('a fleet of two agents', () => {
   it('lists both agents with their fingerprint and labels', async () => {
     const agents = (
       await client.get<{ items: Array<{ id: string; state: string; attributes: Record<string, string | number> }> }>('/v1/agents')
     ).body.items;
-    expect(agents.map((a) => a.id).sort()).toEqual([eu.agentId, us.agentId].sort());
-    const euAgent = agents.find((a) => a.id === eu.agentId);
+    expect(agents.map((a) => a.id).sort()).toEqual([eu().agentId, us().agentId].sort());
+    const euAgent = agents.find((a) => a.id === eu().agentId);
     expect(euAgent?.state).toBe('ready');
     expect(euAgent?.attributes).toMatchObject({ 'label.region': 'eu' });
     expect(Number(euAgent?.attributes['cpu.cores'])).toBeGreaterThan(0);
@@ -125,7 +47,7 @@ describe('a fleet of two agents', () => {
     for (const id of runIds) {
       const run = await finished(id);
       expect(run.state).toBe('succeeded');
-      expect(run.agentId).toBe(eu.agentId);
+      expect(run.agentId).toBe(eu().agentId);
       expect(run.exitCode).toBe(0);
       expect(run.transitions.map((t) => t.to)).toEqual(['queued', 'offered', 'running', 'succeeded']);
       const chunks = await allLogs(id);
@@ -172,7 +94,7 @@ describe('a fleet of two agents', () => {
     const waiting = await waitingWithReason(runId);
     expect(waiting.state).toBe('queued');
     expect(waiting.queueReason).toBe('no agent matches label.region = ap');
-    const ap = await startAgent(env, { labels: { region: 'ap' }, slots: 1, name: 'agent-ap' });
+    const ap = await cluster.startAgent({ labels: { region: 'ap' }, slots: 1, name: 'agent-ap' });
     const run = await finished(runId);
     expect(run.state).toBe('succeeded');
     expect(run.agentId).toBe(ap.agentId);
@@ -183,7 +105,7 @@ describe('a fleet of two agents', () => {
     const runId = await trigger(jobId);
     const waiting = await waitingWithReason(runId);
     expect(waiting.queueReason).toBe('no agent allows the shell executor (start an agent with --allow-shell)');
-    const shelly = await startAgent(env, { allowShell: true, slots: 1, name: 'agent-shell' });
+    const shelly = await cluster.startAgent({ allowShell: true, slots: 1, name: 'agent-shell' });
     const run = await finished(runId);
     expect(run.state).toBe('succeeded');
     expect(run.agentId).toBe(shelly.agentId);
@@ -201,7 +123,7 @@ describe('a fleet of two agents', () => {
       (r) => r.id,
     );
     const high = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, { priority: 90 });
-    await startAgent(env, { labels: { lane: 'prio' }, slots: 1, name: 'agent-prio' });
+    await cluster.startAgent({ labels: { lane: 'prio' }, slots: 1, name: 'agent-prio' });
     const runs = await Promise.all([high.body.id, ...low].map((id) => finished(id)));
     const byStart = [...runs].sort(
       (a, b) => Date.parse(a.startedAt ?? '') - Date.parse(b.startedAt ?? '') || a.attemptToken - b.attemptToken,
@@ -247,7 +169,7 @@ describe('a fleet of two agents', () => {
         .join(''),
     );
     // The attempt's resource usage is recorded: duration, CPU time and peak memory.
-    const run = (await client.get<Run & { cpuTimeMs: number | null; peakMemoryBytes: number | null }>(`/v1/runs/${runId}`)).body;
+    const run = (await client.get<Run>(`/v1/runs/${runId}`)).body;
     expect(run.durationMs).toBeGreaterThan(0);
     expect(run.cpuTimeMs).toBeGreaterThanOrEqual(0);
     expect(run.peakMemoryBytes).toBeGreaterThan(0);
