@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configReference, withConfigReference } from './config-reference.js';
 
-const readmePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../README.md');
+const readmePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/configuration.md');
 
 describe('configuration reference', () => {
   it('lists every setting of the coordinator and the agent with its env var', () => {
@@ -23,7 +23,7 @@ describe('configuration reference', () => {
     }
   });
 
-  it('is up to date in the README (run `npm run docs:config` after changing a setting)', () => {
+  it('is up to date in docs/configuration.md (run `npm run docs:config` after changing a setting)', () => {
     const readme = readFileSync(readmePath, 'utf8');
     expect(withConfigReference(readme)).toBe(readme);
   });
