@@ -1,16 +1,15 @@
-// The dispatcher: takes ready runs from the queue, places them on agents (the pure
-// `placeRuns`), commits the plan in one statement, and sends each agent its offers in one
-// message. Runs only on the coordinator holding the lease. Passes are event-driven (a run
+// The dispatcher: gathers ready jobs from the queue, plans where their runs go (the pure
+// `PassPlanner`, plan-pass.ts), commits the plan in one statement, and sends each agent its
+// offers in one message. Runs only on the coordinator holding the lease. Passes are event-driven (a run
 // was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
 import type { Logger } from 'pino';
 import {
-  eligibleAgents,
   failureLogOf,
   inBackground,
   injectFault,
-  placeRuns,
   redispatchAfterSilenceMs,
   type OfferRequest,
+  type PlacementRequest,
   type RunOffer,
 } from '@drover/shared';
 import type { SecretsKey } from '../security/secrets-crypto.js';
@@ -21,6 +20,7 @@ import { cancelQueuedRunsOfJob } from '../ops/cancel-job-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import type { FleetView } from './fleet-view.js';
 import { avoidAgents } from './avoid-agents.js';
+import { PassPlanner, type PassPlan } from './plan-pass.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { AgentIdentities } from '../security/agent-identities.js';
@@ -28,6 +28,13 @@ import { AgentNoAnswer, type AgentChannel } from '../transport/agent-channel.js'
 
 /** Jobs read from the ready queue per round trip. */
 const PAGE = 500;
+/** What placement needs to know about a job. */
+const requirementsOf = (job: CachedJob): PlacementRequest => ({
+  executor: job.compiled.executor.type,
+  constraints: job.compiled.constraints,
+  resources: job.compiled.resources,
+  namespace: job.job.namespace,
+});
 
 export interface DispatcherDeps {
   db: Db;
@@ -124,87 +131,76 @@ export class Dispatcher {
   /** One placement pass over every job with queued runs; returns how many runs it offered. */
   private async pass(): Promise<number> {
     this.stats.passes++;
-    this.secrets.reset();
     const now = this.d.now();
-    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.agents.reachable(nodeId));
-    let freeSlots = view.reduce((n, a) => n + a.free.slots, 0);
-    // Read only as many jobs as there is room for, a page at a time, so a pass costs what it
-    // places rather than the whole backlog. About once a second read them all anyway, so runs
-    // that no agent can take get their reason even while the fleet is full.
+    // About once a second read every ready job, so runs that no agent can take get their
+    // reason even while the fleet is full.
     const fullScan = now - this.lastFullScan >= 1000;
     if (fullScan) this.lastFullScan = now;
-    const planned: Array<{ jobId: string; agents: string[] }> = [];
+    const { plan, jobs } = await this.gatherAndPlan(now, fullScan);
+    if (plan.empty) {
+      this.idle = !this.again;
+      return 0;
+    }
+    const offered = await this.commit(plan, jobs);
+    if (offered === undefined) return 0;
+    // Everything that was queued is now offered: another pass could only find newer runs,
+    // and whatever queued them has kicked us (`again`).
+    if (!plan.leftOver) {
+      this.idle = !this.again;
+      return 0;
+    }
+    return offered;
+  }
+
+  /**
+   * Reads ready jobs a page at a time while the plan wants more (see `PassPlanner`), with what
+   * planning them needs: their compiled definitions and whether their secrets can be had.
+   */
+  private async gatherAndPlan(now: number, fullScan: boolean): Promise<{ plan: PassPlan; jobs: Map<string, CachedJob | null> }> {
+    this.secrets.reset();
+    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.agents.reachable(nodeId));
+    const planner = new PassPlanner(view, fullScan);
     const jobs = new Map<string, CachedJob | null>();
-    // Why each job read could not be placed (null: it could), written once per pass. Not cached
-    // across passes: the queued runs behind the same reason and depth can be others by now.
-    const reasons = new Map<string, string | null>();
-    let leftOver = false;
-    for (let offset = 0; ; offset += PAGE) {
-      if (freeSlots <= 0 && !fullScan) {
-        leftOver = true; // unknown, and nothing could be placed anyway: capacity events bring us back
-        break;
-      }
+    for (let offset = 0; planner.wantsPage; offset += PAGE) {
       const { jobs: ready, more } = await this.d.queue.readyJobs(offset, PAGE);
-      if (offset === 0 && ready.length === 0 && !more) {
-        this.idle = !this.again;
-        return 0;
-      }
       for (const [id, job] of await this.d.jobs.getMany(ready.map((r) => r.jobId))) jobs.set(id, job);
       // The secrets of this page's jobs, in one query; a job whose secrets cannot be had waits with the reason.
       const secretProblems = await this.secrets.load(ready.flatMap((r) => jobs.get(r.jobId) ?? []));
-      for (const r of ready) {
-        const job = jobs.get(r.jobId);
-        if (!job) {
-          // Deleted. Its queued runs were cancelled with it, but a run that was offered then and
-          // refused since, or triggered while it was deleted, came back queued: nothing would run it.
-          await cancelQueuedRunsOfJob(
-            { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics, log: this.d.log },
-            r.jobId,
-            'job deleted',
-          );
-          continue;
-        }
-        const secretProblem = secretProblems.get(r.jobId);
-        if (secretProblem) {
-          leftOver = true;
-          reasons.set(r.jobId, secretProblem);
-          continue;
-        }
-        const req = {
-          executor: job.compiled.executor.type,
-          constraints: job.compiled.constraints,
-          resources: job.compiled.resources,
-          namespace: job.job.namespace,
-        };
-        if (freeSlots <= 0) {
-          // The fleet is full: say why where no agent could ever take the job; where one could,
-          // the runs wait for a slot, and a reason written while none could is wrong now.
-          leftOver = true;
-          const { eligible, reason } = eligibleAgents(view, req);
-          reasons.set(r.jobId, eligible.length === 0 && reason ? reason : null);
-          continue;
-        }
-        const plan = placeRuns(view, req, r.depth);
-        // Placeable: no reason, also when every run read is placed — runs queued since the read,
-        // or that the claim does not get, may carry an old one. The write touches only rows whose
-        // reason differs, so it costs one statement per pass and rewrites nothing that is right.
-        reasons.set(r.jobId, !plan.satisfiable && plan.reason ? plan.reason : null);
-        if (plan.assignments.length < r.depth) leftOver = true;
-        if (plan.assignments.length > 0) planned.push({ jobId: r.jobId, agents: plan.assignments });
-        freeSlots -= plan.assignments.length;
-      }
-      if (!more) break;
-      // Pages are positions in a list that can shift under us (a job emptied or deleted
-      // mid-pass): never conclude "nothing left" from a pass that read more than one page.
-      leftOver = true;
+      planner.add({
+        more,
+        jobs: ready.map((r) => {
+          const job = jobs.get(r.jobId);
+          return {
+            jobId: r.jobId,
+            depth: r.depth,
+            requirements: job ? requirementsOf(job) : null,
+            secretProblem: secretProblems.get(r.jobId),
+          };
+        }),
+      });
     }
-    await setQueueReasons(this.d.db, reasons);
-    if (planned.length === 0) return 0;
+    return { plan: planner.finish(), jobs };
+  }
+
+  /**
+   * Carries a plan out: cancels the runs of deleted jobs, writes the queue reasons, claims the
+   * placed runs, marks them offered and sends the offers. Returns how many runs it offered, or
+   * undefined when it claimed none (nothing placed, or the lease is no longer surely held).
+   */
+  private async commit(plan: PassPlan, jobs: ReadonlyMap<string, CachedJob | null>): Promise<number | undefined> {
+    for (const jobId of plan.deleted)
+      await cancelQueuedRunsOfJob(
+        { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics, log: this.d.log },
+        jobId,
+        'job deleted',
+      );
+    await setQueueReasons(this.d.db, plan.reasons);
+    if (plan.placements.length === 0) return undefined;
     // The point of no return: a leader whose lease lapsed leaves the runs to the one holding it.
-    if (this.d.holdsLease && !this.d.holdsLease()) return 0;
+    if (this.d.holdsLease && !this.d.holdsLease()) return undefined;
     // One round trip claims the runs of every placed job.
-    const claimed = await this.d.queue.claimMany(planned.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
-    const assignments = planned.flatMap((p, i) => {
+    const claimed = await this.d.queue.claimMany(plan.placements.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
+    const assignments = plan.placements.flatMap((p, i) => {
       const compiled = jobs.get(p.jobId)?.compiled;
       // The rule the agent is given is the one the reconciler waits for: fixed per attempt.
       const silence = compiled ? redispatchAfterSilenceMs(compiled.disconnect, compiled.killGraceMs) : null;
@@ -212,7 +208,7 @@ export class Dispatcher {
       if (this.d.avoid && this.d.avoid.size > 0) avoidAgents(forJob, this.d.avoid);
       return forJob;
     });
-    if (assignments.length === 0) return 0;
+    if (assignments.length === 0) return undefined;
     for (const a of assignments) this.d.avoid?.delete(a.runId);
     const offeredAt = this.d.now();
     const offered = await markOffered(this.d.dispatchDb, assignments, offeredAt);
@@ -222,12 +218,6 @@ export class Dispatcher {
     );
     this.send(offered.map((o) => ({ ...o, job: jobs.get(o.jobId) as CachedJob })));
     this.stats.offered += offered.length;
-    // Everything that was queued is now offered: another pass could only find newer runs,
-    // and whatever queued them has kicked us (`again`).
-    if (!leftOver) {
-      this.idle = !this.again;
-      return 0;
-    }
     return offered.length;
   }
 
