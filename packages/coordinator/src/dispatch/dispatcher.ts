@@ -82,8 +82,8 @@ export class Dispatcher {
 
   private readonly secrets: JobSecrets;
 
-  constructor(private readonly d: DispatcherDeps) {
-    this.secrets = new JobSecrets(d.db, d.secretsKey);
+  constructor(private readonly deps: DispatcherDeps) {
+    this.secrets = new JobSecrets(deps.db, deps.secretsKey);
   }
 
   /** Asks for a pass as soon as possible; calls made during a pass coalesce into one more. */
@@ -104,7 +104,7 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    setImmediate(() => inBackground('dispatch pass', failureLogOf(this.d.log), () => this.loop()));
+    setImmediate(() => inBackground('dispatch pass', failureLogOf(this.deps.log), () => this.loop()));
   }
 
   stop(): void {
@@ -119,9 +119,9 @@ export class Dispatcher {
         let progress = 1;
         while (progress > 0 && !this.stopped) progress = await this.pass();
       } while (this.again && !this.stopped);
-      failureLogOf(this.d.log).succeeded('dispatch pass');
+      failureLogOf(this.deps.log).succeeded('dispatch pass');
     } catch (err) {
-      failureLogOf(this.d.log).failed('dispatch pass', err, { retryInMs: 500 });
+      failureLogOf(this.deps.log).failed('dispatch pass', err, { retryInMs: 500 });
       setTimeout(() => this.kick(), 500).unref();
     } finally {
       this.running = false;
@@ -131,7 +131,7 @@ export class Dispatcher {
   /** One placement pass over every job with queued runs; returns how many runs it offered. */
   private async pass(): Promise<number> {
     this.stats.passes++;
-    const now = this.d.now();
+    const now = this.deps.now();
     // About once a second read every ready job, so runs that no agent can take get their
     // reason even while the fleet is full.
     const fullScan = now - this.lastFullScan >= 1000;
@@ -158,12 +158,12 @@ export class Dispatcher {
    */
   private async gatherAndPlan(now: number, fullScan: boolean): Promise<{ plan: PassPlan; jobs: Map<string, CachedJob | null> }> {
     this.secrets.reset();
-    const view = this.d.fleet.snapshot(now, (nodeId) => this.d.agents.reachable(nodeId));
+    const view = this.deps.fleet.snapshot(now, (nodeId) => this.deps.agents.reachable(nodeId));
     const planner = new PassPlanner(view, fullScan);
     const jobs = new Map<string, CachedJob | null>();
     for (let offset = 0; planner.wantsPage; offset += PAGE) {
-      const { jobs: ready, more } = await this.d.queue.readyJobs(offset, PAGE);
-      for (const [id, job] of await this.d.jobs.getMany(ready.map((r) => r.jobId))) jobs.set(id, job);
+      const { jobs: ready, more } = await this.deps.queue.readyJobs(offset, PAGE);
+      for (const [id, job] of await this.deps.jobs.getMany(ready.map((r) => r.jobId))) jobs.set(id, job);
       // The secrets of this page's jobs, in one query; a job whose secrets cannot be had waits with the reason.
       const secretProblems = await this.secrets.load(ready.flatMap((r) => jobs.get(r.jobId) ?? []));
       planner.add({
@@ -190,29 +190,29 @@ export class Dispatcher {
   private async commit(plan: PassPlan, jobs: ReadonlyMap<string, CachedJob | null>): Promise<number | undefined> {
     for (const jobId of plan.deleted)
       await cancelQueuedRunsOfJob(
-        { db: this.d.db, queue: this.d.queue, now: this.d.now, metrics: this.d.metrics, log: this.d.log },
+        { db: this.deps.db, queue: this.deps.queue, now: this.deps.now, metrics: this.deps.metrics, log: this.deps.log },
         jobId,
         'job deleted',
       );
-    await setQueueReasons(this.d.db, plan.reasons);
+    await setQueueReasons(this.deps.db, plan.reasons);
     if (plan.placements.length === 0) return undefined;
     // The point of no return: a leader whose lease lapsed leaves the runs to the one holding it.
-    if (this.d.holdsLease && !this.d.holdsLease()) return undefined;
+    if (this.deps.holdsLease && !this.deps.holdsLease()) return undefined;
     // One round trip claims the runs of every placed job.
-    const claimed = await this.d.queue.claimMany(plan.placements.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
+    const claimed = await this.deps.queue.claimMany(plan.placements.map((p) => ({ jobId: p.jobId, count: p.agents.length })));
     const assignments = plan.placements.flatMap((p, i) => {
       const compiled = jobs.get(p.jobId)?.compiled;
       // The rule the agent is given is the one the reconciler waits for: fixed per attempt.
       const silence = compiled ? redispatchAfterSilenceMs(compiled.disconnect, compiled.killGraceMs) : null;
       const forJob = (claimed[i] ?? []).map((runId, k) => ({ runId, agentId: p.agents[k] as string, redispatchAfterSilenceMs: silence }));
-      if (this.d.avoid && this.d.avoid.size > 0) avoidAgents(forJob, this.d.avoid);
+      if (this.deps.avoid && this.deps.avoid.size > 0) avoidAgents(forJob, this.deps.avoid);
       return forJob;
     });
     if (assignments.length === 0) return undefined;
-    for (const a of assignments) this.d.avoid?.delete(a.runId);
-    const offeredAt = this.d.now();
-    const offered = await markOffered(this.d.dispatchDb, assignments, offeredAt);
-    this.d.metrics.runsOffered(
+    for (const a of assignments) this.deps.avoid?.delete(a.runId);
+    const offeredAt = this.deps.now();
+    const offered = await markOffered(this.deps.dispatchDb, assignments, offeredAt);
+    this.deps.metrics.runsOffered(
       offered.map((o) => o.queuedAt),
       offeredAt,
     );
@@ -253,10 +253,10 @@ export class Dispatcher {
       });
       byAgent.set(o.agentId, list);
     }
-    const max = this.d.maxOffersPerMessage ?? 1000;
+    const max = this.deps.maxOffersPerMessage ?? 1000;
     for (const [agentId, offers] of byAgent) {
       for (let i = 0; i < offers.length; i += max)
-        inBackground('offer to an agent', failureLogOf(this.d.log), () => this.offerTo(agentId, offers.slice(i, i + max)));
+        inBackground('offer to an agent', failureLogOf(this.deps.log), () => this.offerTo(agentId, offers.slice(i, i + max)));
     }
   }
 
@@ -266,19 +266,19 @@ export class Dispatcher {
       cpu: offers.reduce((n, o) => n + o.resources.cpu, 0),
       memoryBytes: offers.reduce((n, o) => n + o.resources.memoryBytes, 0),
     };
-    this.d.fleet.reserve(agentId, held);
-    const nodeID = this.d.fleet.nodeOf(agentId);
+    this.deps.fleet.reserve(agentId, held);
+    const nodeID = this.deps.fleet.nodeOf(agentId);
     let refused: Array<{ runId: string; token: number; reason: string }> = [];
     try {
       if (!nodeID) throw new Error('agent left the fleet');
-      const timeout = this.d.offerTimeoutMs ?? 10_000;
+      const timeout = this.deps.offerTimeoutMs ?? 10_000;
       const req: OfferRequest = { offers, answerWithinMs: timeout };
       // Signed for that node with the cluster's key: an agent that pinned it refuses offers without it.
-      req.auth = this.d.identities?.signFor('offer', nodeID, req);
-      const res = await this.d.agents.offer(nodeID, req, timeout);
+      req.auth = this.deps.identities?.signFor('offer', nodeID, req);
+      const res = await this.deps.agents.offer(nodeID, req, timeout);
       // An answer not signed by this agent is no answer: the runs go back to the queue.
-      await this.d.identities?.verify('offer-reply', agentId, res, nodeID);
-      this.d.fleet.onCapacity(res.capacity);
+      await this.deps.identities?.verify('offer-reply', agentId, res, nodeID);
+      this.deps.fleet.onCapacity(res.capacity);
       const tokenOf = new Map(offers.map((o) => [o.runId, o.token]));
       refused = res.refused.map((r) => ({
         runId: r.runId,
@@ -288,7 +288,7 @@ export class Dispatcher {
       // Refused everything (it is stopping old attempts, or our view of it is stale): give it a
       // moment instead of offering the same runs straight back.
       if (res.accepted.length === 0 && res.refused.length > 0) {
-        this.d.fleet.suspend(agentId, this.d.now() + 250);
+        this.deps.fleet.suspend(agentId, this.deps.now() + 250);
         setTimeout(() => this.kick(), 250).unref();
       }
     } catch (err) {
@@ -300,12 +300,12 @@ export class Dispatcher {
       const sent = err instanceof AgentNoAnswer;
       const mayRun = (o: RunOffer) => sent && o.disconnect?.mode === 'stop';
       const back = offers.filter((o) => !mayRun(o));
-      this.d.log.warn(
+      this.deps.log.warn(
         { agentId, err: (err as Error).message, runs: back.map((o) => o.runId), left: offers.filter(mayRun).map((o) => o.runId) },
         'offer not answered; returning runs to the queue (runs the agent may have started are left to the reconciler)',
       );
       // Without a pause the runs would bounce straight back to the same silent agent.
-      this.d.fleet.suspend(agentId, this.d.now() + 1000);
+      this.deps.fleet.suspend(agentId, this.deps.now() + 1000);
       setTimeout(() => this.kick(), 1000).unref();
       refused = back.map((o) => ({
         runId: o.runId,
@@ -313,16 +313,16 @@ export class Dispatcher {
         reason: `agent ${agentId} did not answer the offer: ${(err as Error).message}`,
       }));
     } finally {
-      this.d.fleet.release(agentId, held);
+      this.deps.fleet.release(agentId, held);
     }
     if (refused.length > 0) {
       this.stats.refused += refused.length;
       try {
-        const back = await returnToQueue(this.d.db, refused, this.d.now());
-        await this.d.queue.enqueue(back);
+        const back = await returnToQueue(this.deps.db, refused, this.deps.now());
+        await this.deps.queue.enqueue(back);
       } catch (err) {
         // The reconciler finds these (offered for too long) and re-queues them.
-        this.d.log.error({ err, agentId, runs: refused.map((r) => r.runId) }, 'could not return refused runs to the queue');
+        this.deps.log.error({ err, agentId, runs: refused.map((r) => r.runId) }, 'could not return refused runs to the queue');
       }
     }
     if (refused.length > 0) this.kick();
