@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Turns the chaos suite's results (one JSON line per scenario, see test/chaos/report.ts) into the
-// Markdown table of the README's "Chaos suite" section. The last line of each scenario wins, so
+// Markdown table of docs/chaos.md, "The figures". The last line of each scenario wins, so
 // a rerun of one scenario updates its row; rows keep the order scenarios first appeared in.
 //   node scripts/chaos-table.mjs [results.jsonl]   (default: test-artifacts/chaos-results.jsonl)
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Agent identity on a secured bus: a real nats-server with TLS, a coordinator user and one user
-// per agent limited to its own Moleculer subjects (the configuration README "Securing the bus"
+// per agent limited to its own Moleculer subjects (docs/security.md, "Securing the bus",
 // documents). A legit agent joins with a join token and runs a job; an agent without NATS
 // credentials cannot connect; a message forged for another agent (through a valid agent's NATS
 // user, signed with the wrong key) and a result for a run not assigned to the sender are

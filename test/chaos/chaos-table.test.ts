@@ -1,4 +1,4 @@
-// `node scripts/chaos-table.mjs <results>`, as the README shows it: one row per scenario, the last
+// `node scripts/chaos-table.mjs <results>`, as docs/chaos.md shows it: one row per scenario, the last
 // line of a scenario winning in its first place, recovery in seconds (unit project: no servers).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/database.js';
 
-it('turns the results file into the README table', () => {
+it('turns the results file into the table of docs/chaos.md', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'drover-chaos-table-')), 'results.jsonl');
   const line = (scenario: string, runs: number, recoveryMs: number | null) =>
     JSON.stringify({ scenario, runs, executions: runs + 1, duplicates: 0, lost: 0, recoveryMs });

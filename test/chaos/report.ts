@@ -1,6 +1,6 @@
 // One line of figures per scenario: printed to stdout and appended to the results file
 // (test-artifacts/chaos-results.jsonl, gitignored; DROVER_CHAOS_RESULTS names another), which
-// `node scripts/chaos-table.mjs` turns into the README's table.
+// `node scripts/chaos-table.mjs` turns into the table of docs/chaos.md.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../support/database.js';

@@ -14,7 +14,7 @@ import { startTraffic, type TrafficFigures } from './traffic.js';
 const CRON_EVERY_MS = 2000;
 
 export interface ScenarioCourse {
-  /** The name in the figures and the README's table. */
+  /** The name in the figures and the table of docs/chaos.md. */
   name: string;
   /** Deals the fault and resolves when it ends (its end: the moment recovery is counted from). */
   fault: (cluster: ChaosCluster) => Promise<void>;

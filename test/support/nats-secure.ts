@@ -1,7 +1,7 @@
 /**
  * A real `nats-server` started by a test with TLS, one user for coordinators and one user per
  * agent whose permissions allow only the Moleculer subjects that agent needs (the
- * configuration README "Securing the bus" documents), on a free port; stopped at env cleanup.
+ * docs/security.md, "Securing the bus", documents), on a free port; stopped at env cleanup.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@
 //                                                     SIGKILL to what is left after the grace
 //
 // Why a shell and not a second Node process: dash starts in about a millisecond and holds about
-// 1 MiB, a Node process about 40 ms and 40 MiB (see README, "A job never outlives its agent").
+// 1 MiB, a Node process about 40 ms and 40 MiB (see docs/fleet.md, "A job never outlives its agent").
 // The reaper runs in its own session (no terminal: a Ctrl-C or a hang-up of the agent's terminal
 // does not reach it) and ignores SIGINT, SIGTERM and SIGHUP, so it is not taken down first by a
 // signal meant for the agent. It runs as the agent's user: with --run-as that is root, which may

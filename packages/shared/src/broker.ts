@@ -7,7 +7,7 @@ import { credsAuthenticator, nkeyAuthenticator } from 'nats';
 import { DroverError } from './errors.js';
 import { parse, type Setting } from './options.js';
 
-/** How a process authenticates to NATS and secures the connection (see README "Securing the bus"). */
+/** How a process authenticates to NATS and secures the connection (see docs/security.md, "Securing the bus"). */
 export interface NatsSecurity {
   user?: string | undefined;
   password?: string | undefined;

@@ -18,7 +18,7 @@ export type DisconnectMode = (typeof DISCONNECT_MODES)[number];
 /**
  * Long enough to ride out a 20 s outage of the whole bus (a NATS restart) with room to spare:
  * measured, an agent's longest silence was 23.4–25.9 s (the outage, NATS reconnect,
- * Moleculer re-discovery, the next heartbeat), so 30 s would leave 4 s of slack; see README.
+ * Moleculer re-discovery, the next heartbeat), so 30 s would leave 4 s of slack; see docs/running-jobs.md.
  */
 export const DEFAULT_DISCONNECT_AFTER_MS = 45_000;
 /** Shorter rules would stop attempts over a couple of late heartbeats. */

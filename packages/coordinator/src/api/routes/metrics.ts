@@ -11,7 +11,7 @@ export async function metricsRoutes(app: FastifyInstance, ctx: CoordinatorContex
     ctx.metrics.apiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
   });
   // Read access: the metrics name jobs and agents. Prometheus sends a token with
-  // `authorization: { credentials_file: … }` in its scrape config (README, Metrics).
+  // `authorization: { credentials_file: … }` in its scrape config (docs/operations.md, "Metrics and logs").
   app.get('/metrics', { config: { access: 'read' }, schema: { hide: true } }, async (_req, reply) => {
     const { contentType, text } = await ctx.metrics.expose();
     return reply.type(contentType).send(text);
