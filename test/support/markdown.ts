@@ -106,6 +106,8 @@ export function anchorsOf(markdown: string): Set<string> {
   return out;
 }
 
+const anchorCache = new Map<string, Set<string>>();
+
 /** Why a relative link of `file` does not resolve, or undefined when it does (or is not relative). */
 export function brokenLink(root: string, file: string, target: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) return undefined;
@@ -114,9 +116,9 @@ export function brokenLink(root: string, file: string, target: string): string |
   if (!resolved.startsWith(root)) return `${target} points outside the repository`;
   if (!existsSync(resolved)) return `${target}: no such file`;
   if (anchor === undefined || anchor === '' || !resolved.endsWith('.md') || statSync(resolved).isDirectory()) return undefined;
-  return anchorsOf(readFileSync(resolved, 'utf8')).has(decodeURIComponent(anchor).toLowerCase())
-    ? undefined
-    : `${target}: no heading with that anchor`;
+  let anchors = anchorCache.get(resolved);
+  if (!anchors) anchorCache.set(resolved, (anchors = anchorsOf(readFileSync(resolved, 'utf8'))));
+  return anchors.has(decodeURIComponent(anchor).toLowerCase()) ? undefined : `${target}: no heading with that anchor`;
 }
 
 /** The documentation pages the docs-commands test reads, relative to the repository root. */
