@@ -3,9 +3,9 @@
 // windows), so both must come from the same clock. This host's wall clock may be off by any
 // amount, or jump; its monotonic clock only has to tick at the right rate between syncs.
 import { performance } from 'node:perf_hooks';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
+import { readDatabaseClock } from '../store/database-clock.js';
 
 /** How often the offset to PostgreSQL's clock is measured again (drift of the monotonic clock). */
 export const CLOCK_SYNC_MS = 30_000;
@@ -38,9 +38,8 @@ export class ClusterClock {
   /** Reads PostgreSQL's clock once; the first sample is taken whatever its round trip. */
   async sync(): Promise<void> {
     const t0 = performance.now();
-    const r = await sql<{ ms: number }>`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`.execute(this.db);
+    const ms = await readDatabaseClock(this.db);
     const t1 = performance.now();
-    const ms = Number(r.rows[0]?.ms);
     if (!Number.isFinite(ms) || (this.synced && t1 - t0 > TRUSTED_ROUND_TRIP_MS)) return;
     // The server read its clock somewhere in the round trip: the middle is the best guess.
     this.base = ms;

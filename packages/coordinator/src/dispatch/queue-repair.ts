@@ -23,8 +23,8 @@
 // - A run queued anew (an offer refused, a retry) between its page and the eviction would be
 //   lost from Redis: the eviction script names what it removed, and exactly those are looked
 //   up again afterwards and put back if queued. Any later re-queue enqueues after the removal.
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
+import { queuedCountsByJob, queuedRunsAmong, queuedRunsPage } from '../store/queued-runs.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 
 /** Runs queued more recently than this are left to the enqueue in flight. */
@@ -101,14 +101,7 @@ async function jobsWhoseCountsDisagree(db: Db, queue: ReadyQueue): Promise<Set<s
     for (const j of jobs) held.set(j.jobId, j.depth);
     if (!more) break;
   }
-  const counts = await db
-    .selectFrom('runs')
-    .select(['job_id as jobId'])
-    .select(sql<string>`count(*)`.as('total'))
-    .select(sql<string>`count(*) FILTER (WHERE queued_at < now() - make_interval(secs => ${SETTLE_SECONDS}))`.as('settled'))
-    .where('state', '=', 'queued')
-    .groupBy('job_id')
-    .execute();
+  const counts = await queuedCountsByJob(db, SETTLE_SECONDS);
   const wrong = new Set<string>();
   for (const c of counts) {
     const depth = held.get(c.jobId) ?? 0;
@@ -127,16 +120,7 @@ export async function repairQueue(db: Db, queue: ReadyQueue, only?: ReadonlySet<
   let compared = 0;
   // Pages by run id, newest first (the runs_state index is (state, id DESC)).
   for (let before: string | undefined; ;) {
-    const page = await db
-      .selectFrom('runs')
-      .select(['id as runId', 'job_id as jobId', 'priority'])
-      .select(sql<boolean>`queued_at < now() - make_interval(secs => ${SETTLE_SECONDS})`.as('settled'))
-      .where('state', '=', 'queued')
-      .$if(only !== undefined, (q) => q.where('job_id', 'in', [...(only as ReadonlySet<string>)]))
-      .$if(before !== undefined, (q) => q.where('id', '<', before as string))
-      .orderBy('id', 'desc')
-      .limit(PG_PAGE)
-      .execute();
+    const page = await queuedRunsPage(db, { settleSeconds: SETTLE_SECONDS, only, before, limit: PG_PAGE });
     compared += page.length;
     const missing = [];
     for (const r of page) {
@@ -161,12 +145,7 @@ async function evictStale(db: Db, queue: ReadyQueue, stale: Map<string, string>)
     for (let i = 0; i < runIds.length; i += RUNS_PAGE) evicted.push(...(await queue.evict(jobId, runIds.slice(i, i + RUNS_PAGE))));
   let putBack = 0;
   for (let i = 0; i < evicted.length; i += PG_PAGE) {
-    const requeued = await db
-      .selectFrom('runs')
-      .select(['id as runId', 'job_id as jobId', 'priority'])
-      .where('state', '=', 'queued')
-      .where('id', 'in', evicted.slice(i, i + PG_PAGE))
-      .execute();
+    const requeued = await queuedRunsAmong(db, evicted.slice(i, i + PG_PAGE));
     await queue.enqueue(requeued);
     putBack += requeued.length;
   }

@@ -1,16 +1,16 @@
 // The reconciler sweeps whatever an owner has gone quiet on: agents that stopped
 // heartbeating, offers never answered, and queued runs missing from Redis (a Redis restart,
 // or a crash between the PostgreSQL insert and the enqueue). PostgreSQL is the truth.
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { countLiveAgents, markSilentAgentsDown, pruneAgentMetrics, retireDownAgents } from '../store/agents.js';
 import { downAfterFor } from './liveness.js';
 import { returnToQueue } from '../store/offer-runs.js';
+import { unansweredOffers } from '../store/open-offers.js';
 import { loseRunsOfDownAgents } from '../store/lose-runs.js';
 import { takeBackFromDrainedAgents } from '../store/drain.js';
 import type { HeldRun } from '@drover/shared';
-import { releaseWaitingRuns } from '../store/schedules.js';
+import { jobsWithWaitingRuns, releaseWaitingRuns } from '../store/schedules.js';
 import type { ReadyQueue } from '../queue/ready-queue.js';
 import { repairQueueIfDue } from './queue-repair.js';
 import type { RetryPolicies } from '../store/apply-events.js';
@@ -82,28 +82,11 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
     d.log.warn({ runs: takenBack.length }, 'took runs back from agents whose drain deadline passed');
   }
   // Offers that were never answered, or made to agents now down, go back to the queue; but an
-  // offer the agent may have taken and started (its start report cut off with it) waits, under
-  // the job's disconnect rule `stop`, as long as a running attempt would (see lose-runs.ts).
-  const onDownAgent = sql<boolean>`EXISTS (SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'left', 'gone'))`;
-  const mayStillRun = sql<boolean>`EXISTS (
-    SELECT 1 FROM agents a WHERE a.id = runs.agent_id AND a.state IN ('down', 'left', 'gone') AND runs.redispatch_after_silence_ms IS NOT NULL
-       AND a.last_heartbeat_at >= now() - make_interval(secs => runs.redispatch_after_silence_ms / 1000.0))`;
-  const stuck = await d.db
-    .selectFrom('runs')
-    .select(['id', 'attempt_token', 'agent_id'])
-    .where('state', '=', 'offered')
-    .where((eb) =>
-      eb.and([
-        eb.not(mayStillRun),
-        // One clock: offered_at is written on the cluster clock (PostgreSQL's) and judged by now().
-        eb.or([eb('offered_at', '<', sql<Date>`now() - make_interval(secs => ${d.offerTimeoutMs / 1000})`), onDownAgent]),
-      ]),
-    )
-    .limit(10_000)
-    .execute();
+  // offer the agent may have taken and started waits as long as a running attempt would.
+  const stuck = await unansweredOffers(d.db, d.offerTimeoutMs);
   const back = await returnToQueue(
     d.db,
-    stuck.map((r) => ({ runId: r.id, token: Number(r.attempt_token), reason: `offer to agent ${r.agent_id ?? '?'} was not taken up` })),
+    stuck.map((o) => ({ runId: o.runId, token: o.token, reason: `offer to agent ${o.agentId ?? '?'} was not taken up` })),
     d.now(),
   );
   // The ready queue is made to hold exactly the runs queued in PostgreSQL (queue-repair.ts).
@@ -111,18 +94,7 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]
   if (repair.restored > 0 || repair.evicted > 0) d.log.warn(repair, 'the ready queue differed from PostgreSQL and was repaired');
   // Runs waiting behind an active one (overlap `queue`) are released when it ends; should that
   // release have been lost (a coordinator died in between), release them here.
-  const waitingJobs = await d.db
-    .selectFrom('runs')
-    .select('job_id')
-    .distinct()
-    .where('state', '=', 'pending')
-    .where('not_before', 'is', null)
-    .execute();
-  const released = await releaseWaitingRuns(
-    d.db,
-    waitingJobs.map((r) => r.job_id),
-    d.now(),
-  );
+  const released = await releaseWaitingRuns(d.db, await jobsWithWaitingRuns(d.db), d.now());
   const retried = lost.filter((l) => l.requeued);
   await d.queue.enqueue([...back, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
   if (back.length > 0 || repair.restored > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');

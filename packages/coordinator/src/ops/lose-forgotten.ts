@@ -3,7 +3,7 @@
 // them) are lost and retried, instead of staying `running` forever.
 import { EVENTS, unheldAttempts, type HeldRun } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
-import { loseUnheldAttempts } from '../store/lose-runs.js';
+import { loseUnheldAttempts, runningAttemptsOn } from '../store/lose-runs.js';
 
 /** Loses the attempts `agentId` runs in the records but did not list in `held` (taken at `heldAsOf`). */
 export async function loseForgottenAttempts(
@@ -12,17 +12,7 @@ export async function loseForgottenAttempts(
   held: readonly HeldRun[],
   heldAsOf: number,
 ): Promise<void> {
-  const running = await ctx.db
-    .selectFrom('runs')
-    .select(['id', 'attempt_token', 'started_at'])
-    .where('agent_id', '=', agentId)
-    .where('state', '=', 'running')
-    .execute();
-  const forgotten = unheldAttempts(
-    held,
-    running.map((r) => ({ runId: r.id, token: Number(r.attempt_token), startedAt: r.started_at ? new Date(r.started_at).getTime() : 0 })),
-    heldAsOf,
-  );
+  const forgotten = unheldAttempts(held, await runningAttemptsOn(ctx.db, agentId), heldAsOf);
   if (forgotten.length === 0) return;
   const { runs: lost, actions } = await loseUnheldAttempts(ctx.db, agentId, forgotten, ctx.now(), (ids) => ctx.jobs.retryPolicies(ids));
   if (actions > 0) ctx.actions.poke();

@@ -8,6 +8,7 @@ import { revokeAgent } from '../store/agent-identity.js';
 import { getAgent, type Agent } from '../store/agents.js';
 import { loseRunsOfAgent } from '../store/lose-runs.js';
 import { returnToQueue } from '../store/offer-runs.js';
+import { offersToAgent } from '../store/open-offers.js';
 import { recordAudit } from '../store/audit.js';
 import { AGENT_REVOKED_EVENT } from '../security/agent-identities.js';
 
@@ -21,15 +22,10 @@ export async function revokeAgentNow(ctx: CoordinatorContext, agentId: string, a
   const { runs: lost, actions } = await loseRunsOfAgent(ctx.db, agentId, 'was revoked', now, (ids) => ctx.jobs.retryPolicies(ids));
   if (actions > 0) ctx.actions.poke();
   if (lost.length > 0) ctx.metrics.runsEnded(lost.map((l) => l.state));
-  const offered = await ctx.db
-    .selectFrom('runs')
-    .select(['id', 'attempt_token'])
-    .where('state', '=', 'offered')
-    .where('agent_id', '=', agentId)
-    .execute();
+  const offered = await offersToAgent(ctx.db, agentId);
   const back = await returnToQueue(
     ctx.db,
-    offered.map((r) => ({ runId: r.id, token: Number(r.attempt_token), reason: `agent ${agentId} was revoked` })),
+    offered.map((o) => ({ runId: o.runId, token: o.token, reason: `agent ${agentId} was revoked` })),
     now,
   );
   const requeued = [...back, ...lost.filter((l) => l.requeued)];

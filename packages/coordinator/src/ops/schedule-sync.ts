@@ -5,7 +5,7 @@ import type { Job } from '../store/jobs.js';
 import { setPaused } from '../store/jobs.js';
 import { deleteScheduleState, recordResume, resetScheduleState } from '../store/schedules.js';
 import { SCHEDULE_CHANGED_EVENT } from './enqueue.js';
-import type { Db } from '../store/db.js';
+import { inTransaction, type Db } from '../store/db.js';
 import { badRequest } from '../api/problem.js';
 
 const scheduleOf = (job: Job | undefined): ScheduleSpec | undefined => (job as { schedule?: ScheduleSpec } | undefined)?.schedule;
@@ -53,7 +53,7 @@ export async function resumeJob(ctx: CoordinatorContext, jobId: string): Promise
   const now = ctx.now();
   // One transaction: a scheduler must never see the job unpaused without the pause window, or
   // it would take the fires the pause cost for merely late ones and run them.
-  const r = await ctx.db.transaction().execute(async (trx) => {
+  const r = await inTransaction(ctx.db, async (trx) => {
     const done = await setPaused(trx, jobId, null);
     if (done?.wasPausedAt) await recordResume(trx, jobId, done.wasPausedAt, now);
     return done;

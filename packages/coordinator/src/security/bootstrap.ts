@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { DroverError } from '@drover/shared';
 import type { Db } from '../store/db.js';
-import { createToken, findLiveToken, tokenSecretExists } from '../store/tokens.js';
+import { countLiveApiTokens, createToken, findLiveToken, tokenSecretExists } from '../store/tokens.js';
 import { isUniqueViolation } from '../store/jobs.js';
 
 /** True for addresses only this host can reach. */
@@ -41,24 +41,12 @@ export async function ensureBootstrapToken(
     log.warn(`the token in ${variable} was revoked (or expired) and stays so; unset it, and use a token from "drover tokens create"`);
 }
 
-/** How many tokens could call the API (agent join tokens cannot). */
-async function liveApiTokens(db: Db, now: Date): Promise<number> {
-  const row = await db
-    .selectFrom('api_tokens')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('revoked_at', 'is', null)
-    .where('role', '!=', 'agent')
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /**
  * Refuses to start when authentication is on but no token could call the API: on any
  * address nobody could act, and on a public one the operator most likely forgot to set auth up.
  */
 export async function refuseWithoutUsableAuth(db: Db, apiHost: string, now: Date): Promise<void> {
-  if ((await liveApiTokens(db, now)) > 0) return;
+  if ((await countLiveApiTokens(db, now)) > 0) return;
   const fix =
     'set DROVER_BOOTSTRAP_TOKEN=$(openssl rand -hex 32) to create an admin token at start-up (then send it as a bearer token, e.g. DROVER_TOKEN for the CLI), or, for a lab only, start with --insecure (DROVER_INSECURE=true) to serve the API without authentication';
   throw new DroverError(

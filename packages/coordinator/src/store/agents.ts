@@ -340,3 +340,13 @@ export async function countLiveAgents(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }
+
+/** The node (broker) id of each of these agents, by agent id; unknown ids are left out. */
+export async function nodesOfAgents(db: Db, agentIds: readonly string[]): Promise<Map<string, string>> {
+  const nodes = await db
+    .selectFrom('agents')
+    .select(['id', 'node_id'])
+    .where('id', 'in', [...agentIds])
+    .execute();
+  return new Map(nodes.map((n) => [n.id, n.node_id]));
+}

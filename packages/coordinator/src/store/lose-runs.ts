@@ -133,3 +133,18 @@ export async function loseRunsOfAgent(db: Db, agentId: string, why: string, at: 
     SELECT ${COLUMNS} FROM runs r WHERE r.state = 'running' AND r.agent_id = ${agentId} LIMIT 10000`;
   return loseAttempts(db, candidates, why, at, policies);
 }
+
+/** The attempts the records say `agentId` is running (startedAt: epoch ms, 0 when unknown). */
+export async function runningAttemptsOn(db: Db, agentId: string): Promise<Array<{ runId: string; token: number; startedAt: number }>> {
+  const running = await db
+    .selectFrom('runs')
+    .select(['id', 'attempt_token', 'started_at'])
+    .where('agent_id', '=', agentId)
+    .where('state', '=', 'running')
+    .execute();
+  return running.map((r) => ({
+    runId: r.id,
+    token: Number(r.attempt_token),
+    startedAt: r.started_at ? new Date(r.started_at).getTime() : 0,
+  }));
+}

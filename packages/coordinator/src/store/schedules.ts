@@ -192,3 +192,15 @@ export async function releaseWaitingRuns(
     SELECT id, job_id, priority FROM upd`.execute(db);
   return res.rows.map((r) => ({ runId: r.id, jobId: r.job_id, priority: r.priority }));
 }
+
+/** Jobs with runs waiting behind an active one (overlap `queue`: pending with no not_before). */
+export async function jobsWithWaitingRuns(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .select('job_id')
+    .distinct()
+    .where('state', '=', 'pending')
+    .where('not_before', 'is', null)
+    .execute();
+  return rows.map((r) => r.job_id);
+}

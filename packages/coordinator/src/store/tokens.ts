@@ -138,3 +138,15 @@ export async function countLiveTokens(db: Db, now: Date): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** How many live tokens could call the API (agent join tokens cannot). */
+export async function countLiveApiTokens(db: Db, now: Date): Promise<number> {
+  const row = await db
+    .selectFrom('api_tokens')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('revoked_at', 'is', null)
+    .where('role', '!=', 'agent')
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
