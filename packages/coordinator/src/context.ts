@@ -1,5 +1,4 @@
 // What the coordinator's parts share: connections, caches and the clock.
-import type { ServiceBroker } from 'moleculer';
 import type { BusLink } from '@drover/shared';
 import type { Logger } from 'pino';
 import type { Db } from './store/db.js';
@@ -11,6 +10,7 @@ import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import type { AgentIdentities } from './security/agent-identities.js';
 import type { SecretsKey } from './security/secrets-crypto.js';
 import type { AgentChannel } from './transport/agent-channel.js';
+import type { Signals } from './transport/signals.js';
 
 export interface CoordinatorContext {
   readonly options: CoordinatorOptions;
@@ -23,9 +23,12 @@ export interface CoordinatorContext {
    */
   readonly dispatchDb: Db;
   readonly queue: ReadyQueue;
-  readonly broker: ServiceBroker;
+  /** This coordinator's node id on the bus (also the leader lease's holder). */
+  readonly nodeId: string;
   /** Offers and stop requests reach agents through it (transport/). */
   readonly agents: AgentChannel;
+  /** Broadcasts to every coordinator (transport/signals.ts). */
+  readonly signals: Signals;
   /** This coordinator's own NATS connection: agents are not judged for silence it could not hear. */
   readonly bus?: BusLink;
   /** This coordinator's own reach to PostgreSQL, fed by heartbeat writes and sweeps: the same. */

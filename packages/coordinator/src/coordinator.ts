@@ -1,17 +1,7 @@
 // Starting and stopping a coordinator: connections, Moleculer services, leadership, API.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import {
-  BusLink,
-  createBroker,
-  DroverError,
-  EVENTS,
-  failureLogOf,
-  guardBroadcasts,
-  natsSecurityFrom,
-  redactUrl,
-  SERVICES,
-} from '@drover/shared';
+import { BusLink, createBroker, DroverError, failureLogOf, guardBroadcasts, natsSecurityFrom, redactUrl, SERVICES } from '@drover/shared';
 import { releaseWaitingRuns } from './store/schedules.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorContext } from './context.js';
@@ -36,6 +26,7 @@ import { checkSecretsKey } from './security/secrets-key-check.js';
 import type { AuthMode } from './api/auth.js';
 import { ensureBootstrapToken, refuseWithoutUsableAuth } from './security/bootstrap.js';
 import { MoleculerAgentChannel } from './transport/moleculer-channel.js';
+import { MoleculerSignals } from './transport/moleculer-signals.js';
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -141,8 +132,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       db,
       dispatchDb,
       queue,
-      broker,
+      nodeId,
       agents: new MoleculerAgentChannel(broker),
+      signals: new MoleculerSignals(broker),
       bus,
       store,
       jobs: new JobCache(db),
@@ -209,7 +201,7 @@ async function releaseWaiting(ctx: CoordinatorContext, endedJobs: Set<string>): 
   const released = await releaseWaitingRuns(ctx.db, queueing, ctx.now());
   if (released.length === 0) return;
   await ctx.queue.enqueue(released);
-  ctx.broker.broadcast(EVENTS.queueReady, {});
+  ctx.signals.queueReady();
 }
 
 /**

@@ -18,6 +18,8 @@ export const SERVICES = {
   runs: 'drover.runs',
   /** On every agent: offers and stop requests, called with the agent's nodeID. */
   agent: 'drover.agent',
+  /** On every coordinator: the events that wake its dispatcher and scheduler, and refresh its caches. */
+  dispatch: 'drover.dispatch',
 } as const;
 
 export const ACTIONS = {
@@ -36,6 +38,12 @@ export const EVENTS = {
   fleetChanged: 'drover.fleet.changed',
   /** Runs became ready: the dispatcher should look at the queue now. */
   queueReady: 'drover.queue.ready',
+  /** Coordinator to coordinator: schedules or delayed runs changed, the scheduler should plan again. */
+  scheduleChanged: 'drover.schedule.changed',
+  /** Coordinator to coordinator: a job was changed or deleted (`{ jobId }`); caches drop it. */
+  jobChanged: 'drover.job.changed',
+  /** Coordinator to coordinator: an agent was revoked (`{ agentId }`); caches drop its key. */
+  agentRevoked: 'drover.agent.revoked',
 } as const;
 
 /** A run an agent is executing, quoted with its attempt token. */

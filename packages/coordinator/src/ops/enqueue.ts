@@ -2,7 +2,7 @@
 // the dispatcher (and to the scheduler, for delayed runs). A crash between the writes, or Redis
 // being away, is healed by the reconciler (queue-committed.ts).
 import { monotonicFactory } from 'ulid';
-import { EVENTS, type RunTrigger } from '@drover/shared';
+import { type RunTrigger } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { insertRuns, type NewRun } from '../store/insert-runs.js';
 import { newRunView, type Run } from '../store/run-model.js';
@@ -12,9 +12,6 @@ import { queueCommitted } from './queue-committed.js';
 // Monotonic: runs created in the same millisecond still sort in creation order, which is
 // the queue's age order within a priority.
 const ulid = monotonicFactory();
-
-/** Broadcast when runs wait for a time (delayed runs): the scheduler re-arms its timer. */
-export const SCHEDULE_CHANGED_EVENT = 'drover.schedule.changed';
 
 export interface RunRequest {
   job: Job;
@@ -67,9 +64,9 @@ export async function enqueueRuns(ctx: CoordinatorContext, requests: readonly Ru
         queued.map((r) => ({ runId: r.id, jobId: r.jobId, priority: r.priority })),
       )
     )
-      ctx.broker.broadcast(EVENTS.queueReady, {});
+      ctx.signals.queueReady();
   }
-  if (rows.some((r) => r.notBefore !== undefined)) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  if (rows.some((r) => r.notBefore !== undefined)) ctx.signals.scheduleChanged();
   const ids = new Set(inserted.map((r) => r.id));
   const created = rows.filter((r) => ids.has(r.id));
   ctx.metrics.runsCreated(created, ctx.now());

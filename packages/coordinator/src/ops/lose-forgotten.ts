@@ -1,7 +1,7 @@
 // An agent's list of held runs against the coordinator's records: attempts it was running but
 // no longer holds (its process restarted faster than it could be declared down, or it lost
 // them) are lost and retried, instead of staying `running` forever.
-import { EVENTS, unheldAttempts, type HeldRun } from '@drover/shared';
+import { unheldAttempts, type HeldRun } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { loseUnheldAttempts, runningAttemptsOn } from '../store/lose-runs.js';
 
@@ -22,6 +22,6 @@ export async function loseForgottenAttempts(
   const requeued = lost.filter((l) => l.requeued);
   if (requeued.length > 0) {
     await ctx.queue.enqueue(requeued);
-    ctx.broker.broadcast(EVENTS.queueReady, {});
+    ctx.signals.queueReady();
   }
 }

@@ -1,6 +1,5 @@
 // Retrying finished runs by hand and replaying dead letters: both put the run back in the
 // ready queue for one more attempt (see store/retry-runs.ts) and wake the dispatcher.
-import { EVENTS } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { requeueFinishedRuns, type RequeuedRun } from '../store/retry-runs.js';
 
@@ -9,6 +8,6 @@ export async function retryRunsByHand(ctx: CoordinatorContext, runIds: readonly 
   const requeued = await requeueFinishedRuns(ctx.db, runIds, ctx.now(), why);
   if (requeued.length === 0) return requeued;
   await ctx.queue.enqueue(requeued);
-  ctx.broker.broadcast(EVENTS.queueReady, {});
+  ctx.signals.queueReady();
   return requeued;
 }

@@ -4,7 +4,6 @@ import type { CoordinatorContext } from '../context.js';
 import type { Job } from '../store/jobs.js';
 import { setPaused } from '../store/jobs.js';
 import { deleteScheduleState, recordResume, resetScheduleState } from '../store/schedules.js';
-import { SCHEDULE_CHANGED_EVENT } from './enqueue.js';
 import { inTransaction, type Db } from '../store/db.js';
 import { badRequest } from '../api/problem.js';
 
@@ -38,13 +37,13 @@ export async function syncSchedule(ctx: CoordinatorContext, db: Db, job: Job | u
 
 /** Tells the scheduler (on whichever coordinator leads) that schedules changed. */
 export function scheduleChanged(ctx: CoordinatorContext): void {
-  ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  ctx.signals.scheduleChanged();
 }
 
 /** Pauses a job's schedule: its fires are missed until it is resumed. */
 export async function pauseJob(ctx: CoordinatorContext, jobId: string): Promise<Job | undefined> {
   const r = await setPaused(ctx.db, jobId, ctx.now());
-  if (r) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  if (r) ctx.signals.scheduleChanged();
   return r?.job;
 }
 
@@ -59,6 +58,6 @@ export async function resumeJob(ctx: CoordinatorContext, jobId: string): Promise
     return done;
   });
   if (!r) return undefined;
-  ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+  ctx.signals.scheduleChanged();
   return r.job;
 }

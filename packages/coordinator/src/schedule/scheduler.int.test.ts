@@ -22,6 +22,7 @@ import { Scheduler } from './scheduler.js';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { AgentIdentities } from '../security/agent-identities.js';
 import { MoleculerAgentChannel } from '../transport/moleculer-channel.js';
+import { MoleculerSignals } from '../transport/moleculer-signals.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const MINUTE = 60_000;
@@ -44,8 +45,9 @@ beforeAll(async () => {
     db,
     dispatchDb: db,
     queue: new RedisReadyQueue(redis, env.redisPrefix),
-    broker,
+    nodeId: 'scheduler-test',
     agents: new MoleculerAgentChannel(broker),
+    signals: new MoleculerSignals(broker),
     jobs: new JobCache(db),
     actions: { poke: () => undefined },
     log: pino({ level: 'silent' }),

@@ -6,7 +6,6 @@
 import {
   compileSchedule,
   DEFAULT_CATCH_UP_CAP,
-  EVENTS,
   failureLogOf,
   firesBetween,
   inBackground,
@@ -126,7 +125,7 @@ export class Scheduler {
     const released = await releaseDelayedRuns(this.ctx.db, now);
     if (released.length > 0) {
       // Tell the dispatcher, as enqueueRuns does: otherwise released runs wait for its next sweep.
-      if (await queueCommitted(this.ctx.queue, this.ctx.log, released)) this.ctx.broker.broadcast(EVENTS.queueReady, {});
+      if (await queueCommitted(this.ctx.queue, this.ctx.log, released)) this.ctx.signals.queueReady();
       report.released = released.length;
     }
     for (;;) {

@@ -28,9 +28,6 @@ import { getAgentIdentity, type AgentIdentityRow } from '../store/agent-identity
 import { loadCoordinatorKey } from '../store/coordinator-key.js';
 import type { Logger } from 'pino';
 
-/** Moleculer broadcast: an agent was revoked; every coordinator drops its cached key. */
-export const AGENT_REVOKED_EVENT = 'drover.agent.revoked';
-
 /** How long a cached key is trusted without a look at the database (a missed revocation broadcast heals within it). */
 const CACHE_MS = 30_000;
 /** The same refusal from the same sender is audited at most once in this time, so a flood cannot flood the log. */

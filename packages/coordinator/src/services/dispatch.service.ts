@@ -2,16 +2,13 @@
 // the dispatcher look again, and hands it to the local leadership (which ignores it when
 // this coordinator is not the leader).
 import type { Context, ServiceSchema } from 'moleculer';
-import { EVENTS, failureLogOf, inBackground, type CapacityEvent } from '@drover/shared';
+import { EVENTS, SERVICES, failureLogOf, inBackground, type CapacityEvent } from '@drover/shared';
 import type { Leadership } from '../dispatch/leadership.js';
 import type { CoordinatorContext } from '../context.js';
-import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
-
-export const JOB_CHANGED_EVENT = 'drover.job.changed';
 
 export function dispatchService(ctx: CoordinatorContext, leadership: Leadership): ServiceSchema {
   return {
-    name: 'drover.dispatch',
+    name: SERVICES.dispatch,
     events: {
       [EVENTS.capacity]: {
         // A capacity report not signed by its agent is dropped (and audited): it could starve or flood that agent.
@@ -29,13 +26,13 @@ export function dispatchService(ctx: CoordinatorContext, leadership: Leadership)
       // Moleculer's own: a node's services appeared or vanished, so an agent may now be addressable.
       '$services.changed': { handler: () => leadership.onQueueReady() },
       [EVENTS.queueReady]: { handler: () => leadership.onQueueReady() },
-      [JOB_CHANGED_EVENT]: {
+      [EVENTS.jobChanged]: {
         handler: (c: Context<{ jobId: string }>) => {
           ctx.jobs.invalidate(c.params.jobId);
           leadership.onScheduleChanged();
         },
       },
-      [SCHEDULE_CHANGED_EVENT]: { handler: () => leadership.onScheduleChanged() },
+      [EVENTS.scheduleChanged]: { handler: () => leadership.onScheduleChanged() },
     },
   };
 }

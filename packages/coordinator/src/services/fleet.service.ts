@@ -16,7 +16,6 @@ import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
 import { recordAgentIdentity } from '../store/agent-identity.js';
-import { AGENT_REVOKED_EVENT } from '../security/agent-identities.js';
 
 /**
  * The fleet service; registration refuses agents that speak another protocol version, and
@@ -55,7 +54,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     },
     events: {
       // Revoked on some coordinator: forget its key here too, now rather than when the cache expires.
-      [AGENT_REVOKED_EVENT]: { handler: (c: Context<{ agentId: string }>) => ctx.identities.invalidate(c.params.agentId) },
+      [EVENTS.agentRevoked]: { handler: (c: Context<{ agentId: string }>) => ctx.identities.invalidate(c.params.agentId) },
     },
   };
 
@@ -112,7 +111,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
       notify(ctx, { event: 'agent.up', agents: [{ id: agent.id, name: agent.name }], at: new Date(ctx.now()).toISOString() });
     }
     ctx.log.info({ agentId: agent.id, name: agent.name, labels: agent.labels, slots: agent.total.slots }, 'agent registered');
-    c.broadcast(EVENTS.fleetChanged, { agentId: agent.id });
+    ctx.signals.fleetChanged(agent.id);
     // A restarted agent holds nothing its previous process ran: those runs are lost now,
     // not when a heartbeat timeout would have said so.
     // Its list of runs was taken when the agent sent it: a run started since (through another
@@ -150,7 +149,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     if (!known) return { known: false, stop: [] };
     if (startedDraining) {
       ctx.log.info({ agentId: hb.agentId }, 'agent is shutting down; it is draining');
-      c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+      ctx.signals.fleetChanged(hb.agentId);
     }
     if (revived) {
       ctx.log.info({ agentId: hb.agentId }, 'a down agent is heartbeating again');
@@ -159,7 +158,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
         agents: [{ id: hb.agentId, ...(name ? { name } : {}) }],
         at: new Date(ctx.now()).toISOString(),
       });
-      c.broadcast(EVENTS.fleetChanged, { agentId: hb.agentId });
+      ctx.signals.fleetChanged(hb.agentId);
     }
     // The list was taken when the agent sent the beat; a run started after that is not in it.
     await loseForgottenAttempts(ctx, hb.agentId, hb.runs, hb.at - 1000);
@@ -172,7 +171,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     ctx.store?.succeeded();
     if (left) {
       ctx.log.info({ agentId }, 'agent stopped and left the fleet');
-      c.broadcast(EVENTS.fleetChanged, { agentId });
+      ctx.signals.fleetChanged(agentId);
     } else {
       ctx.log.warn({ agentId }, 'an agent said it is leaving while runs are still its own: it will be judged by its silence');
     }

@@ -1,11 +1,10 @@
 // Moleculer service `drover.runs`: agents report run events here, in batches.
 import { Errors, type Context, type ServiceSchema } from 'moleculer';
-import { EVENTS, REPORT_REJECTED, SERVICES, type RejectedEvent, type ReportRequest, type ReportResponse } from '@drover/shared';
+import { REPORT_REJECTED, SERVICES, type RejectedEvent, type ReportRequest, type ReportResponse } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
 import { applyIsolating, isDataError } from '../store/isolate-events.js';
 import { recordRejectedEvents } from '../store/rejected-events.js';
-import { SCHEDULE_CHANGED_EVENT } from '../ops/enqueue.js';
 import { assigneesOf } from '../store/agent-identity.js';
 
 /** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
@@ -58,10 +57,10 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           if (actions > 0) ctx.actions.poke();
           if (requeued.length > 0) {
             await ctx.queue.enqueue(requeued);
-            ctx.broker.broadcast(EVENTS.queueReady, {});
+            ctx.signals.queueReady();
           }
           // The scheduler (on the leader) promotes retries when they are due: tell it there are new ones.
-          if (retrying > 0) ctx.broker.broadcast(SCHEDULE_CHANGED_EVENT, {});
+          if (retrying > 0) ctx.signals.scheduleChanged();
           if (stale.length > 0) {
             ctx.log.warn({ agentId, runs: stale.map((s) => s.runId) }, 'fenced messages about attempts this agent no longer holds');
             await auditUnassignedResults(ctx, agentId, c.nodeID, events, stale);

@@ -5,7 +5,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { agentMetrics, getAgent, setAgentState } from '../../store/agents.js';
 import { listAgentPage } from '../../store/agent-page.js';
 import { fleetSummary } from '../../store/fleet-summary.js';
-import { EVENTS, parseDuration, parseInstant } from '@drover/shared';
+import { parseDuration, parseInstant } from '@drover/shared';
 import { HttpProblem, badRequest, notFound } from '../problem.js';
 import { agentOutOfReach } from '../access.js';
 import { AgentMetricsSchema, AgentSchema, FleetSummarySchema, ProblemSchema } from '../schemas.js';
@@ -143,7 +143,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: CoordinatorContext)
             'AGENT_STATE_CONFLICT',
             `agent ${id} is ${r.refused}: it cannot be ${action === 'drain' ? 'drained' : `${action}ed`} from that state`,
           );
-        ctx.broker.broadcast(EVENTS.fleetChanged, { agentId: id });
+        ctx.signals.fleetChanged(id);
         return r;
       },
     );

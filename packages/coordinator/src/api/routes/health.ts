@@ -29,7 +29,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CoordinatorContext
     },
     async (_req, reply) => {
       const [postgres, queue] = await Promise.all([probe(() => pingDatabase(ctx.db)), probe(() => ctx.queue.ping())]);
-      const nats = ctx.broker.transit?.connected ? { ok: true } : { ok: false, error: 'not connected to NATS' };
+      const nats = ctx.signals.connected() ? { ok: true } : { ok: false, error: 'not connected to NATS' };
       const ok = postgres.ok && queue.ok && nats.ok;
       return reply.status(ok ? 200 : 503).send({
         status: ok ? 'ready' : 'not ready',

@@ -7,7 +7,6 @@ import type { CoordinatorContext } from '../../context.js';
 import { deleteJob, insertJob, isUniqueViolation, jobCursor, listJobs, updateJob, type Job } from '../../store/jobs.js';
 import { inTransaction } from '../../store/db.js';
 import { cancelQueuedRunsOfJob } from '../../ops/cancel-job-runs.js';
-import { JOB_CHANGED_EVENT } from '../../services/dispatch.service.js';
 import { scheduleChanged, syncSchedule } from '../../ops/schedule-sync.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { findJobIn, requireJob, scopeOf } from '../require.js';
@@ -162,7 +161,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
           return { job: updated, changed: await syncSchedule(ctx, trx, updated, current) };
         });
         ctx.jobs.put(job);
-        ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+        ctx.signals.jobChanged(job.id);
         if (changed) scheduleChanged(ctx);
         return job;
       } catch (err) {
@@ -189,7 +188,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       if (job) req.audit.namespace = job.namespace;
       if (!job || !(await deleteJob(ctx.db, job.id))) throw notFound('job', id);
       ctx.jobs.invalidate(job.id);
-      ctx.broker.broadcast(JOB_CHANGED_EVENT, { jobId: job.id });
+      ctx.signals.jobChanged(job.id);
       await cancelQueuedRunsOfJob(ctx, job.id, 'job deleted');
       if (await syncSchedule(ctx, ctx.db, undefined, job)) scheduleChanged(ctx);
       return reply.status(204).send();

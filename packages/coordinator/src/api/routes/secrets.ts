@@ -9,7 +9,6 @@ import { DEFAULT_NAMESPACE, inNamespace, type Principal } from '../access.js';
 import { HttpProblem } from '../problem.js';
 import { ProblemSchema } from '../schemas.js';
 import { deleteSecret, listSecrets, putSecret } from '../../store/secrets.js';
-import { EVENTS } from '@drover/shared';
 
 /** Largest secret value accepted. */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -92,7 +91,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoordinatorContext
         actor: principalOf(req)?.actor ?? null,
       });
       // Runs waiting for this secret may go now.
-      ctx.broker.broadcast(EVENTS.queueReady, {});
+      ctx.signals.queueReady();
       if (!created) return reply.status(204).send();
       const now = new Date(ctx.now()).toISOString();
       return reply.status(201).header('location', `/v1/secrets/${name}`).send({ name, namespace, createdAt: now, updatedAt: now });
