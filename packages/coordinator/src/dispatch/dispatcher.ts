@@ -1,7 +1,8 @@
 // The dispatcher: gathers ready jobs from the queue, plans where their runs go (the pure
 // `PassPlanner`, plan-pass.ts), commits the plan in one statement, and sends each agent its
-// offers in one message. Runs only on the coordinator holding the lease. Passes are event-driven (a run
-// was queued, capacity freed, an agent joined), never a periodic sweep that adds latency.
+// offers in one message. Runs only on the coordinator holding the lease. Passes are
+// event-driven (a run was queued, capacity freed, an agent joined), never a periodic sweep
+// that adds latency.
 import type { Logger } from 'pino';
 import {
   failureLogOf,
