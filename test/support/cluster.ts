@@ -3,7 +3,7 @@
 // the labels and options the test needs, torn down after the file. A file states its cluster
 // once, at the top, and its tests read `cluster.client`, `cluster.agents` and the run helpers.
 import { afterAll, beforeAll } from 'vitest';
-import { api, type ApiClient, type RequestOptions } from './http.js';
+import { api, type ApiClient } from './http.js';
 import { createTestEnv, type TestEnv } from './isolation.js';
 import {
   startAgent,
@@ -13,7 +13,7 @@ import {
   type StartedAgent,
   type StartedCoordinator,
 } from './processes.js';
-import { runHelpers } from './runs.js';
+import { lazyClient, runHelpers } from './runs.js';
 
 export interface ClusterOptions {
   /** How many coordinators to start (default 1); they share the env's database, prefix and token. */
@@ -73,21 +73,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await env.cleanup().catch(() => undefined);
     throw err;
   }
-}
-
-/** An ApiClient that forwards to `current()`'s client when called, so it can be made before the cluster starts. */
-function lazyClient(current: () => ApiClient): ApiClient {
-  return {
-    get baseUrl() {
-      return current().baseUrl;
-    },
-    request: <T>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
-      current().request<T>(method, path, body, options),
-    get: <T>(path: string, options?: RequestOptions) => current().get<T>(path, options),
-    post: <T>(path: string, body?: unknown, options?: RequestOptions) => current().post<T>(path, body, options),
-    patch: <T>(path: string, body?: unknown, options?: RequestOptions) => current().patch<T>(path, body, options),
-    del: <T>(path: string, options?: RequestOptions) => current().del<T>(path, options),
-  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Attempt, Job, LogChunk, Problem, RunDetail } from '@drover/client';
 import { isTerminal, RUN_STATES } from '@drover/shared';
 import { expect } from 'vitest';
-import { waitFor, type ApiClient } from './http.js';
+import { waitFor, type ApiClient, type RequestOptions } from './http.js';
 
 // The API's types come from the generated client (packages/client/src/schema.ts), so a test reads
 // what the OpenAPI document promises, not a hand-copied subset of it.
@@ -25,8 +25,27 @@ export function isTerminalState(state: string): boolean {
   return TERMINAL.includes(state);
 }
 
-/** Job and run helpers bound to one API client. */
-export function runHelpers(client: ApiClient) {
+/** An ApiClient that forwards each call to `current()`, so it can be made before the real client exists. */
+export function lazyClient(current: () => ApiClient): ApiClient {
+  return {
+    get baseUrl() {
+      return current().baseUrl;
+    },
+    request: <T>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
+      current().request<T>(method, path, body, options),
+    get: <T>(path: string, options?: RequestOptions) => current().get<T>(path, options),
+    post: <T>(path: string, body?: unknown, options?: RequestOptions) => current().post<T>(path, body, options),
+    patch: <T>(path: string, body?: unknown, options?: RequestOptions) => current().patch<T>(path, body, options),
+    del: <T>(path: string, options?: RequestOptions) => current().del<T>(path, options),
+  };
+}
+
+/**
+ * Job and run helpers bound to one API client, or to a function returning it (for a file whose
+ * client is made in beforeAll: `const { createJob } = runHelpers(() => client)`).
+ */
+export function runHelpers(clientOrGetter: ApiClient | (() => ApiClient)) {
+  const client = typeof clientOrGetter === 'function' ? lazyClient(clientOrGetter) : clientOrGetter;
   const getRun = async (id: string): Promise<Run> => (await client.get<Run>(`/v1/runs/${id}`)).body;
   const allLogs = async (id: string): Promise<LogChunk[]> => {
     const out: LogChunk[] = [];
@@ -51,14 +70,17 @@ export function runHelpers(client: ApiClient) {
       },
       { timeoutMs, description: `run ${id} to reach the expected state` },
     );
+  /** Creates a job (expecting 201) and returns it as the API does. */
+  const postJob = async (def: Record<string, unknown>): Promise<Job> => {
+    const res = await client.post<Job>('/v1/jobs', def);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body;
+  };
   return {
     getRun,
     allLogs,
-    async createJob(def: Record<string, unknown>): Promise<string> {
-      const res = await client.post<{ id: string }>('/v1/jobs', def);
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-      return res.body.id;
-    },
+    createJob: async (def: Record<string, unknown>): Promise<string> => (await postJob(def)).id,
+    postJob,
     async trigger(jobId: string, parameters?: Record<string, string>): Promise<string> {
       const res = await client.post<{ id: string }>(`/v1/jobs/${jobId}/runs`, parameters ? { parameters } : {});
       expect(res.status, JSON.stringify(res.body)).toBe(201);
