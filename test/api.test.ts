@@ -1,7 +1,7 @@
 // The REST API against a real coordinator process (PostgreSQL, Redis, NATS), no agents:
 // definitions are accepted or refused with a field-naming 400, runs queue with a reason.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { describe, expect, it } from 'vitest';
+import { useCluster, waitFor, type Problem, type Run } from './support/index.js';
 
 const nightlyReport = {
   name: 'nightly-report',
@@ -15,35 +15,13 @@ const nightlyReport = {
   priority: 50,
 };
 
-interface Problem {
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Array<{ field: string; message: string }>;
-}
 interface Page<T> {
   items: T[];
   total: number;
   nextCursor: string | null;
 }
-interface Run {
-  id: string;
-  jobId: string;
-  state: string;
-  queueReason: string | null;
-  parameters: Record<string, string>;
-  transitions?: Array<{ from: string | null; to: string }>;
-}
 
-let env: TestEnv;
-let client: ApiClient;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
-});
-afterAll(async () => env?.cleanup());
+const { client } = useCluster();
 
 describe('jobs', () => {
   it('accepts the nightly-report definition exactly as written and serves it back', async () => {

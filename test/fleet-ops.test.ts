@@ -1,42 +1,22 @@
 // Operator actions on agents, with real agent processes: cordon keeps new runs away, uncordon
 // lets them back, and drain with a deadline takes back what is still running when it passes.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  api,
-  createTestEnv,
-  startAgent,
-  startCoordinator,
-  waitFor,
-  type ApiClient,
-  type StartedAgent,
-  type TestEnv,
-} from './support/index.js';
+import { beforeAll, expect, it } from 'vitest';
+import { useCluster, waitFor, type Problem, type Run, type StartedAgent } from './support/index.js';
 
-interface Run {
-  id: string;
-  state: string;
-  agentId: string | null;
-  transitions: Array<{ to: string; reason: string | null }>;
-}
-interface Problem {
-  status: number;
-  detail: string;
-  errors?: Array<{ field: string }>;
-}
-
-let env: TestEnv;
-let client: ApiClient;
+const cluster = useCluster({
+  coordinatorArgs: ['--reconcile-interval', '300ms'],
+  agents: [
+    { labels: { pool: 'ops' }, slots: 2, name: 'agent-a' },
+    { labels: { pool: 'ops' }, slots: 3, name: 'agent-b' },
+  ],
+});
+const { client } = cluster;
 let a: StartedAgent;
 let b: StartedAgent;
 let jobId: string;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  client = api((await startCoordinator(env, ['--reconcile-interval', '300ms'])).url);
-  [a, b] = await Promise.all([
-    startAgent(env, { labels: { pool: 'ops' }, slots: 2, name: 'agent-a' }),
-    startAgent(env, { labels: { pool: 'ops' }, slots: 3, name: 'agent-b' }),
-  ]);
+  [a, b] = cluster.agents as [StartedAgent, StartedAgent];
   jobId = (
     await client.post<{ id: string }>('/v1/jobs', {
       name: 'long-ops',
@@ -45,7 +25,6 @@ beforeAll(async () => {
     })
   ).body.id;
 });
-afterAll(async () => env?.cleanup());
 
 async function runningOn(runId: string): Promise<Run> {
   return waitFor(
@@ -148,7 +127,7 @@ it("summarises the fleet and keeps each agent's heartbeat history", async () => 
 });
 
 it('SIGTERM drains an agent: the coordinator sees it draining, its run finishes, and it exits cleanly', async () => {
-  const c = await startAgent(env, { labels: { pool: 'term' }, slots: 1, name: 'agent-c' });
+  const c = await cluster.startAgent({ labels: { pool: 'term' }, slots: 1, name: 'agent-c' });
   const job = (
     await client.post<{ id: string }>('/v1/jobs', {
       name: 'finishes-on-term',
@@ -171,7 +150,7 @@ it('SIGTERM drains an agent: the coordinator sees it draining, its run finishes,
 });
 
 it('a second SIGTERM gives the agent’s runs up as lost, and the run is retried on another agent', async () => {
-  const d = await startAgent(env, { labels: { pool: 'quit' }, slots: 1, name: 'agent-d' });
+  const d = await cluster.startAgent({ labels: { pool: 'quit' }, slots: 1, name: 'agent-d' });
   const job = (
     await client.post<{ id: string }>('/v1/jobs', {
       name: 'outlives-its-agent',
@@ -189,10 +168,10 @@ it('a second SIGTERM gives the agent’s runs up as lost, and the run is retried
   d.proc.child.kill('SIGTERM');
   expect((await d.proc.exited).code).toBe(0);
   // Not a failure of the job: the attempt is lost, and the default policy retries it once.
-  const e = await startAgent(env, { labels: { pool: 'quit' }, slots: 1, name: 'agent-e' });
+  const e = await cluster.startAgent({ labels: { pool: 'quit' }, slots: 1, name: 'agent-e' });
   const run = await waitFor(
     async () => {
-      const r = (await client.get<Run & { attempts: Array<{ outcome: string; agentId: string }> }>(`/v1/runs/${runId}`)).body;
+      const r = (await client.get<Run>(`/v1/runs/${runId}`)).body;
       return r.state === 'running' && r.agentId === e.agentId ? r : undefined;
     },
     { description: 'the run to be retried on the other agent', timeoutMs: 30_000 },

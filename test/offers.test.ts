@@ -4,17 +4,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ServiceBroker } from 'moleculer';
 import { ACTIONS, PROTOCOL_VERSION, SERVICES, createBroker, type OfferRequest, type OfferResponse, type RunOffer } from '@drover/shared';
-import { api, createTestEnv, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { useCluster, waitFor, type Run } from './support/index.js';
 
-let env: TestEnv;
-let client: ApiClient;
+const cluster = useCluster({ coordinatorArgs: ['--offer-timeout', '1s', '--reconcile-interval', '300ms'] });
+const { client } = cluster;
 let broker: ServiceBroker;
 const offers: RunOffer[] = [];
 const capacity = { slots: 2, cpu: 2, memoryBytes: 2 ** 30 };
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  client = api((await startCoordinator(env, ['--offer-timeout', '1s', '--reconcile-interval', '300ms'])).url);
+  const { env } = cluster;
   broker = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-slow' });
   broker.createService({
     name: SERVICES.agent,
@@ -48,14 +47,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await broker?.stop();
-  await env?.cleanup();
 });
-
-interface Run {
-  state: string;
-  attempt: number;
-  transitions: Array<{ from: string | null; to: string; reason: string | null }>;
-}
 
 it('takes an offer back from an agent that never took it up, and lets one that holds the run keep it', async () => {
   const job = (
@@ -92,7 +84,7 @@ it('takes an offer back from an agent that never took it up, and lets one that h
   }, 300);
   try {
     await new Promise((r) => setTimeout(r, 3000)); // three offer deadlines
-    const r = (await client.get<Run & { attemptToken: number }>(`/v1/runs/${ignored}`)).body;
+    const r = (await client.get<Run>(`/v1/runs/${ignored}`)).body;
     expect(r.state).toBe('offered');
     expect(r.attemptToken).toBe(held.token);
   } finally {

@@ -3,23 +3,8 @@
 // side for about seven seconds, are paused, and are judged once their runs have settled:
 // `forbid` skips, `queue` keeps at most one waiting, `replace` cancels the older run, and
 // `allow` is bounded by maxConcurrentRuns. Every fire leaves exactly one run, whatever it did.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, sleep, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
-
-interface Run {
-  id: string;
-  state: string;
-  trigger: string;
-  fireAt: string | null;
-  notBefore: string | null;
-  skipReason: string | null;
-  error: string | null;
-  createdAt: string;
-  queuedAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  transitions?: Array<{ from: string | null; to: string; reason: string | null }>;
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sleep, useCluster, waitFor, type Run } from './support/index.js';
 
 /** What one policy's job did, and what was seen while it fired. */
 interface Outcome {
@@ -36,8 +21,8 @@ const LIVE = ['pending', 'queued', 'offered', 'running', 'retrying'];
 const ACTIVE = ['queued', 'offered', 'running'];
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
 
-let env: TestEnv;
-let client: ApiClient;
+const cluster = useCluster({ agents: [{ slots: 16, name: 'agent' }] });
+const { client } = cluster;
 const outcomes = new Map<string, Outcome>();
 
 async function runsOf(jobId: string): Promise<Run[]> {
@@ -112,10 +97,6 @@ function expectOneRunPerFire(runs: Run[]): void {
 const withState = (runs: Run[], ...states: string[]) => runs.filter((r) => states.includes(r.state));
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
-  await startAgent(env, { slots: 16, name: 'agent' });
   const [forbid, queue, replace, allow] = await Promise.all([
     scenario('overlap-forbid', { overlap: 'forbid' }),
     scenario('overlap-queue', { overlap: 'queue' }),
@@ -127,7 +108,6 @@ beforeAll(async () => {
   outcomes.set('replace', replace);
   outcomes.set('allow', allow);
 }, 90_000);
-afterAll(async () => env?.cleanup());
 
 describe('overlap policies with a job longer than its interval', () => {
   it('forbid: a fire during a run is recorded as skipped, and runs never overlap', () => {

@@ -4,28 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  api,
-  createTestEnv,
-  processGone as gone,
-  startAgent,
-  startCoordinator,
-  waitFor,
-  type ApiClient,
-  type TestEnv,
-} from './support/index.js';
-
-interface Run {
-  id: string;
-  state: string;
-  signal: string | null;
-  error: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped'];
+import { expect, it } from 'vitest';
+import { processGone as gone, useCluster, waitFor } from './support/index.js';
 
 // $1 is the pid file. The child ignores SIGTERM (an ignored signal stays ignored across exec);
 // the main process does not. Both record their pid, then sleep far past the timeout.
@@ -33,31 +13,20 @@ const SCRIPT = `sh -c 'trap "" TERM; echo $$ >> "$0"; exec sleep 300' "$1" &
 echo $$ >> "$1"
 exec sleep 300`;
 
-let env: TestEnv;
-let client: ApiClient;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
-  await startAgent(env, { labels: { pool: 'timeouts' } });
-});
-afterAll(async () => env?.cleanup());
+const cluster = useCluster({ agents: [{ labels: { pool: 'timeouts' } }] });
 
 it('a timed-out run leaves nothing running: SIGTERM at the timeout, SIGKILL after killGracePeriod', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'drover-timeouts-'));
-  env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  cluster.env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const pidFile = join(dir, 'pids');
-  const job = await client.post<{ id: string }>('/v1/jobs', {
+  const jobId = await cluster.createJob({
     name: 'outlives-its-timeout',
     executor: { type: 'exec', command: ['sh', '-c', SCRIPT, 'sh', pidFile] },
     constraints: [{ attribute: 'label.pool', operator: '=', value: 'timeouts' }],
     timeout: '1s',
     killGracePeriod: '2s',
   });
-  expect(job.status, JSON.stringify(job.body)).toBe(201);
-  const triggered = await client.post<{ id: string }>(`/v1/jobs/${job.body.id}/runs`, {});
-  expect(triggered.status).toBe(201);
+  const runId = await cluster.trigger(jobId);
 
   const pids = await waitFor(
     () => {
@@ -73,13 +42,7 @@ it('a timed-out run leaves nothing running: SIGTERM at the timeout, SIGKILL afte
     },
     { description: 'both processes to write their pids' },
   );
-  const run = await waitFor(
-    async () => {
-      const r = (await client.get<Run>(`/v1/runs/${triggered.body.id}`)).body;
-      return TERMINAL.includes(r.state) ? r : undefined;
-    },
-    { description: 'the run to end' },
-  );
+  const run = await cluster.waitForTerminal(runId);
   expect(run).toMatchObject({ state: 'timed_out', error: 'timed out after 1s' });
   await waitFor(() => (pids.every(gone) ? true : undefined), { timeoutMs: 10_000, description: `processes ${pids.join(', ')} to be gone` });
 
