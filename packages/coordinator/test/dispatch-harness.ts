@@ -20,8 +20,13 @@ import { getRun, getTransitions, type Transition } from '../src/store/query-runs
 import type { Run } from '../src/store/run-model.js';
 import { AgentNoAnswer, type AgentChannel } from '../src/transport/agent-channel.js';
 
-/** How a fake agent answers offers: take them all, refuse them all with a reason, or never answer. */
-export type AgentScript = { answer: 'accept' } | { answer: 'refuse'; reason: string } | { answer: 'silent' };
+/** How a fake agent answers offers: take them all, refuse them all with a reason, never answer, or never get them. */
+export type AgentScript =
+  | { answer: 'accept' }
+  | { answer: 'refuse'; reason: string }
+  | { answer: 'silent' }
+  /** The offer never leaves (the agent's node is gone from the bus): surely not acted on. */
+  | { answer: 'unreachable' };
 
 /** One offer message as the channel received it. */
 export interface RecordedOffer {
@@ -47,6 +52,7 @@ export class FakeAgentChannel implements AgentChannel {
     const script = this.scripts.get(agentId) ?? { answer: 'accept' };
     // The offer left and no answer came: what a timeout on the bus looks like to the dispatcher.
     if (script.answer === 'silent') throw new AgentNoAnswer(`no answer from ${nodeId}`);
+    if (script.answer === 'unreachable') throw new Error(`${nodeId} is not on the bus`);
     const ids = req.offers.map((o) => o.runId);
     return {
       accepted: script.answer === 'accept' ? ids : [],

@@ -57,6 +57,15 @@ describe('the dispatcher, through the harness', () => {
     expect((await h.transitions(mayRun as string)).map((x) => x.to)).toEqual(['queued', 'offered']);
   });
 
+  it('returns an offer that surely never reached the agent, even of a `stop` job', async () => {
+    await h.addAgent('gone', {}, { answer: 'unreachable' });
+    const [runId] = await h.trigger(await h.createJob({ disconnect: { mode: 'stop' } }));
+    await h.until(async () => {
+      const t = (await h.transitions(runId as string)).find((x) => x.from === 'offered' && x.to === 'queued');
+      expect(t?.reason).toBe('agent gone did not answer the offer: agent-gone is not on the bus');
+    });
+  });
+
   it('cancels the queued runs of a job deleted meanwhile instead of offering them', async () => {
     await h.addAgent('idle', {});
     const jobId = await h.createJob();
