@@ -11,20 +11,12 @@ import {
   startCoordinator,
   waitFor,
   type ApiClient,
+  type Job,
+  type Run,
   type StartedCoordinator,
   type TestEnv,
 } from './support/index.js';
 
-interface Job {
-  id: string;
-  name: string;
-  namespace: string;
-}
-interface Run {
-  id: string;
-  jobId: string;
-  state: string;
-}
 interface Page<T> {
   items: T[];
   total: number;

@@ -7,13 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, spawnDrover, startAgent, startCoordinator, waitFor, type TestEnv } from './support/index.js';
-
-interface Run {
-  state: string;
-  attempt: number;
-  transitions: Array<{ to: string }>;
-}
+import { api, createTestEnv, spawnDrover, startAgent, startCoordinator, waitFor, type Run, type TestEnv } from './support/index.js';
 
 let env: TestEnv;
 let work: string;
