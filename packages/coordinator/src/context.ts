@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Db } from './store/db.js';
 import type { StoreLink } from './store/store-link.js';
 import type { ReadyQueue } from './queue/ready-queue.js';
+import type { LeaderLease } from './queue/leader-lease.js';
 import type { JobCache } from './dispatch/job-cache.js';
 import type { CoordinatorOptions } from './options.js';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
@@ -23,6 +24,8 @@ export interface CoordinatorContext {
    */
   readonly dispatchDb: Db;
   readonly queue: ReadyQueue;
+  /** Who dispatches and reconciles: the holder of this lease (dispatch/leadership.ts). */
+  readonly lease: LeaderLease;
   /** This coordinator's node id on the bus (also the leader lease's holder). */
   readonly nodeId: string;
   /** Offers and stop requests reach agents through it (transport/). */

@@ -9,6 +9,7 @@ import { openDatabase, describeDatabaseUrl, ensureDatabaseExists } from './store
 import { migrateToLatest, migrationStatus } from './store/migrator.js';
 import { openRedis, RedisReadyQueue, type ReadyQueue } from './queue/ready-queue.js';
 import { MemoryReadyQueue } from './queue/memory-queue.js';
+import { MemoryLeaderLease, RedisLeaderLease, type LeaderLease } from './queue/leader-lease.js';
 import { ClusterClock } from './clock/cluster-clock.js';
 import { JobCache } from './dispatch/job-cache.js';
 import { StoreLink } from './store/store-link.js';
@@ -105,13 +106,17 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     cleanups.push(async () => clock.stop());
     const authMode = await prepareAuth(opts, db, log, tuning, clock);
     let queue: ReadyQueue;
-    if (opts.redisUrl === 'memory') queue = new MemoryReadyQueue(clock.now);
-    else {
+    let lease: LeaderLease;
+    if (opts.redisUrl === 'memory') {
+      queue = new MemoryReadyQueue(clock.now);
+      lease = new MemoryLeaderLease(clock.now);
+    } else {
       const tls = redisTls(opts.redisUrl, { ca: opts.redisCa, cert: opts.redisCert, key: opts.redisKey });
       const sentinel = opts.redisSentinels ? { sentinels: opts.redisSentinels, name: opts.redisSentinelName } : undefined;
       const redis = await openRedis(opts.redisUrl, tls, sentinel);
       cleanups.push(async () => redis.disconnect());
       queue = new RedisReadyQueue(redis, opts.redisPrefix);
+      lease = new RedisLeaderLease(redis, opts.redisPrefix);
     }
     const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
     const broker = createBroker({
@@ -132,6 +137,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       db,
       dispatchDb,
       queue,
+      lease,
       nodeId,
       agents: new MoleculerAgentChannel(broker),
       signals: new MoleculerSignals(broker),

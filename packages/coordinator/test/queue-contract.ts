@@ -1,6 +1,6 @@
 // The contract every ready-queue backend keeps, as one test suite run against each (Redis in
 // redis-queue.int.test.ts, memory in memory-queue.test.ts): order, idempotent enqueue, claims,
-// removal, paging, and the lease. A backend that passes can serve the dispatcher.
+// removal and paging. A backend that passes can serve the dispatcher (the lease: lease-contract.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
@@ -238,27 +238,6 @@ export function readyQueueContract(backend: string, make: MakeQueue): void {
         ),
         { numRuns: 30 },
       );
-    });
-
-    it('gives the lease to one node at a time, with a new epoch for each new holder', async () => {
-      const q = await make();
-      const first = await q.acquireLease('node-a', 10_000);
-      expect(first).toBeGreaterThan(0);
-      expect(await q.acquireLease('node-b', 10_000)).toBe(0);
-      expect(await q.acquireLease('node-a', 10_000)).toBe(first);
-      await q.releaseLease('node-b'); // not the holder: nothing happens
-      expect(await q.acquireLease('node-b', 10_000)).toBe(0);
-      await q.releaseLease('node-a');
-      const second = await q.acquireLease('node-b', 10_000);
-      expect(second).toBeGreaterThan(first);
-    });
-
-    it('lets another node take a lease that expired', async () => {
-      const q = await make();
-      const first = await q.acquireLease('node-a', 30);
-      await new Promise((r) => setTimeout(r, 80));
-      const second = await q.acquireLease('node-b', 10_000);
-      expect(second).toBeGreaterThan(first);
     });
 
     it('answers a ping and says where it lives', async () => {

@@ -63,7 +63,7 @@ export class Leadership {
     try {
       injectFault('dispatcher lease renewal');
       const askedAt = performance.now();
-      const epoch = await this.ctx.queue.acquireLease(this.ctx.nodeId, LEASE_TTL_MS);
+      const epoch = await this.ctx.lease.acquire(this.ctx.nodeId, LEASE_TTL_MS);
       if (epoch > 0) {
         this.leaseUntil = askedAt + LEASE_TTL_MS;
         this.lapseNoted = false;
@@ -240,7 +240,7 @@ export class Leadership {
     this.dispatcher?.stop();
     this.scheduler?.stop();
     this.limits?.stop();
-    if (this.dispatcher) await this.ctx.queue.releaseLease(this.ctx.nodeId).catch(() => undefined);
+    if (this.dispatcher) await this.ctx.lease.release(this.ctx.nodeId).catch(() => undefined);
     this.dispatcher = undefined;
   }
 }

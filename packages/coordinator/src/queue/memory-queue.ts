@@ -1,4 +1,4 @@
-// The in-memory ready queue and lease, for `drover dev` (one process, no Redis). It keeps the
+// The in-memory ready queue, for `drover dev` (one process, no Redis). It keeps the
 // Redis backend's order exactly — runs by queueScore then run id, jobs by head score then job
 // id — and passes the same contract tests. Nothing survives a restart, which is fine: the
 // reconciler rebuilds the queue from PostgreSQL (PGlite) within seconds of starting.
@@ -51,12 +51,10 @@ class JobQueue {
   }
 }
 
-/** The ready queue and lease in this process's memory. */
+/** The ready queue in this process's memory. */
 export class MemoryReadyQueue implements ReadyQueue {
   readonly describe = 'memory';
   private readonly jobs = new Map<string, JobQueue>();
-  private lease: { nodeId: string; until: number } | undefined;
-  private epoch = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -123,19 +121,6 @@ export class MemoryReadyQueue implements ReadyQueue {
         out.set(priority, (out.get(priority) ?? 0) + 1);
       }
     return out;
-  }
-
-  async acquireLease(nodeId: string, ttlMs: number): Promise<number> {
-    const now = this.now();
-    const held = this.lease && this.lease.until > now ? this.lease : undefined;
-    if (held && held.nodeId !== nodeId) return 0;
-    if (!held) this.epoch++;
-    this.lease = { nodeId, until: now + ttlMs };
-    return this.epoch;
-  }
-
-  async releaseLease(nodeId: string): Promise<void> {
-    if (this.lease?.nodeId === nodeId) this.lease = undefined;
   }
 
   async ping(): Promise<void> {}

@@ -1,5 +1,5 @@
-// The ready queue and the dispatcher lease: the interface every backend implements, and the
-// Redis backend. PostgreSQL stays the truth: the reconciler can rebuild everything here from
+// The ready queue: the interface every backend implements, and the Redis backend (the
+// dispatcher lease, in the same Redis, is leader-lease.ts). PostgreSQL stays the truth: the reconciler can rebuild everything here from
 // the runs table. The in-memory backend (memory-queue.ts) serves `drover dev`; both pass the
 // same contract tests (test/queue-contract.ts).
 import type { ConnectionOptions } from 'node:tls';
@@ -34,8 +34,6 @@ type Scripted = Redis & {
   evictRuns(k1: string, k2: string, ...args: string[]): Promise<string[]>;
   readyJobs(k1: string, prefix: string, offset: number, limit: number): Promise<Array<string | number>>;
   depthByPriority(k1: string, prefix: string, offset: number, limit: number, step: number): Promise<number[]>;
-  acquireLease(k1: string, k2: string, nodeId: string, ttlMs: number): Promise<number>;
-  releaseLease(k1: string, nodeId: string): Promise<number>;
 };
 
 const QUEUE_EPOCH = Date.UTC(2020, 0, 1);
@@ -61,7 +59,7 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): unknow
   return (results ?? []).map(([, v]) => v);
 }
 
-/** Opens a Redis connection with Drover's scripts loaded; fails clearly when Redis is unreachable. */
+/** Opens a Redis connection with Drover's scripts (the queue's and the lease's) loaded; fails clearly when Redis is unreachable. */
 export async function openRedis(url: string, tls?: ConnectionOptions, sentinel?: RedisSentinels): Promise<Redis> {
   // A rediss:// URL turns TLS on by itself; `tls` adds the CA and client certificate (security/tls.ts).
   const options: RedisOptions = {
@@ -130,7 +128,7 @@ function sentinelOptions(url: string, sentinel: RedisSentinels, options: RedisOp
 }
 
 /**
- * The ready queues and the dispatcher lease. Runs are ordered by queueScore (higher priority,
+ * The ready queues. Runs are ordered by queueScore (higher priority,
  * then older); jobs by their head run's score, then by job id.
  */
 export interface ReadyQueue {
@@ -153,10 +151,6 @@ export interface ReadyQueue {
   depth(): Promise<number>;
   /** Queued runs per priority (0–100), across all jobs; priorities without runs are absent (metrics). */
   depthByPriority(): Promise<Map<number, number>>;
-  /** Takes or renews the dispatcher lease; returns the epoch while held (a new one when just taken), 0 otherwise. */
-  acquireLease(nodeId: string, ttlMs: number): Promise<number>;
-  /** Gives the lease up, if this node holds it, so another coordinator can take over at once. */
-  releaseLease(nodeId: string): Promise<void>;
   /** Resolves when the backend answers (health checks). */
   ping(): Promise<void>;
   /** Where the queue lives, for messages: `redis://host:port` or `memory`. */
@@ -269,15 +263,5 @@ export class RedisReadyQueue implements ReadyQueue {
       }
       if (Number(read) < 1000) return out;
     }
-  }
-
-  /** Takes or renews the dispatcher lease; returns the epoch while held, 0 otherwise. */
-  async acquireLease(nodeId: string, ttlMs: number): Promise<number> {
-    return this.r.acquireLease(`${this.prefix}leader`, `${this.prefix}leader:epoch`, nodeId, ttlMs);
-  }
-
-  /** Gives the lease up so another coordinator can take over at once. */
-  async releaseLease(nodeId: string): Promise<void> {
-    await this.r.releaseLease(`${this.prefix}leader`, nodeId);
   }
 }

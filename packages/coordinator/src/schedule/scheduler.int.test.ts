@@ -16,6 +16,7 @@ import { resetScheduleState } from '../store/schedules.js';
 import { insertRuns } from '../store/insert-runs.js';
 import { markSkipNext, skipNextMarks } from '../store/skip-next.js';
 import { openRedis, RedisReadyQueue } from '../queue/ready-queue.js';
+import { RedisLeaderLease } from '../queue/leader-lease.js';
 import { JobCache } from '../dispatch/job-cache.js';
 import { compileCoordinatorOptions } from '../options.js';
 import { Scheduler } from './scheduler.js';
@@ -45,6 +46,7 @@ beforeAll(async () => {
     db,
     dispatchDb: db,
     queue: new RedisReadyQueue(redis, env.redisPrefix),
+    lease: new RedisLeaderLease(redis, env.redisPrefix),
     nodeId: 'scheduler-test',
     agents: new MoleculerAgentChannel(broker),
     signals: new MoleculerSignals(broker),
