@@ -73,7 +73,7 @@ export const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled'
 const OUTCOMES = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'lost']);
 
 // The run lifecycle's edges (see packages/coordinator/src/store: insert-runs, offer-runs,
-// apply-events, settle-ends, lose-runs, run-limits, cancel-runs, retry-runs).
+// apply-events, lose-runs, run-limits, cancel-runs, retry-runs; and runs/settle-ends).
 const EDGES: Record<string, readonly string[]> = {
   '': ['pending', 'queued', 'skipped', 'cancelled', 'expired'],
   pending: ['queued', 'cancelled', 'expired', 'skipped'],

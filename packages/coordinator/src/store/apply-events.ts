@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { isTerminal, NO_RETRY_POLICY, type AgentEvent, type HeldRun, type RetryPolicy, type RunState } from '@drover/shared';
 import type { Db } from './db.js';
 import { applyRunChanges, blankChange, type RunChange } from './run-changes.js';
-import { settleEnd, type EndingRun } from './settle-ends.js';
+import { settleEnd, type EndingRun } from '../runs/settle-ends.js';
 import { storableEvent, storableLogData } from './agent-text.js';
 
 /**

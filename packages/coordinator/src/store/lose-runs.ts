@@ -9,7 +9,7 @@ import { NO_RETRY_POLICY } from '@drover/shared';
 import type { Db } from './db.js';
 import type { RetryPolicies } from './apply-events.js';
 import { applyRunChanges, blankChange } from './run-changes.js';
-import { settleEnd } from './settle-ends.js';
+import { settleEnd } from '../runs/settle-ends.js';
 
 export interface LostRun {
   runId: string;

@@ -41,7 +41,7 @@ export interface RunChange {
   steps: Step[];
   /**
    * What the change becomes instead if the run has a cancel requested when the statement
-   * locks it (see settle-ends.ts): chosen in SQL, so a cancel racing an attempt's end wins.
+   * locks it (see runs/settle-ends.ts): chosen in SQL, so a cancel racing an attempt's end wins.
    */
   if_cancelled: { state: string; steps: Step[]; triggers: string[] } | null;
 }

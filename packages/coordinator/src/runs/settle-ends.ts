@@ -2,7 +2,7 @@
 // and which actions it fires. Pure: the policy, the run's counters, the clock's reading and
 // the random source are passed in; the store applies the change it returns.
 import { decideRetry, type RetryPolicy } from '@drover/shared';
-import type { RunChange } from './run-changes.js';
+import type { RunChange } from '../store/run-changes.js';
 
 /** What the store knows of a run whose attempt just ended. */
 export interface EndingRun {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRetryPolicy, NO_RETRY_POLICY } from '@drover/shared';
-import { blankChange, type RunChange } from './run-changes.js';
+import { blankChange, type RunChange } from '../store/run-changes.js';
 import { settleEnd, type EndingRun } from './settle-ends.js';
 
 const ended = (outcome: string, over: Partial<RunChange> = {}): RunChange => ({
