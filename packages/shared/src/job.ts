@@ -104,6 +104,9 @@ export const ResourcesSchema = Type.Object(
 /** Namespaces (of jobs, tokens, agents): lower-case, a DNS label's length, safe in URLs and logs. */
 export const NAMESPACE_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 
+/** The namespace a job lands in when its definition names none. */
+export const DEFAULT_NAMESPACE = 'default';
+
 export const JobDefinitionSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),

@@ -2,13 +2,12 @@
 // fired. The run is created as the API creates runs, with an idempotency key named after the
 // action run, so a try repeated after a crash or a lost answer finds its run instead of
 // starting a second one.
-import { renderTemplate, type TemplateContext, type TriggerJobActionSchema } from '@drover/shared';
+import { DEFAULT_NAMESPACE, renderTemplate, type TemplateContext, type TriggerJobActionSchema } from '@drover/shared';
 import type { Static } from '@sinclair/typebox';
 import { enqueueRuns } from '../ops/enqueue.js';
 import { parameterErrors } from '../ops/trigger.js';
 import { actionSource } from '../store/action-runs.js';
 import { findJobs, jobNamespace } from '../store/jobs.js';
-import { DEFAULT_NAMESPACE } from '../api/access.js';
 import { getRunByIdempotencyKey } from '../store/query-runs.js';
 import type { ActionExecutor } from './executor.js';
 

@@ -3,9 +3,10 @@
 // Namespaced data (jobs, runs, dead letters, tokens, secrets) is further filtered by the
 // principal's namespaces inside the handlers.
 
-/** The roles a token can carry. `agent` tokens are join tokens: they register agents, nothing else. */
-export const ROLES = ['admin', 'operator', 'submitter', 'viewer', 'agent'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../security/roles.js';
+
+export { ROLES, type Role };
+export { DEFAULT_NAMESPACE } from '@drover/shared';
 
 /**
  * What a route needs:
@@ -33,9 +34,6 @@ export function grants(role: Role, access: Access): boolean {
   return ACCESS_GRANTS[access].includes(role);
 }
 
-/** The namespace a job lands in when its definition names none. */
-export const DEFAULT_NAMESPACE = 'default';
-
 /** The caller of a request, resolved once by the auth hook. */
 export interface Principal {
   /** For the audit log: `token:<id>`, `anonymous` or `dev` (auth disabled). */
@@ -55,6 +53,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The access level the route needs (see api/access.ts). Every route must declare one. */
     access?: Access;
+    /** Whether each call is audited; unset: when its method can change something (POST, PUT, PATCH, DELETE). */
+    audit?: boolean;
   }
 }
 

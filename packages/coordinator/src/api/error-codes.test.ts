@@ -24,10 +24,10 @@ describe('API error codes', () => {
     const all = sources(join(repo, 'packages/coordinator/src')).map((f) => readFileSync(f, 'utf8'));
     const api = sources(join(repo, 'packages/coordinator/src/api')).map((f) => readFileSync(f, 'utf8'));
     const text = all.join('\n');
-    // HttpProblem('CODE', …) anywhere; in the API also sendProblem(reply, status, 'CODE', …),
-    // a problem subclass's super('CODE', …) and { code: 'CODE' }.
+    // DomainError('CODE', …) or HttpProblem('CODE', …) anywhere; in the API also
+    // sendProblem(reply, status, 'CODE', …), a problem subclass's super('CODE', …) and { code: 'CODE' }.
     const used = new Set([
-      ...[...text.matchAll(/HttpProblem\('([A-Z][A-Z_]+)'/g)].map((m) => m[1]!),
+      ...[...text.matchAll(/(?:DomainError|HttpProblem)\('([A-Z][A-Z_]+)'/g)].map((m) => m[1]!),
       ...[...api.join('\n').matchAll(/(?:sendProblem\([^,]+, [^,]+, |super\(|code: )'([A-Z][A-Z_]+)'/g)].map((m) => m[1]!),
     ]);
     const fromStatus = ['BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'URI_TOO_LONG', 'UNSUPPORTED_MEDIA_TYPE'];

@@ -1,10 +1,12 @@
 // Errors as RFC 9457 `application/problem+json`, naming the offending field or reason and
 // saying what to do next. Every problem carries a `code` from the one list in
 // @drover/shared (api-error-codes.ts) and a title that is its status's reason phrase.
+// Domain code raises DomainError (../domain-error.ts) by code; here the code becomes its status.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { API_ERROR_STATUS, DroverError, ValidationError, apiErrorCodeOfStatus, type ApiErrorCode, type FieldError } from '@drover/shared';
+import { API_ERROR_STATUS, ValidationError, apiErrorCodeOfStatus, type ApiErrorCode, type FieldError } from '@drover/shared';
 import { isStoreUnavailable } from '../store/store-unavailable.js';
+import { DomainError, invalidInput, notFound } from '../domain-error.js';
 
 /** Seconds a client is asked to wait before retrying a request refused while PostgreSQL is away. */
 const STORE_RETRY_AFTER_S = 5;
@@ -16,29 +18,23 @@ export function titleOf(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
 
-/** An error the API turns into a problem response; its code says its status. */
-export class HttpProblem extends DroverError {
+/**
+ * An error only the HTTP side raises (authentication, rate limits, log follows), with its
+ * status at hand; operations raise DomainError, which the error handler maps the same way.
+ */
+export class HttpProblem extends DomainError {
   override name = 'HttpProblem';
-  override readonly code: ApiErrorCode;
   readonly status: number;
   readonly title: string;
-  constructor(
-    code: ApiErrorCode,
-    detail: string,
-    readonly errors?: FieldError[],
-  ) {
-    super(code, detail);
-    this.code = code;
+  constructor(code: ApiErrorCode, detail: string, errors?: FieldError[]) {
+    super(code, detail, errors);
     this.status = API_ERROR_STATUS[code];
     this.title = titleOf(this.status);
   }
 }
 
-export const notFound = (what: string, id: string, hint = ''): HttpProblem =>
-  new HttpProblem('NOT_FOUND', `no ${what} with id ${JSON.stringify(id)}${hint ? `; ${hint}` : ''}`);
-
-export const badRequest = (errors: FieldError[]): HttpProblem =>
-  new HttpProblem('VALIDATION_FAILED', errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), errors);
+// The domain's own constructors, under the names the routes not yet converted to operations use.
+export { notFound, invalidInput as badRequest };
 
 /** Sends a problem document; the title follows from the status. */
 export function sendProblem(reply: FastifyReply, status: number, code: ApiErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
@@ -93,7 +89,7 @@ function frameworkProblem(reply: FastifyReply, fe: FastifyError): FastifyReply {
 /** Installs the error and not-found handlers that speak problem+json. */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, _req, reply) => {
-    if (err instanceof HttpProblem) return sendProblem(reply, err.status, err.code, err.message, err.errors);
+    if (err instanceof DomainError) return sendProblem(reply, API_ERROR_STATUS[err.code], err.code, err.message, err.errors);
     if (err instanceof ValidationError) return sendProblem(reply, 400, 'VALIDATION_FAILED', err.message, err.errors);
     const fe = err as FastifyError;
     if (fe.validation) {

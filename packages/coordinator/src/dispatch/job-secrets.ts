@@ -1,8 +1,7 @@
 // The secrets of the jobs a dispatch pass offers: looked up in one query per page of ready jobs,
 // decrypted, and put into the offers (`RunOffer.secretEnv`) — the only place a value leaves the
 // database in the clear. Nothing here is logged, and values are dropped at the next pass.
-import { DEFAULT_NAMESPACE } from '../api/access.js';
-import { secretReferences, withoutSecretReferences, type ExecutorSpec } from '@drover/shared';
+import { DEFAULT_NAMESPACE, secretReferences, withoutSecretReferences, type ExecutorSpec } from '@drover/shared';
 import type { Db } from '../store/db.js';
 import { openSecrets, secretKey } from '../store/secrets.js';
 import { SecretDecryptionError, type SecretsKey } from '../security/secrets-crypto.js';

@@ -5,7 +5,7 @@ import type { Job } from '../store/jobs.js';
 import { setPaused } from '../store/jobs.js';
 import { deleteScheduleState, recordResume, resetScheduleState } from '../store/schedules.js';
 import { inTransaction, type Db } from '../store/db.js';
-import { badRequest } from '../api/problem.js';
+import { invalidInput } from '../domain-error.js';
 
 const scheduleOf = (job: Job | undefined): ScheduleSpec | undefined => (job as { schedule?: ScheduleSpec } | undefined)?.schedule;
 
@@ -23,7 +23,7 @@ export async function syncSchedule(ctx: CoordinatorContext, db: Db, job: Job | u
     if (before && JSON.stringify(before) === JSON.stringify(spec)) return false;
     const next = nextFire(compileSchedule(spec), now);
     if (next === null && spec.at !== undefined) {
-      throw badRequest([{ field: 'schedule.at', message: `${spec.at} is in the past; a one-off schedule needs a future instant` }]);
+      throw invalidInput([{ field: 'schedule.at', message: `${spec.at} is in the past; a one-off schedule needs a future instant` }]);
     }
     await resetScheduleState(db, job.id, next, now);
     return true;

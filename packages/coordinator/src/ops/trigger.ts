@@ -6,7 +6,7 @@ import type { CoordinatorContext } from '../context.js';
 import type { Job } from '../store/jobs.js';
 import { getRunByIdempotencyKey } from '../store/query-runs.js';
 import type { Run } from '../store/run-model.js';
-import { HttpProblem, badRequest } from '../api/problem.js';
+import { DomainError, invalidInput } from '../domain-error.js';
 import { enqueueRuns } from './enqueue.js';
 
 const MAX_DELAY_MS = 366 * 86_400_000;
@@ -35,7 +35,7 @@ export function requestHash(jobId: string, body: TriggerBody): string {
 
 function sameRequestOrConflict(existing: Run & { requestHash: string | null }, hash: string, key: string): Run {
   if (existing.requestHash !== hash) {
-    throw new HttpProblem(
+    throw new DomainError(
       'IDEMPOTENCY_KEY_REUSED',
       `Idempotency-Key "${key}" was already used for run ${existing.id} with a different request; use a new key for a different request`,
     );
@@ -63,14 +63,14 @@ export async function triggerRun(
   if (body.delay !== undefined) {
     delayMs = parseDuration(body.delay);
     if (delayMs === undefined)
-      throw badRequest([{ field: 'delay', message: `"${body.delay}" is not a duration; use e.g. "30s", "10m", "2h"` }]);
+      throw invalidInput([{ field: 'delay', message: `"${body.delay}" is not a duration; use e.g. "30s", "10m", "2h"` }]);
     if (delayMs > MAX_DELAY_MS)
-      throw badRequest([{ field: 'delay', message: `"${body.delay}" is more than 366 days; schedule the job with "at" instead` }]);
+      throw invalidInput([{ field: 'delay', message: `"${body.delay}" is more than 366 days; schedule the job with "at" instead` }]);
   }
   const missing = parameterErrors(job, body.parameters);
-  if (missing.length > 0) throw badRequest(missing);
+  if (missing.length > 0) throw invalidInput(missing);
   if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
-    throw badRequest([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    throw invalidInput([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
   }
   const hash = idempotencyKey === undefined ? undefined : requestHash(job.id, body);
   if (idempotencyKey !== undefined && hash !== undefined) {

@@ -1,8 +1,7 @@
 // Jobs: definitions as accepted, soft-deleted so that their runs keep their history.
 import { sql } from 'kysely';
-import { compileJob, type JobDefinition } from '@drover/shared';
+import { compileJob, DEFAULT_NAMESPACE, type JobDefinition } from '@drover/shared';
 import type { Db } from './db.js';
-import { DEFAULT_NAMESPACE } from '../api/access.js';
 
 /** Namespaces a caller may see: every one, or these. */
 export type NamespaceScope = readonly string[] | 'all';

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { ulid } from 'ulid';
 import type { Db } from './db.js';
-import type { Role } from '../api/access.js';
+import type { Role } from '../security/roles.js';
 import { hashTokenSecret, newTokenSecret } from '../security/token-secret.js';
 
 export interface TokenRecord {
