@@ -304,7 +304,8 @@ export function installAuth(app: FastifyInstance, ctx: CoordinatorContext, mode:
 
   // Every mutating request is in the audit log before its response leaves, refused or not.
   app.addHook('onSend', async (req, reply, payload) => {
-    if (!MUTATING.has(req.method) || !req.audit || req.audit.recorded || req.routeOptions.url === undefined) return payload;
+    const audited = req.routeOptions.config?.audit ?? MUTATING.has(req.method);
+    if (!audited || !req.audit || req.audit.recorded || req.routeOptions.url === undefined) return payload;
     req.audit.recorded = true;
     const body = req.body;
     const entry = auditEntryOf(req, reply.statusCode);

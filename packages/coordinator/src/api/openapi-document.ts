@@ -1,5 +1,6 @@
-// What the OpenAPI document says beyond the route schemas: info, license, servers, tags, each
-// operation's stable id (operations.ts), and every error status an operation can answer.
+// What the OpenAPI document says beyond the route schemas: info, license, servers, tags, the
+// stable ids of routes not yet defined as operations (operations.ts), and every error status an
+// operation can answer.
 // Routes declare the statuses of their own logic (a 409 for a run that is not finished); the
 // ones that come from around the route are added here by rule, so a new route gets them too:
 // - any request:        400 (malformed URL or request, or a bad field), 408, 431
@@ -124,7 +125,9 @@ export const finishDocument: SwaggerTransformObject = (documentObject) => {
       const op = item[method];
       if (!op) continue;
       const key = `${method.toUpperCase()} ${path}`;
-      const id = OPERATION_IDS[key];
+      // An operation's own id (operation.ts), else the list's; written last, where it has always been.
+      const id = op.operationId ?? OPERATION_IDS[key];
+      delete op.operationId;
       if (id) op.operationId = id;
       const responses: Record<string, unknown> = {};
       const own = OWN_RESPONSES[key] ?? {};

@@ -40,16 +40,17 @@ describe('the OpenAPI document', () => {
     expect(await lintOpenApi(await openApiDocument())).toEqual([]);
   });
 
-  it('names every operation with a unique camelCase operationId from operations.ts, and lists no stale one', async () => {
+  // The ids themselves are pinned by the generated client (packages/client/src/schema.ts),
+  // whose drift test fails when one changes.
+  it('names every operation with a unique camelCase operationId, and operations.ts lists no stale one', async () => {
     const ops = operations(await openApiDocument());
     expect(ops.length).toBeGreaterThan(40);
-    for (const { key, op } of ops) {
-      expect(op.operationId, `${key}: add it to OPERATION_IDS (api/operations.ts)`).toMatch(/^[a-z][a-zA-Z0-9]*$/);
-      expect(op.operationId).toBe(OPERATION_IDS[key]);
-    }
+    for (const { key, op } of ops)
+      expect(op.operationId, `${key}: give its operation an operationId (api/operation.ts)`).toMatch(/^[a-z][a-zA-Z0-9]*$/);
     const ids = ops.map((o) => o.op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(Object.keys(OPERATION_IDS).sort()).toEqual(ops.map((o) => o.key).sort());
+    const byKey = new Map(ops.map((o) => [o.key, o.op.operationId]));
+    for (const [key, id] of Object.entries(OPERATION_IDS)) expect(byKey.get(key), key).toBe(id);
   });
 
   it('declares the statuses that come from around each route, each a problem', async () => {

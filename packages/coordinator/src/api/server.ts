@@ -8,7 +8,8 @@ import { installInputGuard } from './input-guard.js';
 import { frameworkErrorOptions } from './framework-errors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { jobRoutes } from './routes/jobs.js';
-import { runRoutes } from './routes/runs.js';
+import { runOperations } from './routes/runs.js';
+import { registerOperations } from './rest-operations.js';
 import { logRoutes } from './routes/logs.js';
 import { agentRoutes } from './routes/agents.js';
 import { agentRevokeRoutes } from './routes/agent-revoke.js';
@@ -108,7 +109,7 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
     transformObject: finishDocument,
   });
   await jobRoutes(app, ctx);
-  await runRoutes(app, ctx);
+  registerOperations(app, ctx, runOperations);
   await logRoutes(app, ctx);
   await agentRoutes(app, ctx);
   await agentRevokeRoutes(app, ctx);

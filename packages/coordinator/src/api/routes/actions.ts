@@ -7,7 +7,7 @@ import type { CoordinatorContext } from '../../context.js';
 import { listActions, listRunActions } from '../../store/action-runs.js';
 import { stateList } from '../query.js';
 import { badRequest } from '../problem.js';
-import { findJobIn, requireRun, scopeOf } from '../require.js';
+import { findJobIn, visibleRun, scopeOf } from '../require.js';
 import { ProblemSchema, pageOf } from '../schemas.js';
 
 const ACTION_STATES: readonly ActionState[] = ['pending', 'succeeded', 'failed'];
@@ -53,7 +53,7 @@ export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      await requireRun(ctx.db, id, req);
+      await visibleRun(ctx.db, id, req);
       return { items: await listRunActions(ctx.db, id) };
     },
   );

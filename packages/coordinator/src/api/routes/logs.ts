@@ -15,7 +15,7 @@ import { LogFollowers, TooManyFollowers, type FollowStep } from '../log-follower
 import { LogSignals } from '../../store/log-signals.js';
 import { databaseTlsOf } from '../../options.js';
 import { databaseSsl } from '../../security/tls.js';
-import { requireRun } from '../require.js';
+import { visibleRun } from '../require.js';
 import { LogChunkSchema, ProblemSchema } from '../schemas.js';
 
 /** Chunks a follower reads at once (at most 16 KiB each): what it holds for a slow client. */
@@ -125,7 +125,7 @@ export async function logRoutes(app: FastifyInstance, ctx: CoordinatorContext): 
       // A browser's EventSource reconnects on its own and sends the last event id it saw: resume there.
       const lastEventId = req.headers['last-event-id'];
       let after = parseCursor(q.cursor ?? (typeof lastEventId === 'string' ? lastEventId : undefined));
-      const run = await requireRun(ctx.db, id, req);
+      const run = await visibleRun(ctx.db, id, req);
       const follow = q.follow === '1' || q.follow === 'true';
       const raw = q.format === 'raw' || (q.format === undefined && wantsBytes(req.headers.accept));
       if (raw) {
