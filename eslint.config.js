@@ -124,4 +124,28 @@ export default defineConfig(
     ignores: [...LAYER_EXEMPT, 'packages/coordinator/src/store/**'],
     rules: { 'no-restricted-syntax': ['error', ...SQL_OUTSIDE_STORE] },
   },
+  // ---- Layers: nothing imports api/ from below (issue 16; owner: operations) ----------------
+  // Domain code (ops/, store/, dispatch/, schedule/, actions/…) raises DomainError
+  // (domain-error.ts) and each transport maps it; only the composition root (coordinator.ts,
+  // index.ts) wires the API in. Tests beside domain code have no reason to reach the API either.
+  // The one block setting typescript-eslint's no-restricted-imports (a second block setting it
+  // for the same files would replace these options). test/lint-layers.test.ts proves it bites.
+  {
+    files: ['packages/coordinator/src/**/*.ts'],
+    ignores: ['packages/coordinator/src/api/**', 'packages/coordinator/src/coordinator.ts', 'packages/coordinator/src/index.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.{1,2}/(\\.\\./)*api/',
+              message:
+                'Only the composition root (coordinator.ts, index.ts) imports api/: raise a DomainError (domain-error.ts) instead of an HTTP error, and move what both need below api/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -9,7 +9,7 @@ import { REPO_ROOT } from './support/index.js';
 const eslint = new ESLint({ cwd: REPO_ROOT });
 
 /** The rules that guard layers (those of other checks, e.g. max-lines, are not counted). */
-const LAYER_RULES = new Set(['layers/package-only-in', 'no-restricted-syntax']);
+const LAYER_RULES = new Set(['layers/package-only-in', 'no-restricted-syntax', '@typescript-eslint/no-restricted-imports']);
 
 const QUERY = "export const q = (db: any) => db.selectFrom('runs').selectAll().execute();";
 
@@ -42,6 +42,26 @@ it.each<[string, string, string, boolean]>([
   ['dispatch/ imports ioredis', 'packages/coordinator/src/dispatch/x.ts', "import { Redis } from 'ioredis';", true],
   ['queue/ imports ioredis', 'packages/coordinator/src/queue/x.ts', "import { Redis } from 'ioredis';", false],
   ['a module named like a package', 'packages/coordinator/src/ops/x.ts', "import { y } from './kysely-ish.js';", false],
+  // Nothing below the API imports it; the composition root does.
+  ['ops/ imports an HTTP error', 'packages/coordinator/src/ops/x.ts', "import { HttpProblem } from '../api/problem.js';", true],
+  ['store/ imports a type from api/', 'packages/coordinator/src/store/x.ts', "import type { Role } from '../api/access.js';", true],
+  ['a nested folder reaches up into api/', 'packages/coordinator/src/dispatch/deep/x.ts', "import { x } from '../../api/x.js';", true],
+  [
+    'a test beside domain code imports api/',
+    'packages/coordinator/src/schedule/x.test.ts',
+    "import { buildApi } from '../api/server.js';",
+    true,
+  ],
+  ['ops/ raises a DomainError', 'packages/coordinator/src/ops/x.ts', "import { DomainError } from '../domain-error.js';", false],
+  ['the composition root wires the API', 'packages/coordinator/src/coordinator.ts', "import { buildApi } from './api/server.js';", false],
+  [
+    'the package index exports from api/',
+    'packages/coordinator/src/index.ts',
+    "export { openApiDocument } from './api/openapi.js';",
+    false,
+  ],
+  ['api/ imports api/', 'packages/coordinator/src/api/routes/x.ts', "import { visibleRun } from '../require.js';", false],
+  ['a module named like api/ elsewhere', 'packages/coordinator/src/ops/x.ts', "import { y } from './apis.js';", false],
 ])('%s (%s) is refused by a layer rule: %s', async (_case, filePath, source, refused) => {
   const [result] = await eslint.lintText(`${source}\n`, { filePath: `${REPO_ROOT}/${filePath}` });
   const layerMessages = (result?.messages ?? []).filter((m) => m.ruleId !== null && LAYER_RULES.has(m.ruleId));
