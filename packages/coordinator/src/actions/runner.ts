@@ -2,7 +2,7 @@
 // so coordinators share the work and a dead one's claims are retried once their lease is
 // over), runs them concurrently and outside any transaction, and records each outcome. It
 // wakes every `pollMs` and whenever the code that recorded new actions pokes it.
-import { failureLogOf, injectFault, type ActionType } from '@drover/shared';
+import { failureLogOf, type ActionType } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { claimDueActions, recordActionTry, type ClaimedAction } from '../store/action-runs.js';
 import { settleTry, type RetryPolicy } from './backoff.js';
@@ -10,6 +10,7 @@ import type { ActionExecutor, ActionOutcome } from './executor.js';
 import { runSkipNext } from './skip-next.js';
 import { runTriggerJob } from './trigger-job.js';
 import { runWebhook } from './webhook.js';
+import { PassLoop } from '../background/pass-loop.js';
 
 export interface ActionRunnerOptions extends RetryPolicy {
   /** How often to look for due actions when nobody pokes. */
@@ -43,9 +44,8 @@ const EXECUTORS: Record<ActionType, ActionExecutor> = {
 export class ActionRunner {
   readonly options: ActionRunnerOptions;
   private ctx: CoordinatorContext | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private claiming: Promise<void> | undefined;
-  private again = false;
+  /** Claims run one at a time, then sleep `pollMs`; a failed claim is tried again at the next poll. */
+  private loop: PassLoop | undefined;
   /** The last claim took all it asked for: more may be due as soon as a slot frees up. */
   private backlog = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -58,50 +58,42 @@ export class ActionRunner {
   /** Starts polling; the context is passed here because the context itself holds the runner. */
   start(ctx: CoordinatorContext): void {
     this.ctx = ctx;
-    this.timer = setInterval(() => this.poke(), this.options.pollMs);
-    this.timer.unref();
+    this.loop = new PassLoop({
+      name: 'claiming due actions',
+      failures: failureLogOf(ctx.log),
+      retryMs: this.options.pollMs,
+      pass: () => this.claim(),
+    });
     this.poke();
   }
 
   /** Looks for due actions now (new ones were just recorded). */
   poke(): void {
-    if (!this.ctx || this.stopping.signal.aborted) return;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    this.claiming = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.claimLoop());
+    if (this.stopping.signal.aborted) return;
+    this.loop?.kick();
   }
 
   /** Stops claiming, cuts tries in flight short (they are given back) and waits for them to be recorded. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    if (this.timer) clearInterval(this.timer);
-    await this.claiming;
+    await this.loop?.stop();
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async claimLoop(): Promise<void> {
+  /** Claims due actions while slots are free and claims come back full; returns the wait until the next poll. */
+  private async claim(): Promise<number> {
     const ctx = this.ctx as CoordinatorContext;
-    try {
-      injectFault('claiming due actions');
-      while (!this.stopping.signal.aborted) {
-        this.again = false;
-        const room = this.options.concurrency - this.inFlight.size;
-        this.backlog = room <= 0;
-        if (room <= 0) break;
-        const want = Math.min(this.options.batch, room);
-        const claimed = await claimDueActions(ctx.db, ctx.now(), want, this.options.leaseMs);
-        for (const action of claimed) this.launch(action);
-        if (claimed.length === want) this.again = this.backlog = true;
-        if (!this.again) break;
-      }
-      failureLogOf(ctx.log).succeeded('claiming due actions');
-    } catch (err) {
-      failureLogOf(ctx.log).failed('claiming due actions', err, { next: 'trying again at the next poll' });
-    } finally {
-      this.claiming = undefined;
+    while (!this.stopping.signal.aborted) {
+      const room = this.options.concurrency - this.inFlight.size;
+      this.backlog = room <= 0;
+      if (room <= 0) break;
+      const want = Math.min(this.options.batch, room);
+      const claimed = await claimDueActions(ctx.db, ctx.now(), want, this.options.leaseMs);
+      for (const action of claimed) this.launch(action);
+      if (claimed.length < want) break;
+      this.backlog = true;
     }
+    return this.options.pollMs;
   }
 
   private launch(action: ClaimedAction): void {

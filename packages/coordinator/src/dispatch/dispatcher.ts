@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import {
   failureLogOf,
   inBackground,
-  injectFault,
   redispatchAfterSilenceMs,
   type OfferRequest,
   type PlacementRequest,
@@ -25,6 +24,7 @@ import { PassPlanner, type PassPlan } from './plan-pass.js';
 import type { JobCache, CachedJob } from './job-cache.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import type { AgentIdentities } from '../security/agent-identities.js';
+import { PassLoop } from '../background/pass-loop.js';
 import { AgentNoAnswer, type AgentChannel } from '../transport/agent-channel.js';
 
 /** Jobs read from the ready queue per round trip. */
@@ -71,9 +71,6 @@ export interface DispatcherStats {
 
 export class Dispatcher {
   readonly stats: DispatcherStats = { passes: 0, offered: 0, refused: 0 };
-  private running = false;
-  private again = false;
-  private stopped = false;
   /**
    * True after a pass found no queued run. Freed capacity cannot help then, so capacity
    * events do not start passes; anything that queues runs calls `kick` and clears it.
@@ -83,8 +80,12 @@ export class Dispatcher {
 
   private readonly secrets: JobSecrets;
 
+  /** Passes run one at a time; kicks during one coalesce into one more; a failed one is retried in 500 ms. */
+  private readonly loop: PassLoop;
+
   constructor(private readonly deps: DispatcherDeps) {
     this.secrets = new JobSecrets(deps.db, deps.secretsKey);
+    this.loop = new PassLoop({ name: 'dispatch pass', failures: failureLogOf(deps.log), retryMs: 500, pass: () => this.passes() });
   }
 
   /** Asks for a pass as soon as possible; calls made during a pass coalesce into one more. */
@@ -99,34 +100,24 @@ export class Dispatcher {
   }
 
   private schedule(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    setImmediate(() => inBackground('dispatch pass', failureLogOf(this.deps.log), () => this.loop()));
+    this.loop.kick();
   }
 
   stop(): void {
-    this.stopped = true;
+    void this.loop.stop();
   }
 
-  private async loop(): Promise<void> {
+  /** Passes until one places nothing more; only a kick brings the next. */
+  private async passes(): Promise<undefined> {
     try {
-      injectFault('dispatch pass');
-      do {
-        this.again = false;
-        let progress = 1;
-        while (progress > 0 && !this.stopped) progress = await this.pass();
-      } while (this.again && !this.stopped);
-      failureLogOf(this.deps.log).succeeded('dispatch pass');
+      let progress = 1;
+      while (progress > 0 && !this.loop.isStopped) progress = await this.pass();
     } catch (err) {
-      failureLogOf(this.deps.log).failed('dispatch pass', err, { retryInMs: 500 });
-      setTimeout(() => this.kick(), 500).unref();
-    } finally {
-      this.running = false;
+      // Retried as a kick would be: the queue is looked at again even if it was empty before.
+      this.idle = false;
+      throw err;
     }
+    return undefined;
   }
 
   /** One placement pass over every job with queued runs; returns how many runs it offered. */
@@ -139,7 +130,7 @@ export class Dispatcher {
     if (fullScan) this.lastFullScan = now;
     const { plan, jobs } = await this.gatherAndPlan(now, fullScan);
     if (plan.empty) {
-      this.idle = !this.again;
+      this.idle = !this.loop.kickedDuringPass;
       return 0;
     }
     const offered = await this.commit(plan, jobs);
@@ -147,7 +138,7 @@ export class Dispatcher {
     // Everything that was queued is now offered: another pass could only find newer runs,
     // and whatever queued them has kicked us (`again`).
     if (!plan.leftOver) {
-      this.idle = !this.again;
+      this.idle = !this.loop.kickedDuringPass;
       return 0;
     }
     return offered;

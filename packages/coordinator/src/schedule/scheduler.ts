@@ -8,8 +8,6 @@ import {
   DEFAULT_CATCH_UP_CAP,
   failureLogOf,
   firesBetween,
-  inBackground,
-  injectFault,
   nextFire,
   type CompiledSchedule,
   type JobDefinition,
@@ -31,6 +29,7 @@ import {
 import type { Job } from '../store/jobs.js';
 import { clearSkipNext, skipNextMarks } from '../store/skip-next.js';
 import { planFires, skipNextReason } from './plan-fires.js';
+import { PassLoop } from '../background/pass-loop.js';
 
 const BATCH = 10_000;
 /** Due schedules handled per statement, and how many such chunks are in flight at once. */
@@ -51,55 +50,30 @@ export interface TickReport {
 }
 
 export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private again = false;
-  private stopped = false;
   private readonly compiled = new Map<string, { version: number; schedule: CompiledSchedule | null }>();
+  /** Ticks run one at a time, each followed by a sleep until the next due fire; a failed one is retried in 1 s. */
+  private readonly loop: PassLoop;
 
-  constructor(private readonly ctx: CoordinatorContext) {}
+  constructor(private readonly ctx: CoordinatorContext) {
+    this.loop = new PassLoop({ name: 'scheduler tick', failures: failureLogOf(ctx.log), retryMs: 1000, pass: () => this.tickAndSleep() });
+  }
 
   /** Looks at the schedules now (a job or a delay changed, or leadership was just taken). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    if (this.timer) clearTimeout(this.timer);
-    setImmediate(() => inBackground('scheduler tick', failureLogOf(this.ctx.log), () => this.loop()));
+    this.loop.kick();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    void this.loop.stop();
   }
 
-  private async loop(): Promise<void> {
-    let delay = MAX_SLEEP_MS;
-    try {
-      injectFault('scheduler tick');
-      do {
-        this.again = false;
-        const report = await this.tick();
-        if (report.fires > 0 || report.released > 0) this.ctx.log.debug(report, 'scheduler tick');
-      } while (this.again && !this.stopped);
-      const wake = await nextWake(this.ctx.db);
-      if (wake !== null) delay = Math.min(MAX_SLEEP_MS, Math.max(0, wake - this.ctx.now()));
-      // A poke that arrived while we read the next wake-up must not wait for the timer.
-      if (this.again) delay = 0;
-      failureLogOf(this.ctx.log).succeeded('scheduler tick');
-    } catch (err) {
-      failureLogOf(this.ctx.log).failed('scheduler tick', err, { retryInMs: 1000 });
-      delay = 1000;
-    } finally {
-      this.running = false;
-    }
-    if (!this.stopped) {
-      this.timer = setTimeout(() => this.poke(), delay);
-      this.timer.unref();
-    }
+  /** One tick; returns how long to sleep: until the next due fire or delayed run, at most MAX_SLEEP_MS. */
+  private async tickAndSleep(): Promise<number> {
+    const report = await this.tick();
+    if (report.fires > 0 || report.released > 0) this.ctx.log.debug(report, 'scheduler tick');
+    // A poke that arrives while the next wake-up is read makes the loop tick again at once.
+    const wake = await nextWake(this.ctx.db);
+    return wake === null ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, wake - this.ctx.now()));
   }
 
   private scheduleOf(d: DueSchedule): CompiledSchedule | null {
