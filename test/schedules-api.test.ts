@@ -4,34 +4,9 @@
 // delayed and idempotent triggers, scheduler statistics, and a changed or deleted schedule
 // stops firing.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestEnv, sleep, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sleep, useCluster, waitFor, type Job, type Problem, type Run } from './support/index.js';
 
-interface Problem {
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Array<{ field: string; message: string }>;
-}
-interface Job {
-  id: string;
-  name: string;
-  pausedAt: string | null;
-}
-interface Run {
-  id: string;
-  jobId: string;
-  state: string;
-  trigger: string;
-  fireAt: string | null;
-  notBefore: string | null;
-  skipReason: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  parameters: Record<string, string>;
-  transitions?: Array<{ from: string | null; to: string; reason?: string | null }>;
-}
 interface Preview {
   description: string;
   timezone: string;
@@ -58,25 +33,17 @@ interface Stats {
 const LIVE = ['pending', 'queued', 'offered', 'running', 'retrying'];
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
 
-let env: TestEnv;
-let client: ApiClient;
+const cluster = useCluster({ agents: [{ slots: 8, name: 'agent' }] });
+const { client } = cluster;
 let db: pg.Pool;
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env);
-  client = api(coordinator.url);
-  await startAgent(env, { slots: 8, name: 'agent' });
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
-  env.onCleanup(() => db.end());
+beforeAll(() => {
+  db = new pg.Pool({ connectionString: cluster.env.databaseUrl, max: 2 });
+  cluster.env.onCleanup(() => db.end());
 });
-afterAll(async () => env?.cleanup());
 
-async function createJob(def: Record<string, unknown>): Promise<Job> {
-  const res = await client.post<Job>('/v1/jobs', { executor: { type: 'noop' }, ...def });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
+/** Creates a job (a noop unless `def` says otherwise) and returns it. */
+const createNoopJob = (def: Record<string, unknown>): Promise<Job> => cluster.postJob({ executor: { type: 'noop' }, ...def });
 
 /** Every run of a job, straight from the runs table's API (newest first there; sorted by fire here when asked). */
 async function runsOf(jobId: string): Promise<Run[]> {
@@ -220,7 +187,7 @@ describe('preview', () => {
   });
 
   it("previews a job's schedule from a given instant, and answers 409 for a job without one", async () => {
-    const job = await createJob({ name: 'preview-daily', schedule: { cron: '0 2 * * *', timezone: 'America/Chicago' } });
+    const job = await createNoopJob({ name: 'preview-daily', schedule: { cron: '0 2 * * *', timezone: 'America/Chicago' } });
     const res = await client.get<Preview>(`/v1/jobs/${job.id}/schedule?next=5&from=2026-10-30T12:00:00Z`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.paused).toBe(false);
@@ -236,7 +203,7 @@ describe('preview', () => {
     ]);
     expect(res.body.fires[1]?.local).toBe('2026-11-01T02:00:00-06:00');
 
-    const plain = await createJob({ name: 'preview-unscheduled' });
+    const plain = await createNoopJob({ name: 'preview-unscheduled' });
     const none = await client.get<Problem>(`/v1/jobs/${plain.id}/schedule`);
     expect(none.status).toBe(409);
     expect(none.body.detail).toContain('no schedule');
@@ -246,7 +213,7 @@ describe('preview', () => {
 
 describe('an every-second job', () => {
   it('makes one run per fire, one second apart, triggered by the schedule, and they succeed on the agent', async () => {
-    const job = await createJob({ name: 'every-second', schedule: { every: '1s' } });
+    const job = await createNoopJob({ name: 'every-second', schedule: { every: '1s' } });
     await succeeded(job.id, 4);
     await client.post(`/v1/jobs/${job.id}/pause`);
     const runs = byFire(await settled(job.id));
@@ -334,7 +301,7 @@ describe.concurrent('pause and resume', () => {
     byFire(runs).filter((r) => ms(r.fireAt) > pausedAt && ms(r.fireAt) < resumeSentAt);
 
   it('stops firing while paused; resuming with catch-up "skip" records every missed fire as skipped, then fires again', async () => {
-    const job = await createJob({ name: 'pause-skip', schedule: { every: '1s', catchUp: 'skip' } });
+    const job = await createNoopJob({ name: 'pause-skip', schedule: { every: '1s', catchUp: 'skip' } });
     const { pausedAt, resumeSentAt, runs } = await pauseForAWhile(job);
     const missed = whilePaused(runs, pausedAt, resumeSentAt);
     // One record per missed whole second: nothing disappears silently.
@@ -352,7 +319,7 @@ describe.concurrent('pause and resume', () => {
   });
 
   it('resuming with catch-up "latest" runs exactly one of the missed fires, the most recent', async () => {
-    const job = await createJob({ name: 'pause-latest', schedule: { every: '1s', catchUp: 'latest' } });
+    const job = await createNoopJob({ name: 'pause-latest', schedule: { every: '1s', catchUp: 'latest' } });
     const { pausedAt, resumeSentAt, runs } = await pauseForAWhile(job);
     await client.post(`/v1/jobs/${job.id}/pause`);
     const missed = whilePaused(await settled(job.id), pausedAt, resumeSentAt);
@@ -376,7 +343,7 @@ describe.concurrent('pause and resume', () => {
 describe('manual triggers', () => {
   let jobId: string;
   beforeAll(async () => {
-    jobId = (await createJob({ name: 'manual' })).id;
+    jobId = (await createNoopJob({ name: 'manual' })).id;
   });
 
   it('holds a delayed run as pending until its time, then runs it', async () => {
@@ -439,7 +406,7 @@ describe('manual triggers', () => {
 
 describe.concurrent('changing and deleting a schedule', () => {
   it('a PATCH from every 1s to every 1h stops the fast fires', async () => {
-    const job = await createJob({ name: 'slows-down', schedule: { every: '1s' } });
+    const job = await createNoopJob({ name: 'slows-down', schedule: { every: '1s' } });
     await succeeded(job.id, 2);
     // The hourly schedule must not fire during the quiet spell below: keep clear of an hour boundary.
     const toHour = 3_600_000 - (Date.now() % 3_600_000);
@@ -453,7 +420,7 @@ describe.concurrent('changing and deleting a schedule', () => {
   });
 
   it('deleting a scheduled job stops its fires', async () => {
-    const job = await createJob({ name: 'deleted', schedule: { every: '1s' } });
+    const job = await createNoopJob({ name: 'deleted', schedule: { every: '1s' } });
     await succeeded(job.id, 2);
     expect((await client.del(`/v1/jobs/${job.id}`)).status).toBe(204);
     await expectNoNewFires(job.id);
