@@ -21,3 +21,4 @@ export * from './dir-lock.js';
 export * from './background.js';
 export * from './metric-names.js';
 export * from './api-error-codes.js';
+export * from './workflow/index.js';
