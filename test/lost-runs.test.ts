@@ -6,41 +6,28 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
-  api,
-  createTestEnv,
   FAST_LIVENESS_ARGS,
   markingExecutor,
   overlappingExecutions,
   readExecutions,
-  startAgent,
-  startCoordinator,
+  useCluster,
   waitFor,
-  type ApiClient,
+  type Run,
   type StartedAgent,
-  type TestEnv,
 } from './support/index.js';
 
-interface Run {
-  id: string;
-  state: string;
-  agentId: string | null;
-  attempt: number;
-  transitions: Array<{ from: string | null; to: string; agentId: string | null; reason: string | null; at: string }>;
-}
-
-let env: TestEnv;
-let client: ApiClient;
+const cluster = useCluster({
+  coordinatorArgs: FAST_LIVENESS_ARGS,
+  agents: [1, 2, 3].map((i) => ({ labels: { pool: 'lost' }, slots: 10, name: `agent-${i}` })),
+});
+const { client } = cluster;
 let agents: StartedAgent[];
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  const coordinator = await startCoordinator(env, FAST_LIVENESS_ARGS);
-  client = api(coordinator.url);
-  agents = await Promise.all([1, 2, 3].map((i) => startAgent(env, { labels: { pool: 'lost' }, slots: 10, name: `agent-${i}` })));
+beforeAll(() => {
+  agents = [...cluster.agents];
 });
-afterAll(async () => env?.cleanup());
 
 it('re-dispatches every run of a killed agent to the others, where each succeeds exactly once', { timeout: 90_000 }, async () => {
   const marks = join(mkdtempSync(join(tmpdir(), 'drover-lost-')), 'marks');
@@ -116,7 +103,7 @@ it('re-dispatches every run of a killed agent to the others, where each succeeds
 });
 
 it('loses and retries the runs of an agent that restarted before it could be declared down', { timeout: 60_000 }, async () => {
-  const first = await startAgent(env, { labels: { pool: 'restart' }, slots: 2, name: 'restarting' });
+  const first = await cluster.startAgent({ labels: { pool: 'restart' }, slots: 2, name: 'restarting' });
   const job = (
     await client.post<{ id: string }>('/v1/jobs', {
       name: 'outlived-its-agent',
@@ -130,7 +117,7 @@ it('loses and retries the runs of an agent that restarted before it could be dec
   });
   await first.kill();
   // The same agent (same state dir, same id) is back at once: it never misses a heartbeat.
-  const again = await startAgent(env, { labels: { pool: 'restart' }, slots: 2, name: 'restarting', stateDir: first.stateDir });
+  const again = await cluster.startAgent({ labels: { pool: 'restart' }, slots: 2, name: 'restarting', stateDir: first.stateDir });
   expect(again.agentId).toBe(first.agentId);
   const run = await waitFor(
     async () => {
