@@ -86,6 +86,11 @@ export interface OperationSpec<
   readonly body?: B;
   /** The body of a call that sends none (a trigger without parameters needs no body at all). */
   readonly bodyDefault?: Input<B, never>;
+  /**
+   * The handler checks the body itself (with a shared validator that names the offending field
+   * its own way); the schema then only documents it, and the handler must treat it as unknown.
+   */
+  readonly bodyCheckedByHandler?: boolean;
   /** The largest body accepted, in bytes, when more than the API's default. */
   readonly bodyLimit?: number;
   readonly responses: R;

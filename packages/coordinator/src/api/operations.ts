@@ -8,29 +8,8 @@
 /** `operationId` by `METHOD /path` as the OpenAPI document writes the path. */
 export const OPERATION_IDS: Readonly<Record<string, string>> = {
   // jobs
-  'POST /v1/jobs': 'createJob',
-  'GET /v1/jobs': 'listJobs',
-  'GET /v1/jobs/{id}': 'getJob',
-  'PATCH /v1/jobs/{id}': 'updateJob',
-  'DELETE /v1/jobs/{id}': 'deleteJob',
-  'GET /v1/job-summaries': 'listJobSummaries',
   // runs (the others are operations: routes/runs.ts)
   'GET /v1/runs/{id}/logs': 'getRunLogs',
-  // schedules
-  'POST /v1/jobs/{id}/pause': 'pauseJob',
-  'POST /v1/jobs/{id}/resume': 'resumeJob',
-  'GET /v1/jobs/{id}/schedule': 'getJobSchedule',
-  'POST /v1/schedules/preview': 'previewSchedule',
-  'GET /v1/scheduler/stats': 'getSchedulerStats',
-  // actions
-  'GET /v1/runs/{id}/actions': 'listRunActions',
-  'GET /v1/actions': 'listActions',
-  // dead letters
-  'GET /v1/dead-letters': 'listDeadLetters',
-  'POST /v1/dead-letters/{runId}/replay': 'replayDeadLetter',
-  'POST /v1/dead-letters/{runId}/dismiss': 'dismissDeadLetter',
-  'POST /v1/dead-letters/replay': 'replayDeadLetters',
-  'POST /v1/dead-letters/dismiss': 'dismissDeadLetters',
   // agents
   'GET /v1/agents': 'listAgents',
   'GET /v1/agents/{id}': 'getAgent',

@@ -30,6 +30,7 @@ export function registerOperations(app: FastifyInstance, ctx: CoordinatorContext
       url: restUrl(op.path),
       config: { access: op.access, audit: op.audit },
       ...(op.bodyLimit !== undefined ? { bodyLimit: op.bodyLimit } : {}),
+      ...(op.bodyCheckedByHandler ? { validatorCompiler: () => () => true } : {}),
       ...(bodyDefault !== undefined
         ? {
             preValidation: async (req) => {

@@ -7,18 +7,18 @@ import { installProblemHandlers } from './problem.js';
 import { installInputGuard } from './input-guard.js';
 import { frameworkErrorOptions } from './framework-errors.js';
 import { metricsRoutes } from './routes/metrics.js';
-import { jobRoutes } from './routes/jobs.js';
+import { jobOperations } from './routes/jobs.js';
 import { runOperations } from './routes/runs.js';
 import { registerOperations } from './rest-operations.js';
 import { logRoutes } from './routes/logs.js';
 import { agentRoutes } from './routes/agents.js';
 import { agentRevokeRoutes } from './routes/agent-revoke.js';
 import { healthRoutes } from './routes/health.js';
-import { scheduleRoutes } from './routes/schedules.js';
-import { actionRoutes } from './routes/actions.js';
-import { deadLetterRoutes } from './routes/dead-letters.js';
+import { scheduleOperations } from './routes/schedules.js';
+import { actionOperations } from './routes/actions.js';
+import { deadLetterOperations } from './routes/dead-letters.js';
 import { alertRoutes } from './routes/alerts.js';
-import { jobSummaryRoutes } from './routes/job-summaries.js';
+import { jobSummaryOperations } from './routes/job-summaries.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { secretRoutes } from './routes/secrets.js';
 import { apiHttps } from '../security/tls.js';
@@ -108,18 +108,18 @@ export async function buildApi(ctx: CoordinatorContext, isLeader: () => boolean,
     openapi: openApiBase(API_VERSION),
     transformObject: finishDocument,
   });
-  await jobRoutes(app, ctx);
+  registerOperations(app, ctx, jobOperations);
   registerOperations(app, ctx, runOperations);
   await logRoutes(app, ctx);
   await agentRoutes(app, ctx);
   await agentRevokeRoutes(app, ctx);
-  await scheduleRoutes(app, ctx);
-  await actionRoutes(app, ctx);
-  await deadLetterRoutes(app, ctx);
+  registerOperations(app, ctx, scheduleOperations);
+  registerOperations(app, ctx, actionOperations);
+  registerOperations(app, ctx, deadLetterOperations);
   await healthRoutes(app, ctx, isLeader);
   // The dashboard (/ui/) and the fleet alerts and job summaries its pages read.
   await alertRoutes(app, ctx);
-  await jobSummaryRoutes(app, ctx);
+  registerOperations(app, ctx, jobSummaryOperations);
   await dashboardRoutes(app);
   await secretRoutes(app, ctx);
   await tokenRoutes(app, ctx, tokens);

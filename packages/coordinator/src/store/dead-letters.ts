@@ -2,6 +2,7 @@
 // Entries are written with the run's final state (store/run-changes.ts); here they are read,
 // filtered, and resolved — replayed (the run is retried by hand) or dismissed.
 import { sql, type SelectQueryBuilder } from 'kysely';
+import type { RunState } from '@drover/shared';
 import type { Database } from './schema.js';
 import type { Db } from './db.js';
 import { iso } from './run-model.js';
@@ -11,7 +12,8 @@ export interface DeadLetter {
   jobId: string;
   jobName: string;
   attempt: number;
-  state: string;
+  /** The run's final state (failed, timed_out, lost), as run-changes.ts wrote it. */
+  state: RunState;
   reason: string;
   createdAt: string;
   resolvedAt: string | null;
@@ -64,7 +66,7 @@ function toDeadLetter(r: Row): DeadLetter {
     jobId: r.job_id,
     jobName: r.name,
     attempt: r.attempt,
-    state: r.state,
+    state: r.state as RunState,
     reason: r.reason,
     createdAt: iso(r.created_at) as string,
     resolvedAt: iso(r.resolved_at),

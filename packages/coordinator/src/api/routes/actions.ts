@@ -1,14 +1,13 @@
 // /v1/runs/{id}/actions and /v1/actions: what the actions fired by run events did, for a run
 // and across runs (operators looking for failed or stuck actions).
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ActionState } from '@drover/shared';
-import type { CoordinatorContext } from '../../context.js';
-import { listActions, listRunActions } from '../../store/action-runs.js';
+import { invalidInput } from '../../domain-error.js';
+import { listActions as findActions, listRunActions as findRunActions } from '../../store/action-runs.js';
 import { stateList } from '../query.js';
-import { badRequest } from '../problem.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 import { findJobIn, visibleRun, scopeOf } from '../require.js';
-import { ProblemSchema, pageOf } from '../schemas.js';
+import { pageOf } from '../schemas.js';
 
 const ACTION_STATES: readonly ActionState[] = ['pending', 'succeeded', 'failed'];
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -39,61 +38,58 @@ export const ActionRunSchema = Type.Object(
   { $id: 'ActionRun' },
 );
 
-export async function actionRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get(
-    '/v1/runs/:id/actions',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: "The actions a run's events fired, with their state, tries and outcome",
-        tags: ['actions'],
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Type.Object({ items: Type.Array(ActionRunSchema) }), 404: ProblemSchema },
-      },
-    },
-    async (req) => {
-      const { id } = req.params as { id: string };
-      await visibleRun(ctx.db, id, req);
-      return { items: await listRunActions(ctx.db, id) };
-    },
-  );
+const listRunActions = defineOperation({
+  operationId: 'listRunActions',
+  method: 'GET',
+  path: '/v1/runs/{id}/actions',
+  summary: "The actions a run's events fired, with their state, tries and outcome",
+  tags: ['actions'],
+  access: 'read',
+  params: Type.Object({ id: Type.String() }),
+  responses: { 200: Type.Object({ items: Type.Array(ActionRunSchema) }) },
+  errors: ['NOT_FOUND'],
+  handler: async ({ params: { id } }, caller, ctx) => {
+    await visibleRun(ctx.db, id, caller);
+    return { status: 200, body: { items: await findRunActions(ctx.db, id) } };
+  },
+});
 
-  app.get(
-    '/v1/actions',
+const listActions = defineOperation({
+  operationId: 'listActions',
+  method: 'GET',
+  path: '/v1/actions',
+  summary: 'List action runs across runs, newest first (e.g. ?state=failed)',
+  tags: ['actions'],
+  access: 'read',
+  query: Type.Object(
     {
-      config: { access: 'read' },
-      schema: {
-        summary: 'List action runs across runs, newest first (e.g. ?state=failed)',
-        tags: ['actions'],
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${ACTION_STATES.join(', ')}.` })),
-            job: Type.Optional(Type.String({ description: 'Job id or name: actions fired by its runs.' })),
-            namespace: Type.Optional(Type.String({ description: 'Only actions of jobs in this namespace.' })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-            cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: pageOf(ActionRunSchema), 400: ProblemSchema },
-      },
+      state: Type.Optional(Type.String({ description: `One or more states, comma-separated: ${ACTION_STATES.join(', ')}.` })),
+      job: Type.Optional(Type.String({ description: 'Job id or name: actions fired by its runs.' })),
+      namespace: Type.Optional(Type.String({ description: 'Only actions of jobs in this namespace.' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+      cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
     },
-    async (req) => {
-      const q = req.query as { state?: string; job?: string; namespace?: string; limit?: number; cursor?: string };
-      const namespaces = scopeOf(req, q.namespace);
-      const states = stateList(q.state, ACTION_STATES, 'state');
-      if (q.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(q.cursor))
-        throw badRequest([{ field: 'cursor', message: 'is not a cursor returned by this endpoint (nextCursor)' }]);
-      let jobId: string | undefined;
-      if (q.job) {
-        const job = await findJobIn(ctx.db, q.job, namespaces);
-        if (!job) throw badRequest([{ field: 'job', message: `no job with id or name ${JSON.stringify(q.job)}` }]);
-        jobId = job.id;
-      }
-      const limit = q.limit ?? 100;
-      const before = q.cursor === undefined ? undefined : Number(q.cursor);
-      const { items, total } = await listActions(ctx.db, { states, jobId, namespaces }, { limit, before });
-      return { items, total, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
-    },
-  );
-}
+    { additionalProperties: false },
+  ),
+  responses: { 200: pageOf(ActionRunSchema) },
+  errors: ['VALIDATION_FAILED'],
+  handler: async ({ query }, caller, ctx) => {
+    const namespaces = scopeOf(caller, query.namespace);
+    const states = stateList(query.state, ACTION_STATES, 'state');
+    if (query.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(query.cursor))
+      throw invalidInput([{ field: 'cursor', message: 'is not a cursor returned by this endpoint (nextCursor)' }]);
+    let jobId: string | undefined;
+    if (query.job) {
+      const job = await findJobIn(ctx.db, query.job, namespaces);
+      if (!job) throw invalidInput([{ field: 'job', message: `no job with id or name ${JSON.stringify(query.job)}` }]);
+      jobId = job.id;
+    }
+    const limit = query.limit ?? 100;
+    const before = query.cursor === undefined ? undefined : Number(query.cursor);
+    const { items, total } = await findActions(ctx.db, { states, jobId, namespaces }, { limit, before });
+    return { status: 200, body: { items, total, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null } };
+  },
+});
+
+/** The action operations, in the order the API registers them. */
+export const actionOperations: readonly AnyOperation[] = [listRunActions, listActions];

@@ -1,13 +1,11 @@
 // /v1/job-summaries: per job, what a list of jobs shows beside the definition — the schedule
 // in words and its next fire in the job's zone, the last outcome and the recent success rate.
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { compileSchedule, describeSchedule, formatInZone, type JobDefinition } from '@drover/shared';
-import type { CoordinatorContext } from '../../context.js';
+import { invalidInput } from '../../domain-error.js';
 import { jobSummaries, SUCCESS_RATE_WINDOW, type JobSummaryRow } from '../../store/job-summaries.js';
 import { jobIdsInNamespaces } from '../../store/jobs.js';
-import { badRequest } from '../problem.js';
-import { ProblemSchema } from '../schemas.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 
 const MAX_IDS = 1000;
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -83,42 +81,42 @@ function toSummary(r: JobSummaryRow) {
   };
 }
 
-export async function jobSummaryRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get(
-    '/v1/job-summaries',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: `Summaries of the given jobs: schedule in words and next fire, last outcome, success rate of the last ${SUCCESS_RATE_WINDOW} finished runs`,
-        tags: ['jobs'],
-        querystring: Type.Object(
-          { ids: Type.String({ description: `Comma-separated job ids (at most ${MAX_IDS}), e.g. those of a GET /v1/jobs page.` }) },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ items: Type.Array(JobSummarySchema) }), 400: ProblemSchema },
-      },
-    },
-    async (req) => {
-      const ids = [
-        ...new Set(
-          (req.query as { ids: string }).ids
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-      ];
-      if (ids.length > MAX_IDS) throw badRequest([{ field: 'ids', message: `names ${ids.length} jobs; at most ${MAX_IDS} per request` }]);
-      let visible = ids;
-      const scope = req.principal.namespaces;
-      if (scope !== 'all' && ids.length > 0) {
-        // Another namespace's job is left out, as an unknown id is.
-        const ok = await jobIdsInNamespaces(ctx.db, ids, scope.length > 0 ? scope : ['']);
-        visible = ids.filter((id) => ok.has(id));
-      }
-      const rows = await jobSummaries(ctx.db, visible);
-      const byId = new Map(rows.map((r) => [r.jobId, r]));
-      // In the order asked, unknown or deleted ids left out.
-      return { items: ids.flatMap((id) => (byId.has(id) ? [toSummary(byId.get(id) as JobSummaryRow)] : [])) };
-    },
-  );
-}
+const listJobSummaries = defineOperation({
+  operationId: 'listJobSummaries',
+  method: 'GET',
+  path: '/v1/job-summaries',
+  summary: `Summaries of the given jobs: schedule in words and next fire, last outcome, success rate of the last ${SUCCESS_RATE_WINDOW} finished runs`,
+  tags: ['jobs'],
+  access: 'read',
+  query: Type.Object(
+    { ids: Type.String({ description: `Comma-separated job ids (at most ${MAX_IDS}), e.g. those of a GET /v1/jobs page.` }) },
+    { additionalProperties: false },
+  ),
+  responses: { 200: Type.Object({ items: Type.Array(JobSummarySchema) }) },
+  errors: ['VALIDATION_FAILED'],
+  handler: async ({ query }, caller, ctx) => {
+    const ids = [
+      ...new Set(
+        query.ids
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ];
+    if (ids.length > MAX_IDS) throw invalidInput([{ field: 'ids', message: `names ${ids.length} jobs; at most ${MAX_IDS} per request` }]);
+    let visible = ids;
+    const scope = caller.principal.namespaces;
+    if (scope !== 'all' && ids.length > 0) {
+      // Another namespace's job is left out, as an unknown id is.
+      const ok = await jobIdsInNamespaces(ctx.db, ids, scope.length > 0 ? scope : ['']);
+      visible = ids.filter((id) => ok.has(id));
+    }
+    const rows = await jobSummaries(ctx.db, visible);
+    const byId = new Map(rows.map((r) => [r.jobId, r]));
+    // In the order asked, unknown or deleted ids left out.
+    return { status: 200, body: { items: ids.flatMap((id) => (byId.has(id) ? [toSummary(byId.get(id) as JobSummaryRow)] : [])) } };
+  },
+});
+
+/** The job-summary operations (the dashboard's job list reads them). */
+export const jobSummaryOperations: readonly AnyOperation[] = [listJobSummaries];
