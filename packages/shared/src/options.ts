@@ -19,6 +19,11 @@ export interface Setting<T> {
   parse: (raw: string | string[]) => T;
   repeatable?: boolean;
   boolean?: boolean;
+  /**
+   * The names the setting had before a rename, still read for one release: a value under one
+   * of them is used (below the new name, in the same place) with a warning naming the new one.
+   */
+  formerly?: { flag: string; env: string };
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
@@ -37,10 +42,83 @@ export interface OptionSources {
   flags?: Record<string, string | string[] | boolean | undefined>;
   env?: NodeJS.ProcessEnv;
   file?: string;
+  /** Told about settings given under a former name (`Setting.formerly`); default: stderr. */
+  warn?: (message: string) => void;
 }
 
 function one(raw: string | string[]): string {
   return Array.isArray(raw) ? (raw[raw.length - 1] ?? '') : raw;
+}
+
+/** A raw value and where it came from (`--flag`, `DROVER_X`, `flag in file`), for messages. */
+interface Found {
+  raw: string | string[];
+  from: string;
+}
+
+/** commander's key of a flag's value: `api-addr` → `apiAddr`. */
+function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** Reads one setting's raw value from the flags, the environment or the file, in that order. */
+function findRaw(
+  key: string,
+  s: Setting<unknown>,
+  sources: OptionSources,
+  env: NodeJS.ProcessEnv,
+  file: Record<string, unknown>,
+): Found | undefined {
+  // Flags are keyed by setting key (commander's camelCase) or by flag name.
+  const fromFlags = (flag: string, settingKey: string): Found | undefined => {
+    const v = sources.flags?.[settingKey] ?? sources.flags?.[flag];
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) return undefined;
+    return { raw: typeof v === 'boolean' ? 'true' : v, from: `--${flag}` };
+  };
+  const fromEnv = (name: string): Found | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const raw = s.repeatable
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v;
+    return { raw, from: name };
+  };
+  const fromFile = (flag: string): Found | undefined => {
+    const v = file[flag];
+    if (v === undefined) return undefined;
+    return { raw: Array.isArray(v) ? v.map(String) : String(v), from: `${flag} in ${sources.file}` };
+  };
+  const old = s.formerly;
+  if (!old) return fromFlags(s.flag, key) ?? fromEnv(s.env) ?? fromFile(s.flag);
+  const warn = sources.warn ?? ((message: string) => process.stderr.write(`drover: warning: ${message}\n`));
+  return (
+    either(fromFlags(s.flag, key), fromFlags(old.flag, camelCase(old.flag)), `--${s.flag}`, warn) ??
+    either(fromEnv(s.env), fromEnv(old.env), s.env, warn) ??
+    either(fromFile(s.flag), fromFile(old.flag), `${s.flag} in ${sources.file}`, warn)
+  );
+}
+
+/**
+ * A value given in one place under a setting's name and/or its former one: the former name is
+ * used with a warning naming `replacement`; both with different values are an error, since
+ * either could be the one meant.
+ */
+function either(
+  current: Found | undefined,
+  former: Found | undefined,
+  replacement: string,
+  warn: (message: string) => void,
+): Found | undefined {
+  if (!former) return current;
+  if (current && String(current.raw) !== String(former.raw))
+    throw new OptionsError(
+      `${current.from} and ${former.from}, its former name, are both set and differ ("${String(current.raw)}", "${String(former.raw)}"): keep ${current.from} and remove ${former.from}`,
+    );
+  warn(`${former.from} is deprecated and will stop working in the next release: use ${replacement}`);
+  return current ?? former;
 }
 
 /** Reads, parses and freezes every setting in `spec`; throws OptionsError naming the first bad one. */
@@ -57,37 +135,16 @@ export function compileOptions<S extends SettingsSpec>(spec: S, sources: OptionS
     if (typeof file !== 'object' || file === null || Array.isArray(file)) {
       throw new OptionsError(`options file ${sources.file} must hold a JSON object of settings`);
     }
-    const known = new Set(Object.values(spec).map((s) => s.flag));
+    const known = new Set(Object.values(spec).flatMap((s) => (s.formerly ? [s.flag, s.formerly.flag] : [s.flag])));
     const unknown = Object.keys(file).filter((k) => !known.has(k));
     if (unknown.length > 0) throw new OptionsError(`options file ${sources.file}: unknown setting(s) ${unknown.join(', ')}`);
   }
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(spec)) {
-    const flagRaw = sources.flags?.[key] ?? sources.flags?.[s.flag];
-    let raw: string | string[] | undefined;
-    let from: string;
-    if (flagRaw !== undefined && flagRaw !== false && !(Array.isArray(flagRaw) && flagRaw.length === 0)) {
-      raw = typeof flagRaw === 'boolean' ? 'true' : flagRaw;
-      from = `--${s.flag}`;
-    } else if (env[s.env] !== undefined && env[s.env] !== '') {
-      const v = env[s.env] as string;
-      raw = s.repeatable
-        ? v
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean)
-        : v;
-      from = `${s.env}`;
-    } else if (file[s.flag] !== undefined) {
-      const v = file[s.flag];
-      raw = Array.isArray(v) ? v.map(String) : String(v);
-      from = `${s.flag} in ${sources.file}`;
-    } else if (s.defaultText !== undefined) {
-      raw = s.repeatable ? [] : s.defaultText;
-      from = 'default';
-    } else {
-      from = 'default';
-    }
+    const found = findRaw(key, s, sources, env, file);
+    let raw: string | string[] | undefined = found?.raw;
+    const from = found?.from ?? 'default';
+    if (!found && s.defaultText !== undefined) raw = s.repeatable ? [] : s.defaultText;
     if (raw === undefined) {
       out[key] = s.repeatable ? s.parse([]) : undefined;
       continue;
@@ -207,11 +264,18 @@ export const logFormatSetting: Setting<LogFormat> = {
   parse: parse.oneOf(LOG_FORMATS),
 };
 
+/** The reference's note on a renamed setting's former names. */
+function formerly(s: Setting<unknown>): string {
+  return s.formerly
+    ? ` Formerly \`--${s.formerly.flag}\` (\`${s.formerly.env}\`), still read, with a warning, until the next release.`
+    : '';
+}
+
 /** A Markdown table of the settings, for the README's configuration reference. */
 export function settingsReference(spec: SettingsSpec): string {
   const rows = Object.values(spec).map(
     (s) =>
-      `| \`--${s.flag}\` | \`${s.env}\` | ${s.defaultText === undefined || s.defaultText === '' ? '' : `\`${s.defaultText}\``} | ${s.description} |`,
+      `| \`--${s.flag}\` | \`${s.env}\` | ${s.defaultText === undefined || s.defaultText === '' ? '' : `\`${s.defaultText}\``} | ${s.description}${formerly(s)} |`,
   );
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -10,6 +10,8 @@ export function addSettingFlags(cmd: Command, spec: SettingsSpec): Command {
     const opt = new Option(flag, `${s.description} [env ${s.env}${s.defaultText ? `, default ${s.defaultText}` : ''}]`);
     if (s.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(opt);
+    // A former name is still accepted (option compilation warns), but no longer advertised.
+    if (s.formerly) cmd.addOption(new Option(flag.replace(`--${s.flag}`, `--${s.formerly.flag}`), `former name of --${s.flag}`).hideHelp());
   }
   cmd.option('--config <file>', 'read settings from a JSON file (flags and env take precedence)');
   return cmd;
