@@ -32,7 +32,7 @@ export async function startCluster() {
     DROVER_REDIS_URL: process.env.DROVER_REDIS_URL ?? 'redis://127.0.0.1:6379',
     DROVER_REDIS_PREFIX: `drover-bench-${id}:`,
     DROVER_NATS_URL: process.env.DROVER_NATS_URL ?? 'nats://127.0.0.1:4222',
-    DROVER_NAMESPACE: `bench${id}`,
+    DROVER_CLUSTER: `bench${id}`,
     DROVER_LOG_LEVEL: 'warn',
     DROVER_EXIT_WITH_PARENT: '1',
   };

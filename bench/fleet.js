@@ -22,7 +22,7 @@ async function simulate(n) {
   const cluster = await startCluster();
   const broker = createBroker({
     natsUrl: cluster.env.DROVER_NATS_URL,
-    namespace: cluster.env.DROVER_NAMESPACE,
+    cluster: cluster.env.DROVER_CLUSTER,
     nodeId: 'fleet-simulator',
     requestTimeoutMs: 30_000,
   });

@@ -56,7 +56,7 @@ async function startCoordinator(name: string): Promise<CoordinatorHandle> {
       DROVER_REDIS_URL: env.redisUrl,
       DROVER_REDIS_PREFIX: env.redisPrefix,
       DROVER_NATS_URL: env.natsUrl,
-      DROVER_NAMESPACE: env.namespace,
+      DROVER_CLUSTER: env.namespace,
       DROVER_API_ADDR: '127.0.0.1:0',
       DROVER_NODE_ID: name,
       // Actions, not authentication, are under test here.

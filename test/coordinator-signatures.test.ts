@@ -49,7 +49,7 @@ beforeAll(async () => {
   coordinatorUrl = coordinator.url;
   joinToken = await createJoinToken(client);
   agent = await startAgent(env, { slots: 2, env: { DROVER_JOIN_TOKEN: joinToken } });
-  rogue = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'rogue-coordinator', logLevel: 'error' });
+  rogue = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'rogue-coordinator', logLevel: 'error' });
   await rogue.start();
   await rogue.waitForServices(['drover.agent'], 20_000);
 }, 60_000);
@@ -135,7 +135,7 @@ it('ignores registration, heartbeat and report answers from a node posing as a c
     return answers[next++ % answers.length]?.(c.params);
   };
   const startRogueFleet = async (): Promise<ServiceBroker> => {
-    const b = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'rogue-fleet', logLevel: 'error' });
+    const b = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'rogue-fleet', logLevel: 'error' });
     b.createService({ name: 'drover.fleet', actions: { register: answer('register'), heartbeat: answer('heartbeat') } });
     b.createService({
       name: 'drover.runs',

@@ -106,7 +106,7 @@ describe('drover dev with a data directory', () => {
 });
 
 it('--ephemeral keeps nothing, and --listen lets an agent in another process join over NATS', { timeout: 120_000 }, async () => {
-  const { dev, client } = await startDev(['--ephemeral', '--no-examples', '--listen', env.natsUrl, '--namespace', env.namespace]);
+  const { dev, client } = await startDev(['--ephemeral', '--no-examples', '--listen', env.natsUrl, '--cluster', env.namespace]);
   expect(dev.lines.map((l) => l.text).join('\n')).toMatch(/database\s+embedded PostgreSQL, in memory/);
   const remote = await startAgent(env, { labels: { site: 'remote' }, name: 'remote-agent' });
   const h = runHelpers(client);

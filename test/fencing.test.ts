@@ -51,7 +51,7 @@ beforeAll(async () => {
   client = api((await startCoordinator(env)).url);
   db = new pg.Client({ connectionString: env.databaseUrl });
   await db.connect();
-  broker = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-fake-1' });
+  broker = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-fake-1' });
   broker.createService({
     name: SERVICES.agent,
     actions: {

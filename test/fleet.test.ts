@@ -42,7 +42,7 @@ function register(): RegisterRequest {
 beforeAll(async () => {
   env = await createTestEnv();
   client = api((await startCoordinator(env)).url);
-  broker = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-restarts' });
+  broker = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-restarts' });
   broker.createService({
     name: SERVICES.agent,
     actions: {

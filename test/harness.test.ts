@@ -31,7 +31,7 @@ const isAlive = (pid: number) => {
 
 // A stand-in for a drover process: prints pino-style lines, then waits to be killed.
 const FAKE = `
-  console.log(JSON.stringify({ level: 30, msg: 'api listening', url: 'http://127.0.0.1:1', ns: process.env.DROVER_NAMESPACE }));
+  console.log(JSON.stringify({ level: 30, msg: 'api listening', url: 'http://127.0.0.1:1', ns: process.env.DROVER_CLUSTER }));
   console.error('plain stderr line');
   setInterval(() => {}, 1000);
 `;

@@ -228,10 +228,10 @@ describe('agent metrics port', () => {
   });
 
   it('answers /healthz with 503 while no coordinator has taken the agent', async () => {
-    // Another namespace: no coordinator there, so the agent waits unregistered.
+    // Another cluster: no coordinator there, so the agent waits unregistered.
     const lonely = spawnDrover(env, ['agent', '--allow-same-user', '--metrics-addr', '127.0.0.1:0'], {
       name: 'lonely-agent',
-      env: { DROVER_NAMESPACE: `${env.namespace}-empty` },
+      env: { DROVER_CLUSTER: `${env.namespace}-empty` },
     });
     const listening = await lonely.waitForLog('metrics listening');
     const res = await fetch(`${String(listening.url)}/healthz`);

@@ -193,7 +193,7 @@ describe('agents on a NATS server with TLS and per-agent users', () => {
     beforeAll(async () => {
       forger = createBroker({
         natsUrl: nats.url,
-        namespace: env.namespace,
+        cluster: env.namespace,
         nodeId: nodeOf(agentC.id),
         logLevel: 'error',
         security: { user: nodeOf(agentC.id), password: agentC.password, tlsCa: nats.caFile },

@@ -14,7 +14,7 @@ const capacity = { slots: 2, cpu: 2, memoryBytes: 2 ** 30 };
 
 beforeAll(async () => {
   const { env } = cluster;
-  broker = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-slow' });
+  broker = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-slow' });
   broker.createService({
     name: SERVICES.agent,
     actions: {

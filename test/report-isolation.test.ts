@@ -59,7 +59,7 @@ beforeAll(async () => {
   coordinatorUrl = (await startCoordinator(env)).url;
   client = api(coordinatorUrl);
   h = runHelpers(client);
-  broker = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-forger' });
+  broker = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-forger' });
   broker.createService({
     name: SERVICES.agent,
     actions: {

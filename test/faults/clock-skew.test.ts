@@ -89,7 +89,7 @@ describe.each(['+1h', '-1h'])('a coordinator whose clock is %s off', (skew) => {
     await startAgent(env, { labels: { role: 'real' }, slots: 4, env: { DROVER_JOIN_TOKEN: joinToken } });
 
     // A stand-in agent that accepts offers and then says nothing about them.
-    standIn = createBroker({ natsUrl: env.natsUrl, namespace: env.namespace, nodeId: 'agent-silent', logLevel: 'error' });
+    standIn = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-silent', logLevel: 'error' });
     standIn.createService({
       name: SERVICES.agent,
       actions: {

@@ -97,7 +97,7 @@ export function spawnInEnv(env: TestEnv, command: string, args: readonly string[
       DROVER_REDIS_URL: env.redisUrl,
       DROVER_REDIS_PREFIX: env.redisPrefix,
       DROVER_NATS_URL: env.natsUrl,
-      DROVER_NAMESPACE: env.namespace,
+      DROVER_CLUSTER: env.namespace,
       DROVER_STATE_DIR: stateDir,
       // A drover child exits when this worker dies, however it dies (see packages/cli/src/main.ts).
       DROVER_EXIT_WITH_PARENT: '1',

@@ -1,5 +1,5 @@
 // The agent end to end against the real NATS server, with a fake coordinator: a Moleculer
-// broker in this test providing drover.fleet and drover.runs in a namespace of its own.
+// broker in this test providing drover.fleet and drover.runs in a cluster of its own.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +43,8 @@ interface FakeCoordinator {
   delivered(): AgentEvent[];
 }
 
-async function fakeCoordinator(namespace: string): Promise<FakeCoordinator> {
-  const broker = createBroker({ natsUrl: NATS, namespace, nodeId: 'fake-coordinator', logLevel: 'error' });
+async function fakeCoordinator(cluster: string): Promise<FakeCoordinator> {
+  const broker = createBroker({ natsUrl: NATS, cluster, nodeId: 'fake-coordinator', logLevel: 'error' });
   const fake: FakeCoordinator = {
     broker,
     registrations: [],
@@ -96,7 +96,7 @@ async function fakeCoordinator(namespace: string): Promise<FakeCoordinator> {
   return fake;
 }
 
-function namespace(): string {
+function clusterName(): string {
   return `agent-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
@@ -116,10 +116,10 @@ describe('agent against a real NATS server', () => {
   });
 
   async function setup(opts: { refuse?: string; nats?: string } = {}) {
-    const ns = namespace();
+    const cluster = clusterName();
     const stateDir = await mkdtemp(join(tmpdir(), 'drover-agent-'));
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
-    const fake = await fakeCoordinator(ns);
+    const fake = await fakeCoordinator(cluster);
     fake.refuse = opts.refuse;
     cleanups.push(() => fake.broker.stop());
     const lines: Array<Record<string, unknown>> = [];
@@ -132,7 +132,7 @@ describe('agent against a real NATS server', () => {
     const options = compileAgentOptions({
       flags: {
         nats: opts.nats ?? NATS,
-        namespace: ns,
+        cluster,
         'state-dir': stateDir,
         label: ['pool=test', 'region=eu'],
         slots: '2',
@@ -144,7 +144,7 @@ describe('agent against a real NATS server', () => {
     });
     const agent = await startAgent(options, pino({ level: 'info' }, sink), { killGraceMs: 2_000 });
     cleanups.push(() => agent.stop({ graceMs: 0 }));
-    return { fake, agent, lines, stateDir, ns };
+    return { fake, agent, lines, stateDir, cluster };
   }
 
   async function offer(fake: FakeCoordinator, agent: AgentHandle, offers: ReturnType<typeof makeOffer>[]): Promise<OfferResponse> {
@@ -259,10 +259,10 @@ describe('agent against a real NATS server', () => {
   }, 60_000);
 
   it('registers again with a coordinator that restarted', async () => {
-    const { fake, agent, ns } = await setup();
+    const { fake, agent, cluster } = await setup();
     await agent.registered;
     await fake.broker.stop();
-    const restarted = await fakeCoordinator(ns);
+    const restarted = await fakeCoordinator(cluster);
     cleanups.push(() => restarted.broker.stop());
     await eventually(() => restarted.registrations.length > 0, 20_000, 'a registration with the restarted coordinator');
     expect(restarted.registrations[0]).toMatchObject({ agentId: agent.agentId, nodeId: agent.nodeId });
@@ -298,12 +298,12 @@ describe('agent against a real NATS server', () => {
   }, 60_000);
 
   it('keeps its agent id across restarts', async () => {
-    const { agent, stateDir, ns } = await setup();
+    const { agent, stateDir, cluster } = await setup();
     await agent.registered;
     await agent.stop({ graceMs: 0 });
     const again = await startAgent(
       compileAgentOptions({
-        flags: { nats: NATS, namespace: ns, 'state-dir': stateDir, 'log-level': 'silent', 'allow-same-user': true },
+        flags: { nats: NATS, cluster, 'state-dir': stateDir, 'log-level': 'silent', 'allow-same-user': true },
         env: {},
       }),
     );

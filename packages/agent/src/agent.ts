@@ -297,7 +297,7 @@ async function startHolding(
       nodeId,
       name,
       nats: transport.bus.nats,
-      namespace: options.namespace,
+      cluster: options.cluster,
       total,
       executors: supervisor.executorTypes,
       runAs: runAs ? `${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid})` : undefined,

@@ -9,7 +9,7 @@ describe('agent options', () => {
     const o = compileAgentOptions({ flags: {}, env: {} });
     expect(o).toMatchObject({
       nats: 'nats://127.0.0.1:4222',
-      namespace: 'drover',
+      cluster: 'drover',
       labels: {},
       allowShell: false,
       // Least privilege outside dev mode: exec and noop only.
@@ -89,7 +89,7 @@ describe('agent options', () => {
     const table = settingsReference(agentSettings);
     for (const flag of [
       'nats',
-      'namespace',
+      'cluster',
       'label',
       'slots',
       'cpu',

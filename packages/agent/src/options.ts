@@ -90,12 +90,13 @@ export const agentSettings = {
       return [...new Set(list)];
     },
   } satisfies Setting<string[] | undefined>,
-  namespace: {
-    flag: 'namespace',
+  cluster: {
+    flag: 'cluster',
     placeholder: 'name',
-    env: 'DROVER_NAMESPACE',
+    env: 'DROVER_CLUSTER',
     defaultText: 'drover',
-    description: 'Cluster name; only coordinators with the same namespace see this agent.',
+    description: 'Cluster name (the NATS subject prefix); only coordinators with the same one see this agent.',
+    formerly: { flag: 'namespace', env: 'DROVER_NAMESPACE' },
     parse: (raw) => {
       const v = parse.string(raw);
       if (!/^[A-Za-z0-9_-]+$/.test(v)) throw new Error(`"${v}" may only hold letters, digits, "_" and "-"`);

@@ -112,8 +112,8 @@ export class Registrar {
       if (!link.coordinatorOnBus()) {
         if (!waitingLogged) {
           waitingLogged = true;
-          const { nats, namespace, where } = link.bus;
-          log.info({ nats, namespace }, `waiting for a coordinator on ${where} namespace ${namespace}`);
+          const { nats, cluster, where } = link.bus;
+          log.info({ nats, cluster }, `waiting for a coordinator on ${where} cluster ${cluster}`);
         }
         await sleep(COORDINATOR_POLL_MS, undefined, { signal: lifecycle.signal }).catch(() => undefined);
         continue;

@@ -37,8 +37,8 @@ type Behaviour = 'live' | 'hung' | { slowMs: number };
 const cluster = newAgentKeyPair();
 const clusterKey = privateKeyFromPem(cluster.privateKeyPem);
 
-function coordinator(namespace: string, nodeId: string, behaviour: Behaviour): ServiceBroker {
-  const broker = createBroker({ natsUrl: 'memory', namespace, nodeId, logLevel: 'error' });
+function coordinator(clusterName: string, nodeId: string, behaviour: Behaviour): ServiceBroker {
+  const broker = createBroker({ natsUrl: 'memory', cluster: clusterName, nodeId, logLevel: 'error' });
   const answer = async <T extends { re?: string }>(kind: 'heartbeat-answer' | 'registered', body: T): Promise<T> => {
     if (behaviour === 'hung') {
       asked.hung++;
@@ -62,14 +62,14 @@ function coordinator(namespace: string, nodeId: string, behaviour: Behaviour): S
 
 /** Starts coordinators of these behaviours and an agent's transport, on a bus of their own. */
 async function startBus(behaviours: Record<string, Behaviour>): Promise<void> {
-  const namespace = `failover-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  coordinators = Object.entries(behaviours).map(([nodeId, b]) => coordinator(namespace, nodeId, b));
+  const clusterName = `failover-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  coordinators = Object.entries(behaviours).map(([nodeId, b]) => coordinator(clusterName, nodeId, b));
   for (const c of coordinators) await c.start();
   const identity = await loadIdentity(dir);
   identity.expectCoordinatorKey(cluster.publicKey);
   const recorded = recordingLogger();
   lines = recorded.lines;
-  const options = compileAgentOptions({ flags: { nats: 'memory', namespace, 'state-dir': dir }, env: {} });
+  const options = compileAgentOptions({ flags: { nats: 'memory', cluster: clusterName, 'state-dir': dir }, env: {} });
   transport = moleculerTransport({ options, agentId: 'A', nodeId: 'agent-A', identity, log: recorded.log });
   await transport.start();
   await eventually(() => transport.coordinatorOnBus(), 5_000, 'the coordinators on the bus');

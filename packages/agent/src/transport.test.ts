@@ -39,9 +39,9 @@ describe('moleculer transport', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'drover-transport-'));
-    const namespace = `transport-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const clusterName = `transport-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     heartbeats.length = 0;
-    coordinator = createBroker({ natsUrl: 'memory', namespace, nodeId: 'coordinator', logLevel: 'error' });
+    coordinator = createBroker({ natsUrl: 'memory', cluster: clusterName, nodeId: 'coordinator', logLevel: 'error' });
     coordinator.createService({
       name: SERVICES.fleet,
       actions: {
@@ -80,7 +80,7 @@ describe('moleculer transport', () => {
     identity.expectCoordinatorKey(cluster.publicKey);
     const recorded = recordingLogger();
     lines = recorded.lines;
-    const options = compileAgentOptions({ flags: { nats: 'memory', namespace, 'state-dir': dir }, env: {} });
+    const options = compileAgentOptions({ flags: { nats: 'memory', cluster: clusterName, 'state-dir': dir }, env: {} });
     transport = moleculerTransport({ options, agentId: 'A', nodeId: 'agent-A', identity, log: recorded.log });
     await transport.start();
   });

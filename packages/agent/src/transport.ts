@@ -62,7 +62,7 @@ export interface AgentService {
 /** Where the agent looks for coordinators, as it may be logged (no password). */
 export interface BusWhereabouts {
   nats: string;
-  namespace: string;
+  cluster: string;
   /** For messages: "the in-process bus" or the URL. */
   where: string;
 }
@@ -153,7 +153,7 @@ export function moleculerTransport(opts: {
 }): AgentTransport {
   const { options, agentId, nodeId, identity, log } = opts;
   const broker: ServiceBroker = createBroker(
-    { natsUrl: options.nats, namespace: options.namespace, nodeId, security: natsSecurityFrom(options) },
+    { natsUrl: options.nats, cluster: options.cluster, nodeId, security: natsSecurityFrom(options) },
     {
       logLevel: moleculerLevel(options.logLevel),
       logger: {
@@ -166,7 +166,7 @@ export function moleculerTransport(opts: {
   );
   // The URL may hold a NATS user's password or a token: logged without it.
   const nats = redactUrl(options.nats);
-  const bus: BusWhereabouts = { nats, namespace: options.namespace, where: options.nats === 'memory' ? 'the in-process bus' : nats };
+  const bus: BusWhereabouts = { nats, cluster: options.cluster, where: options.nats === 'memory' ? 'the in-process bus' : nats };
   const ignored = ignoredWarnings(log, join(options.stateDir, 'joined'));
   let lastHeardAt: number | undefined;
   const liveCoordinators = coordinatorPicker(broker);

@@ -7,7 +7,7 @@ type Script = { [K in AskKind]?: (req: Asks[K]['req']) => Reply<Asks[K]['res']> 
 
 /** A link whose `ask` answers from `script` (default: a failure saying no coordinator answered). */
 export class FakeLink implements CoordinatorLink {
-  readonly bus = { nats: 'memory', namespace: 'test', where: 'the in-process bus' };
+  readonly bus = { nats: 'memory', cluster: 'test', where: 'the in-process bus' };
   readonly asked: Array<{ kind: AskKind; req: unknown }> = [];
   readonly broadcasts: unknown[] = [];
   lastHeardAt: number | undefined;

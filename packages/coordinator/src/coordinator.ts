@@ -121,7 +121,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     const nodeId = opts.nodeId ?? `coordinator-${os.hostname()}-${process.pid}`;
     const broker = createBroker({
       natsUrl: opts.natsUrl,
-      namespace: opts.namespace,
+      cluster: opts.cluster,
       nodeId,
       logLevel: opts.logLevel === 'debug' ? 'info' : 'warn',
       security: natsSecurityFrom(opts),
@@ -173,7 +173,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
     await startBroker(broker, opts.natsUrl);
     bus.follow(broker);
     cleanups.push(() => broker.stop());
-    if (opts.redisUrl === 'memory' && opts.natsUrl !== 'memory') await refuseSecondCoordinator(broker, opts.namespace);
+    if (opts.redisUrl === 'memory' && opts.natsUrl !== 'memory') await refuseSecondCoordinator(broker, opts.cluster);
     // Every coordinator runs actions, leader or not; they create runs, so the broker must be up.
     actions.start(ctx);
     cleanups.push(() => actions.stop());
@@ -191,7 +191,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger, tu
       );
     });
     cleanups.push(() => app.close());
-    log.info({ url, nodeId, namespace: opts.namespace, leader: leadership.isLeader, auth: authMode }, 'api listening');
+    log.info({ url, nodeId, cluster: opts.cluster, leader: leadership.isLeader, auth: authMode }, 'api listening');
     return { url, nodeId, isLeader: () => leadership.isLeader, stop: cleanup };
   } catch (err) {
     await cleanup();
@@ -211,10 +211,10 @@ async function releaseWaiting(ctx: CoordinatorContext, endedJobs: Set<string>): 
 }
 
 /**
- * The in-memory lease is this process's own: a second coordinator in the namespace would
+ * The in-memory lease is this process's own: a second coordinator in the cluster would
  * dispatch too, and both would fight over the agents. Refuse to start beside another one.
  */
-async function refuseSecondCoordinator(broker: ReturnType<typeof createBroker>, namespace: string): Promise<void> {
+async function refuseSecondCoordinator(broker: ReturnType<typeof createBroker>, cluster: string): Promise<void> {
   // Nodes announce themselves when they connect; give the answers a moment to arrive.
   await new Promise((r) => setTimeout(r, 1500));
   const others = (broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as Array<{ name: string; nodeID: string }>)
@@ -223,7 +223,7 @@ async function refuseSecondCoordinator(broker: ReturnType<typeof createBroker>, 
   if (others.length === 0) return;
   throw new DroverError(
     'COORDINATOR_ALREADY_RUNNING',
-    `another coordinator (${others.join(', ')}) is in namespace "${namespace}", and the in-memory queue and lease serve one coordinator only: give this one a namespace of its own (--namespace), or use Redis (--redis-url) for several`,
+    `another coordinator (${others.join(', ')}) is in cluster "${cluster}", and the in-memory queue and lease serve one coordinator only: give this one a cluster of its own (--cluster), or use Redis (--redis-url) for several`,
   );
 }
 

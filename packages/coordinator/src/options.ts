@@ -79,12 +79,13 @@ export const coordinatorSettings = {
     parse: (raw: string | string[]) => (raw === 'memory' ? 'memory' : parse.urls(['nats', 'tls'])(raw)),
   },
   ...natsSecuritySettings,
-  namespace: {
-    flag: 'namespace',
+  cluster: {
+    flag: 'cluster',
     placeholder: 'name',
-    env: 'DROVER_NAMESPACE',
+    env: 'DROVER_CLUSTER',
     defaultText: 'drover',
     description: 'Cluster name; the NATS subject prefix. Agents must use the same one.',
+    formerly: { flag: 'namespace', env: 'DROVER_NAMESPACE' },
     parse: parse.string,
   },
   apiAddr: {

@@ -1,5 +1,5 @@
 // One place that decides how Drover processes talk: Moleculer over NATS, JSON-serialised,
-// with the Moleculer namespace as the NATS subject prefix (so clusters and tests can share
+// with the cluster name as Moleculer's namespace, the NATS subject prefix (so clusters and tests can share
 // one NATS server without hearing each other).
 import { readFileSync } from 'node:fs';
 import { ServiceBroker, type BrokerOptions } from 'moleculer';
@@ -154,8 +154,8 @@ export function natsConnectOptions(url: string, sec: NatsSecurity = {}): Record<
 export interface BusOptions {
   /** `nats://host:4222`, or `memory` for Moleculer's in-process transporter (dev mode, tests). */
   natsUrl: string;
-  /** Isolates clusters on one NATS server; becomes the subject prefix `MOL-<namespace>.`. */
-  namespace: string;
+  /** The cluster name (`--cluster`): isolates clusters on one NATS server as the subject prefix `MOL-<cluster>.`. */
+  cluster: string;
   nodeId: string;
   /** Log Moleculer's own messages at this level (default: warnings and errors only). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -169,7 +169,7 @@ export interface BusOptions {
 export function createBroker(opts: BusOptions, extra: Partial<BrokerOptions> = {}): ServiceBroker {
   const transporter = opts.natsUrl === 'memory' ? 'Fake' : { type: 'NATS', options: natsConnectOptions(opts.natsUrl, opts.security) };
   return new ServiceBroker({
-    namespace: opts.namespace,
+    namespace: opts.cluster,
     nodeID: opts.nodeId,
     transporter: transporter as BrokerOptions['transporter'],
     serializer: 'JSON',

@@ -38,12 +38,13 @@ describe('drover dev settings', () => {
       DROVER_DATABASE_URL: 'postgres://db.example.invalid/drover',
       DROVER_REDIS_URL: 'redis://redis.example.invalid',
       DROVER_NATS_URL: 'nats://nats.example.invalid:4222',
+      DROVER_CLUSTER: 'prod',
       DROVER_NAMESPACE: 'prod',
     };
     const o = compileDevOptions({}, cluster);
-    expect([o.database, o.redis, o.listen, o.namespace]).toEqual([undefined, undefined, undefined, 'drover']);
-    const dev = compileDevOptions({}, { DROVER_DEV_LISTEN: 'nats://127.0.0.1:4222', DROVER_DEV_NAMESPACE: 'mine' });
-    expect([dev.listen, dev.namespace]).toEqual(['nats://127.0.0.1:4222', 'mine']);
+    expect([o.database, o.redis, o.listen, o.cluster]).toEqual([undefined, undefined, undefined, 'drover']);
+    const dev = compileDevOptions({}, { DROVER_DEV_LISTEN: 'nats://127.0.0.1:4222', DROVER_DEV_CLUSTER: 'mine' });
+    expect([dev.listen, dev.cluster]).toEqual(['nats://127.0.0.1:4222', 'mine']);
     expect(compileDevOptions({ nats: 'nats://127.0.0.1:4223' }, {}).listen).toBe('nats://127.0.0.1:4223');
   });
 

@@ -2,7 +2,7 @@
 // read the same way: flag, then environment, then `--config` file, then default.
 //
 // The settings that would connect dev mode to shared servers (--database, --redis, --listen,
-// --namespace) read DROVER_DEV_* variables, not the cluster's DROVER_DATABASE_URL,
+// --cluster) read DROVER_DEV_* variables, not the cluster's DROVER_DATABASE_URL,
 // DROVER_NATS_URL…: dev mode has no authentication and its agent runs shell scripts, so a
 // shell set up to run a cluster's coordinator must not put it on that cluster's servers.
 import { compileOptions, logFormatSetting, parse, type CompiledOptions, type Setting, type SettingsSpec } from '@drover/shared';
@@ -52,12 +52,13 @@ export const devSettings = {
     description: 'Put the bus on this NATS server, so agents on other hosts can join (`--nats` is the same).',
     parse: parse.url(['nats', 'tls']),
   } satisfies Setting<string | undefined>,
-  namespace: {
-    flag: 'namespace',
+  cluster: {
+    flag: 'cluster',
     placeholder: 'name',
-    env: 'DROVER_DEV_NAMESPACE',
+    env: 'DROVER_DEV_CLUSTER',
     defaultText: 'drover',
-    description: 'The cluster name remote agents must use with `--listen`.',
+    description: 'The cluster name (NATS subject prefix) remote agents must use with `--listen`.',
+    formerly: { flag: 'namespace', env: 'DROVER_DEV_NAMESPACE' },
     parse: parse.string,
   } satisfies Setting<string>,
   database: {
@@ -118,10 +119,11 @@ export type DevOptions = CompiledOptions<typeof devSettings>;
 
 /**
  * `drover dev`'s options from commander's values and the environment, by the one rule of every
- * process: a flag, then the environment, then the `--config` file, then the default.
+ * process: a flag, then the environment, then the `--config` file, then the default. Warnings
+ * about former setting names go to `warn` (default: stderr).
  */
-export function compileDevOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): DevOptions {
+export function compileDevOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv, warn?: (message: string) => void): DevOptions {
   const flags = flagsFrom(opts);
   if (flags.listen === undefined && typeof opts.nats === 'string') flags.listen = opts.nats;
-  return compileOptions(devSettings, { flags, env, file: typeof opts.config === 'string' ? opts.config : undefined });
+  return compileOptions(devSettings, { flags, env, file: typeof opts.config === 'string' ? opts.config : undefined, warn });
 }

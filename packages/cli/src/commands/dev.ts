@@ -89,7 +89,7 @@ async function runDev(flags: DevOptions): Promise<void> {
     flags: {
       'api-addr': flags.apiAddr,
       nats: bus,
-      namespace: flags.namespace,
+      cluster: flags.cluster,
       'database-url': database,
       'redis-url': flags.redis ?? 'memory',
       'auto-migrate': 'true',
@@ -107,7 +107,7 @@ async function runDev(flags: DevOptions): Promise<void> {
   const agentOptions = compileAgentOptions({
     flags: {
       nats: coordinatorOptions.natsUrl,
-      namespace: coordinatorOptions.namespace,
+      cluster: coordinatorOptions.cluster,
       'allow-shell': true,
       // The user's own machine: the example jobs use http too. Outside dev mode both are off by default.
       'allow-http': true,
@@ -145,7 +145,7 @@ async function runDev(flags: DevOptions): Promise<void> {
     `  agent      ${agent.agentId} (local, shell and http allowed)`,
     `  database   ${coordinatorOptions.databaseUrl.startsWith('pglite:') ? `embedded PostgreSQL, ${flags.ephemeral ? 'in memory (--ephemeral)' : path.join(dataDir, 'postgres')}` : coordinatorOptions.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
     `  queue      ${coordinatorOptions.redisUrl === 'memory' ? 'in memory' : redactUrl(coordinatorOptions.redisUrl)}`,
-    `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${redactUrl(bus)}, namespace ${coordinatorOptions.namespace}: join with "drover agent --nats ${redactUrl(bus)} --namespace ${coordinatorOptions.namespace} --allow-same-user" (or --run-as <user>, as root)`}`,
+    `  bus        ${bus === 'memory' ? 'in-process (start with --listen nats://… to let agents on other hosts join)' : `${redactUrl(bus)}, cluster ${coordinatorOptions.cluster}: join with "drover agent --nats ${redactUrl(bus)} --cluster ${coordinatorOptions.cluster} --allow-same-user" (or --run-as <user>, as root)`}`,
     created.length > 0
       ? `  examples   created ${created.join(', ')}`
       : `  examples   ${EXAMPLE_JOBS.map((j) => j.name).join(', ')} (if you kept them)`,

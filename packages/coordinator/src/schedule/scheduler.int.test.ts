@@ -39,7 +39,7 @@ beforeAll(async () => {
   env = await createTestEnv();
   db = await openDatabase(env.databaseUrl, { poolSize: 4 });
   redis = await openRedis(env.redisUrl);
-  broker = createBroker({ natsUrl: 'memory', namespace: env.namespace, nodeId: 'scheduler-test' });
+  broker = createBroker({ natsUrl: 'memory', cluster: env.namespace, nodeId: 'scheduler-test' });
   await broker.start();
   ctx = {
     options: compileCoordinatorOptions({ env: {} }),
