@@ -184,6 +184,9 @@ class FailureThrottle {
 }
 
 /** The audit entry of a request: its actor, `METHOD /route/:pattern`, params as target. */
+/** The role an audit record names: none for the anonymous caller of an open API. */
+export const auditRoleOf = (p: Principal): Principal['role'] | null => (p === ANONYMOUS ? null : p.role);
+
 export function auditEntryOf(req: FastifyRequest, status: number, extra: Partial<AuditEntry> = {}): AuditEntry {
   const params = (req.params ?? {}) as Record<string, unknown>;
   const target = Object.entries(params)
@@ -192,7 +195,7 @@ export function auditEntryOf(req: FastifyRequest, status: number, extra: Partial
   const p = req.principal ?? ANONYMOUS;
   return {
     actor: p.actor,
-    role: p === ANONYMOUS ? null : p.role,
+    role: auditRoleOf(p),
     namespace: req.audit?.namespace ?? null,
     action: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
     target: req.audit?.target ?? (target || null),

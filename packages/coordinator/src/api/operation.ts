@@ -41,6 +41,8 @@ export interface Caller {
   readonly audit: RequestAudit;
   /** The operation's method: a `GET` only reads (admins' reads skip a namespace look-up, require.ts). */
   readonly method: string;
+  /** Where the call came from, for the audit log: the HTTP client's address. */
+  readonly ip: string | null;
 }
 
 /** Success statuses and the schema of each one's body. */

@@ -50,7 +50,7 @@ export function registerOperations(app: FastifyInstance, ctx: CoordinatorContext
         response: responseSchemas(op),
       },
       handler: async (req, reply) => {
-        const caller: Caller = { principal: req.principal, audit: req.audit, method: req.method };
+        const caller: Caller = { principal: req.principal, audit: req.audit, method: req.method, ip: req.ip };
         // Validated against the operation's own schemas, which type its handler's input.
         const input = { params: req.params, query: req.query, headers: req.headers, body: req.body };
         const result = await op.handler(input, caller, ctx);

@@ -1,30 +1,26 @@
 // POST /v1/agents/{id}/revoke: an admin takes an agent's identity away (ops/revoke-agent.ts).
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { CoordinatorContext } from '../../context.js';
+import { notFound } from '../../domain-error.js';
 import { revokeAgentNow } from '../../ops/revoke-agent.js';
-import { notFound } from '../problem.js';
-import { AgentSchema, ProblemSchema } from '../schemas.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
+import { AgentSchema } from '../schemas.js';
 
-export async function agentRevokeRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.post(
-    '/v1/agents/:id/revoke',
-    {
-      config: { access: 'admin' },
-      schema: {
-        summary:
-          'Revoke an agent: its messages are refused, its running runs are lost (and retried per policy), its offers re-queued; it must join again with a new join token',
-        tags: ['agents'],
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: AgentSchema, 404: ProblemSchema },
-      },
-    },
-    async (req) => {
-      const { id } = req.params as { id: string };
-      const actor = (req as unknown as { principal?: { actor?: string } }).principal?.actor ?? 'anonymous';
-      const agent = await revokeAgentNow(ctx, id, actor);
-      if (!agent) throw notFound('agent', id, 'list agents with GET /v1/agents');
-      return agent;
-    },
-  );
-}
+const revokeAgent = defineOperation({
+  operationId: 'revokeAgent',
+  method: 'POST',
+  path: '/v1/agents/{id}/revoke',
+  summary:
+    'Revoke an agent: its messages are refused, its running runs are lost (and retried per policy), its offers re-queued; it must join again with a new join token',
+  tags: ['agents'],
+  access: 'admin',
+  params: Type.Object({ id: Type.String() }),
+  responses: { 200: AgentSchema },
+  errors: ['NOT_FOUND'],
+  handler: async ({ params: { id } }, caller, ctx) => {
+    const agent = await revokeAgentNow(ctx, id, caller.principal.actor);
+    if (!agent) throw notFound('agent', id, 'list agents with GET /v1/agents');
+    return { status: 200, body: agent };
+  },
+});
+
+export const agentRevokeOperations: readonly AnyOperation[] = [revokeAgent];

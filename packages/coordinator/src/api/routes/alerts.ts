@@ -1,12 +1,10 @@
 // /v1/alerts: fleet health in one answer, for the dashboard's banner and for anyone polling.
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '@drover/shared';
-import type { CoordinatorContext } from '../../context.js';
+import { invalidInput } from '../../domain-error.js';
 import { fleetAlerts } from '../../store/fleet-alerts.js';
 import { jobIdsInNamespaces } from '../../store/jobs.js';
-import { badRequest } from '../problem.js';
-import { ProblemSchema } from '../schemas.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 
 const Iso = Type.String({ format: 'date-time' });
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -44,36 +42,37 @@ const AlertsSchema = Type.Object(
   { $id: 'FleetAlerts' },
 );
 
-export async function alertRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get(
-    '/v1/alerts',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'Fleet health alerts: agents down, runs lost recently, queued runs no agent can take',
-        tags: ['agents'],
-        querystring: Type.Object(
-          { since: Type.Optional(Type.String({ description: 'How far back lost runs count, e.g. "1h" (the default).' })) },
-          { additionalProperties: false },
-        ),
-        response: { 200: AlertsSchema, 400: ProblemSchema },
-      },
-    },
-    async (req) => {
-      const { since } = req.query as { since?: string };
-      const back = since === undefined ? 3_600_000 : parseDuration(since);
-      if (back === undefined) throw badRequest([{ field: 'since', message: `"${since}" is not a duration; use e.g. "15m", "1h"` }]);
-      const alerts = await fleetAlerts(ctx.db, ctx.now() - back);
-      const scope = req.principal.namespaces;
-      if (scope === 'all') return alerts;
-      // Agents are cluster-wide; the runs and jobs named here are shown to their namespaces only.
-      const jobIds = [...new Set([...alerts.runsLost.recent.map((r) => r.jobId), ...alerts.unplaceable.map((u) => u.jobId)])];
-      const visible = jobIds.length === 0 || scope.length === 0 ? new Set<string>() : await jobIdsInNamespaces(ctx.db, jobIds, scope);
-      return {
+const listAlerts = defineOperation({
+  operationId: 'listAlerts',
+  method: 'GET',
+  path: '/v1/alerts',
+  summary: 'Fleet health alerts: agents down, runs lost recently, queued runs no agent can take',
+  tags: ['agents'],
+  access: 'read',
+  query: Type.Object(
+    { since: Type.Optional(Type.String({ description: 'How far back lost runs count, e.g. "1h" (the default).' })) },
+    { additionalProperties: false },
+  ),
+  responses: { 200: AlertsSchema },
+  errors: ['VALIDATION_FAILED'],
+  handler: async ({ query: { since } }, caller, ctx) => {
+    const back = since === undefined ? 3_600_000 : parseDuration(since);
+    if (back === undefined) throw invalidInput([{ field: 'since', message: `"${since}" is not a duration; use e.g. "15m", "1h"` }]);
+    const alerts = await fleetAlerts(ctx.db, ctx.now() - back);
+    const scope = caller.principal.namespaces;
+    if (scope === 'all') return { status: 200, body: alerts };
+    // Agents are cluster-wide; the runs and jobs named here are shown to their namespaces only.
+    const jobIds = [...new Set([...alerts.runsLost.recent.map((r) => r.jobId), ...alerts.unplaceable.map((u) => u.jobId)])];
+    const visible = jobIds.length === 0 || scope.length === 0 ? new Set<string>() : await jobIdsInNamespaces(ctx.db, jobIds, scope);
+    return {
+      status: 200,
+      body: {
         ...alerts,
         runsLost: { ...alerts.runsLost, recent: alerts.runsLost.recent.filter((r) => visible.has(r.jobId)) },
         unplaceable: alerts.unplaceable.filter((u) => visible.has(u.jobId)),
-      };
-    },
-  );
-}
+      },
+    };
+  },
+});
+
+export const alertOperations: readonly AnyOperation[] = [listAlerts];

@@ -1,9 +1,8 @@
 // GET /v1/audit: the audit log, newest first, for admins.
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { CoordinatorContext } from '../../context.js';
-import { listAudit, type AuditOutcome } from '../../store/audit.js';
-import { badRequest } from '../problem.js';
+import { invalidInput } from '../../domain-error.js';
+import { listAudit } from '../../store/audit.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 
 const OUTCOMES = ['ok', 'denied', 'failed', 'rejected'] as const;
 
@@ -26,43 +25,34 @@ const AuditRecordSchema = Type.Object(
   { $id: 'AuditRecord' },
 );
 
-export async function auditRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get(
-    '/v1/audit',
+const listAuditRecords = defineOperation({
+  operationId: 'listAuditRecords',
+  method: 'GET',
+  path: '/v1/audit',
+  summary: 'Read the audit log, newest first: every mutating request and every security event',
+  tags: ['audit'],
+  access: 'admin',
+  query: Type.Object(
     {
-      config: { access: 'admin' },
-      schema: {
-        summary: 'Read the audit log, newest first: every mutating request and every security event',
-        tags: ['audit'],
-        querystring: Type.Object(
-          {
-            actor: Type.Optional(Type.String()),
-            action: Type.Optional(Type.String({ description: 'Exact, e.g. "POST /v1/jobs" or "auth.failed".' })),
-            outcome: Type.Optional(Type.Union(OUTCOMES.map((o) => Type.Literal(o)))),
-            namespace: Type.Optional(Type.String()),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-            cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ items: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
-      },
+      actor: Type.Optional(Type.String()),
+      action: Type.Optional(Type.String({ description: 'Exact, e.g. "POST /v1/jobs" or "auth.failed".' })),
+      outcome: Type.Optional(Type.Union(OUTCOMES.map((o) => Type.Literal(o)))),
+      namespace: Type.Optional(Type.String()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+      cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page.' })),
     },
-    async (req) => {
-      const q = req.query as {
-        actor?: string;
-        action?: string;
-        outcome?: AuditOutcome;
-        namespace?: string;
-        limit?: number;
-        cursor?: string;
-      };
-      // An audit id is a bigint: more digits than one holds is no cursor this API gave out.
-      if (q.cursor !== undefined && !/^\d{1,18}$/.test(q.cursor))
-        throw badRequest([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
-      const limit = q.limit ?? 100;
-      const items = await listAudit(ctx.db, { ...q, before: q.cursor, limit });
-      return { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
-    },
-  );
-}
+    { additionalProperties: false },
+  ),
+  responses: { 200: Type.Object({ items: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+  errors: [],
+  handler: async ({ query }, _caller, ctx) => {
+    // An audit id is a bigint: more digits than one holds is no cursor this API gave out.
+    if (query.cursor !== undefined && !/^\d{1,18}$/.test(query.cursor))
+      throw invalidInput([{ field: 'cursor', message: 'is not a nextCursor this API gave out' }]);
+    const limit = query.limit ?? 100;
+    const items = await listAudit(ctx.db, { ...query, before: query.cursor, limit });
+    return { status: 200, body: { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null } };
+  },
+});
+
+export const auditOperations: readonly AnyOperation[] = [listAuditRecords];

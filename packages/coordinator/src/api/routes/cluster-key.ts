@@ -1,11 +1,9 @@
 // GET /v1/cluster/key: the cluster's public key (the one coordinators sign offers, stops and
 // answers to agents with), for pinning on an agent before its first join (`--coordinator-key`).
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { publicKeyPem } from '@drover/shared';
-import type { CoordinatorContext } from '../../context.js';
-import { HttpProblem } from '../problem.js';
-import { ProblemSchema } from '../schemas.js';
+import { DomainError } from '../../domain-error.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 
 export const ClusterKeySchema = Type.Object(
   {
@@ -15,21 +13,20 @@ export const ClusterKeySchema = Type.Object(
   { $id: 'ClusterKey' },
 );
 
-export async function clusterKeyRoutes(app: FastifyInstance, ctx: CoordinatorContext): Promise<void> {
-  app.get(
-    '/v1/cluster/key',
-    {
-      config: { access: 'admin' },
-      schema: {
-        summary: "The cluster's public key, to pin on an agent before its first join (drover agent --coordinator-key)",
-        tags: ['agents'],
-        response: { 200: ClusterKeySchema, 503: ProblemSchema },
-      },
-    },
-    async () => {
-      const publicKey = ctx.identities.clusterPublicKey;
-      if (!publicKey) throw new HttpProblem('CLUSTER_KEY_NOT_LOADED', 'the cluster key is not loaded yet; try again');
-      return { publicKey, pem: publicKeyPem(publicKey) };
-    },
-  );
-}
+const getClusterKey = defineOperation({
+  operationId: 'getClusterKey',
+  method: 'GET',
+  path: '/v1/cluster/key',
+  summary: "The cluster's public key, to pin on an agent before its first join (drover agent --coordinator-key)",
+  tags: ['agents'],
+  access: 'admin',
+  responses: { 200: ClusterKeySchema },
+  errors: ['CLUSTER_KEY_NOT_LOADED'],
+  handler: async (_input, _caller, ctx) => {
+    const publicKey = ctx.identities.clusterPublicKey;
+    if (!publicKey) throw new DomainError('CLUSTER_KEY_NOT_LOADED', 'the cluster key is not loaded yet; try again');
+    return { status: 200, body: { publicKey, pem: publicKeyPem(publicKey) } };
+  },
+});
+
+export const clusterKeyOperations: readonly AnyOperation[] = [getClusterKey];

@@ -1,4 +1,7 @@
 // /healthz (the process is alive) and /readyz (the store, the queue backend and the bus all answer).
+// Plain HTTP routes, not operations (operation.ts): they are probes for load balancers and
+// orchestrators, which speak HTTP and read the status code; over NATS a coordinator that
+// answers at all is alive, and one whose bus is down could not answer.
 import type { FastifyInstance } from 'fastify';
 import type { CoordinatorContext } from '../../context.js';
 import { pingDatabase } from '../../store/db.js';

@@ -1,9 +1,9 @@
 // GET /v1/whoami: who the caller's token makes it, so the dashboard and `drover whoami` can say
 // what it may do before it tries.
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ROLES } from '../access.js';
 import type { AuthMode } from '../auth.js';
+import { defineOperation, type AnyOperation } from '../operation.js';
 
 export const WhoamiSchema = Type.Object(
   {
@@ -23,21 +23,28 @@ export const WhoamiSchema = Type.Object(
   { $id: 'Whoami' },
 );
 
-export async function whoamiRoutes(app: FastifyInstance, mode: AuthMode): Promise<void> {
-  app.get(
-    '/v1/whoami',
-    {
-      // Every role that can use the dashboard (viewer and above); an agent join token gets 403.
-      config: { access: 'read' },
-      schema: {
-        summary: "The caller's role, namespaces and actor, and how the coordinator authenticates",
-        tags: ['tokens'],
-        response: { 200: WhoamiSchema },
+/** GET /v1/whoami, answering how this coordinator authenticates (`mode`). */
+export function whoamiOperations(mode: AuthMode): readonly AnyOperation[] {
+  const whoami = defineOperation({
+    operationId: 'whoami',
+    method: 'GET',
+    path: '/v1/whoami',
+    summary: "The caller's role, namespaces and actor, and how the coordinator authenticates",
+    tags: ['tokens'],
+    // Every role that can use the dashboard (viewer and above); an agent join token gets 403.
+    access: 'read',
+    responses: { 200: WhoamiSchema },
+    errors: [],
+    handler: async (_input, { principal: p }) => ({
+      status: 200,
+      body: {
+        role: p.role,
+        namespaces: p.namespaces === 'all' ? ('all' as const) : [...p.namespaces],
+        actor: p.actor,
+        tokenId: p.tokenId,
+        authMode: mode,
       },
-    },
-    async (req) => {
-      const p = req.principal;
-      return { role: p.role, namespaces: p.namespaces, actor: p.actor, tokenId: p.tokenId, authMode: mode };
-    },
-  );
+    }),
+  });
+  return [whoami];
 }
