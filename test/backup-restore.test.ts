@@ -15,9 +15,9 @@ import {
   markingExecutor,
   randomId,
   readExecutions,
+  runHelpers,
   startAgent,
   startCoordinator,
-  waitFor,
   type ApiClient,
   type Run,
   type TestEnv,
@@ -41,30 +41,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function createJob(client: ApiClient, name: string, pool: string, seconds: number): Promise<string> {
-  const res = await client.post<{ id: string }>('/v1/jobs', {
-    name,
-    executor: markingExecutor(join(dir, 'marks'), seconds),
-    constraints: [{ attribute: 'label.pool', operator: '=', value: pool }],
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
+const jobIn = (pool: string, seconds: number) => ({
+  executor: markingExecutor(join(dir, 'marks'), seconds),
+  constraints: [{ attribute: 'label.pool', operator: '=', value: pool }],
+});
 
-async function trigger(client: ApiClient, job: string): Promise<string> {
-  const res = await client.post<Run>(`/v1/jobs/${job}/runs`, {});
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
+/** Waits until every run in `ids` is in `state`, as `client`'s coordinator sees them. */
 async function waitForState(client: ApiClient, ids: string[], state: string): Promise<void> {
-  await waitFor(
-    async () => {
-      const runs = await Promise.all(ids.map(async (id) => (await client.get<Run>(`/v1/runs/${id}`)).body));
-      return runs.every((r) => r.state === state) ? true : undefined;
-    },
-    { timeoutMs: 40_000, description: `${ids.length} run(s) to be ${state}` },
-  );
+  const { waitForRun } = runHelpers(client);
+  for (const id of ids) await waitForRun(id, (r) => r.state === state, 40_000);
 }
 
 it('restores a pg_dump into a fresh database and carries on from it, each run executed once', { timeout: 120_000 }, async () => {
@@ -72,22 +57,23 @@ it('restores a pg_dump into a fresh database and carries on from it, each run ex
   const before = api(first.url);
   const steady = await startAgent(env, { labels: { pool: 'now' }, name: 'steady' });
 
-  const fast = await createJob(before, 'fast', 'now', 0);
-  const done = [await trigger(before, fast), await trigger(before, fast), await trigger(before, fast)];
+  const { createJob, trigger } = runHelpers(before);
+  const fast = await createJob({ name: 'fast', ...jobIn('now', 0) });
+  const done = [await trigger(fast), await trigger(fast), await trigger(fast)];
   await waitForState(before, done, 'succeeded');
-  const slow = await createJob(before, 'slow', 'now', 6);
-  const inFlight = await trigger(before, slow);
+  const slow = await createJob({ name: 'slow', ...jobIn('now', 6) });
+  const inFlight = await trigger(slow);
   await waitForState(before, [inFlight], 'running');
   // No agent of pool `later` yet: these wait in the queue, in PostgreSQL and in Redis.
-  const later = await createJob(before, 'later', 'later', 0);
-  const queued = [await trigger(before, later), await trigger(before, later), await trigger(before, later)];
+  const later = await createJob({ name: 'later', ...jobIn('later', 0) });
+  const queued = [await trigger(later), await trigger(later), await trigger(later)];
 
   // The backup, taken while the coordinator runs, as an operator would.
   const dump = join(dir, 'drover.dump');
   execFileSync('pg_dump', ['--format=custom', `--file=${dump}`, env.databaseUrl]);
 
   // Queued after the dump: Redis knows these, the restored database will not.
-  const lost = [await trigger(before, later), await trigger(before, later)];
+  const lost = [await trigger(later), await trigger(later)];
   await first.stop();
 
   // The disaster: the database is gone. Restore the dump into a new one.
@@ -104,7 +90,7 @@ it('restores a pg_dump into a fresh database and carries on from it, each run ex
   await startAgent(env, { labels: { pool: 'later' }, name: 'later' });
   await waitForState(after, queued, 'succeeded');
   // Queued behind the stale Redis entries: once it has run, they would have run before it.
-  const probe = await trigger(after, later);
+  const probe = await runHelpers(after).trigger(later);
   await waitForState(after, [probe], 'succeeded');
 
   const executions = readExecutions(join(dir, 'marks'));
