@@ -3,6 +3,9 @@
 // chunks (api/log-followers.ts), within caps per run, per token and in all (429 beyond); with
 // ?format=raw (or an Accept of application/octet-stream) the output's bytes exactly as
 // printed, both streams interleaved.
+// A plain HTTP route, not an operation (operation.ts): a follow is a server-sent event stream
+// and the raw answer a byte stream, which only HTTP carries; the NATS API will offer the same
+// chunks as pages and the event stream (issue 18).
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
