@@ -329,11 +329,11 @@ function checkSecurityOptions(o: CoordinatorOptions): void {
 }
 
 /** The secrets key from `--secrets-key` or `--secrets-key-file`, if either is set. */
-export function secretsKeyOf(o: CoordinatorOptions): SecretsKey | undefined {
-  return o.secretsKey ?? o.secretsKeyFile;
+export function secretsKeyOf(options: CoordinatorOptions): SecretsKey | undefined {
+  return options.secretsKey ?? options.secretsKeyFile;
 }
 
 /** The PostgreSQL TLS settings, for pg's `ssl` (see security/tls.ts). */
-export function databaseTlsOf(o: CoordinatorOptions): DatabaseTls {
-  return { sslMode: o.databaseSslMode, ca: o.databaseCa, cert: o.databaseCert, key: o.databaseKey };
+export function databaseTlsOf(options: CoordinatorOptions): DatabaseTls {
+  return { sslMode: options.databaseSslMode, ca: options.databaseCa, cert: options.databaseCert, key: options.databaseKey };
 }

@@ -90,7 +90,7 @@ export const natsSecuritySettings = {
 };
 
 /** Picks the NATS security settings out of a process's compiled options. */
-export function natsSecurityFrom(o: {
+export function natsSecurityFrom(options: {
   natsUser?: string | undefined;
   natsPassword?: string | undefined;
   natsToken?: string | undefined;
@@ -101,14 +101,14 @@ export function natsSecurityFrom(o: {
   natsTlsKey?: string | undefined;
 }): NatsSecurity {
   return {
-    user: o.natsUser,
-    password: o.natsPassword,
-    token: o.natsToken,
-    nkeySeedFile: o.natsNkeySeed,
-    credsFile: o.natsCreds,
-    tlsCa: o.natsTlsCa,
-    tlsCert: o.natsTlsCert,
-    tlsKey: o.natsTlsKey,
+    user: options.natsUser,
+    password: options.natsPassword,
+    token: options.natsToken,
+    nkeySeedFile: options.natsNkeySeed,
+    credsFile: options.natsCreds,
+    tlsCa: options.natsTlsCa,
+    tlsCert: options.natsTlsCert,
+    tlsKey: options.natsTlsKey,
   };
 }
 

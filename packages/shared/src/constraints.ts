@@ -44,30 +44,34 @@ function sameValue(actual: string | number, expected: string | number): boolean 
 }
 
 /** Whether an agent with these attributes satisfies one constraint. */
-export function matchesConstraint(attributes: Attributes, c: Constraint): boolean {
-  const actual = attributes[c.attribute];
-  switch (c.operator) {
+export function matchesConstraint(attributes: Attributes, constraint: Constraint): boolean {
+  const actual = attributes[constraint.attribute];
+  switch (constraint.operator) {
     case 'exists':
       return actual !== undefined;
     case 'not_exists':
       return actual === undefined;
     case '=':
-      return actual !== undefined && c.value !== undefined && !Array.isArray(c.value) && sameValue(actual, c.value);
+      return (
+        actual !== undefined && constraint.value !== undefined && !Array.isArray(constraint.value) && sameValue(actual, constraint.value)
+      );
     case '!=':
       // An agent without the attribute is "not equal": `label.pool != gpu` admits unlabelled agents.
-      return actual === undefined || c.value === undefined || Array.isArray(c.value) || !sameValue(actual, c.value);
+      return (
+        actual === undefined || constraint.value === undefined || Array.isArray(constraint.value) || !sameValue(actual, constraint.value)
+      );
     case 'in':
-      return actual !== undefined && listOf(c.value).some((v) => sameValue(actual, v));
+      return actual !== undefined && listOf(constraint.value).some((v) => sameValue(actual, v));
     case 'not_in':
-      return actual === undefined || !listOf(c.value).some((v) => sameValue(actual, v));
+      return actual === undefined || !listOf(constraint.value).some((v) => sameValue(actual, v));
     default: {
-      if (actual === undefined || c.value === undefined || Array.isArray(c.value)) return false;
+      if (actual === undefined || constraint.value === undefined || Array.isArray(constraint.value)) return false;
       const a = parseQuantity(actual);
-      const b = parseQuantity(c.value);
+      const b = parseQuantity(constraint.value);
       if (a === undefined || b === undefined) return false;
-      if (c.operator === '>=') return a >= b;
-      if (c.operator === '<=') return a <= b;
-      if (c.operator === '>') return a > b;
+      if (constraint.operator === '>=') return a >= b;
+      if (constraint.operator === '<=') return a <= b;
+      if (constraint.operator === '>') return a > b;
       return a < b;
     }
   }
@@ -79,8 +83,8 @@ export function firstUnmetConstraint(attributes: Attributes, constraints: readon
 }
 
 /** A constraint as a person reads it: `label.region = eu`, `gpu.model exists`. */
-export function describeConstraint(c: Constraint): string {
-  if (!operatorTakesValue(c.operator)) return `${c.attribute} ${c.operator}`;
-  const v = Array.isArray(c.value) ? `[${c.value.join(', ')}]` : String(c.value);
-  return `${c.attribute} ${c.operator} ${v}`;
+export function describeConstraint(constraint: Constraint): string {
+  if (!operatorTakesValue(constraint.operator)) return `${constraint.attribute} ${constraint.operator}`;
+  const v = Array.isArray(constraint.value) ? `[${constraint.value.join(', ')}]` : String(constraint.value);
+  return `${constraint.attribute} ${constraint.operator} ${v}`;
 }

@@ -58,12 +58,12 @@ function fits(free: Capacity, r: ResourceRequest): boolean {
 }
 
 /** How loaded an agent is, 0 (idle) to 1 (full), as the most used of its dimensions. */
-export function agentLoad(a: AgentView): number {
+export function agentLoad(agent: AgentView): number {
   const used = (free: number, total: number) => (total > 0 ? 1 - free / total : 1);
   return Math.max(
-    used(a.free.slots, a.total.slots),
-    a.total.cpu > 0 ? used(a.free.cpu, a.total.cpu) : 0,
-    a.total.memoryBytes > 0 ? used(a.free.memoryBytes, a.total.memoryBytes) : 0,
+    used(agent.free.slots, agent.total.slots),
+    agent.total.cpu > 0 ? used(agent.free.cpu, agent.total.cpu) : 0,
+    agent.total.memoryBytes > 0 ? used(agent.free.memoryBytes, agent.total.memoryBytes) : 0,
   );
 }
 

@@ -192,16 +192,16 @@ export function daysInMonth(year: number, month: number): number {
  * every Friday, while `0 0 *\/2 * 5` fires only on Fridays with an odd date. cron-parser
  * calls `*\/2` restricted and would OR it; Drover follows cronie.
  */
-export function cronMatchesDay(p: CronPattern, year: number, month: number, day: number): boolean {
-  if (!p.months[month]) return false;
+export function cronMatchesDay(pattern: CronPattern, year: number, month: number, day: number): boolean {
+  if (!pattern.months[month]) return false;
   const last = daysInMonth(year, month);
   if (day < 1 || day > last) return false;
   const weekday = new Date(utcFields(year, month, day)).getUTCDay();
-  const domMatch = p.daysOfMonth.has(day) || (p.lastDayOfMonth && day === last);
+  const domMatch = pattern.daysOfMonth.has(day) || (pattern.lastDayOfMonth && day === last);
   const dowMatch =
-    (p.daysOfWeek.has(weekday) && (p.nthWeekday <= 0 || Math.ceil(day / 7) === p.nthWeekday)) ||
-    (p.lastWeekdaysOfMonth.has(weekday) && day + 7 > last);
-  return p.anyDayOfMonth || p.anyDayOfWeek ? domMatch && dowMatch : domMatch || dowMatch;
+    (pattern.daysOfWeek.has(weekday) && (pattern.nthWeekday <= 0 || Math.ceil(day / 7) === pattern.nthWeekday)) ||
+    (pattern.lastWeekdaysOfMonth.has(weekday) && day + 7 > last);
+  return pattern.anyDayOfMonth || pattern.anyDayOfWeek ? domMatch && dowMatch : domMatch || dowMatch;
 }
 
 /** Whether any date matches; the Gregorian weekday cycle repeats every 28 years from 1901 to 2099. */
@@ -241,7 +241,7 @@ function timeOfDayAtOrAfter(p: CronPattern, h: number, m: number, s: number): [n
 export const SEARCH_YEARS = 30;
 
 /** The first wall time strictly after `wall` that the pattern matches, or null within SEARCH_YEARS. */
-export function nextMatchingWallTime(p: CronPattern, wall: number): number | null {
+export function nextMatchingWallTime(pattern: CronPattern, wall: number): number | null {
   const start = new Date(Math.floor(wall / 1000) * 1000 + 1000);
   let year = start.getUTCFullYear();
   let month = start.getUTCMonth() + 1;
@@ -249,14 +249,14 @@ export function nextMatchingWallTime(p: CronPattern, wall: number): number | nul
   let [h, m, s] = [start.getUTCHours(), start.getUTCMinutes(), start.getUTCSeconds()];
   const endYear = year + SEARCH_YEARS;
   while (year <= endYear) {
-    if (!p.months[month] || day > daysInMonth(year, month)) {
+    if (!pattern.months[month] || day > daysInMonth(year, month)) {
       month += 1;
       if (month > 12) [year, month] = [year + 1, 1];
       [day, h, m, s] = [1, 0, 0, 0];
       continue;
     }
-    if (cronMatchesDay(p, year, month, day)) {
-      const t = timeOfDayAtOrAfter(p, h, m, s);
+    if (cronMatchesDay(pattern, year, month, day)) {
+      const t = timeOfDayAtOrAfter(pattern, h, m, s);
       if (t) return utcFields(year, month, day, t[0], t[1], t[2]);
     }
     [day, h, m, s] = [day + 1, 0, 0, 0];

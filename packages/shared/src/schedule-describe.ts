@@ -122,19 +122,24 @@ function describeDays(p: CronPattern): string {
 }
 
 /** A cron pattern in words, with the zone when the zone changes when it fires. */
-export function describeCron(p: CronPattern, zone: string): string {
-  const time = describeTime(p);
-  const days = describeDays(p);
-  const months = p.months.map((on, m) => (on ? MONTH_NAMES[m] : undefined)).filter((m): m is string => m !== undefined);
+export function describeCron(pattern: CronPattern, zone: string): string {
+  const time = describeTime(pattern);
+  const days = describeDays(pattern);
+  const months = pattern.months.map((on, m) => (on ? MONTH_NAMES[m] : undefined)).filter((m): m is string => m !== undefined);
   const inMonths = months.length === 12 ? '' : ` in ${list(months)}`;
   const yearly =
-    months.length === 1 && p.daysOfMonth.size === 1 && !p.lastDayOfMonth && !p.anyDayOfMonth && p.anyDayOfWeek && everyWeekday(p);
+    months.length === 1 &&
+    pattern.daysOfMonth.size === 1 &&
+    !pattern.lastDayOfMonth &&
+    !pattern.anyDayOfMonth &&
+    pattern.anyDayOfWeek &&
+    everyWeekday(pattern);
   const text = yearly
-    ? `${time.text} on ${months[0]} ${[...p.daysOfMonth][0]}`
+    ? `${time.text} on ${months[0]} ${[...pattern.daysOfMonth][0]}`
     : `${time.text}${days ? ` ${days}` : time.atTimes ? ' every day' : ''}${inMonths}`;
   // Offsets are multiples of 15 minutes, so a pattern repeating every 15 minutes of every
   // hour and day fires at the same instants in every zone.
-  const minuteSet = new Set(p.minutes);
-  const zoneFree = p.hours.length === 24 && !days && !inMonths && p.minutes.every((m) => minuteSet.has((m + 15) % 60));
+  const minuteSet = new Set(pattern.minutes);
+  const zoneFree = pattern.hours.length === 24 && !days && !inMonths && pattern.minutes.every((m) => minuteSet.has((m + 15) % 60));
   return zoneFree ? text : `${text} (${zone})`;
 }

@@ -190,27 +190,27 @@ export function compileSchedule(spec: ScheduleSpec, field = 'schedule'): Compile
 }
 
 /** The first fire strictly after `afterMs` (epoch ms), or null when there is none (a past `at`). */
-export function nextFire(s: CompiledSchedule, afterMs: number): number | null {
-  switch (s.kind) {
+export function nextFire(schedule: CompiledSchedule, afterMs: number): number | null {
+  switch (schedule.kind) {
     case 'at':
-      return s.atMs > afterMs ? s.atMs : null;
+      return schedule.atMs > afterMs ? schedule.atMs : null;
     case 'every':
-      return (Math.floor(afterMs / s.everyMs) + 1) * s.everyMs;
+      return (Math.floor(afterMs / schedule.everyMs) + 1) * schedule.everyMs;
     case 'cron': {
       // Wall times up to the latest reading seen so far have fired (or were repeats); the
       // next fire is the first matching wall time beyond it, resolved to an instant.
-      const wall = nextMatchingWallTime(s.cron, maxWallClockUpTo(afterMs, s.timezone));
-      return wall === null ? null : instantOfWallTime(wall, s.timezone);
+      const wall = nextMatchingWallTime(schedule.cron, maxWallClockUpTo(afterMs, schedule.timezone));
+      return wall === null ? null : instantOfWallTime(wall, schedule.timezone);
     }
   }
 }
 
 /** Fires in (afterExclusiveMs, untilInclusiveMs], ascending, at most `limit` of them. */
-export function firesBetween(s: CompiledSchedule, afterExclusiveMs: number, untilInclusiveMs: number, limit: number): number[] {
+export function firesBetween(schedule: CompiledSchedule, afterExclusiveMs: number, untilInclusiveMs: number, limit: number): number[] {
   const out: number[] = [];
   let t = afterExclusiveMs;
   while (out.length < limit) {
-    const next = nextFire(s, t);
+    const next = nextFire(schedule, t);
     if (next === null || next > untilInclusiveMs) break;
     out.push(next);
     t = next;

@@ -22,8 +22,8 @@ export interface WebhookEvent {
 }
 
 /** The `json` format: the event as it is. */
-export function jsonBody(e: WebhookEvent): WebhookEvent {
-  return { event: e.event, run: e.run, job: e.job, attempt: e.attempt, attemptRecord: e.attemptRecord, at: e.at };
+export function jsonBody(event: WebhookEvent): WebhookEvent {
+  return { event: event.event, run: event.run, job: event.job, attempt: event.attempt, attemptRecord: event.attemptRecord, at: event.at };
 }
 
 const HAPPENED: Record<ActionTrigger, { icon: string; words: string }> = {
@@ -49,22 +49,22 @@ function errorLine(run: Run): string | undefined {
 }
 
 /** The `slack` format: a one-line `text` (notifications, fallbacks) and `blocks` with the details. */
-export function slackMessage(e: WebhookEvent): { text: string; blocks: unknown[] } {
-  const { icon, words } = HAPPENED[e.event] ?? { icon: ':information_source:', words: e.event };
-  const error = errorLine(e.run);
-  const headline = `${icon} Job *${escape(e.job.name)}* ${words}`;
+export function slackMessage(event: WebhookEvent): { text: string; blocks: unknown[] } {
+  const { icon, words } = HAPPENED[event.event] ?? { icon: ':information_source:', words: event.event };
+  const error = errorLine(event.run);
+  const headline = `${icon} Job *${escape(event.job.name)}* ${words}`;
   const fields = [
-    `*Run*\n\`${e.run.id}\``,
-    `*State*\n${e.run.state}`,
-    `*Attempt*\n${e.attempt}`,
-    `*Exit code*\n${(e.attemptRecord ?? e.run).exitCode ?? '–'}`,
+    `*Run*\n\`${event.run.id}\``,
+    `*State*\n${event.run.state}`,
+    `*Attempt*\n${event.attempt}`,
+    `*Exit code*\n${(event.attemptRecord ?? event.run).exitCode ?? '–'}`,
   ];
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: headline } },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
   if (error) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Error*\n\`\`\`${escape(error)}\`\`\`` } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Drover · ${e.event} · ${e.at}` }] });
-  const text = `${icon} Job ${escape(e.job.name)} ${words} (run ${e.run.id}, ${e.run.state}${error ? `: ${escape(error)}` : ''})`;
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Drover · ${event.event} · ${event.at}` }] });
+  const text = `${icon} Job ${escape(event.job.name)} ${words} (run ${event.run.id}, ${event.run.state}${error ? `: ${escape(error)}` : ''})`;
   return { text, blocks };
 }

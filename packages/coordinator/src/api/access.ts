@@ -45,8 +45,8 @@ export interface Principal {
 }
 
 /** True when the principal may see or touch data of `namespace`. */
-export function inNamespace(p: Principal, namespace: string): boolean {
-  return p.namespaces === 'all' || p.namespaces.includes(namespace);
+export function inNamespace(principal: Principal, namespace: string): boolean {
+  return principal.namespaces === 'all' || principal.namespaces.includes(namespace);
 }
 
 declare module 'fastify' {
@@ -63,12 +63,12 @@ declare module 'fastify' {
  * namespace), or undefined when it may: it must hold every namespace the agent serves, so an
  * operator of one team cannot take capacity away from another.
  */
-export function agentOutOfReach(p: Principal, agentNamespaces: readonly string[] | null): string | undefined {
-  if (p.namespaces === 'all') return undefined;
-  const held = p.namespaces.join(', ') || 'none';
+export function agentOutOfReach(principal: Principal, agentNamespaces: readonly string[] | null): string | undefined {
+  if (principal.namespaces === 'all') return undefined;
+  const held = principal.namespaces.join(', ') || 'none';
   if (agentNamespaces === null)
     return `it serves every namespace, and this token holds only ${held}: an admin (or a token of all namespaces) must do it`;
-  const missing = agentNamespaces.filter((n) => !p.namespaces.includes(n));
+  const missing = agentNamespaces.filter((n) => !principal.namespaces.includes(n));
   if (missing.length === 0) return undefined;
   return `it serves namespace(s) ${missing.join(', ')}, which this token does not hold (it holds ${held})`;
 }

@@ -185,7 +185,7 @@ class FailureThrottle {
 
 /** The audit entry of a request: its actor, `METHOD /route/:pattern`, params as target. */
 /** The role an audit record names: none for the anonymous caller of an open API. */
-export const auditRoleOf = (p: Principal): Principal['role'] | null => (p === ANONYMOUS ? null : p.role);
+export const auditRoleOf = (principal: Principal): Principal['role'] | null => (principal === ANONYMOUS ? null : principal.role);
 
 export function auditEntryOf(req: FastifyRequest, status: number, extra: Partial<AuditEntry> = {}): AuditEntry {
   const params = (req.params ?? {}) as Record<string, unknown>;

@@ -12,6 +12,10 @@ export interface HearingSources {
 }
 
 /** How long this coordinator could have heard every agent (ms): the shortest up-time of its sources. */
-export function canHearForMs(s: HearingSources): number {
-  return Math.min(s.bus?.upForMs() ?? Number.POSITIVE_INFINITY, s.store?.upForMs() ?? Number.POSITIVE_INFINITY, s.ledForMs());
+export function canHearForMs(sources: HearingSources): number {
+  return Math.min(
+    sources.bus?.upForMs() ?? Number.POSITIVE_INFINITY,
+    sources.store?.upForMs() ?? Number.POSITIVE_INFINITY,
+    sources.ledForMs(),
+  );
 }

@@ -47,56 +47,56 @@ export interface ReconcilerDeps {
 }
 
 /** Runs one sweep; returns what it did, for logs and tests. */
-export async function reconcileOnce(d: ReconcilerDeps): Promise<{ down: string[]; requeued: number; restored: number }> {
-  const downAfter = downAfterFor(await countLiveAgents(d.db), d.heartbeatIntervalMs, d.agentDownAfterMs);
+export async function reconcileOnce(deps: ReconcilerDeps): Promise<{ down: string[]; requeued: number; restored: number }> {
+  const downAfter = downAfterFor(await countLiveAgents(deps.db), deps.heartbeatIntervalMs, deps.agentDownAfterMs);
   // Fair liveness: silence this coordinator could not have heard (its own bus or store was away,
   // or it came back or began to lead less than one deadline ago) is not held against the agents.
   // Once they could have been heard, the silence counts in full (last_heartbeat_at did not move).
-  const down = (d.canHearForMs?.() ?? Number.POSITIVE_INFINITY) >= downAfter ? await markSilentAgentsDown(d.db, downAfter) : [];
+  const down = (deps.canHearForMs?.() ?? Number.POSITIVE_INFINITY) >= downAfter ? await markSilentAgentsDown(deps.db, downAfter) : [];
   if (down.length > 0) {
-    d.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
-    d.notifyDown(down);
-    d.onChange('fleet');
+    deps.log.warn({ agents: down }, 'agents stopped heartbeating and are now down');
+    deps.notifyDown(down);
+    deps.onChange('fleet');
   }
-  const gone = await retireDownAgents(d.db, d.agentGoneAfterMs);
-  if (gone.length > 0) d.log.info({ agents: gone }, 'agents down past the retention are now gone');
-  await pruneAgentMetrics(d.db, 86_400_000);
+  const gone = await retireDownAgents(deps.db, deps.agentGoneAfterMs);
+  if (gone.length > 0) deps.log.info({ agents: gone }, 'agents down past the retention are now gone');
+  await pruneAgentMetrics(deps.db, 86_400_000);
   // Runs that were running on an agent that is now down are lost, and retried while they may be.
-  const { runs: lost, actions } = await loseRunsOfDownAgents(d.db, d.now(), d.retryPolicies);
-  if (actions > 0) d.onActions();
+  const { runs: lost, actions } = await loseRunsOfDownAgents(deps.db, deps.now(), deps.retryPolicies);
+  if (actions > 0) deps.onActions();
   if (lost.length > 0) {
-    d.metrics.runsEnded(lost.map((l) => l.state));
-    d.onLost?.(lost);
-    d.log.warn(
+    deps.metrics.runsEnded(lost.map((l) => l.state));
+    deps.onLost?.(lost);
+    deps.log.warn(
       { runs: lost.length, requeued: lost.filter((l) => l.requeued).length, agents: [...new Set(lost.map((l) => l.agentId))] },
       'runs were lost with their agent',
     );
   }
   // Draining agents past their deadline give their remaining runs back.
-  const takenBack = await takeBackFromDrainedAgents(d.db, d.now());
+  const takenBack = await takeBackFromDrainedAgents(deps.db, deps.now());
   if (takenBack.length > 0) {
-    d.metrics.runsEnded(takenBack.filter((t) => !t.requeued).map(() => 'cancelled'));
+    deps.metrics.runsEnded(takenBack.filter((t) => !t.requeued).map(() => 'cancelled'));
     const byNode = new Map<string, HeldRun[]>();
     for (const t of takenBack) byNode.set(t.nodeId, [...(byNode.get(t.nodeId) ?? []), { runId: t.runId, token: t.token }]);
-    d.stopOnAgents(byNode, 'the drain deadline passed; the run was re-queued');
-    d.log.warn({ runs: takenBack.length }, 'took runs back from agents whose drain deadline passed');
+    deps.stopOnAgents(byNode, 'the drain deadline passed; the run was re-queued');
+    deps.log.warn({ runs: takenBack.length }, 'took runs back from agents whose drain deadline passed');
   }
   // Offers that were never answered, or made to agents now down, go back to the queue; but an
   // offer the agent may have taken and started waits as long as a running attempt would.
-  const stuck = await unansweredOffers(d.db, d.offerTimeoutMs);
+  const stuck = await unansweredOffers(deps.db, deps.offerTimeoutMs);
   const back = await returnToQueue(
-    d.db,
+    deps.db,
     stuck.map((o) => ({ runId: o.runId, token: o.token, reason: `offer to agent ${o.agentId ?? '?'} was not taken up` })),
-    d.now(),
+    deps.now(),
   );
   // The ready queue is made to hold exactly the runs queued in PostgreSQL (queue-repair.ts).
-  const repair = (await repairQueueIfDue(d.db, d.queue, d.now())) ?? { restored: 0, evicted: 0 };
-  if (repair.restored > 0 || repair.evicted > 0) d.log.warn(repair, 'the ready queue differed from PostgreSQL and was repaired');
+  const repair = (await repairQueueIfDue(deps.db, deps.queue, deps.now())) ?? { restored: 0, evicted: 0 };
+  if (repair.restored > 0 || repair.evicted > 0) deps.log.warn(repair, 'the ready queue differed from PostgreSQL and was repaired');
   // Runs waiting behind an active one (overlap `queue`) are released when it ends; should that
   // release have been lost (a coordinator died in between), release them here.
-  const released = await releaseWaitingRuns(d.db, await jobsWithWaitingRuns(d.db), d.now());
+  const released = await releaseWaitingRuns(deps.db, await jobsWithWaitingRuns(deps.db), deps.now());
   const retried = lost.filter((l) => l.requeued);
-  await d.queue.enqueue([...back, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
-  if (back.length > 0 || repair.restored > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) d.onChange('queue');
+  await deps.queue.enqueue([...back, ...released, ...retried, ...takenBack.filter((t) => t.requeued)]);
+  if (back.length > 0 || repair.restored > 0 || released.length > 0 || retried.length > 0 || takenBack.length > 0) deps.onChange('queue');
   return { down, requeued: back.length, restored: repair.restored };
 }

@@ -12,9 +12,9 @@ const ATTEMPTS = 4;
 const TIMEOUT_MS = 5000;
 
 /** POSTs the notification as JSON, retrying (1 s, 2 s, 4 s) until a 2xx; gives up with a log line. */
-export function notify(ctx: { log: Logger; options: { notifyUrl: string | undefined } }, n: FleetNotification): void {
+export function notify(ctx: { log: Logger; options: { notifyUrl: string | undefined } }, notification: FleetNotification): void {
   const url = ctx.options.notifyUrl;
-  if (!url || n.agents.length === 0) return;
+  if (!url || notification.agents.length === 0) return;
   void (async () => {
     let last = '';
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -22,7 +22,7 @@ export function notify(ctx: { log: Logger; options: { notifyUrl: string | undefi
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'drover-coordinator' },
-          body: JSON.stringify(n),
+          body: JSON.stringify(notification),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
         if (res.ok) return;
@@ -32,6 +32,6 @@ export function notify(ctx: { log: Logger; options: { notifyUrl: string | undefi
       }
       if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
     }
-    ctx.log.warn({ event: n.event, url, error: last }, `fleet notification not delivered after ${ATTEMPTS} attempts`);
+    ctx.log.warn({ event: notification.event, url, error: last }, `fleet notification not delivered after ${ATTEMPTS} attempts`);
   })();
 }

@@ -19,20 +19,20 @@ type Scripted = Redis & {
 
 /** The lease in Redis: two keys under the prefix, each change one script (scripts.ts, loaded by openRedis). */
 export class RedisLeaderLease implements LeaderLease {
-  private readonly r: Scripted;
+  private readonly redis: Scripted;
   constructor(
     redis: Redis,
     private readonly prefix: string,
   ) {
-    this.r = redis as Scripted;
+    this.redis = redis as Scripted;
   }
 
   async acquire(nodeId: string, ttlMs: number): Promise<number> {
-    return this.r.acquireLease(`${this.prefix}leader`, `${this.prefix}leader:epoch`, nodeId, ttlMs);
+    return this.redis.acquireLease(`${this.prefix}leader`, `${this.prefix}leader:epoch`, nodeId, ttlMs);
   }
 
   async release(nodeId: string): Promise<void> {
-    await this.r.releaseLease(`${this.prefix}leader`, nodeId);
+    await this.redis.releaseLease(`${this.prefix}leader`, nodeId);
   }
 }
 

@@ -159,18 +159,18 @@ export interface ReadyQueue {
 
 /** The Redis backend: every multi-key change is one Lua script (scripts.ts). */
 export class RedisReadyQueue implements ReadyQueue {
-  private readonly r: Scripted;
+  private readonly redis: Scripted;
   readonly describe: string;
   constructor(
     redis: Redis,
     private readonly prefix: string,
   ) {
-    this.r = redis as Scripted;
+    this.redis = redis as Scripted;
     this.describe = `redis://${redis.options.host ?? '?'}:${redis.options.port ?? 6379}`;
   }
 
   async ping(): Promise<void> {
-    await this.r.ping();
+    await this.redis.ping();
   }
 
   private jobsKey(): string {
@@ -191,7 +191,7 @@ export class RedisReadyQueue implements ReadyQueue {
     }
     // One script call per job (at most CHUNK runs each), all in one pipeline: one round trip.
     const CHUNK = 2000;
-    const pipe = this.r.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
     for (const [jobId, args] of byJob) {
       for (let i = 0; i < args.length; i += CHUNK * 2)
         pipe.enqueueRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...args.slice(i, i + CHUNK * 2));
@@ -202,7 +202,7 @@ export class RedisReadyQueue implements ReadyQueue {
   /** Takes up to `count` runs from the head of each job's queue, in one round trip. */
   async claimMany(claims: ReadonlyArray<{ jobId: string; count: number }>): Promise<string[][]> {
     if (claims.length === 0) return [];
-    const pipe = this.r.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<Array<[Error | null, unknown]> | null> };
     for (const c of claims) pipe.claimRuns(this.jobsKey(), this.queueKey(c.jobId), c.jobId, c.count);
     return throwFirstError(await pipe.exec()).map((ids) => ids as string[]);
   }
@@ -210,19 +210,19 @@ export class RedisReadyQueue implements ReadyQueue {
   /** Removes specific runs (e.g. cancelled) from a job's queue. */
   async remove(jobId: string, runIds: string[]): Promise<number> {
     if (runIds.length === 0) return 0;
-    return this.r.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
+    return this.redis.removeRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
   }
 
   /** Takes out runs no longer queued; returns those that were there (one script call). */
   async evict(jobId: string, runIds: readonly string[]): Promise<string[]> {
     if (runIds.length === 0) return [];
-    return this.r.evictRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
+    return this.redis.evictRuns(this.jobsKey(), this.queueKey(jobId), jobId, ...runIds);
   }
 
   /** A page of each job's queued run ids in queue order: one ZRANGE per job, pipelined. */
   async runsOf(jobIds: readonly string[], offset: number, limit: number): Promise<string[][]> {
     if (jobIds.length === 0) return [];
-    const pipe = this.r.pipeline();
+    const pipe = this.redis.pipeline();
     for (const jobId of jobIds) pipe.zrange(this.queueKey(jobId), offset, offset + limit - 1);
     return throwFirstError(await pipe.exec()).map((ids) => ids as string[]);
   }
@@ -234,7 +234,7 @@ export class RedisReadyQueue implements ReadyQueue {
   async readyJobs(offset = 0, limit = 1000): Promise<{ jobs: ReadyJob[]; more: boolean }> {
     // The queue keys are built inside the script from the prefix. Fine for a single Redis;
     // a Redis Cluster would need every key passed in KEYS (and one hash slot).
-    const flat = await this.r.readyJobs(this.jobsKey(), this.prefix, offset, limit);
+    const flat = await this.redis.readyJobs(this.jobsKey(), this.prefix, offset, limit);
     const jobs: ReadyJob[] = [];
     for (let i = 1; i + 3 < flat.length; i += 4) {
       jobs.push({ jobId: String(flat[i]), depth: Number(flat[i + 1]), headRunId: String(flat[i + 2]), headScore: Number(flat[i + 3]) });
@@ -256,7 +256,7 @@ export class RedisReadyQueue implements ReadyQueue {
   async depthByPriority(): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     for (let offset = 0; ; offset += 1000) {
-      const [read = 0, ...pairs] = await this.r.depthByPriority(this.jobsKey(), this.prefix, offset, 1000, PRIORITY_STEP);
+      const [read = 0, ...pairs] = await this.redis.depthByPriority(this.jobsKey(), this.prefix, offset, 1000, PRIORITY_STEP);
       for (let i = 0; i + 1 < pairs.length; i += 2) {
         const priority = 100 - Number(pairs[i]);
         out.set(priority, (out.get(priority) ?? 0) + Number(pairs[i + 1]));

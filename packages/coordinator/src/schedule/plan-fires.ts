@@ -48,41 +48,41 @@ function missedBecause(fireAt: number, i: FireInput): string {
 }
 
 /** Decides, fire by fire, what happens: start a run, wait behind the active one, or skip (with why). */
-export function planFires(i: FireInput): FirePlan {
+export function planFires(input: FireInput): FirePlan {
   // A fire that came while the job was paused is missed however recent it is: resuming
   // applies the catch-up policy to it, rather than running it as if it were on time.
-  const isMissed = (f: number) => f <= i.now - MISSED_AFTER_MS || firedWhilePaused(f, i);
-  const onTime = i.fires.filter((f) => !isMissed(f));
-  const missed = i.fires.filter(isMissed);
-  const laterMissed = (i.laterFires ?? []).filter(isMissed).length;
-  const catchUp = planCatchUp(missed, i.schedule.catchUp, i.schedule.catchUpWindowMs, i.now, DEFAULT_CATCH_UP_CAP, laterMissed);
+  const isMissed = (f: number) => f <= input.now - MISSED_AFTER_MS || firedWhilePaused(f, input);
+  const onTime = input.fires.filter((f) => !isMissed(f));
+  const missed = input.fires.filter(isMissed);
+  const laterMissed = (input.laterFires ?? []).filter(isMissed).length;
+  const catchUp = planCatchUp(missed, input.schedule.catchUp, input.schedule.catchUpWindowMs, input.now, DEFAULT_CATCH_UP_CAP, laterMissed);
   const actions: FireAction[] = catchUp.skip.map((s) => ({
     fireAt: s.fireAt,
     action: 'skip',
-    reason: `missed: ${missedBecause(s.fireAt, i)}; ${s.reason}`,
+    reason: `missed: ${missedBecause(s.fireAt, input)}; ${s.reason}`,
   }));
-  let active = i.active.length;
-  let waiting = i.waiting;
+  let active = input.active.length;
+  let waiting = input.waiting;
   const cancel: string[] = [];
   let startedHere: FireAction | undefined; // the run this plan started last, if any
   const toRun = [...catchUp.run, ...onTime].sort((a, b) => a - b);
   // The fire `skip_next` takes. If catch-up skips it anyway, that uses the mark up as well:
   // the next fire was skipped, as asked.
-  const skipNext = i.skipNext;
-  const skippedFire = skipNext ? i.fires.find((f) => f >= skipNext.after) : undefined;
+  const skipNext = input.skipNext;
+  const skippedFire = skipNext ? input.fires.find((f) => f >= skipNext.after) : undefined;
   for (const fireAt of toRun) {
     if (skipNext && fireAt === skippedFire) {
       // Skipped before the overlap policy sees it: it never becomes active.
       actions.push({ fireAt, action: 'skip', reason: skipNext.reason });
       continue;
     }
-    const decision = decideOverlap(i.schedule.overlap, active, waiting, i.maxConcurrentRuns);
+    const decision = decideOverlap(input.schedule.overlap, active, waiting, input.maxConcurrentRuns);
     if (decision === 'start') {
       startedHere = { fireAt, action: 'start' };
       actions.push(startedHere);
       active++;
     } else if (decision === 'replace') {
-      cancel.push(...i.active);
+      cancel.push(...input.active);
       // A run this plan would start and at once replace is not started at all.
       if (startedHere) Object.assign(startedHere, { action: 'skip', reason: 'replaced by a later fire (overlap policy "replace")' });
       startedHere = { fireAt, action: 'start' };
@@ -93,9 +93,9 @@ export function planFires(i: FireInput): FirePlan {
       waiting++;
     } else {
       const why =
-        i.schedule.overlap === 'allow' || i.schedule.overlap === 'replace'
-          ? `the job already has ${active} active run${active === 1 ? '' : 's'} (maxConcurrentRuns ${i.maxConcurrentRuns ?? '∞'})`
-          : i.schedule.overlap === 'queue'
+        input.schedule.overlap === 'allow' || input.schedule.overlap === 'replace'
+          ? `the job already has ${active} active run${active === 1 ? '' : 's'} (maxConcurrentRuns ${input.maxConcurrentRuns ?? '∞'})`
+          : input.schedule.overlap === 'queue'
             ? 'a run is already waiting for the previous one to end (overlap policy "queue" keeps at most one waiting)'
             : 'the previous run was still active (overlap policy "forbid")';
       actions.push({ fireAt, action: 'skip', reason: why });

@@ -76,11 +76,11 @@ export class AgentIdentities {
   private seenSince = 0;
   private clusterKey: { key: KeyObject; publicKey: string } | undefined;
 
-  constructor(private readonly d: IdentityDeps) {}
+  constructor(private readonly deps: IdentityDeps) {}
 
   /** Reads (or, on a new cluster, creates) the key coordinators sign what they send agents with. */
   async loadClusterKey(): Promise<void> {
-    const k = await loadCoordinatorKey(this.d.db);
+    const k = await loadCoordinatorKey(this.deps.db);
     this.clusterKey = { key: privateKeyFromPem(k.privateKeyPem), publicKey: k.publicKey };
   }
 
@@ -91,7 +91,7 @@ export class AgentIdentities {
 
   /** Signs a message to the agent on `nodeId` with the cluster's key (undefined before loadClusterKey). */
   signFor(kind: SignedKind, nodeId: string, message: object): MessageAuth | undefined {
-    return this.clusterKey && signMessage(this.clusterKey.key, kind, nodeId, message, this.d.now());
+    return this.clusterKey && signMessage(this.clusterKey.key, kind, nodeId, message, this.deps.now());
   }
 
   /**
@@ -116,7 +116,7 @@ export class AgentIdentities {
    */
   signRefusal(err: unknown, nodeId: string, re: string | undefined): unknown {
     if (!this.clusterKey || !(err instanceof Errors.MoleculerClientError)) return err;
-    const signed = signRefusal(this.clusterKey.key, nodeId, { type: err.type, code: err.code, message: err.message }, re, this.d.now());
+    const signed = signRefusal(this.clusterKey.key, nodeId, { type: err.type, code: err.code, message: err.message }, re, this.deps.now());
     err.data = { ...(err.data as Record<string, unknown> | undefined), ...signed };
     return err;
   }
@@ -127,10 +127,10 @@ export class AgentIdentities {
   }
 
   private async identity(agentId: string): Promise<CachedIdentity> {
-    const now = this.d.now();
+    const now = this.deps.now();
     const hit = this.cache.get(agentId);
     if (hit && now - hit.at < CACHE_MS) return hit;
-    const row = await getAgentIdentity(this.d.db, agentId);
+    const row = await getAgentIdentity(this.deps.db, agentId);
     let key: KeyObject | null = null;
     if (row?.publicKey) {
       try {
@@ -146,16 +146,16 @@ export class AgentIdentities {
   }
 
   private async audit(entry: AuditEntry, dedupeKey: string): Promise<void> {
-    const now = this.d.now();
+    const now = this.deps.now();
     const last = this.audited.get(dedupeKey);
     if (last !== undefined && now - last < AUDIT_DEDUPE_MS) return;
     this.audited.set(dedupeKey, now);
     if (this.audited.size > 10_000) for (const [k, at] of this.audited) if (now - at >= AUDIT_DEDUPE_MS) this.audited.delete(k);
-    await recordAudit(this.d.db, entry).catch((err: unknown) => this.d.log.error({ err }, 'could not write an audit record'));
+    await recordAudit(this.deps.db, entry).catch((err: unknown) => this.deps.log.error({ err }, 'could not write an audit record'));
   }
 
   private replayed(auth: MessageAuth): boolean {
-    const now = this.d.now();
+    const now = this.deps.now();
     // Generations of one window each: a signature older than two windows is refused by its time anyway.
     if (now - this.seenSince > 60_000) {
       this.seenBefore = this.seen;
@@ -197,7 +197,7 @@ export class AgentIdentities {
       );
     }
     if (key) {
-      const check = checkSignature(key, kind, agentId, message, this.d.now());
+      const check = checkSignature(key, kind, agentId, message, this.deps.now());
       const ok = check === 'ok' && message.auth !== undefined && !this.replayed(message.auth);
       if (!ok) {
         const why = check === 'ok' ? 'replayed' : check;
@@ -212,7 +212,7 @@ export class AgentIdentities {
           },
           `impersonation:${agentId}:${nodeId}:${kind}:${why}`,
         );
-        this.d.log.warn({ agentId, nodeId, kind, check: why }, 'refused an agent message whose signature does not hold');
+        this.deps.log.warn({ agentId, nodeId, kind, check: why }, 'refused an agent message whose signature does not hold');
         throw refusal(401, 'AGENT_SIGNATURE_INVALID', `the ${kind} message for agent ${agentId} is not signed by its key (${why})`);
       }
       return;
@@ -220,7 +220,7 @@ export class AgentIdentities {
     // Refused: a message for an agent on record without a key, and one for an id with no record
     // at all (else anyone could heartbeat or report for made-up ids) — except a signed heartbeat:
     // its agent joined and the coordinators lost it, and the answer (`known: false`) makes it register.
-    if (this.d.required() && (row || !(kind === 'heartbeat' && message.auth))) {
+    if (this.deps.required() && (row || !(kind === 'heartbeat' && message.auth))) {
       await this.audit(
         {
           actor: `node:${nodeId ?? 'unknown'}`,
@@ -257,7 +257,7 @@ export class AgentIdentities {
     const agentId = req.agentId;
     if (!req.join) {
       const { row, key } = await this.identity(agentId);
-      if (!key && !row?.revokedAt && this.d.required()) {
+      if (!key && !row?.revokedAt && this.deps.required()) {
         await this.audit(
           {
             actor: `node:${nodeId ?? 'unknown'}`,
@@ -286,7 +286,7 @@ export class AgentIdentities {
         },
         `join:${agentId}:${nodeId}:${why}`,
       );
-    const token = await findLiveToken(this.d.db, req.join.token, new Date(this.d.now()));
+    const token = await findLiveToken(this.deps.db, req.join.token, new Date(this.deps.now()));
     if (!token || token.role !== 'agent') {
       await denyJoin(token ? `token ${token.id} has role ${token.role}, not agent` : 'unknown, expired or revoked token');
       throw refusal(401, 'JOIN_TOKEN_INVALID', 'the join token is not a live token of role agent');
@@ -297,7 +297,7 @@ export class AgentIdentities {
     } catch (err) {
       throw refusal(400, 'BAD_PUBLIC_KEY', `the agent's public key is not an Ed25519 key: ${(err as Error).message}`);
     }
-    const check = checkSignature(key, 'register', agentId, req, this.d.now());
+    const check = checkSignature(key, 'register', agentId, req, this.deps.now());
     if (check !== 'ok') {
       await denyJoin(`signature ${check}`, { tokenId: token.id });
       throw refusal(401, 'AGENT_SIGNATURE_INVALID', `the join is not signed by the key it presents (${check})`);
@@ -350,9 +350,9 @@ export class AgentIdentities {
     results: ReadonlyArray<{ runId: string; token: number; assignedTo: string | null }>,
   ): Promise<void> {
     if (results.length === 0) return;
-    this.d.log.warn({ agentId: senderId, nodeId, runs: results }, 'refused results for runs not assigned to the sending agent');
+    this.deps.log.warn({ agentId: senderId, nodeId, runs: results }, 'refused results for runs not assigned to the sending agent');
     await recordAudit(
-      this.d.db,
+      this.deps.db,
       ...results.map((r) => ({
         actor: `agent:${senderId}`,
         role: 'agent',
@@ -361,6 +361,6 @@ export class AgentIdentities {
         outcome: 'rejected' as const,
         detail: { senderAgentId: senderId, assignedAgentId: r.assignedTo, token: r.token, nodeId },
       })),
-    ).catch((err: unknown) => this.d.log.error({ err }, 'could not write an audit record'));
+    ).catch((err: unknown) => this.deps.log.error({ err }, 'could not write an audit record'));
   }
 }

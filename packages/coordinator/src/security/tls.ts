@@ -93,23 +93,23 @@ export function apiHttps(
 }
 
 /** Settings that only make sense together; returns the problem, naming the settings, or undefined. */
-export function tlsSettingsProblem(o: {
+export function tlsSettingsProblem(options: {
   redisUrl: string;
   redisTls: RedisTls;
   apiTls: ApiTls;
   databaseTls: DatabaseTls;
 }): string | undefined {
-  if (Boolean(o.apiTls.cert) !== Boolean(o.apiTls.key))
+  if (Boolean(options.apiTls.cert) !== Boolean(options.apiTls.key))
     return '--api-tls-cert (DROVER_API_TLS_CERT) and --api-tls-key (DROVER_API_TLS_KEY) go together: give both to serve HTTPS';
-  if (o.apiTls.clientCa && !o.apiTls.cert)
+  if (options.apiTls.clientCa && !options.apiTls.cert)
     return '--api-tls-client-ca (DROVER_API_TLS_CLIENT_CA) needs HTTPS: give --api-tls-cert and --api-tls-key too';
-  if ((o.redisTls.ca || o.redisTls.cert || o.redisTls.key) && !o.redisUrl.startsWith('rediss://'))
+  if ((options.redisTls.ca || options.redisTls.cert || options.redisTls.key) && !options.redisUrl.startsWith('rediss://'))
     return '--redis-ca, --redis-cert and --redis-key (DROVER_REDIS_CA…) need a rediss:// URL in --redis-url (DROVER_REDIS_URL)';
-  if (Boolean(o.redisTls.cert) !== Boolean(o.redisTls.key))
+  if (Boolean(options.redisTls.cert) !== Boolean(options.redisTls.key))
     return '--redis-cert (DROVER_REDIS_CERT) and --redis-key (DROVER_REDIS_KEY) go together';
-  if (Boolean(o.databaseTls.cert) !== Boolean(o.databaseTls.key))
+  if (Boolean(options.databaseTls.cert) !== Boolean(options.databaseTls.key))
     return '--database-cert (DROVER_DATABASE_CERT) and --database-key (DROVER_DATABASE_KEY) go together';
-  if (o.databaseTls.sslMode === 'disable' && (o.databaseTls.ca || o.databaseTls.cert))
+  if (options.databaseTls.sslMode === 'disable' && (options.databaseTls.ca || options.databaseTls.cert))
     return '--database-sslmode (DROVER_DATABASE_SSLMODE) is disable, yet --database-ca or --database-cert is given';
   return undefined;
 }

@@ -17,15 +17,16 @@ export interface AgentPageQuery {
 export type AgentWithRuns = Agent & { runningRuns: number };
 
 /** One page of agents by (name, id), the total matching the filters, and each agent's runs. */
-export async function listAgentPage(db: Db, q: AgentPageQuery): Promise<{ agents: AgentWithRuns[]; total: number }> {
+export async function listAgentPage(db: Db, query: AgentPageQuery): Promise<{ agents: AgentWithRuns[]; total: number }> {
   let base = db.selectFrom('agents');
-  if (q.states && q.states.length > 0) base = base.where('state', 'in', q.states);
-  if (q.labels && Object.keys(q.labels).length > 0) base = base.where(sql<boolean>`labels @> ${JSON.stringify(q.labels)}::jsonb`);
+  if (query.states && query.states.length > 0) base = base.where('state', 'in', query.states);
+  if (query.labels && Object.keys(query.labels).length > 0)
+    base = base.where(sql<boolean>`labels @> ${JSON.stringify(query.labels)}::jsonb`);
   let page = base.selectAll();
   // Keyset on (name, id): names repeat (hostnames), ids break the tie.
-  if (q.after) page = page.where(sql<boolean>`(name, id) > (SELECT a.name, a.id FROM agents a WHERE a.id = ${q.after})`);
+  if (query.after) page = page.where(sql<boolean>`(name, id) > (SELECT a.name, a.id FROM agents a WHERE a.id = ${query.after})`);
   const [rows, count] = await Promise.all([
-    page.orderBy('name').orderBy('id').limit(q.limit).execute(),
+    page.orderBy('name').orderBy('id').limit(query.limit).execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   const ids = rows.map((r) => r.id);

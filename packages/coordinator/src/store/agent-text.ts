@@ -47,24 +47,24 @@ export function storableLogData(data: unknown, encoding: unknown): StorableLogDa
  * sent (`storableLogData` takes it); a field of the wrong type is left for fencing or the batch's
  * isolation to refuse.
  */
-export function storableEvent(e: AgentEvent): AgentEvent {
-  const runId = storableIfText(e.runId);
-  if (e.kind === 'started') return runId === e.runId ? e : { ...e, runId };
-  if (e.kind === 'log') {
-    const stream = storableIfText(e.stream);
-    return runId === e.runId && stream === e.stream ? e : { ...e, runId, stream };
+export function storableEvent(event: AgentEvent): AgentEvent {
+  const runId = storableIfText(event.runId);
+  if (event.kind === 'started') return runId === event.runId ? event : { ...event, runId };
+  if (event.kind === 'log') {
+    const stream = storableIfText(event.stream);
+    return runId === event.runId && stream === event.stream ? event : { ...event, runId, stream };
   }
   const text = {
     runId,
-    jobId: storableIfText(e.jobId),
-    outcome: storableIfText(e.outcome),
-    signal: storableIfText(e.signal),
-    error: storableIfText(e.error),
-    lastLines: storableJson(e.lastLines),
+    jobId: storableIfText(event.jobId),
+    outcome: storableIfText(event.outcome),
+    signal: storableIfText(event.signal),
+    error: storableIfText(event.error),
+    lastLines: storableJson(event.lastLines),
   };
   // Nearly always nothing changed: the event itself, not a copy (a report carries thousands).
-  const same = (Object.keys(text) as Array<keyof typeof text>).every((k) => text[k] === e[k]);
-  return same ? e : { ...e, ...text };
+  const same = (Object.keys(text) as Array<keyof typeof text>).every((k) => text[k] === event[k]);
+  return same ? event : { ...event, ...text };
 }
 
 /**

@@ -50,25 +50,25 @@ export type AgentRow = {
 };
 
 /** Maps an agents row to the API's shape. */
-export function toAgent(r: AgentRow): Agent {
+export function toAgent(row: AgentRow): Agent {
   return {
-    id: r.id,
-    nodeId: r.node_id,
-    name: r.name,
-    version: r.version,
-    protocol: r.protocol,
-    state: r.state,
-    attributes: r.attributes as Agent['attributes'],
-    labels: r.labels as Agent['labels'],
-    executors: r.executors,
-    total: r.total as Capacity,
-    free: r.free as Capacity,
-    usage: r.usage as AgentUsage | null,
-    registeredAt: r.registered_at.toISOString(),
-    lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
-    drainDeadline: r.drain_deadline ? new Date(r.drain_deadline).toISOString() : null,
-    namespaces: r.namespaces ?? null,
-    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+    id: row.id,
+    nodeId: row.node_id,
+    name: row.name,
+    version: row.version,
+    protocol: row.protocol,
+    state: row.state,
+    attributes: row.attributes as Agent['attributes'],
+    labels: row.labels as Agent['labels'],
+    executors: row.executors,
+    total: row.total as Capacity,
+    free: row.free as Capacity,
+    usage: row.usage as AgentUsage | null,
+    registeredAt: row.registered_at.toISOString(),
+    lastHeartbeatAt: row.last_heartbeat_at.toISOString(),
+    drainDeadline: row.drain_deadline ? new Date(row.drain_deadline).toISOString() : null,
+    namespaces: row.namespaces ?? null,
+    revokedAt: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
   };
 }
 

@@ -56,14 +56,14 @@ export interface AuditFilter {
 }
 
 /** Audit entries, newest first. */
-export async function listAudit(db: Db, f: AuditFilter): Promise<AuditRecord[]> {
+export async function listAudit(db: Db, filter: AuditFilter): Promise<AuditRecord[]> {
   let q = db.selectFrom('audit_log').selectAll();
-  if (f.actor) q = q.where('actor', '=', f.actor);
-  if (f.action) q = q.where('action', '=', f.action);
-  if (f.outcome) q = q.where('outcome', '=', f.outcome);
-  if (f.namespace) q = q.where('namespace', '=', f.namespace);
-  if (f.before) q = q.where('id', '<', Number(f.before));
-  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
+  if (filter.actor) q = q.where('actor', '=', filter.actor);
+  if (filter.action) q = q.where('action', '=', filter.action);
+  if (filter.outcome) q = q.where('outcome', '=', filter.outcome);
+  if (filter.namespace) q = q.where('namespace', '=', filter.namespace);
+  if (filter.before) q = q.where('id', '<', Number(filter.before));
+  const rows = await q.orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map((r) => ({
     id: String(r.id),
     at: new Date(r.at).toISOString(),

@@ -96,17 +96,17 @@ function filtered(db: Db, f: DeadLetterFilter): Query {
 /** Newest entries first; the cursor is the last entry's `createdAt|runId`. */
 export async function listDeadLetters(
   db: Db,
-  f: DeadLetterFilter,
+  filter: DeadLetterFilter,
   page: { limit: number; cursor?: { at: number; runId: string } },
 ): Promise<{ items: DeadLetter[]; total: number }> {
-  let q = filtered(db, f).innerJoin('jobs as j', 'j.id', 'd.job_id').select(COLUMNS);
+  let q = filtered(db, filter).innerJoin('jobs as j', 'j.id', 'd.job_id').select(COLUMNS);
   if (page.cursor) {
     const c = page.cursor;
     q = q.where(sql<boolean>`(d.created_at, d.run_id) < (${new Date(c.at)}, ${c.runId})`);
   }
   const [rows, count] = await Promise.all([
     q.orderBy('d.created_at', 'desc').orderBy('d.run_id', 'desc').limit(page.limit).execute(),
-    filtered(db, f)
+    filtered(db, filter)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow(),
   ]);
@@ -114,8 +114,8 @@ export async function listDeadLetters(
 }
 
 /** The run ids of the entries a filter covers (at most `limit`). */
-export async function deadLetterRunIds(db: Db, f: DeadLetterFilter, limit: number): Promise<string[]> {
-  const rows = await filtered(db, f).select('d.run_id').orderBy('d.created_at').limit(limit).execute();
+export async function deadLetterRunIds(db: Db, filter: DeadLetterFilter, limit: number): Promise<string[]> {
+  const rows = await filtered(db, filter).select('d.run_id').orderBy('d.created_at').limit(limit).execute();
   return rows.map((r) => r.run_id);
 }
 

@@ -42,9 +42,9 @@ export function isDataError(err: unknown): boolean {
 }
 
 /** Why an event is not one the coordinator can even try to apply, or undefined when it is. */
-export function malformedReason(e: unknown): string | undefined {
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'an event must be an object';
-  const { kind, runId, token } = e as Record<string, unknown>;
+export function malformedReason(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return 'an event must be an object';
+  const { kind, runId, token } = event as Record<string, unknown>;
   if (kind !== 'started' && kind !== 'log' && kind !== 'finished') return 'its kind must be started, log or finished';
   if (typeof runId !== 'string' || runId.length === 0 || runId.length > 200) return 'its runId must be a run id';
   if (typeof token !== 'number' || !Number.isSafeInteger(token)) return 'its token must be an integer';
@@ -52,12 +52,12 @@ export function malformedReason(e: unknown): string | undefined {
 }
 
 /** The finished event that replaces one whose result could not be stored: the attempt failed, and says why. */
-export function failedInstead(e: FinishedEvent, reason: string, now: number): FinishedEvent {
+export function failedInstead(event: FinishedEvent, reason: string, now: number): FinishedEvent {
   return {
     kind: 'finished',
-    runId: e.runId,
-    token: e.token,
-    ...(typeof e.jobId === 'string' ? { jobId: e.jobId } : {}),
+    runId: event.runId,
+    token: event.token,
+    ...(typeof event.jobId === 'string' ? { jobId: event.jobId } : {}),
     at: now,
     outcome: 'failed',
     exitCode: null,

@@ -47,46 +47,46 @@ export interface Run {
 
 export type RunRow = Selectable<RunsTable>;
 
-export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+export const iso = (date: Date | string | null): string | null => (date === null ? null : new Date(date).toISOString());
 
 /** Maps a database row to the API shape. */
-export function toRun(r: RunRow): Run {
+export function toRun(row: RunRow): Run {
   return {
-    id: r.id,
-    jobId: r.job_id,
-    state: r.state as RunState,
-    priority: r.priority,
-    trigger: r.trigger,
-    parameters: r.parameters as unknown as Record<string, string>,
-    attempt: r.attempt,
-    attemptToken: Number(r.attempt_token),
-    agentId: r.agent_id,
-    queueReason: r.queue_reason,
-    skipReason: r.skip_reason,
-    fireAt: iso(r.fire_at),
-    notBefore: iso(r.not_before),
-    exitCode: r.exit_code,
-    signal: r.signal,
-    error: r.error,
-    durationMs: r.duration_ms,
-    cpuTimeMs: r.cpu_time_ms,
-    peakMemoryBytes: r.peak_memory_bytes === null ? null : Number(r.peak_memory_bytes),
-    httpStatus: r.http_status,
-    outputBytes: r.output_bytes === null ? null : Number(r.output_bytes),
-    droppedBytes: r.dropped_bytes === null ? null : Number(r.dropped_bytes),
-    lastLines: (r.last_lines as unknown as string[] | null) ?? [],
-    violatedAt: iso(r.violated_at),
-    cancelRequestedAt: iso(r.cancel_requested_at),
-    createdAt: iso(r.created_at) as string,
-    queuedAt: iso(r.queued_at),
-    offeredAt: iso(r.offered_at),
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
+    id: row.id,
+    jobId: row.job_id,
+    state: row.state as RunState,
+    priority: row.priority,
+    trigger: row.trigger,
+    parameters: row.parameters as unknown as Record<string, string>,
+    attempt: row.attempt,
+    attemptToken: Number(row.attempt_token),
+    agentId: row.agent_id,
+    queueReason: row.queue_reason,
+    skipReason: row.skip_reason,
+    fireAt: iso(row.fire_at),
+    notBefore: iso(row.not_before),
+    exitCode: row.exit_code,
+    signal: row.signal,
+    error: row.error,
+    durationMs: row.duration_ms,
+    cpuTimeMs: row.cpu_time_ms,
+    peakMemoryBytes: row.peak_memory_bytes === null ? null : Number(row.peak_memory_bytes),
+    httpStatus: row.http_status,
+    outputBytes: row.output_bytes === null ? null : Number(row.output_bytes),
+    droppedBytes: row.dropped_bytes === null ? null : Number(row.dropped_bytes),
+    lastLines: (row.last_lines as unknown as string[] | null) ?? [],
+    violatedAt: iso(row.violated_at),
+    cancelRequestedAt: iso(row.cancel_requested_at),
+    createdAt: iso(row.created_at) as string,
+    queuedAt: iso(row.queued_at),
+    offeredAt: iso(row.offered_at),
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
   };
 }
 
 /** The API view of a run just created, without reading it back. */
-export function newRunView(r: {
+export function newRunView(row: {
   id: string;
   jobId: string;
   state: RunState;
@@ -98,21 +98,21 @@ export function newRunView(r: {
   notBefore?: number;
   reason?: string;
 }): Run {
-  const at = new Date(r.createdAt).toISOString();
+  const at = new Date(row.createdAt).toISOString();
   return {
-    id: r.id,
-    jobId: r.jobId,
-    state: r.state,
-    priority: r.priority,
-    trigger: r.trigger,
-    parameters: r.parameters,
+    id: row.id,
+    jobId: row.jobId,
+    state: row.state,
+    priority: row.priority,
+    trigger: row.trigger,
+    parameters: row.parameters,
     attempt: 0,
     attemptToken: 0,
     agentId: null,
-    queueReason: r.state === 'pending' ? (r.reason ?? null) : null,
-    skipReason: r.state === 'skipped' ? (r.reason ?? null) : null,
-    fireAt: r.fireAt === undefined ? null : new Date(r.fireAt).toISOString(),
-    notBefore: r.notBefore === undefined ? null : new Date(r.notBefore).toISOString(),
+    queueReason: row.state === 'pending' ? (row.reason ?? null) : null,
+    skipReason: row.state === 'skipped' ? (row.reason ?? null) : null,
+    fireAt: row.fireAt === undefined ? null : new Date(row.fireAt).toISOString(),
+    notBefore: row.notBefore === undefined ? null : new Date(row.notBefore).toISOString(),
     exitCode: null,
     signal: null,
     error: null,
@@ -126,9 +126,9 @@ export function newRunView(r: {
     violatedAt: null,
     cancelRequestedAt: null,
     createdAt: at,
-    queuedAt: r.state === 'queued' ? at : null,
+    queuedAt: row.state === 'queued' ? at : null,
     offeredAt: null,
     startedAt: null,
-    finishedAt: r.state === 'skipped' ? at : null,
+    finishedAt: row.state === 'skipped' ? at : null,
   };
 }

@@ -16,18 +16,18 @@ export interface SecretInfo {
 export async function putSecret(
   db: Db,
   key: SecretsKey,
-  s: { namespace: string; name: string; value: string; actor: string | null },
+  secret: { namespace: string; name: string; value: string; actor: string | null },
 ): Promise<boolean> {
-  const sealed = sealSecret(key, s.namespace, s.name, s.value);
+  const sealed = sealSecret(key, secret.namespace, secret.name, secret.value);
   const row = await db
     .insertInto('secrets')
     .values({
-      namespace: s.namespace,
-      name: s.name,
+      namespace: secret.namespace,
+      name: secret.name,
       nonce: sealed.nonce,
       ciphertext: sealed.ciphertext,
       key_id: sealed.keyId,
-      created_by: s.actor,
+      created_by: secret.actor,
     })
     .onConflict((oc) =>
       oc.columns(['namespace', 'name']).doUpdateSet({

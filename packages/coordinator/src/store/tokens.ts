@@ -59,18 +59,18 @@ export interface NewToken {
 }
 
 /** Creates a token; returns its record and the token string, which is never readable again. */
-export async function createToken(db: Db, t: NewToken): Promise<{ token: TokenRecord; secret: string }> {
-  const secret = t.secret ?? newTokenSecret();
+export async function createToken(db: Db, newToken: NewToken): Promise<{ token: TokenRecord; secret: string }> {
+  const secret = newToken.secret ?? newTokenSecret();
   const row = await db
     .insertInto('api_tokens')
     .values({
       id: ulid(),
-      name: t.name,
-      role: t.role,
-      namespaces: t.namespaces,
+      name: newToken.name,
+      role: newToken.role,
+      namespaces: newToken.namespaces,
       secret_hash: hashTokenSecret(secret),
-      created_by: t.createdBy,
-      expires_at: t.expiresAt ?? null,
+      created_by: newToken.createdBy,
+      expires_at: newToken.expiresAt ?? null,
     })
     .returning(COLUMNS)
     .executeTakeFirstOrThrow();

@@ -1,10 +1,10 @@
 // Human-readable numbers and times for tables.
 
 /** "1.5 GiB", "512 MiB", "12 KiB", "900 B". */
-export function bytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '–';
+export function bytes(size: number | null | undefined): string {
+  if (size === null || size === undefined) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
+  let v = size;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
     v /= 1024;

@@ -6,7 +6,7 @@ import { formatFields, formatTable, type Column } from '../../output/table.js';
 import { humanBytes, instant, relativeTime } from '../../output/units.js';
 
 export const capacity = (free: number, total: number, fmt: (n: number) => string = String) => `${fmt(free)}/${fmt(total)}`;
-export const cpu = (n: number) => String(Math.round(n * 100) / 100);
+export const cpu = (cores: number) => String(Math.round(cores * 100) / 100);
 const labelText = (labels: Record<string, string>) =>
   Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)

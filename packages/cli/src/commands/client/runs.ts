@@ -22,8 +22,8 @@ async function jobNames(ctx: ClientContext, ids: readonly string[]): Promise<Map
 }
 
 /** Why a run is where it is: the error of a failure, the reason it waits or was skipped. */
-export function runReason(r: Pick<Run, 'error' | 'queueReason' | 'skipReason'>): string {
-  return r.error ?? r.queueReason ?? r.skipReason ?? '';
+export function runReason(run: Pick<Run, 'error' | 'queueReason' | 'skipReason'>): string {
+  return run.error ?? run.queueReason ?? run.skipReason ?? '';
 }
 
 function outcome(r: Pick<Run, 'exitCode' | 'signal' | 'httpStatus'>): string {

@@ -11,12 +11,12 @@ const AUTH_MODES: Record<Whoami['authMode'], string> = {
 };
 
 /** The caller's identity as a few lines. */
-export function formatWhoami(w: Whoami): string {
+export function formatWhoami(whoami: Whoami): string {
   return formatFields([
-    ['role', w.role],
-    ['namespaces', w.namespaces === 'all' ? 'all' : w.namespaces.join(', ') || '(none)'],
-    ['actor', w.actor],
-    ['auth', AUTH_MODES[w.authMode]],
+    ['role', whoami.role],
+    ['namespaces', whoami.namespaces === 'all' ? 'all' : whoami.namespaces.join(', ') || '(none)'],
+    ['actor', whoami.actor],
+    ['auth', AUTH_MODES[whoami.authMode]],
   ]);
 }
 
