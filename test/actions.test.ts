@@ -9,7 +9,17 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { ulid } from 'ulid';
 import { compileCoordinatorOptions, startCoordinator as startCoordinatorInProcess, type CoordinatorHandle } from '@drover/coordinator';
-import { api, createTestEnv, startAgent, startReceiver, waitFor, type ApiClient, type TestEnv } from './support/index.js';
+import {
+  api,
+  createTestEnv,
+  runHelpers,
+  startAgent,
+  startReceiver,
+  waitFor,
+  type ApiClient,
+  type Run,
+  type TestEnv,
+} from './support/index.js';
 
 interface ActionRun {
   id: string;
@@ -26,15 +36,6 @@ interface ActionRun {
   result: Record<string, string> | null;
   createdAt: string;
   finishedAt: string | null;
-}
-interface Run {
-  id: string;
-  jobId: string;
-  state: string;
-  trigger: string;
-  parameters: Record<string, string>;
-  fireAt: string | null;
-  skipReason: string | null;
 }
 interface Page<T> {
   items: T[];
@@ -83,11 +84,7 @@ afterAll(async () => env?.cleanup());
 
 const receiver = (answer: (n: number) => number | Promise<number>) => startReceiver(env, answer);
 
-async function createJob(def: Record<string, unknown>): Promise<string> {
-  const res = await client.post<{ id: string }>('/v1/jobs', def);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.id;
-}
+const { createJob } = runHelpers(() => client);
 
 /** A finished run of the job, as if an agent had run it. */
 async function finishedRun(jobId: string, state: string, fields: { parameters?: Record<string, string>; exitCode?: number } = {}) {
