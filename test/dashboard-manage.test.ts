@@ -4,12 +4,14 @@
 // coordinator's errors field by field) and deleted after a confirmation, its definition reads
 // as YAML, and several dead letters are replayed at once (their entries then name the attempt
 // that failed after the replay), and one is dismissed.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createDroverClient, ok, type DroverClient } from '@drover/client';
-import { createTestEnv, startAgent, startCoordinator, waitFor, type TestEnv } from './support/index.js';
+import { useCluster, waitFor, type TestEnv } from './support/index.js';
 import { launchChromium } from './support/browser.js';
 
+const cluster = useCluster({ agents: [{ slots: 4, labels: { pool: 'batch' } }] });
+const { createJob, trigger } = cluster;
 let env: TestEnv;
 let baseUrl: string;
 let client: DroverClient;
@@ -17,12 +19,6 @@ let browser: Browser;
 let page: Page;
 const dialogs: string[] = [];
 
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  return ok(await client.POST('/v1/jobs', { body: body as never })).id;
-}
-async function trigger(jobId: string): Promise<string> {
-  return ok(await client.POST('/v1/jobs/{id}/runs', { params: { path: { id: jobId } }, body: {} })).id;
-}
 async function waitForState(id: string, states: string[]): Promise<string> {
   return waitFor(
     async () => {
@@ -34,10 +30,9 @@ async function waitForState(id: string, states: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  baseUrl = (await startCoordinator(env)).url;
+  env = cluster.env;
+  baseUrl = cluster.coordinator.url;
   client = createDroverClient({ baseUrl });
-  await startAgent(env, { slots: 4, labels: { pool: 'batch' } });
   browser = await launchChromium();
   env.onCleanup(() => browser.close());
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -47,7 +42,6 @@ beforeAll(async () => {
     void d.accept();
   });
 });
-afterAll(async () => env?.cleanup());
 
 it("shows a job's latest run while it is queued or running, not 'never'", async () => {
   const running = await createJob({ name: 'sleeps', executor: { type: 'exec', command: ['sleep', '60'] } });

@@ -7,14 +7,22 @@
 // field errors, and every main page is saved as a screenshot under test-artifacts/screenshots/.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { createDroverClient, ok, type DroverClient } from '@drover/client';
-import { REPO_ROOT, createTestEnv, startAgent, startCoordinator, waitFor, type StartedAgent, type TestEnv } from './support/index.js';
+import { REPO_ROOT, useCluster, waitFor, type StartedAgent, type TestEnv } from './support/index.js';
 import { launchChromium } from './support/browser.js';
 const SCREENSHOTS = join(REPO_ROOT, 'test-artifacts', 'screenshots');
 
+const cluster = useCluster({
+  coordinatorArgs: ['--heartbeat-interval', '1s', '--agent-down-after', '3s'],
+  agents: [
+    { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu', extraArgs: ['--name', 'agent-eu'] },
+    { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us', extraArgs: ['--name', 'agent-us'] },
+  ],
+});
+const { createJob, trigger } = cluster;
 let env: TestEnv;
 let baseUrl: string;
 let client: DroverClient;
@@ -22,12 +30,6 @@ let browser: Browser;
 let page: Page;
 let agents: StartedAgent[];
 
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  return ok(await client.POST('/v1/jobs', { body: body as never })).id;
-}
-async function trigger(jobId: string, parameters?: Record<string, string>): Promise<string> {
-  return ok(await client.POST('/v1/jobs/{id}/runs', { params: { path: { id: jobId } }, body: parameters ? { parameters } : {} })).id;
-}
 async function runState(id: string): Promise<string> {
   return ok(await client.GET('/v1/runs/{id}', { params: { path: { id } } })).state;
 }
@@ -46,20 +48,16 @@ async function screenshot(name: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  env = await createTestEnv();
-  baseUrl = (await startCoordinator(env, ['--heartbeat-interval', '1s', '--agent-down-after', '3s'])).url;
+  env = cluster.env;
+  baseUrl = cluster.coordinator.url;
   client = createDroverClient({ baseUrl });
-  agents = await Promise.all([
-    startAgent(env, { labels: { region: 'eu', pool: 'batch' }, slots: 4, name: 'agent-eu', extraArgs: ['--name', 'agent-eu'] }),
-    startAgent(env, { labels: { region: 'us', pool: 'batch' }, slots: 2, name: 'agent-us', extraArgs: ['--name', 'agent-us'] }),
-  ]);
+  agents = [...cluster.agents];
   browser = await launchChromium();
   env.onCleanup(() => browser.close());
   page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   // The dashboard asks before cancelling or draining: accept, as an operator would.
   page.on('dialog', (d) => void d.accept());
 });
-afterAll(async () => env?.cleanup());
 
 it('shows both live agents on the fleet page, with their labels and the fleet health banner', async () => {
   // A run no agent can take makes the banner speak.
