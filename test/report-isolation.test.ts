@@ -56,7 +56,9 @@ beforeAll(async () => {
   env = await createTestEnv();
   dir = mkdtempSync(join(tmpdir(), 'drover-isolation-'));
   env.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  coordinatorUrl = (await startCoordinator(env)).url;
+  // The stand-in agent never heartbeats: a long down-deadline keeps it ready (and offered runs)
+  // however long the steps before its last offer take on a loaded machine (the default is 7 s).
+  coordinatorUrl = (await startCoordinator(env, ['--agent-down-after', '10m'])).url;
   client = api(coordinatorUrl);
   h = runHelpers(client);
   broker = createBroker({ natsUrl: env.natsUrl, cluster: env.namespace, nodeId: 'agent-forger' });
