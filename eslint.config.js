@@ -22,6 +22,20 @@ const PACKAGE_LAYERS = [
     onlyIn: ['packages/coordinator/src/queue/**'],
     why: 'Redis lives behind queue/ (ReadyQueue, LeaderLease): use, or add to, those interfaces',
   },
+  // ---- Transport (issue 16; owner: transport) ----
+  // Moleculer only in the coordinator's transport/ (AgentChannel, Signals: the outbound side)
+  // and services/ (the inbound side); the agent and shared (createBroker, BusLink) are bus
+  // clients throughout and keep it. Everything else talks through ctx.agents/ctx.signals.
+  {
+    package: 'moleculer',
+    onlyIn: [
+      'packages/coordinator/src/transport/**',
+      'packages/coordinator/src/services/**',
+      'packages/agent/src/**',
+      'packages/shared/src/**',
+    ],
+    why: 'the coordinator reaches the bus through transport/ (AgentChannel, Signals) and is reached through services/: use, or add to, those',
+  },
 ];
 
 /** The sources the layer rules cover. Outside them: test/, bench/, scripts/ (harnesses and tools that reach any layer). */

@@ -42,6 +42,14 @@ it.each<[string, string, string, boolean]>([
   ['dispatch/ imports ioredis', 'packages/coordinator/src/dispatch/x.ts', "import { Redis } from 'ioredis';", true],
   ['queue/ imports ioredis', 'packages/coordinator/src/queue/x.ts', "import { Redis } from 'ioredis';", false],
   ['a module named like a package', 'packages/coordinator/src/ops/x.ts', "import { y } from './kysely-ish.js';", false],
+  // moleculer only in the coordinator's transport/ and services/ (and the bus clients: agent, shared).
+  ['dispatch/ imports moleculer types', 'packages/coordinator/src/dispatch/x.ts', "import type { ServiceBroker } from 'moleculer';", true],
+  ['ops/ imports moleculer', 'packages/coordinator/src/ops/x.ts', "import { Errors } from 'moleculer';", true],
+  ['security/ imports moleculer', 'packages/coordinator/src/security/x.ts', "import { Errors } from 'moleculer';", true],
+  ['the coordinator root imports moleculer', 'packages/coordinator/src/x.ts', "import type { ServiceBroker } from 'moleculer';", true],
+  ['transport/ imports moleculer', 'packages/coordinator/src/transport/x.ts', "import type { ServiceBroker } from 'moleculer';", false],
+  ['services/ imports moleculer', 'packages/coordinator/src/services/x.ts', "import { Errors } from 'moleculer';", false],
+  ['the agent imports moleculer', 'packages/agent/src/x.ts', "import { ServiceBroker } from 'moleculer';", false],
   // Nothing below the API imports it; the composition root does.
   ['ops/ imports an HTTP error', 'packages/coordinator/src/ops/x.ts', "import { HttpProblem } from '../api/problem.js';", true],
   ['store/ imports a type from api/', 'packages/coordinator/src/store/x.ts', "import type { Role } from '../api/access.js';", true],

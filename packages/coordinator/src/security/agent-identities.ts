@@ -11,7 +11,6 @@
 // unsigned messages are accepted as before, but a signed one is still checked, and a revoked
 // agent is refused either way.
 import type { KeyObject } from 'node:crypto';
-import { Errors } from 'moleculer';
 import {
   checkSignature,
   privateKeyFromPem,
@@ -41,9 +40,24 @@ export interface IdentityDeps {
   required: () => boolean;
 }
 
-/** A refused agent message: a 4xx client error the agent turns into a clear log line. */
-function refusal(status: number, type: string, message: string, data?: Record<string, unknown>): Errors.MoleculerClientError {
-  return new Errors.MoleculerClientError(message, status, type, data);
+/**
+ * A refused agent message: a 4xx client error the agent turns into a clear log line. The bus's
+ * inbound side (services/bus-errors.ts) sends it as the transport's client error.
+ */
+export class AgentRefusal extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly type: string,
+    public data?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AgentRefusal';
+  }
+}
+
+function refusal(status: number, type: string, message: string, data?: Record<string, unknown>): AgentRefusal {
+  return new AgentRefusal(message, status, type, data);
 }
 
 interface CachedIdentity {
@@ -115,9 +129,9 @@ export class AgentIdentities {
    * `re`: agents that pinned the cluster's key act on no other. Any other error is returned as is.
    */
   signRefusal(err: unknown, nodeId: string, re: string | undefined): unknown {
-    if (!this.clusterKey || !(err instanceof Errors.MoleculerClientError)) return err;
+    if (!this.clusterKey || !(err instanceof AgentRefusal)) return err;
     const signed = signRefusal(this.clusterKey.key, nodeId, { type: err.type, code: err.code, message: err.message }, re, this.deps.now());
-    err.data = { ...(err.data as Record<string, unknown> | undefined), ...signed };
+    err.data = { ...err.data, ...signed };
     return err;
   }
 

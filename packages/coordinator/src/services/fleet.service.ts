@@ -1,5 +1,5 @@
 // Moleculer service `drover.fleet`: agents register and heartbeat here.
-import { Errors, type ServiceSchema, type Context } from 'moleculer';
+import type { ServiceSchema, Context } from 'moleculer';
 import {
   EVENTS,
   PROTOCOL_VERSION,
@@ -16,6 +16,8 @@ import { heartbeatIntervalFor } from '../dispatch/liveness.js';
 import { notify } from '../ops/notify.js';
 import { loseForgottenAttempts } from '../ops/lose-forgotten.js';
 import { recordAgentIdentity } from '../store/agent-identity.js';
+import { AgentRefusal } from '../security/agent-identities.js';
+import { toBusError } from './bus-errors.js';
 
 /**
  * The fleet service; registration refuses agents that speak another protocol version, and
@@ -36,7 +38,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
         async handler(c: Context<RegisterRequest>): Promise<RegisterResponse> {
           // Refusals are signed too: an agent that pinned the cluster's key acts on no other.
           return register(c).catch((err: unknown) => {
-            throw ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce);
+            throw toBusError(ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce));
           });
         },
       },
@@ -45,7 +47,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
           const answer = await heartbeat(c).catch((err: unknown) => {
             // A beat that could not be recorded is silence this coordinator caused (store-link.ts).
             ctx.store?.failed(err);
-            throw ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce);
+            throw toBusError(ctx.identities.signRefusal(err, c.params?.nodeId ?? c.nodeID ?? '', c.params?.auth?.nonce));
           });
           // Signed, naming the beat it answers: an agent acts on `known: false` and `stop` from no one else.
           return ctx.identities.signAnswer('heartbeat-answer', c.params.nodeId, answer, c.params.auth?.nonce);
@@ -64,7 +66,7 @@ export function fleetService(ctx: CoordinatorContext): ServiceSchema {
     const sent = c.params;
     if (sent.protocol !== PROTOCOL_VERSION) {
       ctx.log.warn({ agentId: sent.agentId, protocol: sent.protocol }, 'refused an agent speaking another protocol version');
-      throw new Errors.MoleculerClientError(
+      throw new AgentRefusal(
         `this coordinator speaks Drover protocol ${PROTOCOL_VERSION}, the agent speaks ${sent.protocol}: install matching versions of agent and coordinator`,
         426,
         'PROTOCOL_MISMATCH',

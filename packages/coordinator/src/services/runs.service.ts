@@ -1,18 +1,20 @@
 // Moleculer service `drover.runs`: agents report run events here, in batches.
-import { Errors, type Context, type ServiceSchema } from 'moleculer';
+import type { Context, ServiceSchema } from 'moleculer';
 import { REPORT_REJECTED, SERVICES, type RejectedEvent, type ReportRequest, type ReportResponse } from '@drover/shared';
 import type { CoordinatorContext } from '../context.js';
 import { applyAgentEvents } from '../store/apply-events.js';
 import { applyIsolating, isDataError } from '../store/isolate-events.js';
 import { recordRejectedEvents } from '../store/rejected-events.js';
 import { assigneesOf } from '../store/agent-identity.js';
+import { AgentRefusal } from '../security/agent-identities.js';
+import { toBusError } from './bus-errors.js';
 
 /** Told about every applied batch: the runs that changed, and the jobs whose runs ended. */
 export type RunChangeListener = (changed: Map<string, string>, endedJobs: Set<string>) => void;
 
 /** A report that cannot be applied even event by event: retrying it cannot help (code 422, see the protocol). */
-function reportRejected(message: string): Errors.MoleculerClientError {
-  return new Errors.MoleculerClientError(message, 422, REPORT_REJECTED);
+function reportRejected(message: string): AgentRefusal {
+  return new AgentRefusal(message, 422, REPORT_REJECTED);
 }
 
 /**
@@ -29,7 +31,7 @@ export function runsService(ctx: CoordinatorContext, onChange: RunChangeListener
           const { agentId, events: reported } = c.params;
           // One signature covers the whole batch. The refusal and the answer are signed for the sender.
           const to = c.nodeID ?? `agent-${agentId}`;
-          const refuse = (err: unknown) => ctx.identities.signRefusal(err, to, c.params.auth?.nonce);
+          const refuse = (err: unknown) => toBusError(ctx.identities.signRefusal(err, to, c.params.auth?.nonce));
           if (typeof agentId !== 'string' || !Array.isArray(reported))
             throw refuse(
               reportRejected('a report is { agentId: string, events: [...] }: this one cannot be read, so it cannot be applied'),
