@@ -13,6 +13,7 @@
 // Pure: the scenario reads the history (read-history.ts) and passes it in, so unit tests can
 // feed it hand-made histories, including the ones it must flag.
 import type { MarkedExecution } from './marks.js';
+import { RUN_STATES, isTerminal } from '@drover/shared';
 
 export interface HistoryRun {
   id: string;
@@ -69,7 +70,7 @@ export interface Verdict {
   violations: string[];
 }
 
-export const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'expired', 'skipped']);
+export const TERMINAL: ReadonlySet<string> = new Set(RUN_STATES.filter(isTerminal));
 const OUTCOMES = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'lost']);
 
 // The run lifecycle's edges (see packages/coordinator/src/store: insert-runs, offer-runs,

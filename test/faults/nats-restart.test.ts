@@ -11,16 +11,12 @@ import {
   startCoordinator,
   startPrivateNats,
   waitFor,
+  type Run,
   type TestEnv,
 } from '../support/index.js';
 
 let env: TestEnv;
 let port: number;
-
-interface Run {
-  state: string;
-  transitions: Array<{ to: string }>;
-}
 
 beforeAll(async () => {
   env = await createTestEnv();

@@ -4,15 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type TestEnv } from '../support/index.js';
-
-interface Run {
-  id: string;
-  state: string;
-  agentId: string | null;
-  attemptToken: number;
-  transitions: Array<{ to: string; agentId: string | null }>;
-}
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type ApiClient, type Run, type TestEnv } from '../support/index.js';
 
 let env: TestEnv;
 let client: ApiClient;
