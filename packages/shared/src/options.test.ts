@@ -108,6 +108,10 @@ describe('compileOptions', () => {
     expect(compile({ flags: { 'api-addr': '[::1]:8080' } }).apiAddr).toEqual({ host: '::1', port: 8080 });
   });
 
+  it("reads a flag under commander's key for it where the setting's key is spelled otherwise", () => {
+    expect(compile({ flags: { heartbeatInterval: '10s' } }).heartbeat).toBe(10_000);
+  });
+
   it('reads a boolean flag given without a value as true', () => {
     expect(compile({ flags: { 'allow-shell': true } }).allowShell).toBe(true);
     expect(compile({ env: { DROVER_ALLOW_SHELL: 'yes' } }).allowShell).toBe(true);

@@ -69,9 +69,10 @@ function findRaw(
   env: NodeJS.ProcessEnv,
   file: Record<string, unknown>,
 ): Found | undefined {
-  // Flags are keyed by setting key (commander's camelCase) or by flag name.
+  // Flags are keyed by setting key, by commander's camelCase of the flag (which differs from the
+  // key where the two are spelled apart: `database-sslmode`, `databaseSslMode`) or by flag name.
   const fromFlags = (flag: string, settingKey: string): Found | undefined => {
-    const v = sources.flags?.[settingKey] ?? sources.flags?.[flag];
+    const v = sources.flags?.[settingKey] ?? sources.flags?.[camelCase(flag)] ?? sources.flags?.[flag];
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) return undefined;
     return { raw: typeof v === 'boolean' ? 'true' : v, from: `--${flag}` };
   };
