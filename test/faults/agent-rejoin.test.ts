@@ -16,7 +16,7 @@ import {
   startAgent,
   startCoordinator,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 let env: TestEnv;
 

@@ -14,7 +14,7 @@ import {
   type ApiClient,
   type Receiver,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 interface Agent {
   id: string;

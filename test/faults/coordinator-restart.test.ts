@@ -1,7 +1,7 @@
 // The coordinator restarts while runs execute: the agent keeps their results in its outbox and
 // delivers them to the new coordinator; every run ends with exactly one accepted result.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, startAgent, startCoordinator, waitFor, type Run, type TestEnv } from './support/index.js';
+import { api, createTestEnv, startAgent, startCoordinator, waitFor, type Run, type TestEnv } from '../support/index.js';
 
 let env: TestEnv;
 

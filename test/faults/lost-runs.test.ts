@@ -16,7 +16,7 @@ import {
   waitFor,
   type Run,
   type StartedAgent,
-} from './support/index.js';
+} from '../support/index.js';
 
 const cluster = useCluster({
   coordinatorArgs: FAST_LIVENESS_ARGS,

@@ -21,8 +21,8 @@ import {
   type ApiClient,
   type Run,
   type TestEnv,
-} from './support/index.js';
-import { ADMIN_URL, databaseUrl } from './support/database.js';
+} from '../support/index.js';
+import { ADMIN_URL, databaseUrl } from '../support/database.js';
 
 let env: TestEnv;
 let dir: string;

@@ -22,7 +22,7 @@ import {
   type Run,
   type StartedAgent,
   type TestEnv,
-} from './support/index.js';
+} from '../support/index.js';
 
 const LEFTOVER_ERROR = 'the agent restarted while the attempt ran; its processes were killed';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, createTestEnv, spawnDrover, startAgent, startCoordinator, waitFor, type Run, type TestEnv } from './support/index.js';
+import { api, createTestEnv, spawnDrover, startAgent, startCoordinator, waitFor, type Run, type TestEnv } from '../support/index.js';
 
 let env: TestEnv;
 let work: string;
