@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { NAMESPACE_PATTERN, parseDuration } from '@drover/shared';
 import { invalidInput, notFound } from '../../domain-error.js';
-import { createToken, getToken, listTokens, revokeToken } from '../../store/tokens.js';
+import { createToken, listTokens, revokeToken } from '../../store/tokens.js';
 import { recordAudit, type AuditEntry } from '../../store/audit.js';
 import { ROLES } from '../access.js';
 import { auditRoleOf, type TokenResolver } from '../auth.js';
@@ -129,7 +129,7 @@ export function tokenOperations(resolver: TokenResolver): readonly AnyOperation[
     responses: { 200: TokenSchema },
     errors: ['NOT_FOUND'],
     handler: async ({ params: { id } }, caller, ctx) => {
-      if (!(await getToken(ctx.db, id))) throw notFound('token', id, 'list them with GET /v1/tokens');
+      // Revoking reads the token back: none means there was none to revoke.
       const token = await revokeToken(ctx.db, id, new Date(ctx.now()));
       if (!token) throw notFound('token', id, 'list them with GET /v1/tokens');
       resolver.forget(id);
